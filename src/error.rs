@@ -1,0 +1,66 @@
+//! The one error type of the crate. Every message says what went wrong and what to do next.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("unknown model '{name}'; known models: {known}")]
+    UnknownModel { name: String, known: String },
+
+    #[error("{path}: {message}")]
+    BadFile { path: PathBuf, message: String },
+
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("shape mismatch for {what}: expected {expected:?}, got {got:?}")]
+    Shape {
+        what: String,
+        expected: Vec<usize>,
+        got: Vec<usize>,
+    },
+
+    #[error("weights do not fit the model:\n{report}")]
+    Weights { report: String },
+
+    #[error("invalid input: {0}")]
+    Input(String),
+
+    #[error(
+        "no GPU adapter found (backends tried: {backends}); install a Vulkan driver \
+         (e.g. `apt-get install mesa-vulkan-drivers` for the CPU driver lavapipe) or set WGPU_BACKEND"
+    )]
+    NoAdapter { backends: String },
+
+    #[error("{what} needs {needed} but the device allows at most {limit}; {hint}")]
+    DeviceLimit {
+        what: String,
+        needed: u64,
+        limit: u64,
+        hint: String,
+    },
+
+    #[error("GPU error: {0}")]
+    Gpu(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn bad_file(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::BadFile {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

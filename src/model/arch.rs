@@ -1,0 +1,172 @@
+//! A concrete network: every layer with its channel counts, kernel, stride and the
+//! state-dict keys its tensors live under. Built from a variant (`variants.rs`) by the
+//! scaling rules; consumed by the lowering to ops (`graph::ops`), the weight loader and `info`.
+
+/// Activation applied after a (batch-norm folded) convolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Activation {
+    Identity,
+    Silu,
+    Relu6,
+}
+
+/// How a convolution pads its input (see `../shared/golden/README.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Padding {
+    /// TensorFlow "SAME": total = max((ceil(in/s) - 1) * s + k - in, 0), before = total / 2.
+    Same,
+    /// PyTorch symmetric padding of k / 2 on each side.
+    Symmetric,
+}
+
+impl Padding {
+    /// Output size and padding before the first element for one spatial axis.
+    pub fn resolve(self, input: usize, k: usize, stride: usize) -> (usize, usize) {
+        match self {
+            Padding::Same => {
+                let out = input.div_ceil(stride);
+                let total = ((out - 1) * stride + k).saturating_sub(input);
+                (out, total / 2)
+            }
+            Padding::Symmetric => {
+                let pad = k / 2;
+                ((input + 2 * pad - k) / stride + 1, pad)
+            }
+        }
+    }
+}
+
+/// State-dict keys of a convolution followed by batch norm.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConvKeys {
+    /// Key of the conv weight, `[out, in/groups, k, k]`.
+    pub weight: String,
+    /// Prefix of the batch norm: `{bn}.weight`, `{bn}.bias`, `{bn}.running_mean`, `{bn}.running_var`.
+    pub bn: String,
+}
+
+/// A convolution + batch norm + activation. `depthwise` means groups == in_c == out_c.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConvLayer {
+    pub in_c: usize,
+    pub out_c: usize,
+    pub k: usize,
+    pub stride: usize,
+    pub depthwise: bool,
+    pub act: Activation,
+    pub keys: ConvKeys,
+}
+
+/// Squeeze-and-excitation: mean over H×W, reduce FC (+bias) + activation, expand FC (+bias),
+/// sigmoid; the result scales the `channels` input channels of the projection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeLayer {
+    pub channels: usize,
+    pub reduced: usize,
+    pub act: Activation,
+    /// Keys of the reduce weight `[reduced, channels, 1, 1]` and bias `[reduced]`.
+    pub reduce_weight: String,
+    pub reduce_bias: String,
+    /// Keys of the expand weight `[channels, reduced, 1, 1]` and bias `[channels]`.
+    pub expand_weight: String,
+    pub expand_bias: String,
+}
+
+/// Which block of the family this is; all share one shape:
+/// `[expand] -> [depthwise] -> [se] -> [project] -> [+ input]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum BlockKind {
+    /// k×k conv + BN + act (V2's first stage, "cn" in timm).
+    ConvBnAct,
+    /// depthwise k×k, SE, pointwise projection ("ds").
+    DepthwiseSeparable,
+    /// MBConv: 1×1 expand, depthwise k×k, SE, 1×1 project ("ir").
+    InvertedResidual,
+    /// Fused-MBConv: k×k expand conv, SE, 1×1 project ("er").
+    EdgeResidual,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Block {
+    pub kind: BlockKind,
+    /// 1×1 expansion (MBConv) or the strided k×k dense conv (Fused-MBConv, ConvBnAct).
+    pub expand: Option<ConvLayer>,
+    pub depthwise: Option<ConvLayer>,
+    pub se: Option<SeLayer>,
+    /// 1×1 projection, no activation.
+    pub project: Option<ConvLayer>,
+    /// Adds the block input to its output (stride 1 and in == out).
+    pub residual: bool,
+}
+
+impl Block {
+    pub fn in_c(&self) -> usize {
+        self.layers().next().map(|l| l.in_c).unwrap_or(0)
+    }
+    pub fn out_c(&self) -> usize {
+        self.layers().last().map(|l| l.out_c).unwrap_or(0)
+    }
+    pub fn stride(&self) -> usize {
+        self.layers().map(|l| l.stride).product()
+    }
+    /// The conv layers of the block in execution order.
+    pub fn layers(&self) -> impl Iterator<Item = &ConvLayer> {
+        [&self.expand, &self.depthwise, &self.project]
+            .into_iter()
+            .filter_map(|l| l.as_ref())
+    }
+}
+
+/// A stage: consecutive blocks whose output is reported under one name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stage {
+    /// Name of the stage output in the source library (`blocks.3`, `features.4`).
+    pub name: String,
+    pub blocks: Vec<Block>,
+}
+
+/// The final linear layer, `[classes, in_features]` plus bias.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Linear {
+    pub in_features: usize,
+    pub out_features: usize,
+    pub weight: String,
+    pub bias: String,
+}
+
+/// Where a model's code and key names come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Source {
+    Timm,
+    Torchvision,
+}
+
+/// A whole network, ready to be lowered, loaded and counted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Arch {
+    /// Canonical name (`tf_efficientnet_b0`, `efficientnet_v2_s`, ...).
+    pub name: String,
+    pub source: Source,
+    pub padding: Padding,
+    pub bn_eps: f64,
+    /// Default evaluation resolution (square).
+    pub resolution: usize,
+    pub stem: ConvLayer,
+    /// Name of the stem output (`stem` or `features.0`).
+    pub stem_name: String,
+    pub stages: Vec<Stage>,
+    pub head: ConvLayer,
+    /// Name of the head output (`head` or `features.L`).
+    pub head_name: String,
+    pub classifier: Linear,
+    pub preprocess: PreprocessSpec,
+}
+
+/// The evaluation transform of a checkpoint family: resize the shorter side to
+/// `resolution / crop_pct` (bicubic), centre crop, scale to [0, 1], normalize.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct PreprocessSpec {
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+    pub crop_pct: f32,
+}
