@@ -2,6 +2,9 @@
 //! compute shaders on wgpu.
 
 pub mod error;
+pub mod gpu;
+pub mod graph;
 pub mod model;
+pub mod reference;
 
 pub use error::{Error, Result};

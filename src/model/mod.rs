@@ -2,5 +2,8 @@
 //! state-dict key names and weights.
 
 pub mod arch;
+pub mod rule;
+pub mod weights;
 
 pub use arch::*;
+pub use weights::{ModelWeights, TensorSource, load_weights};

@@ -1,0 +1,9 @@
+//! wgpu plumbing: device, pipelines and buffers.
+
+pub mod device;
+pub mod pipelines;
+pub mod weights;
+
+pub use device::Gpu;
+pub use pipelines::{Kernel, Pipelines};
+pub use weights::GpuWeights;

@@ -1,0 +1,148 @@
+//! The kernels, one shared bind group layout, and a cache of pipelines keyed by kernel and
+//! override constants, so a whole model needs only a handful of pipelines.
+
+use std::collections::HashMap;
+
+/// The WGSL kernels; each file is compiled with the shared prelude in front.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    Conv,
+    Depthwise,
+    SeExcite,
+    Pointwise,
+    Classifier,
+}
+
+pub const PRELUDE: &str = include_str!("../../shaders/prelude.wgsl");
+
+impl Kernel {
+    pub const ALL: [Kernel; 5] = [
+        Kernel::Conv,
+        Kernel::Depthwise,
+        Kernel::SeExcite,
+        Kernel::Pointwise,
+        Kernel::Classifier,
+    ];
+
+    pub fn body(self) -> &'static str {
+        match self {
+            Kernel::Conv => include_str!("../../shaders/conv.wgsl"),
+            Kernel::Depthwise => include_str!("../../shaders/depthwise.wgsl"),
+            Kernel::SeExcite => include_str!("../../shaders/se.wgsl"),
+            Kernel::Pointwise => include_str!("../../shaders/pointwise.wgsl"),
+            Kernel::Classifier => include_str!("../../shaders/classifier.wgsl"),
+        }
+    }
+
+    /// The complete WGSL module: prelude + kernel.
+    pub fn source(self) -> String {
+        format!("{PRELUDE}\n{}", self.body())
+    }
+}
+
+/// Binding numbers of the shared layout (see `shaders/prelude.wgsl`).
+pub mod binding {
+    pub const PARAMS: u32 = 0;
+    pub const SRC: u32 = 1;
+    pub const WEIGHTS: u32 = 2;
+    pub const GATE: u32 = 3;
+    pub const RESIDUAL: u32 = 4;
+    pub const DST: u32 = 5;
+    pub const SUMS: u32 = 6;
+}
+
+/// Override constants of one pipeline, e.g. `[("K", 3), ("STRIDE", 2), ("ACT", 1)]`.
+pub type Constants = Vec<(&'static str, u32)>;
+
+pub struct Pipelines {
+    pub layout: wgpu::BindGroupLayout,
+    pipeline_layout: wgpu::PipelineLayout,
+    modules: HashMap<Kernel, wgpu::ShaderModule>,
+    cache: HashMap<(Kernel, Constants), wgpu::ComputePipeline>,
+}
+
+impl Pipelines {
+    pub fn new(device: &wgpu::Device) -> Self {
+        let storage = |b: u32, read_only: bool| wgpu::BindGroupLayoutEntry {
+            binding: b,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Storage { read_only },
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        };
+        let params = wgpu::BindGroupLayoutEntry {
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Uniform,
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            ..storage(binding::PARAMS, true)
+        };
+        use binding::*;
+        let entries = [
+            params,
+            storage(SRC, true),
+            storage(WEIGHTS, true),
+            storage(GATE, true),
+            storage(RESIDUAL, true),
+            storage(DST, false),
+            storage(SUMS, false),
+        ];
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("effnet shared layout"),
+            entries: &entries,
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("effnet"),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        Pipelines {
+            layout,
+            pipeline_layout,
+            modules: HashMap::new(),
+            cache: HashMap::new(),
+        }
+    }
+
+    /// The pipeline of `kernel` specialized by `constants`, created on first use.
+    pub fn get(
+        &mut self,
+        device: &wgpu::Device,
+        kernel: Kernel,
+        constants: Constants,
+    ) -> &wgpu::ComputePipeline {
+        let module = self.modules.entry(kernel).or_insert_with(|| {
+            device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(&format!("{kernel:?}")),
+                source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
+            })
+        });
+        let layout = &self.pipeline_layout;
+        self.cache
+            .entry((kernel, constants.clone()))
+            .or_insert_with(|| {
+                let values: Vec<(&str, f64)> =
+                    constants.iter().map(|&(k, v)| (k, v as f64)).collect();
+                device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(&format!("{kernel:?} {constants:?}")),
+                    layout: Some(layout),
+                    module,
+                    entry_point: Some("main"),
+                    compilation_options: wgpu::PipelineCompilationOptions {
+                        constants: &values,
+                        zero_initialize_workgroup_memory: false,
+                    },
+                    cache: None,
+                })
+            })
+    }
+
+    /// How many distinct pipelines exist.
+    pub fn count(&self) -> usize {
+        self.cache.len()
+    }
+}

@@ -1,0 +1,197 @@
+//! How each op becomes one dispatch: kernel, override constants, shape parameters, which
+//! tensors go to which binding, and the workgroup grid. Pure data, no GPU calls.
+
+use super::ops::{Graph, Op, TensorId};
+use crate::gpu::Kernel;
+use crate::gpu::pipelines::Constants;
+use crate::model::Activation;
+
+/// Must match `struct Params` in `shaders/prelude.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct Params {
+    pub n: u32,
+    pub c_in: u32,
+    pub h_in: u32,
+    pub w_in: u32,
+    pub c_out: u32,
+    pub h_out: u32,
+    pub w_out: u32,
+    pub pad_top: u32,
+    pub pad_left: u32,
+    pub bias_off: u32,
+    pub tiles: u32,
+    pub hw: u32,
+    pub off1: u32,
+    pub off2: u32,
+    pub off3: u32,
+    pub inv_hw: f32,
+}
+
+/// Pixels one depthwise workgroup covers (`TILE` in `shaders/depthwise.wgsl`).
+pub const DEPTHWISE_TILE: usize = 256;
+/// Largest SE reduction the SE kernel holds in workgroup memory (`MAX_REDUCED`).
+pub const SE_MAX_REDUCED: usize = 1024;
+
+/// Which weights an op reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeightRef {
+    Conv(usize),
+    Se(usize),
+    Classifier,
+}
+
+/// One dispatch, described without touching the GPU.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DispatchDesc {
+    pub kernel: Kernel,
+    pub constants: Constants,
+    pub params: Params,
+    pub weights: WeightRef,
+    pub src: Option<TensorId>,
+    pub gate: Option<TensorId>,
+    pub residual: Option<TensorId>,
+    pub dst: TensorId,
+    /// Tensor bound to `sums`; `None` with `scratch` set means the classifier's scratch.
+    pub sums: Option<TensorId>,
+    pub scratch: bool,
+    pub workgroups: [u32; 3],
+}
+
+fn act_code(a: Activation) -> u32 {
+    match a {
+        Activation::Identity => 0,
+        Activation::Silu => 1,
+        Activation::Relu6 => 2,
+    }
+}
+
+fn u(x: usize) -> u32 {
+    x as u32
+}
+
+/// Number of partial sums per channel the depthwise kernel writes for an `h`×`w` output.
+pub fn depthwise_tiles(h: usize, w: usize) -> usize {
+    (h * w).div_ceil(DEPTHWISE_TILE)
+}
+
+/// Describes op `op` of `g`; `se_sizes[se] = (channels, reduced)` sizes the SE weight offsets.
+pub fn describe(g: &Graph, op: &Op, se_sizes: &[(usize, usize)]) -> DispatchDesc {
+    let sh = &g.shapes;
+    let base = |input: TensorId, output: TensorId| {
+        let (i, o) = (sh[input], sh[output]);
+        Params {
+            n: u(i.n),
+            c_in: u(i.c),
+            h_in: u(i.h),
+            w_in: u(i.w),
+            c_out: u(o.c),
+            h_out: u(o.h),
+            w_out: u(o.w),
+            ..Default::default()
+        }
+    };
+    let blank = |kernel, params, weights, dst| DispatchDesc {
+        kernel,
+        constants: vec![],
+        params,
+        weights,
+        src: None,
+        gate: None,
+        residual: None,
+        dst,
+        sums: None,
+        scratch: false,
+        workgroups: [1, 1, 1],
+    };
+    match *op {
+        Op::Conv { input, output, geom, residual } => {
+            let (i, o) = (sh[input], sh[output]);
+            let mut p = base(input, output);
+            p.pad_top = u(geom.pad_top);
+            p.pad_left = u(geom.pad_left);
+            p.bias_off = u(o.c * i.c * geom.k * geom.k);
+            let mut d = blank(Kernel::Conv, p, WeightRef::Conv(geom.layer), output);
+            d.constants = vec![
+                ("K", u(geom.k)),
+                ("STRIDE", u(geom.stride)),
+                ("ACT", act_code(geom.act)),
+                ("HAS_RESIDUAL", residual.is_some() as u32),
+            ];
+            d.src = Some(input);
+            d.residual = residual;
+            d.workgroups = [u((o.h * o.w).div_ceil(64)), u(o.c.div_ceil(4)), u(o.n)];
+            d
+        }
+        Op::Depthwise { input, output, geom, se_sums } => {
+            let o = sh[output];
+            let mut p = base(input, output);
+            p.pad_top = u(geom.pad_top);
+            p.pad_left = u(geom.pad_left);
+            p.bias_off = u(o.c * geom.k * geom.k);
+            p.tiles = u(depthwise_tiles(o.h, o.w));
+            let mut d = blank(Kernel::Depthwise, p, WeightRef::Conv(geom.layer), output);
+            d.constants = vec![
+                ("K", u(geom.k)),
+                ("STRIDE", u(geom.stride)),
+                ("ACT", act_code(geom.act)),
+                ("HAS_SUMS", se_sums.is_some() as u32),
+            ];
+            d.src = Some(input);
+            d.sums = se_sums;
+            d.workgroups = [p.tiles, u(o.c), u(o.n)];
+            d
+        }
+        Op::SeExcite { sums, gate, se, hw, act } => {
+            let (c, r) = se_sizes[se];
+            let s = sh[sums];
+            // The depthwise op before this one wrote this many partial sums per channel.
+            let tiles = hw.div_ceil(DEPTHWISE_TILE);
+            let p = Params {
+                n: u(s.n),
+                c_in: u(c),
+                c_out: u(r),
+                tiles: u(tiles),
+                hw: u(hw),
+                off1: u(r * c),
+                off2: u(r * c + r),
+                off3: u(2 * r * c + r),
+                inv_hw: 1.0 / hw as f32,
+                ..Default::default()
+            };
+            let mut d = blank(Kernel::SeExcite, p, WeightRef::Se(se), gate);
+            d.constants = vec![("ACT", act_code(act))];
+            d.sums = Some(sums);
+            d.workgroups = [u(s.n), 1, 1];
+            d
+        }
+        Op::Pointwise { input, output, layer, act, gate, residual } => {
+            let (i, o) = (sh[input], sh[output]);
+            let mut p = base(input, output);
+            p.bias_off = u(o.c * i.c);
+            let mut d = blank(Kernel::Pointwise, p, WeightRef::Conv(layer), output);
+            d.constants = vec![
+                ("ACT", act_code(act)),
+                ("HAS_GATE", gate.is_some() as u32),
+                ("HAS_RESIDUAL", residual.is_some() as u32),
+            ];
+            d.src = Some(input);
+            d.gate = gate;
+            d.residual = residual;
+            d.workgroups = [u((i.h * i.w).div_ceil(64)), u(o.c.div_ceil(64)), u(o.n)];
+            d
+        }
+        Op::PoolClassify { input, output } => {
+            let (i, o) = (sh[input], sh[output]);
+            let mut p = base(input, output);
+            p.hw = u(i.h * i.w);
+            p.inv_hw = 1.0 / (i.h * i.w) as f32;
+            p.bias_off = u(o.c * i.c);
+            let mut d = blank(Kernel::Classifier, p, WeightRef::Classifier, output);
+            d.src = Some(input);
+            d.scratch = true;
+            d.workgroups = [u(i.n), 1, 1];
+            d
+        }
+    }
+}

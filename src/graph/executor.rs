@@ -1,0 +1,240 @@
+//! The GPU executor. A session (model, batch, resolution) makes every buffer, pipeline and
+//! bind group once; a forward pass only uploads the input, records one compute pass per
+//! stage, submits and reads back.
+
+use super::bind::{BindContext, check_grid, check_limits};
+use super::dispatch::{self, DispatchDesc};
+use super::ops::{Graph, Op, Shape, TensorId};
+use super::plan;
+use crate::gpu::{Gpu, GpuWeights, Pipelines};
+use crate::{Error, Result};
+
+struct Dispatch {
+    pipeline: wgpu::ComputePipeline,
+    bind_group: wgpu::BindGroup,
+    workgroups: [u32; 3],
+}
+
+/// A stage output read back after a run.
+#[derive(Clone, Debug)]
+pub struct StageTensor {
+    pub name: String,
+    pub shape: Shape,
+    pub data: Vec<f32>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Output {
+    /// `[batch, classes]`, row-major.
+    pub logits: Vec<f32>,
+    /// Every stage output (stem, each stage, head) when the session captures them.
+    pub stages: Vec<StageTensor>,
+}
+
+pub struct Session {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    graph: Graph,
+    slots: Vec<wgpu::Buffer>,
+    slot_of: Vec<Option<usize>>,
+    dispatches: Vec<Dispatch>,
+    /// Dispatch ranges of each compute pass, and the tensor copied out after it.
+    passes: Vec<(std::ops::Range<usize>, Option<TensorId>)>,
+    /// Readback regions (tensor, byte offset in `staging`).
+    readback: Vec<(TensorId, u64)>,
+    staging: wgpu::Buffer,
+    pipeline_count: usize,
+}
+
+/// Byte size of each tensor on the GPU (SE partial sums hold `tiles` values per channel).
+fn tensor_bytes(g: &Graph) -> Vec<u64> {
+    let mut sizes: Vec<u64> = g.shapes.iter().map(|s| 4 * s.len() as u64).collect();
+    for op in &g.ops {
+        if let Op::Depthwise { output, se_sums: Some(s), .. } = *op {
+            let o = g.shapes[output];
+            sizes[s] *= dispatch::depthwise_tiles(o.h, o.w) as u64;
+        }
+    }
+    sizes
+}
+
+impl Session {
+    /// Prepares `graph` to run on `gpu` with `weights`. With `capture_stages`, every run also
+    /// returns the output of every stage.
+    pub fn new(
+        gpu: &Gpu,
+        weights: &GpuWeights,
+        se_sizes: &[(usize, usize)],
+        graph: Graph,
+        capture_stages: bool,
+    ) -> Result<Self> {
+        let sizes = tensor_bytes(&graph);
+        // Stage outputs need no pinning: each is copied out right after the pass that ends
+        // with the op producing it, before any later op can reuse its slot.
+        let p = plan::plan(&sizes, &graph.ops, graph.input, &[graph.logits]);
+        check_limits(gpu, &graph, &p.slot_sizes)?;
+        let dev = &gpu.device;
+        let slots: Vec<wgpu::Buffer> = p
+            .slot_sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &size)| storage(dev, &format!("slot {i}"), size.max(4)))
+            .collect();
+        let descs: Vec<DispatchDesc> = graph
+            .ops
+            .iter()
+            .map(|op| dispatch::describe(&graph, op, se_sizes))
+            .collect();
+        check_grid(gpu, &descs, se_sizes)?;
+        let ctx = BindContext::new(gpu, &graph, &descs, &slots, &p.slot_of, weights);
+        let mut pipelines = Pipelines::new(dev);
+        let dispatches = descs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| Dispatch {
+                pipeline: pipelines.get(dev, d.kernel, d.constants.clone()).clone(),
+                bind_group: ctx.bind_group(dev, &pipelines.layout, i, d),
+                workgroups: d.workgroups,
+            })
+            .collect();
+        let mut captured = vec![graph.logits];
+        if capture_stages {
+            captured.extend(graph.stages.iter().map(|s| s.tensor));
+        }
+        let (passes, readback, staging_size) = passes_and_readback(&graph, &captured, &sizes);
+        Ok(Session {
+            device: dev.clone(),
+            queue: gpu.queue.clone(),
+            staging: dev.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("readback"),
+                size: staging_size,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }),
+            graph,
+            slots,
+            slot_of: p.slot_of,
+            dispatches,
+            passes,
+            readback,
+            pipeline_count: pipelines.count(),
+        })
+    }
+
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// Number of distinct compute pipelines the session uses.
+    pub fn pipeline_count(&self) -> usize {
+        self.pipeline_count
+    }
+
+    pub fn dispatch_count(&self) -> usize {
+        self.dispatches.len()
+    }
+
+    /// Runs a forward pass on `input`, NCHW f32 of the session's batch and resolution.
+    pub fn run(&self, input: &[f32]) -> Result<Output> {
+        let expected = self.graph.shapes[self.graph.input];
+        if input.len() != expected.len() {
+            return Err(Error::Shape {
+                what: "input tensor (NCHW)".into(),
+                expected: expected.dims().to_vec(),
+                got: vec![input.len()],
+            });
+        }
+        let input_slot = &self.slots[self.slot_of[self.graph.input].expect("input slot")];
+        self.queue.write_buffer(input_slot, 0, bytemuck::cast_slice(input));
+        let mut enc = self.device.create_command_encoder(&Default::default());
+        for (range, copy) in &self.passes {
+            {
+                let mut pass = enc.begin_compute_pass(&Default::default());
+                for d in &self.dispatches[range.clone()] {
+                    pass.set_pipeline(&d.pipeline);
+                    pass.set_bind_group(0, &d.bind_group, &[]);
+                    let [x, y, z] = d.workgroups;
+                    pass.dispatch_workgroups(x, y, z);
+                }
+            }
+            if let Some(t) = copy {
+                let (_, offset) = self.readback.iter().find(|(r, _)| r == t).expect("readback");
+                let slot = &self.slots[self.slot_of[*t].expect("slot")];
+                let bytes = 4 * self.graph.shapes[*t].len() as u64;
+                enc.copy_buffer_to_buffer(slot, 0, &self.staging, *offset, bytes);
+            }
+        }
+        self.queue.submit([enc.finish()]);
+        self.read_back()
+    }
+
+    fn read_back(&self) -> Result<Output> {
+        let slice = self.staging.slice(..);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
+        rx.recv()
+            .map_err(|_| Error::Gpu("readback was dropped".into()))?
+            .map_err(|e| Error::Gpu(format!("cannot map the readback buffer: {e}")))?;
+        let bytes = slice
+            .get_mapped_range()
+            .map_err(|e| Error::Gpu(format!("cannot read the readback buffer: {e}")))?;
+        let read = |t: TensorId, offset: u64| -> Vec<f32> {
+            let len = 4 * self.graph.shapes[t].len();
+            bytemuck::pod_collect_to_vec(&bytes[offset as usize..offset as usize + len])
+        };
+        let mut out = Output { logits: vec![], stages: vec![] };
+        for &(t, offset) in &self.readback {
+            if t == self.graph.logits {
+                out.logits = read(t, offset);
+            }
+            for s in self.graph.stages.iter().filter(|s| s.tensor == t) {
+                let shape = self.graph.shapes[t];
+                let data = read(t, offset);
+                out.stages.push(StageTensor { name: s.name.clone(), shape, data });
+            }
+        }
+        drop(bytes);
+        self.staging.unmap();
+        Ok(out)
+    }
+}
+
+fn storage(dev: &wgpu::Device, label: &str, size: u64) -> wgpu::Buffer {
+    dev.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: size.next_multiple_of(4),
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    })
+}
+
+/// Splits the ops into one compute pass per captured tensor (each ends with the op that
+/// produces it) and lays out the readback buffer.
+fn passes_and_readback(
+    g: &Graph,
+    captured: &[TensorId],
+    sizes: &[u64],
+) -> (Vec<(std::ops::Range<usize>, Option<TensorId>)>, Vec<(TensorId, u64)>, u64) {
+    let mut passes = vec![];
+    let mut readback = vec![];
+    let mut start = 0;
+    let mut offset = 0u64;
+    for (i, op) in g.ops.iter().enumerate() {
+        let (_, writes) = plan::uses(op);
+        if let Some(&t) = writes.iter().find(|t| captured.contains(t)) {
+            passes.push((start..i + 1, Some(t)));
+            readback.push((t, offset));
+            offset += sizes[t];
+            start = i + 1;
+        }
+    }
+    if start < g.ops.len() {
+        passes.push((start..g.ops.len(), None));
+    }
+    (passes, readback, offset.max(4))
+}

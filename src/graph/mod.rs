@@ -1,0 +1,10 @@
+//! The graph the model lowers to, buffer planning and the GPU executor.
+
+mod bind;
+pub mod dispatch;
+pub mod executor;
+pub mod ops;
+pub mod plan;
+
+pub use executor::{Output, Session, StageTensor};
+pub use ops::{Graph, Op, Shape, TensorId, lower};

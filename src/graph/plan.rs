@@ -1,0 +1,89 @@
+//! Buffer planning by liveness: tensors whose lifetimes do not overlap share a buffer
+//! ("slot"), so a deep network needs only a few activation buffers.
+
+use super::ops::{Op, TensorId};
+
+/// The tensors an op reads and the tensors it writes.
+pub fn uses(op: &Op) -> (Vec<TensorId>, Vec<TensorId>) {
+    match *op {
+        Op::Conv { input, output, residual, .. } => {
+            (std::iter::once(input).chain(residual).collect(), vec![output])
+        }
+        Op::Depthwise { input, output, se_sums, .. } => {
+            (vec![input], std::iter::once(output).chain(se_sums).collect())
+        }
+        Op::SeExcite { sums, gate, .. } => (vec![sums], vec![gate]),
+        Op::Pointwise { input, output, gate, residual, .. } => (
+            [Some(input), gate, residual].into_iter().flatten().collect(),
+            vec![output],
+        ),
+        Op::PoolClassify { input, output } => (vec![input], vec![output]),
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// The slot of each tensor (`None` for tensors no op touches).
+    pub slot_of: Vec<Option<usize>>,
+    /// Size in bytes of each slot: the largest tensor it ever holds.
+    pub slot_sizes: Vec<u64>,
+}
+
+/// Assigns slots. `sizes[t]` is the byte size of tensor `t`; `input` is live before the first
+/// op; `pinned` tensors stay live to the end (they are read back).
+pub fn plan(sizes: &[u64], ops: &[Op], input: TensorId, pinned: &[TensorId]) -> Plan {
+    let mut last_use = vec![0usize; sizes.len()];
+    for (i, op) in ops.iter().enumerate() {
+        let (reads, writes) = uses(op);
+        for t in reads.into_iter().chain(writes) {
+            last_use[t] = i;
+        }
+    }
+    for &t in pinned {
+        last_use[t] = usize::MAX;
+    }
+    let mut p = Plan {
+        slot_of: vec![None; sizes.len()],
+        slot_sizes: vec![],
+    };
+    let mut free: Vec<usize> = vec![];
+    p.assign(input, sizes[input], &mut free);
+    for (i, op) in ops.iter().enumerate() {
+        let (reads, writes) = uses(op);
+        for &t in &writes {
+            if p.slot_of[t].is_none() {
+                p.assign(t, sizes[t], &mut free);
+            }
+        }
+        for t in reads.into_iter().chain(writes) {
+            if last_use[t] == i {
+                free.push(p.slot_of[t].expect("used tensor has a slot"));
+                last_use[t] = usize::MAX - 1; // freed once, even if listed twice
+            }
+        }
+    }
+    p
+}
+
+impl Plan {
+    /// Best fit among free slots; else grow the largest free slot; else a new slot.
+    fn assign(&mut self, t: TensorId, size: u64, free: &mut Vec<usize>) {
+        let sizes = &self.slot_sizes;
+        let fit = free
+            .iter()
+            .enumerate()
+            .filter(|&(_, &s)| sizes[s] >= size)
+            .min_by_key(|&(_, &s)| sizes[s])
+            .or_else(|| free.iter().enumerate().max_by_key(|&(_, &s)| sizes[s]))
+            .map(|(i, _)| i);
+        let slot = match fit {
+            Some(i) => free.swap_remove(i),
+            None => {
+                self.slot_sizes.push(0);
+                self.slot_sizes.len() - 1
+            }
+        };
+        self.slot_sizes[slot] = self.slot_sizes[slot].max(size);
+        self.slot_of[t] = Some(slot);
+    }
+}

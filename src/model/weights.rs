@@ -1,0 +1,121 @@
+//! Model weights with batch norm folded into each convolution, in the order the graph
+//! lowering numbers layers: stem, every block's conv layers, head.
+
+use super::arch::{Arch, ConvLayer, SeLayer};
+use crate::{Error, Result};
+
+/// Where named tensors come from: a checkpoint, or the golden rule.
+pub trait TensorSource {
+    /// The tensor stored under `key`, which must have `shape`.
+    fn fetch(&mut self, key: &str, shape: &[usize]) -> Result<Vec<f32>>;
+}
+
+/// A convolution with batch norm folded in: `y = conv(x, weight) + bias`.
+#[derive(Clone, Debug)]
+pub struct ConvWeights {
+    /// `[out, in / groups, k, k]`, as PyTorch lays it out.
+    pub weight: Vec<f32>,
+    pub bias: Vec<f32>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SeWeights {
+    /// `[reduced, channels]`
+    pub reduce_w: Vec<f32>,
+    pub reduce_b: Vec<f32>,
+    /// `[channels, reduced]`
+    pub expand_w: Vec<f32>,
+    pub expand_b: Vec<f32>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ModelWeights {
+    pub convs: Vec<ConvWeights>,
+    pub ses: Vec<SeWeights>,
+    /// `[classes, features]`
+    pub classifier_w: Vec<f32>,
+    pub classifier_b: Vec<f32>,
+}
+
+/// Every conv layer of `arch` in lowering order.
+pub fn conv_layers(arch: &Arch) -> Vec<&ConvLayer> {
+    let blocks = arch.stages.iter().flat_map(|s| s.blocks.iter());
+    std::iter::once(&arch.stem)
+        .chain(blocks.flat_map(|b| b.layers()))
+        .chain(std::iter::once(&arch.head))
+        .collect()
+}
+
+/// Every SE layer of `arch` in lowering order.
+pub fn se_layers(arch: &Arch) -> Vec<&SeLayer> {
+    let blocks = arch.stages.iter().flat_map(|s| s.blocks.iter());
+    blocks.filter_map(|b| b.se.as_ref()).collect()
+}
+
+/// Fetches every tensor the model needs and folds batch norm. Problems with individual tensors
+/// (missing, wrong shape) are collected and reported together, not one at a time.
+pub fn load_weights(arch: &Arch, src: &mut dyn TensorSource) -> Result<ModelWeights> {
+    let mut problems = Vec::new();
+    let mut get = |key: &str, shape: &[usize]| -> Vec<f32> {
+        src.fetch(key, shape).unwrap_or_else(|e| {
+            problems.push(e.to_string());
+            vec![0.0; shape.iter().product()]
+        })
+    };
+    let convs = conv_layers(arch)
+        .into_iter()
+        .map(|l| fold_conv(l, arch.bn_eps, &mut get))
+        .collect();
+    let ses = se_layers(arch)
+        .into_iter()
+        .map(|se| SeWeights {
+            reduce_w: get(&se.reduce_weight, &[se.reduced, se.channels, 1, 1]),
+            reduce_b: get(&se.reduce_bias, &[se.reduced]),
+            expand_w: get(&se.expand_weight, &[se.channels, se.reduced, 1, 1]),
+            expand_b: get(&se.expand_bias, &[se.channels]),
+        })
+        .collect();
+    let c = &arch.classifier;
+    let classifier_w = get(&c.weight, &[c.out_features, c.in_features]);
+    let classifier_b = get(&c.bias, &[c.out_features]);
+    if !problems.is_empty() {
+        return Err(Error::Weights {
+            report: problems.join("\n"),
+        });
+    }
+    Ok(ModelWeights {
+        convs,
+        ses,
+        classifier_w,
+        classifier_b,
+    })
+}
+
+/// `w' = w * gamma / sqrt(var + eps)`, `b' = beta - mean * gamma / sqrt(var + eps)`, in f64.
+fn fold_conv(
+    layer: &ConvLayer,
+    eps: f64,
+    get: &mut dyn FnMut(&str, &[usize]) -> Vec<f32>,
+) -> ConvWeights {
+    let in_per_group = if layer.depthwise { 1 } else { layer.in_c };
+    let shape = [layer.out_c, in_per_group, layer.k, layer.k];
+    let weight = get(&layer.keys.weight, &shape);
+    let bn = |name: &str| format!("{}.{}", layer.keys.bn, name);
+    let gamma = get(&bn("weight"), &[layer.out_c]);
+    let beta = get(&bn("bias"), &[layer.out_c]);
+    let mean = get(&bn("running_mean"), &[layer.out_c]);
+    let var = get(&bn("running_var"), &[layer.out_c]);
+    let per_out = weight.len() / layer.out_c.max(1);
+    let scale: Vec<f64> = (0..layer.out_c)
+        .map(|o| gamma[o] as f64 / (var[o] as f64 + eps).sqrt())
+        .collect();
+    let weight = weight
+        .iter()
+        .enumerate()
+        .map(|(i, &w)| (w as f64 * scale[i / per_out]) as f32)
+        .collect();
+    let bias = (0..layer.out_c)
+        .map(|o| (beta[o] as f64 - mean[o] as f64 * scale[o]) as f32)
+        .collect();
+    ConvWeights { weight, bias }
+}

@@ -1,0 +1,167 @@
+//! The CPU oracle: a plain, readable implementation of the lowered graph. f32 tensors,
+//! f64 accumulation. It is what the GPU kernels are tested against; it is not fast.
+
+use crate::graph::ops::{ConvGeom, Graph, Op, Shape};
+use crate::model::{Activation, ModelWeights};
+
+pub fn activate(act: Activation, x: f64) -> f64 {
+    match act {
+        Activation::Identity => x,
+        Activation::Silu => x / (1.0 + (-x).exp()),
+        Activation::Relu6 => x.clamp(0.0, 6.0),
+    }
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// Runs `graph` on `input` (NCHW) and returns every tensor it produced.
+pub fn run(graph: &Graph, weights: &ModelWeights, input: &[f32]) -> Vec<Vec<f32>> {
+    let mut t: Vec<Vec<f32>> = graph.shapes.iter().map(|s| vec![0.0; s.len()]).collect();
+    t[graph.input].copy_from_slice(input);
+    for op in &graph.ops {
+        run_op(op, graph, weights, &mut t);
+    }
+    t
+}
+
+/// Runs one op, reading and writing the tensors in `t`.
+pub fn run_op(op: &Op, graph: &Graph, w: &ModelWeights, t: &mut [Vec<f32>]) {
+    let sh = &graph.shapes;
+    match *op {
+        Op::Conv { input, output, geom, residual } => {
+            let mut out = conv(&t[input], sh[input], sh[output], &geom, false, w);
+            if let Some(r) = residual {
+                out.iter_mut().zip(&t[r]).for_each(|(o, r)| *o += r);
+            }
+            t[output] = out;
+        }
+        Op::Depthwise { input, output, geom, se_sums } => {
+            let out = conv(&t[input], sh[input], sh[output], &geom, true, w);
+            if let Some(s) = se_sums {
+                let hw = sh[output].h * sh[output].w;
+                t[s] = out.chunks(hw).map(|p| p.iter().map(|&v| v as f64).sum::<f64>() as f32).collect();
+            }
+            t[output] = out;
+        }
+        Op::SeExcite { sums, gate, se, hw, act } => {
+            let c = sh[sums].c;
+            let gates: Vec<f32> = t[sums]
+                .chunks(c)
+                .flat_map(|s| se_excite(s, hw, act, &w.ses[se]))
+                .collect();
+            t[gate] = gates;
+        }
+        Op::Pointwise { input, output, layer, act, gate, residual } => {
+            let gate = gate.map(|g| t[g].as_slice());
+            let res = residual.map(|r| t[r].as_slice());
+            t[output] = pointwise(&t[input], sh[input], sh[output], &w.convs[layer], act, gate, res);
+        }
+        Op::PoolClassify { input, output } => {
+            t[output] = pool_classify(&t[input], sh[input], w);
+        }
+    }
+}
+
+/// Direct k×k convolution (dense or depthwise) + bias + activation.
+fn conv(x: &[f32], si: Shape, so: Shape, g: &ConvGeom, depthwise: bool, w: &ModelWeights) -> Vec<f32> {
+    let cw = &w.convs[g.layer];
+    let cin = if depthwise { 1 } else { si.c };
+    let mut out = vec![0.0f32; so.len()];
+    for n in 0..so.n {
+        for co in 0..so.c {
+            let ci_range = if depthwise { co..co + 1 } else { 0..si.c };
+            for oy in 0..so.h {
+                for ox in 0..so.w {
+                    let mut acc = cw.bias[co] as f64;
+                    for ci in ci_range.clone() {
+                        let wci = if depthwise { 0 } else { ci };
+                        for ky in 0..g.k {
+                            let iy = (oy * g.stride + ky) as isize - g.pad_top as isize;
+                            if iy < 0 || iy >= si.h as isize {
+                                continue;
+                            }
+                            for kx in 0..g.k {
+                                let ix = (ox * g.stride + kx) as isize - g.pad_left as isize;
+                                if ix < 0 || ix >= si.w as isize {
+                                    continue;
+                                }
+                                let xv = x[((n * si.c + ci) * si.h + iy as usize) * si.w + ix as usize];
+                                let wv = cw.weight[((co * cin + wci) * g.k + ky) * g.k + kx];
+                                acc += xv as f64 * wv as f64;
+                            }
+                        }
+                    }
+                    out[((n * so.c + co) * so.h + oy) * so.w + ox] = activate(g.act, acc) as f32;
+                }
+            }
+        }
+    }
+    out
+}
+
+fn se_excite(sums: &[f32], hw: usize, act: Activation, se: &crate::model::weights::SeWeights) -> Vec<f32> {
+    let c = sums.len();
+    let r = se.reduce_b.len();
+    let hidden: Vec<f64> = (0..r)
+        .map(|j| {
+            let dot: f64 = (0..c).map(|i| se.reduce_w[j * c + i] as f64 * sums[i] as f64 / hw as f64).sum();
+            activate(act, dot + se.reduce_b[j] as f64)
+        })
+        .collect();
+    (0..c)
+        .map(|i| {
+            let dot: f64 = (0..r).map(|j| se.expand_w[i * r + j] as f64 * hidden[j]).sum();
+            sigmoid(dot + se.expand_b[i] as f64) as f32
+        })
+        .collect()
+}
+
+fn pointwise(
+    x: &[f32],
+    si: Shape,
+    so: Shape,
+    cw: &crate::model::weights::ConvWeights,
+    act: Activation,
+    gate: Option<&[f32]>,
+    res: Option<&[f32]>,
+) -> Vec<f32> {
+    let hw = si.h * si.w;
+    let mut out = vec![0.0f32; so.len()];
+    let mut acc = vec![0.0f64; hw];
+    for n in 0..si.n {
+        for co in 0..so.c {
+            acc.fill(cw.bias[co] as f64);
+            for ci in 0..si.c {
+                let g = gate.map_or(1.0, |g| g[n * si.c + ci] as f64);
+                let wv = cw.weight[co * si.c + ci] as f64 * g;
+                let plane = &x[(n * si.c + ci) * hw..][..hw];
+                acc.iter_mut().zip(plane).for_each(|(a, &v)| *a += wv * v as f64);
+            }
+            let base = (n * so.c + co) * hw;
+            for (p, &a) in acc.iter().enumerate() {
+                let r = res.map_or(0.0, |r| r[base + p] as f64);
+                out[base + p] = (activate(act, a) + r) as f32;
+            }
+        }
+    }
+    out
+}
+
+fn pool_classify(x: &[f32], si: Shape, w: &ModelWeights) -> Vec<f32> {
+    let hw = si.h * si.w;
+    let classes = w.classifier_b.len();
+    let mut out = Vec::with_capacity(si.n * classes);
+    for n in 0..si.n {
+        let pooled: Vec<f64> = (0..si.c)
+            .map(|c| x[(n * si.c + c) * hw..][..hw].iter().map(|&v| v as f64).sum::<f64>() / hw as f64)
+            .collect();
+        for k in 0..classes {
+            let row = &w.classifier_w[k * si.c..][..si.c];
+            let dot: f64 = row.iter().zip(&pooled).map(|(&a, &b)| a as f64 * b).sum();
+            out.push((dot + w.classifier_b[k] as f64) as f32);
+        }
+    }
+    out
+}

@@ -1,0 +1,72 @@
+//! Every kernel against the CPU reference, on small networks with awkward shapes.
+
+mod common;
+
+use effnet::graph::{Session, lower};
+use effnet::gpu::GpuWeights;
+use effnet::model::rule::{RuleSource, rule_input};
+use effnet::model::weights::se_layers;
+use effnet::model::{Activation, Padding, load_weights};
+use effnet::reference;
+
+/// f32 GPU arithmetic vs the f64-accumulating reference over a few hundred terms: relative
+/// error stays near 1e-6; 1e-4 of the tensor's RMS leaves room for exp() in SiLU/sigmoid
+/// differing by a few ULP between drivers, and is still 10× tighter than the golden tolerance.
+const TOL_RMS: f64 = 1e-4;
+
+fn check(padding: Padding, act: Activation, n: usize, h: usize, w: usize) {
+    let Some(gpu) = common::gpu() else { return };
+    let arch = common::tiny_arch(padding, act);
+    let weights = load_weights(&arch, &mut RuleSource).unwrap();
+    let graph = lower(&arch, n, h, w).unwrap();
+    let input = rule_input(&[n, 3, h, w]);
+    let expected = reference::run(&graph, &weights, &input);
+    let gw = GpuWeights::new(&gpu, &weights);
+    let se_sizes: Vec<_> = se_layers(&arch).iter().map(|s| (s.channels, s.reduced)).collect();
+    let session = Session::new(&gpu, &gw, &se_sizes, graph.clone(), true).unwrap();
+    let out = session.run(&input).unwrap();
+    let mut checked = vec![(graph.logits, out.logits.clone(), "logits".to_string())];
+    for s in &out.stages {
+        let t = graph.stages.iter().find(|g| g.name == s.name).unwrap().tensor;
+        checked.push((t, s.data.clone(), s.name.clone()));
+    }
+    assert_eq!(checked.len(), graph.stages.len() + 1, "every stage read back");
+    for (t, ours, name) in checked {
+        let reference = &expected[t];
+        assert_eq!(ours.len(), reference.len(), "{name}: length");
+        let rms = (reference.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / reference.len() as f64).sqrt();
+        let tol = TOL_RMS * rms.max(1e-3);
+        for (i, (&a, &b)) in ours.iter().zip(reference).enumerate() {
+            assert!(
+                ((a - b) as f64).abs() <= tol,
+                "{padding:?} {act:?} {n}x3x{h}x{w} {name}[{i}]: ours {a}, reference {b}, tolerance {tol}"
+            );
+        }
+    }
+}
+
+#[test]
+fn same_padding_silu_odd_sizes() {
+    check(Padding::Same, Activation::Silu, 1, 17, 13);
+}
+
+#[test]
+fn symmetric_padding_relu6_batch_two() {
+    check(Padding::Symmetric, Activation::Relu6, 2, 15, 21);
+}
+
+#[test]
+fn width_one() {
+    check(Padding::Same, Activation::Silu, 1, 9, 1);
+}
+
+#[test]
+fn height_one_symmetric() {
+    check(Padding::Symmetric, Activation::Silu, 2, 1, 11);
+}
+
+#[test]
+fn larger_planes_use_many_tiles() {
+    // 70×70 output planes after the stem: several depthwise tiles and GEMM tiles per channel.
+    check(Padding::Same, Activation::Silu, 1, 139, 141);
+}
