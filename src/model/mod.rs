@@ -2,5 +2,10 @@
 //! state-dict key names and weights.
 
 pub mod arch;
+mod build;
+pub mod info;
+pub mod variants;
 
 pub use arch::*;
+pub use info::{ModelInfo, StageInfo, format_table, info};
+pub use variants::{known_names, resolve};
