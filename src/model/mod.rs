@@ -2,8 +2,13 @@
 //! state-dict key names and weights.
 
 pub mod arch;
+mod build;
+pub mod info;
 pub mod rule;
+pub mod variants;
 pub mod weights;
 
 pub use arch::*;
+pub use info::{ModelInfo, StageInfo, format_table, info};
+pub use variants::{known_names, resolve};
 pub use weights::{ModelWeights, TensorSource, load_weights};

@@ -1,0 +1,354 @@
+//! The EfficientNet family as tables: one row per stage of each base network, one row per
+//! scaled variant, one row per name a user knows. `resolve` turns a name into an `Arch`
+//! with the padding, BN epsilon, state-dict keys and preprocessing of the library it comes
+//! from. Stage tables and scaling rules follow timm (`timm/models/efficientnet.py`,
+//! `_efficientnet_builder.py`) and torchvision (`torchvision/models/efficientnet.py`); the
+//! two agree on every network both have, so one table serves both.
+
+use super::arch::{Activation, Arch, BlockKind, Padding, Source};
+use super::build::build;
+use crate::{Error, Result};
+
+use BlockKind::{
+    ConvBnAct as Cn, DepthwiseSeparable as Ds, EdgeResidual as Er, InvertedResidual as Ir,
+};
+use Source::{Timm, Torchvision as Tv};
+
+/// One stage of a base (unscaled) network, as in timm's block strings
+/// (`ir_r2_k3_s2_e6_c24_se0.25` = Ir, 2 repeats, k3, stride 2, expand 6, 24 out, SE).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct StageDef {
+    pub(super) kind: BlockKind,
+    pub(super) repeats: usize,
+    pub(super) k: usize,
+    pub(super) stride: usize,
+    pub(super) expand: usize,
+    pub(super) out_c: usize,
+    pub(super) se: bool,
+}
+
+const fn st(
+    kind: BlockKind,
+    repeats: usize,
+    k: usize,
+    stride: usize,
+    expand: usize,
+    out_c: usize,
+    se: bool,
+) -> StageDef {
+    StageDef {
+        kind,
+        repeats,
+        k,
+        stride,
+        expand,
+        out_c,
+        se,
+    }
+}
+
+#[rustfmt::skip]
+const B_STAGES: [StageDef; 7] = [
+    st(Ds, 1, 3, 1, 1, 16, true), st(Ir, 2, 3, 2, 6, 24, true), st(Ir, 2, 5, 2, 6, 40, true),
+    st(Ir, 3, 3, 2, 6, 80, true), st(Ir, 3, 5, 1, 6, 112, true), st(Ir, 4, 5, 2, 6, 192, true),
+    st(Ir, 1, 3, 1, 6, 320, true),
+];
+#[rustfmt::skip]
+const LITE_STAGES: [StageDef; 7] = [
+    st(Ds, 1, 3, 1, 1, 16, false), st(Ir, 2, 3, 2, 6, 24, false), st(Ir, 2, 5, 2, 6, 40, false),
+    st(Ir, 3, 3, 2, 6, 80, false), st(Ir, 3, 5, 1, 6, 112, false), st(Ir, 4, 5, 2, 6, 192, false),
+    st(Ir, 1, 3, 1, 6, 320, false),
+];
+#[rustfmt::skip]
+const V2_BASE_STAGES: [StageDef; 6] = [
+    st(Cn, 1, 3, 1, 1, 16, false), st(Er, 2, 3, 2, 4, 32, false), st(Er, 2, 3, 2, 4, 48, false),
+    st(Ir, 3, 3, 2, 4, 96, true), st(Ir, 5, 3, 1, 6, 112, true), st(Ir, 8, 3, 2, 6, 192, true),
+];
+#[rustfmt::skip]
+const V2_S_STAGES: [StageDef; 6] = [
+    st(Cn, 2, 3, 1, 1, 24, false), st(Er, 4, 3, 2, 4, 48, false), st(Er, 4, 3, 2, 4, 64, false),
+    st(Ir, 6, 3, 2, 4, 128, true), st(Ir, 9, 3, 1, 6, 160, true), st(Ir, 15, 3, 2, 6, 256, true),
+];
+#[rustfmt::skip]
+const V2_M_STAGES: [StageDef; 7] = [
+    st(Cn, 3, 3, 1, 1, 24, false), st(Er, 5, 3, 2, 4, 48, false), st(Er, 5, 3, 2, 4, 80, false),
+    st(Ir, 7, 3, 2, 4, 160, true), st(Ir, 14, 3, 1, 6, 176, true), st(Ir, 18, 3, 2, 6, 304, true),
+    st(Ir, 5, 3, 1, 6, 512, true),
+];
+#[rustfmt::skip]
+const V2_L_STAGES: [StageDef; 7] = [
+    st(Cn, 4, 3, 1, 1, 32, false), st(Er, 7, 3, 2, 4, 64, false), st(Er, 7, 3, 2, 4, 96, false),
+    st(Ir, 10, 3, 2, 4, 192, true), st(Ir, 19, 3, 1, 6, 224, true), st(Ir, 25, 3, 2, 6, 384, true),
+    st(Ir, 7, 3, 1, 6, 640, true),
+];
+#[rustfmt::skip]
+const V2_XL_STAGES: [StageDef; 7] = [
+    st(Cn, 4, 3, 1, 1, 32, false), st(Er, 8, 3, 2, 4, 64, false), st(Er, 8, 3, 2, 4, 96, false),
+    st(Ir, 16, 3, 2, 4, 192, true), st(Ir, 24, 3, 1, 6, 256, true), st(Ir, 32, 3, 2, 6, 512, true),
+    st(Ir, 8, 3, 1, 6, 640, true),
+];
+
+/// A base network and the rules that scale it.
+#[derive(Debug)]
+pub(super) struct Family {
+    pub(super) stages: &'static [StageDef],
+    pub(super) stem: usize,
+    pub(super) head: usize,
+    pub(super) act: Activation,
+    /// Lite keeps stem and head at 32 / 1280 (timm `fix_stem`, unscaled `num_features`).
+    pub(super) fixed_ends: bool,
+    /// Lite does not deepen its first and last stage (timm `fix_first_last`).
+    pub(super) fix_first_last: bool,
+    /// timm `round_channels` limit: 0.9 everywhere except the V2 base (B0–B3) models, 0.
+    pub(super) round_limit: f64,
+}
+
+const fn fam(
+    stages: &'static [StageDef],
+    stem: usize,
+    act: Activation,
+    lite: bool,
+    round_limit: f64,
+) -> Family {
+    Family {
+        stages,
+        stem,
+        head: 1280,
+        act,
+        fixed_ends: lite,
+        fix_first_last: lite,
+        round_limit,
+    }
+}
+
+const EFFNET: Family = fam(&B_STAGES, 32, Activation::Silu, false, 0.9);
+const LITE: Family = fam(&LITE_STAGES, 32, Activation::Relu6, true, 0.9);
+const V2_BASE: Family = fam(&V2_BASE_STAGES, 32, Activation::Silu, false, 0.0);
+const V2_S: Family = fam(&V2_S_STAGES, 24, Activation::Silu, false, 0.9);
+const V2_M: Family = fam(&V2_M_STAGES, 24, Activation::Silu, false, 0.9);
+const V2_L: Family = fam(&V2_L_STAGES, 32, Activation::Silu, false, 0.9);
+const V2_XL: Family = fam(&V2_XL_STAGES, 32, Activation::Silu, false, 0.9);
+
+/// A scaled member of a family: width and depth multipliers and the evaluation resolution.
+#[derive(Debug)]
+pub(super) struct Variant {
+    pub(super) key: &'static str,
+    pub(super) family: &'static Family,
+    pub(super) width: f64,
+    pub(super) depth: f64,
+    pub(super) resolution: usize,
+}
+
+const fn var(
+    key: &'static str,
+    family: &'static Family,
+    width: f64,
+    depth: f64,
+    resolution: usize,
+) -> Variant {
+    Variant {
+        key,
+        family,
+        width,
+        depth,
+        resolution,
+    }
+}
+
+#[rustfmt::skip]
+const VARIANTS: &[Variant] = &[
+    var("b0", &EFFNET, 1.0, 1.0, 224), var("b1", &EFFNET, 1.0, 1.1, 240),
+    var("b2", &EFFNET, 1.1, 1.2, 260), var("b3", &EFFNET, 1.2, 1.4, 300),
+    var("b4", &EFFNET, 1.4, 1.8, 380), var("b5", &EFFNET, 1.6, 2.2, 456),
+    var("b6", &EFFNET, 1.8, 2.6, 528), var("b7", &EFFNET, 2.0, 3.1, 600),
+    var("b8", &EFFNET, 2.2, 3.6, 672), var("l2", &EFFNET, 4.3, 5.3, 800),
+    var("lite0", &LITE, 1.0, 1.0, 224), var("lite1", &LITE, 1.0, 1.1, 240),
+    var("lite2", &LITE, 1.1, 1.2, 260), var("lite3", &LITE, 1.2, 1.4, 280),
+    var("lite4", &LITE, 1.4, 1.8, 300),
+    var("v2_b0", &V2_BASE, 1.0, 1.0, 224), var("v2_b1", &V2_BASE, 1.0, 1.1, 240),
+    var("v2_b2", &V2_BASE, 1.1, 1.2, 260), var("v2_b3", &V2_BASE, 1.2, 1.4, 300),
+    var("v2_s", &V2_S, 1.0, 1.0, 384), var("v2_m", &V2_M, 1.0, 1.0, 480),
+    var("v2_l", &V2_L, 1.0, 1.0, 480), var("v2_xl", &V2_XL, 1.0, 1.0, 512),
+];
+
+/// Padding and BN epsilon of a checkpoint family.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Conv(pub(super) Padding, pub(super) f64);
+/// timm `tf_*`: TensorFlow SAME padding, BN eps 1e-3 (`BN_EPS_TF_DEFAULT`).
+const TF: Conv = Conv(Padding::Same, 1e-3);
+/// PyTorch defaults: symmetric padding, BN eps 1e-5.
+const PT: Conv = Conv(Padding::Symmetric, 1e-5);
+/// torchvision B5–B7 and all V2 pass `BatchNorm2d(eps=1e-3)`.
+const PT3: Conv = Conv(Padding::Symmetric, 1e-3);
+
+/// Normalization of the input: ImageNet statistics or Inception-style 0.5 / 0.5.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Norm {
+    ImageNet,
+    Half,
+}
+
+/// A name users know, the variant it is and the conventions of its checkpoints.
+#[derive(Debug)]
+pub(super) struct Entry {
+    pub(super) name: &'static str,
+    pub(super) source: Source,
+    pub(super) variant: &'static str,
+    pub(super) conv: Conv,
+    pub(super) norm: Norm,
+    /// Centre-crop fraction of the default pretrained weights.
+    pub(super) crop_pct: f32,
+    /// Evaluation resolution where the source's weights differ from the variant's.
+    pub(super) resolution: Option<usize>,
+}
+
+const fn e(
+    name: &'static str,
+    source: Source,
+    variant: &'static str,
+    conv: Conv,
+    norm: Norm,
+    crop_pct: f32,
+) -> Entry {
+    Entry {
+        name,
+        source,
+        variant,
+        conv,
+        norm,
+        crop_pct,
+        resolution: None,
+    }
+}
+
+use Norm::{Half, ImageNet as In};
+
+// Preprocessing follows the first (default) pretrained tag of each name in timm's
+// `default_cfgs` (crop_pct defaults to 0.875, mean/std to ImageNet) and the DEFAULT weights'
+// `ImageClassification` transform in torchvision (crop_pct = crop_size / resize_size).
+// timm rows come first so that a name both libraries use resolves to timm by default.
+#[rustfmt::skip]
+const ENTRIES: &[Entry] = &[
+    // tf_efficientnet_bN.ns_jft_in1k; b8 only has .ap_in1k (0.5 mean/std); l2 at 800 px.
+    e("tf_efficientnet_b0", Timm, "b0", TF, In, 0.875), e("tf_efficientnet_b1", Timm, "b1", TF, In, 0.882),
+    e("tf_efficientnet_b2", Timm, "b2", TF, In, 0.890), e("tf_efficientnet_b3", Timm, "b3", TF, In, 0.904),
+    e("tf_efficientnet_b4", Timm, "b4", TF, In, 0.922), e("tf_efficientnet_b5", Timm, "b5", TF, In, 0.934),
+    e("tf_efficientnet_b6", Timm, "b6", TF, In, 0.942), e("tf_efficientnet_b7", Timm, "b7", TF, In, 0.949),
+    e("tf_efficientnet_b8", Timm, "b8", TF, Half, 0.954), e("tf_efficientnet_l2", Timm, "l2", TF, In, 0.96),
+    // efficientnet_b0.ra_in1k, b1.ra4_e3600_r240_in1k (0.5 mean/std), b2.ra, b3/b4.ra2,
+    // b5.sw_in12k_ft_in1k; b6..l2 are untrained configs.
+    e("efficientnet_b0", Timm, "b0", PT, In, 0.875), e("efficientnet_b1", Timm, "b1", PT, Half, 0.9),
+    e("efficientnet_b2", Timm, "b2", PT, In, 0.875), e("efficientnet_b3", Timm, "b3", PT, In, 0.875),
+    e("efficientnet_b4", Timm, "b4", PT, In, 0.875), e("efficientnet_b5", Timm, "b5", PT, In, 1.0),
+    e("efficientnet_b6", Timm, "b6", PT, In, 0.942), e("efficientnet_b7", Timm, "b7", PT, In, 0.949),
+    e("efficientnet_b8", Timm, "b8", PT, In, 0.954), e("efficientnet_l2", Timm, "l2", PT, In, 0.961),
+    // tf_efficientnet_liteN.in1k.
+    e("tf_efficientnet_lite0", Timm, "lite0", TF, Half, 0.875), e("tf_efficientnet_lite1", Timm, "lite1", TF, Half, 0.882),
+    e("tf_efficientnet_lite2", Timm, "lite2", TF, Half, 0.890), e("tf_efficientnet_lite3", Timm, "lite3", TF, Half, 0.904),
+    e("tf_efficientnet_lite4", Timm, "lite4", TF, Half, 0.920),
+    // efficientnet_lite0.ra_in1k; lite1..4 untrained.
+    e("efficientnet_lite0", Timm, "lite0", PT, In, 0.875), e("efficientnet_lite1", Timm, "lite1", PT, In, 0.882),
+    e("efficientnet_lite2", Timm, "lite2", PT, In, 0.890), e("efficientnet_lite3", Timm, "lite3", PT, In, 0.904),
+    e("efficientnet_lite4", Timm, "lite4", PT, In, 0.922),
+    // tf_efficientnetv2_b0..b2.in1k use ImageNet statistics; b3's default is in21k_ft_in1k.
+    e("tf_efficientnetv2_b0", Timm, "v2_b0", TF, In, 0.875), e("tf_efficientnetv2_b1", Timm, "v2_b1", TF, In, 0.882),
+    e("tf_efficientnetv2_b2", Timm, "v2_b2", TF, In, 0.890), e("tf_efficientnetv2_b3", Timm, "v2_b3", TF, Half, 0.9),
+    // tf_efficientnetv2_{s,m,l,xl}.in21k_ft_in1k.
+    e("tf_efficientnetv2_s", Timm, "v2_s", TF, Half, 1.0), e("tf_efficientnetv2_m", Timm, "v2_m", TF, Half, 1.0),
+    e("tf_efficientnetv2_l", Timm, "v2_l", TF, Half, 1.0), e("tf_efficientnetv2_xl", Timm, "v2_xl", TF, Half, 1.0),
+    // efficientnetv2_{s,m,l,xl}.untrained (timm has no non-tf V2 B0-B3).
+    e("efficientnetv2_s", Timm, "v2_s", PT, In, 1.0), e("efficientnetv2_m", Timm, "v2_m", PT, In, 1.0),
+    e("efficientnetv2_l", Timm, "v2_l", PT, In, 1.0), e("efficientnetv2_xl", Timm, "v2_xl", PT, In, 1.0),
+    // torchvision EfficientNet_*_Weights.DEFAULT (B1's DEFAULT is IMAGENET1K_V2: 240 / 255).
+    e("efficientnet_b0", Tv, "b0", PT, In, 224.0 / 256.0), e("efficientnet_b1", Tv, "b1", PT, In, 240.0 / 255.0),
+    Entry { resolution: Some(288), ..e("efficientnet_b2", Tv, "b2", PT, In, 1.0) },
+    e("efficientnet_b3", Tv, "b3", PT, In, 300.0 / 320.0), e("efficientnet_b4", Tv, "b4", PT, In, 380.0 / 384.0),
+    e("efficientnet_b5", Tv, "b5", PT3, In, 1.0), e("efficientnet_b6", Tv, "b6", PT3, In, 1.0),
+    e("efficientnet_b7", Tv, "b7", PT3, In, 1.0),
+    e("efficientnet_v2_s", Tv, "v2_s", PT3, In, 1.0), e("efficientnet_v2_m", Tv, "v2_m", PT3, In, 1.0),
+    e("efficientnet_v2_l", Tv, "v2_l", PT3, Half, 1.0),
+];
+
+/// Every name `resolve` accepts; a name both libraries use appears once bare (timm, the
+/// default) and once as `torchvision:NAME`.
+pub fn known_names() -> Vec<String> {
+    ENTRIES
+        .iter()
+        .map(|en| {
+            let shadowed = en.source == Tv
+                && ENTRIES
+                    .iter()
+                    .any(|o| o.source == Timm && o.name == en.name);
+            if shadowed {
+                format!("torchvision:{}", en.name)
+            } else {
+                en.name.to_string()
+            }
+        })
+        .collect()
+}
+
+/// The architecture behind a model name. A `timm:` or `torchvision:` prefix picks the
+/// library (it wins over `source`); otherwise `source`, otherwise timm where both have it.
+pub fn resolve(name: &str, source: Option<Source>) -> Result<Arch> {
+    let unknown = || Error::UnknownModel {
+        name: name.to_string(),
+        known: known_names().join(", "),
+    };
+    let lowered = name.trim().to_ascii_lowercase().replace('-', "_");
+    let (prefix, bare) = match lowered.split_once(':') {
+        Some(("timm", rest)) => (Some(Timm), rest),
+        Some(("torchvision" | "tv", rest)) => (Some(Tv), rest),
+        Some(_) => return Err(unknown()),
+        None => (None, lowered.as_str()),
+    };
+    let wanted = prefix.or(source);
+    let entry = ENTRIES
+        .iter()
+        .find(|en| en.name == bare && wanted.is_none_or(|w| w == en.source))
+        .ok_or_else(unknown)?;
+    let variant = VARIANTS
+        .iter()
+        .find(|v| v.key == entry.variant)
+        .expect("every ENTRIES row names a row of VARIANTS");
+    Ok(build(entry, variant))
+}
+
+/// timm `round_channels` / `make_divisible`: nearest multiple of `divisor`, at least
+/// `divisor`, bumped up one step if rounding lost more than `1 - round_limit`.
+pub fn make_divisible(v: f64, divisor: usize, round_limit: f64) -> usize {
+    let mut out = (((v + divisor as f64 / 2.0) as usize) / divisor * divisor).max(divisor);
+    if (out as f64) < round_limit * v {
+        out += divisor;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn make_divisible_matches_timm() {
+        assert_eq!(make_divisible(32.0 * 1.1, 8, 0.9), 32);
+        assert_eq!(
+            make_divisible(16.0 * 1.2, 8, 0.9),
+            24,
+            "0.9 limit bumps 19.2 -> 24"
+        );
+        assert_eq!(make_divisible(16.0 * 1.2, 8, 0.0), 16, "V2 base keeps 16");
+        assert_eq!(make_divisible(1280.0 * 4.3, 8, 0.9), 5504);
+    }
+
+    #[test]
+    fn every_entry_names_a_variant_and_every_name_resolves() {
+        for name in known_names() {
+            let arch = resolve(&name, None).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(
+                name.ends_with(&arch.name),
+                "{name} resolved to {}",
+                arch.name
+            );
+        }
+    }
+}
