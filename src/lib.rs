@@ -2,6 +2,7 @@
 //! compute shaders on wgpu.
 
 pub mod error;
+pub mod golden;
 pub mod gpu;
 pub mod graph;
 pub mod model;

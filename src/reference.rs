@@ -30,22 +30,41 @@ pub fn run(graph: &Graph, weights: &ModelWeights, input: &[f32]) -> Vec<Vec<f32>
 pub fn run_op(op: &Op, graph: &Graph, w: &ModelWeights, t: &mut [Vec<f32>]) {
     let sh = &graph.shapes;
     match *op {
-        Op::Conv { input, output, geom, residual } => {
+        Op::Conv {
+            input,
+            output,
+            geom,
+            residual,
+        } => {
             let mut out = conv(&t[input], sh[input], sh[output], &geom, false, w);
             if let Some(r) = residual {
                 out.iter_mut().zip(&t[r]).for_each(|(o, r)| *o += r);
             }
             t[output] = out;
         }
-        Op::Depthwise { input, output, geom, se_sums } => {
+        Op::Depthwise {
+            input,
+            output,
+            geom,
+            se_sums,
+        } => {
             let out = conv(&t[input], sh[input], sh[output], &geom, true, w);
             if let Some(s) = se_sums {
                 let hw = sh[output].h * sh[output].w;
-                t[s] = out.chunks(hw).map(|p| p.iter().map(|&v| v as f64).sum::<f64>() as f32).collect();
+                t[s] = out
+                    .chunks(hw)
+                    .map(|p| p.iter().map(|&v| v as f64).sum::<f64>() as f32)
+                    .collect();
             }
             t[output] = out;
         }
-        Op::SeExcite { sums, gate, se, hw, act } => {
+        Op::SeExcite {
+            sums,
+            gate,
+            se,
+            hw,
+            act,
+        } => {
             let c = sh[sums].c;
             let gates: Vec<f32> = t[sums]
                 .chunks(c)
@@ -53,10 +72,25 @@ pub fn run_op(op: &Op, graph: &Graph, w: &ModelWeights, t: &mut [Vec<f32>]) {
                 .collect();
             t[gate] = gates;
         }
-        Op::Pointwise { input, output, layer, act, gate, residual } => {
+        Op::Pointwise {
+            input,
+            output,
+            layer,
+            act,
+            gate,
+            residual,
+        } => {
             let gate = gate.map(|g| t[g].as_slice());
             let res = residual.map(|r| t[r].as_slice());
-            t[output] = pointwise(&t[input], sh[input], sh[output], &w.convs[layer], act, gate, res);
+            t[output] = pointwise(
+                &t[input],
+                sh[input],
+                sh[output],
+                &w.convs[layer],
+                act,
+                gate,
+                res,
+            );
         }
         Op::PoolClassify { input, output } => {
             t[output] = pool_classify(&t[input], sh[input], w);
@@ -65,7 +99,14 @@ pub fn run_op(op: &Op, graph: &Graph, w: &ModelWeights, t: &mut [Vec<f32>]) {
 }
 
 /// Direct k×k convolution (dense or depthwise) + bias + activation.
-fn conv(x: &[f32], si: Shape, so: Shape, g: &ConvGeom, depthwise: bool, w: &ModelWeights) -> Vec<f32> {
+fn conv(
+    x: &[f32],
+    si: Shape,
+    so: Shape,
+    g: &ConvGeom,
+    depthwise: bool,
+    w: &ModelWeights,
+) -> Vec<f32> {
     let cw = &w.convs[g.layer];
     let cin = if depthwise { 1 } else { si.c };
     let mut out = vec![0.0f32; so.len()];
@@ -87,7 +128,8 @@ fn conv(x: &[f32], si: Shape, so: Shape, g: &ConvGeom, depthwise: bool, w: &Mode
                                 if ix < 0 || ix >= si.w as isize {
                                     continue;
                                 }
-                                let xv = x[((n * si.c + ci) * si.h + iy as usize) * si.w + ix as usize];
+                                let xv =
+                                    x[((n * si.c + ci) * si.h + iy as usize) * si.w + ix as usize];
                                 let wv = cw.weight[((co * cin + wci) * g.k + ky) * g.k + kx];
                                 acc += xv as f64 * wv as f64;
                             }
@@ -101,18 +143,27 @@ fn conv(x: &[f32], si: Shape, so: Shape, g: &ConvGeom, depthwise: bool, w: &Mode
     out
 }
 
-fn se_excite(sums: &[f32], hw: usize, act: Activation, se: &crate::model::weights::SeWeights) -> Vec<f32> {
+fn se_excite(
+    sums: &[f32],
+    hw: usize,
+    act: Activation,
+    se: &crate::model::weights::SeWeights,
+) -> Vec<f32> {
     let c = sums.len();
     let r = se.reduce_b.len();
     let hidden: Vec<f64> = (0..r)
         .map(|j| {
-            let dot: f64 = (0..c).map(|i| se.reduce_w[j * c + i] as f64 * sums[i] as f64 / hw as f64).sum();
+            let dot: f64 = (0..c)
+                .map(|i| se.reduce_w[j * c + i] as f64 * sums[i] as f64 / hw as f64)
+                .sum();
             activate(act, dot + se.reduce_b[j] as f64)
         })
         .collect();
     (0..c)
         .map(|i| {
-            let dot: f64 = (0..r).map(|j| se.expand_w[i * r + j] as f64 * hidden[j]).sum();
+            let dot: f64 = (0..r)
+                .map(|j| se.expand_w[i * r + j] as f64 * hidden[j])
+                .sum();
             sigmoid(dot + se.expand_b[i] as f64) as f32
         })
         .collect()
@@ -137,7 +188,9 @@ fn pointwise(
                 let g = gate.map_or(1.0, |g| g[n * si.c + ci] as f64);
                 let wv = cw.weight[co * si.c + ci] as f64 * g;
                 let plane = &x[(n * si.c + ci) * hw..][..hw];
-                acc.iter_mut().zip(plane).for_each(|(a, &v)| *a += wv * v as f64);
+                acc.iter_mut()
+                    .zip(plane)
+                    .for_each(|(a, &v)| *a += wv * v as f64);
             }
             let base = (n * so.c + co) * hw;
             for (p, &a) in acc.iter().enumerate() {
@@ -155,7 +208,13 @@ fn pool_classify(x: &[f32], si: Shape, w: &ModelWeights) -> Vec<f32> {
     let mut out = Vec::with_capacity(si.n * classes);
     for n in 0..si.n {
         let pooled: Vec<f64> = (0..si.c)
-            .map(|c| x[(n * si.c + c) * hw..][..hw].iter().map(|&v| v as f64).sum::<f64>() / hw as f64)
+            .map(|c| {
+                x[(n * si.c + c) * hw..][..hw]
+                    .iter()
+                    .map(|&v| v as f64)
+                    .sum::<f64>()
+                    / hw as f64
+            })
             .collect();
         for k in 0..classes {
             let row = &w.classifier_w[k * si.c..][..si.c];

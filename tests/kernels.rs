@@ -2,8 +2,8 @@
 
 mod common;
 
-use effnet::graph::{Session, lower};
 use effnet::gpu::GpuWeights;
+use effnet::graph::{Session, lower};
 use effnet::model::rule::{RuleSource, rule_input};
 use effnet::model::weights::se_layers;
 use effnet::model::{Activation, Padding, load_weights};
@@ -22,19 +22,33 @@ fn check(padding: Padding, act: Activation, n: usize, h: usize, w: usize) {
     let input = rule_input(&[n, 3, h, w]);
     let expected = reference::run(&graph, &weights, &input);
     let gw = GpuWeights::new(&gpu, &weights);
-    let se_sizes: Vec<_> = se_layers(&arch).iter().map(|s| (s.channels, s.reduced)).collect();
+    let se_sizes: Vec<_> = se_layers(&arch)
+        .iter()
+        .map(|s| (s.channels, s.reduced))
+        .collect();
     let session = Session::new(&gpu, &gw, &se_sizes, graph.clone(), true).unwrap();
     let out = session.run(&input).unwrap();
     let mut checked = vec![(graph.logits, out.logits.clone(), "logits".to_string())];
     for s in &out.stages {
-        let t = graph.stages.iter().find(|g| g.name == s.name).unwrap().tensor;
+        let t = graph
+            .stages
+            .iter()
+            .find(|g| g.name == s.name)
+            .unwrap()
+            .tensor;
         checked.push((t, s.data.clone(), s.name.clone()));
     }
-    assert_eq!(checked.len(), graph.stages.len() + 1, "every stage read back");
+    assert_eq!(
+        checked.len(),
+        graph.stages.len() + 1,
+        "every stage read back"
+    );
     for (t, ours, name) in checked {
         let reference = &expected[t];
         assert_eq!(ours.len(), reference.len(), "{name}: length");
-        let rms = (reference.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / reference.len() as f64).sqrt();
+        let rms = (reference.iter().map(|&v| (v as f64).powi(2)).sum::<f64>()
+            / reference.len() as f64)
+            .sqrt();
         let tol = TOL_RMS * rms.max(1e-3);
         for (i, (&a, &b)) in ours.iter().zip(reference).enumerate() {
             assert!(

@@ -1,1 +1,121 @@
-fn main(){ let _ = wgpu::Instance::default(); }
+//! The `effnet` command line: a thin layer over the library.
+
+use clap::{Parser, Subcommand};
+use effnet::golden::{Backend, Golden, verify};
+use effnet::gpu::Gpu;
+use effnet::model::{format_table, info, resolve};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "effnet",
+    version,
+    about = "EfficientNet B0–B8, L2, Lite0–4 and V2 on any GPU through WGSL/wgpu"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print a model's stages, parameters, multiply-adds and activation memory.
+    Info {
+        /// Model name: timm (`tf_efficientnet_b0`, `efficientnetv2_s`, ...) or torchvision
+        /// (`torchvision:efficientnet_b0`, `efficientnet_v2_s`, ...).
+        model: String,
+        /// Input resolution (square); defaults to the model's evaluation resolution.
+        #[arg(long)]
+        res: Option<usize>,
+        /// One JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check golden files (PyTorch outputs for rule-generated weights) against our engine.
+    Verify {
+        /// Golden JSON files, e.g. ../shared/golden/*.json
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Run the CPU reference instead of the GPU.
+        #[arg(long)]
+        cpu: bool,
+        /// One JSON object per file.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Info { model, res, json } => cmd_info(&model, res, json),
+        Command::Verify { files, cpu, json } => cmd_verify(&files, cpu, json),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn cmd_info(model: &str, res: Option<usize>, json: bool) -> effnet::Result<ExitCode> {
+    let arch = resolve(model, None)?;
+    let r = res.unwrap_or(arch.resolution);
+    if r == 0 {
+        return Err(effnet::Error::Input("--res must be at least 1".into()));
+    }
+    let i = info(&arch, r, r, 1);
+    if json {
+        println!("{}", serde_json::to_string(&i).expect("info serializes"));
+    } else {
+        println!("{}", format_table(&i));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_verify(files: &[PathBuf], cpu: bool, json: bool) -> effnet::Result<ExitCode> {
+    let gpu = if cpu { None } else { Some(Gpu::new()?) };
+    if let Some(g) = &gpu {
+        eprintln!("adapter: {}", g.describe());
+    }
+    let backend = gpu.as_ref().map_or(Backend::Cpu, Backend::Gpu);
+    let mut failed = 0;
+    for f in files {
+        let verdict = Golden::load(f).and_then(|g| verify(&g, &backend));
+        let name = f.display();
+        match verdict {
+            Ok(v) if json => {
+                let mut o = serde_json::to_value(&v).expect("verdict serializes");
+                o["file"] = name.to_string().into();
+                println!("{o}");
+                failed += usize::from(!v.pass);
+            }
+            Ok(v) => {
+                let word = if v.pass { "PASS" } else { "FAIL" };
+                println!(
+                    "{word} {name}: logits rel err {:.2e}, worst stage sample {:.2e} x rms ({}){}",
+                    v.logits_rel_err,
+                    v.worst_sample,
+                    v.worst_stage,
+                    v.problems
+                        .iter()
+                        .map(|p| format!("; {p}"))
+                        .collect::<String>()
+                );
+                failed += usize::from(!v.pass);
+            }
+            Err(e) => {
+                println!("FAIL {name}: {e}");
+                failed += 1;
+            }
+        }
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -67,6 +67,9 @@ impl Gpu {
     /// One line naming the adapter, backend and driver.
     pub fn describe(&self) -> String {
         let i = &self.info;
-        format!("{} ({:?}, {} {})", i.name, i.backend, i.driver, i.driver_info)
+        format!(
+            "{} ({:?}, {} {})",
+            i.name, i.backend, i.driver, i.driver_info
+        )
     }
 }

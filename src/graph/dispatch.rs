@@ -105,7 +105,12 @@ pub fn describe(g: &Graph, op: &Op, se_sizes: &[(usize, usize)]) -> DispatchDesc
         workgroups: [1, 1, 1],
     };
     match *op {
-        Op::Conv { input, output, geom, residual } => {
+        Op::Conv {
+            input,
+            output,
+            geom,
+            residual,
+        } => {
             let (i, o) = (sh[input], sh[output]);
             let mut p = base(input, output);
             p.pad_top = u(geom.pad_top);
@@ -123,7 +128,12 @@ pub fn describe(g: &Graph, op: &Op, se_sizes: &[(usize, usize)]) -> DispatchDesc
             d.workgroups = [u((o.h * o.w).div_ceil(64)), u(o.c.div_ceil(4)), u(o.n)];
             d
         }
-        Op::Depthwise { input, output, geom, se_sums } => {
+        Op::Depthwise {
+            input,
+            output,
+            geom,
+            se_sums,
+        } => {
             let o = sh[output];
             let mut p = base(input, output);
             p.pad_top = u(geom.pad_top);
@@ -142,7 +152,13 @@ pub fn describe(g: &Graph, op: &Op, se_sizes: &[(usize, usize)]) -> DispatchDesc
             d.workgroups = [p.tiles, u(o.c), u(o.n)];
             d
         }
-        Op::SeExcite { sums, gate, se, hw, act } => {
+        Op::SeExcite {
+            sums,
+            gate,
+            se,
+            hw,
+            act,
+        } => {
             let (c, r) = se_sizes[se];
             let s = sh[sums];
             // The depthwise op before this one wrote this many partial sums per channel.
@@ -165,7 +181,14 @@ pub fn describe(g: &Graph, op: &Op, se_sizes: &[(usize, usize)]) -> DispatchDesc
             d.workgroups = [u(s.n), 1, 1];
             d
         }
-        Op::Pointwise { input, output, layer, act, gate, residual } => {
+        Op::Pointwise {
+            input,
+            output,
+            layer,
+            act,
+            gate,
+            residual,
+        } => {
             let (i, o) = (sh[input], sh[output]);
             let mut p = base(input, output);
             p.bias_off = u(o.c * i.c);

@@ -50,7 +50,12 @@ pub struct Session {
 fn tensor_bytes(g: &Graph) -> Vec<u64> {
     let mut sizes: Vec<u64> = g.shapes.iter().map(|s| 4 * s.len() as u64).collect();
     for op in &g.ops {
-        if let Op::Depthwise { output, se_sums: Some(s), .. } = *op {
+        if let Op::Depthwise {
+            output,
+            se_sums: Some(s),
+            ..
+        } = *op
+        {
             let o = g.shapes[output];
             sizes[s] *= dispatch::depthwise_tiles(o.h, o.w) as u64;
         }
@@ -145,7 +150,8 @@ impl Session {
             });
         }
         let input_slot = &self.slots[self.slot_of[self.graph.input].expect("input slot")];
-        self.queue.write_buffer(input_slot, 0, bytemuck::cast_slice(input));
+        self.queue
+            .write_buffer(input_slot, 0, bytemuck::cast_slice(input));
         let mut enc = self.device.create_command_encoder(&Default::default());
         for (range, copy) in &self.passes {
             {
@@ -158,7 +164,11 @@ impl Session {
                 }
             }
             if let Some(t) = copy {
-                let (_, offset) = self.readback.iter().find(|(r, _)| r == t).expect("readback");
+                let (_, offset) = self
+                    .readback
+                    .iter()
+                    .find(|(r, _)| r == t)
+                    .expect("readback");
                 let slot = &self.slots[self.slot_of[*t].expect("slot")];
                 let bytes = 4 * self.graph.shapes[*t].len() as u64;
                 enc.copy_buffer_to_buffer(slot, 0, &self.staging, *offset, bytes);
@@ -187,7 +197,10 @@ impl Session {
             let len = 4 * self.graph.shapes[t].len();
             bytemuck::pod_collect_to_vec(&bytes[offset as usize..offset as usize + len])
         };
-        let mut out = Output { logits: vec![], stages: vec![] };
+        let mut out = Output {
+            logits: vec![],
+            stages: vec![],
+        };
         for &(t, offset) in &self.readback {
             if t == self.graph.logits {
                 out.logits = read(t, offset);
@@ -195,7 +208,11 @@ impl Session {
             for s in self.graph.stages.iter().filter(|s| s.tensor == t) {
                 let shape = self.graph.shapes[t];
                 let data = read(t, offset);
-                out.stages.push(StageTensor { name: s.name.clone(), shape, data });
+                out.stages.push(StageTensor {
+                    name: s.name.clone(),
+                    shape,
+                    data,
+                });
             }
         }
         drop(bytes);
@@ -208,7 +225,9 @@ fn storage(dev: &wgpu::Device, label: &str, size: u64) -> wgpu::Buffer {
     dev.create_buffer(&wgpu::BufferDescriptor {
         label: Some(label),
         size: size.next_multiple_of(4),
-        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
+        usage: wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_DST
+            | wgpu::BufferUsages::COPY_SRC,
         mapped_at_creation: false,
     })
 }
@@ -219,7 +238,11 @@ fn passes_and_readback(
     g: &Graph,
     captured: &[TensorId],
     sizes: &[u64],
-) -> (Vec<(std::ops::Range<usize>, Option<TensorId>)>, Vec<(TensorId, u64)>, u64) {
+) -> (
+    Vec<(std::ops::Range<usize>, Option<TensorId>)>,
+    Vec<(TensorId, u64)>,
+    u64,
+) {
     let mut passes = vec![];
     let mut readback = vec![];
     let mut start = 0;

@@ -123,8 +123,16 @@ pub fn lower(arch: &Arch, n: usize, h: usize, w: usize) -> Result<Graph> {
     x = b.conv(x, &arch.head, None)?;
     b.stage_output(&arch.head_name, x);
     let classes = arch.classifier.out_features;
-    let logits = b.tensor(Shape { n, c: classes, h: 1, w: 1 });
-    b.g.ops.push(Op::PoolClassify { input: x, output: logits });
+    let logits = b.tensor(Shape {
+        n,
+        c: classes,
+        h: 1,
+        w: 1,
+    });
+    b.g.ops.push(Op::PoolClassify {
+        input: x,
+        output: logits,
+    });
     b.g.logits = logits;
     Ok(b.g)
 }
@@ -172,7 +180,15 @@ impl Builder<'_> {
             pad_left,
             act: layer.act,
         };
-        Ok((geom, Shape { n: s.n, c: layer.out_c, h: oh, w: ow }))
+        Ok((
+            geom,
+            Shape {
+                n: s.n,
+                c: layer.out_c,
+                h: oh,
+                w: ow,
+            },
+        ))
     }
 
     /// A dense conv layer: 1×1 stride 1 becomes a GEMM, anything else a direct conv.
@@ -192,19 +208,35 @@ impl Builder<'_> {
         let pointwise = layer.k == 1 && layer.stride == 1;
         self.g.ops.push(if pointwise {
             let (layer, act) = (geom.layer, geom.act);
-            Op::Pointwise { input: x, output, layer, act, gate, residual }
+            Op::Pointwise {
+                input: x,
+                output,
+                layer,
+                act,
+                gate,
+                residual,
+            }
         } else {
             if gate.is_some() {
-                return Err(Error::Input("SE gate before a k×k conv is not supported".into()));
+                return Err(Error::Input(
+                    "SE gate before a k×k conv is not supported".into(),
+                ));
             }
-            Op::Conv { input: x, output, geom, residual }
+            Op::Conv {
+                input: x,
+                output,
+                geom,
+                residual,
+            }
         });
         Ok(output)
     }
 
     fn block(&mut self, input: TensorId, block: &Block) -> Result<TensorId> {
         if block.se.is_some() && block.depthwise.is_none() {
-            return Err(Error::Input("SE without a depthwise conv is not supported".into()));
+            return Err(Error::Input(
+                "SE without a depthwise conv is not supported".into(),
+            ));
         }
         let residual = block.residual.then_some(input);
         let mut x = input;
@@ -219,7 +251,9 @@ impl Builder<'_> {
             }
         }
         if gate.is_some() {
-            return Err(Error::Input("SE block without a projection after it".into()));
+            return Err(Error::Input(
+                "SE block without a projection after it".into(),
+            ));
         }
         Ok(x)
     }
@@ -235,13 +269,28 @@ impl Builder<'_> {
     ) -> Result<TensorId> {
         let (geom, shape) = self.geom(x, layer)?;
         let output = self.tensor(shape);
-        let pooled = Shape { h: 1, w: 1, ..shape };
+        let pooled = Shape {
+            h: 1,
+            w: 1,
+            ..shape
+        };
         let se_sums = block.se.as_ref().map(|_| self.tensor(pooled));
-        self.g.ops.push(Op::Depthwise { input: x, output, geom, se_sums });
+        self.g.ops.push(Op::Depthwise {
+            input: x,
+            output,
+            geom,
+            se_sums,
+        });
         if let (Some(se), Some(sums)) = (&block.se, se_sums) {
             let g = self.tensor(pooled);
             let hw = shape.h * shape.w;
-            let op = Op::SeExcite { sums, gate: g, se: self.next_se, hw, act: se.act };
+            let op = Op::SeExcite {
+                sums,
+                gate: g,
+                se: self.next_se,
+                hw,
+                act: se.act,
+            };
             self.next_se += 1;
             self.g.ops.push(op);
             *gate = Some(g);

@@ -6,15 +6,36 @@ use super::ops::{Op, TensorId};
 /// The tensors an op reads and the tensors it writes.
 pub fn uses(op: &Op) -> (Vec<TensorId>, Vec<TensorId>) {
     match *op {
-        Op::Conv { input, output, residual, .. } => {
-            (std::iter::once(input).chain(residual).collect(), vec![output])
-        }
-        Op::Depthwise { input, output, se_sums, .. } => {
-            (vec![input], std::iter::once(output).chain(se_sums).collect())
-        }
+        Op::Conv {
+            input,
+            output,
+            residual,
+            ..
+        } => (
+            std::iter::once(input).chain(residual).collect(),
+            vec![output],
+        ),
+        Op::Depthwise {
+            input,
+            output,
+            se_sums,
+            ..
+        } => (
+            vec![input],
+            std::iter::once(output).chain(se_sums).collect(),
+        ),
         Op::SeExcite { sums, gate, .. } => (vec![sums], vec![gate]),
-        Op::Pointwise { input, output, gate, residual, .. } => (
-            [Some(input), gate, residual].into_iter().flatten().collect(),
+        Op::Pointwise {
+            input,
+            output,
+            gate,
+            residual,
+            ..
+        } => (
+            [Some(input), gate, residual]
+                .into_iter()
+                .flatten()
+                .collect(),
             vec![output],
         ),
         Op::PoolClassify { input, output } => (vec![input], vec![output]),

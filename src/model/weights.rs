@@ -119,3 +119,11 @@ fn fold_conv(
         .collect();
     ConvWeights { weight, bias }
 }
+
+/// `(channels, reduced)` of every SE layer, in lowering order.
+pub fn se_sizes(arch: &Arch) -> Vec<(usize, usize)> {
+    se_layers(arch)
+        .iter()
+        .map(|s| (s.channels, s.reduced))
+        .collect()
+}

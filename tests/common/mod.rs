@@ -20,7 +20,15 @@ pub fn gpu() -> Option<Gpu> {
     }
 }
 
-pub fn conv(name: &str, in_c: usize, out_c: usize, k: usize, stride: usize, dw: bool, act: Activation) -> ConvLayer {
+pub fn conv(
+    name: &str,
+    in_c: usize,
+    out_c: usize,
+    k: usize,
+    stride: usize,
+    dw: bool,
+    act: Activation,
+) -> ConvLayer {
     ConvLayer {
         in_c,
         out_c,
@@ -84,7 +92,10 @@ pub fn tiny_arch(padding: Padding, act: Activation) -> Arch {
         project: None,
         residual: false,
     };
-    let stage = |name: &str, blocks: Vec<Block>| Stage { name: name.into(), blocks };
+    let stage = |name: &str, blocks: Vec<Block>| Stage {
+        name: name.into(),
+        blocks,
+    };
     Arch {
         name: "tiny".into(),
         source: Source::Timm,
@@ -93,7 +104,11 @@ pub fn tiny_arch(padding: Padding, act: Activation) -> Arch {
         resolution: 17,
         stem: conv("stem", 3, 5, 3, 2, false, act),
         stem_name: "stem".into(),
-        stages: vec![stage("s0", vec![ir]), stage("s1", vec![ds, er]), stage("s2", vec![cn])],
+        stages: vec![
+            stage("s0", vec![ir]),
+            stage("s1", vec![ds, er]),
+            stage("s2", vec![cn]),
+        ],
         head: conv("head", 9, 11, 1, 1, false, act),
         head_name: "head".into(),
         classifier: Linear {

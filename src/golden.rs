@@ -1,0 +1,279 @@
+//! Golden files (`../shared/golden/README.md`): reference outputs of PyTorch models whose
+//! weights and input follow the deterministic rule. Any file of that format can be checked.
+
+use crate::gpu::{Gpu, GpuWeights};
+use crate::graph::{Session, lower};
+use crate::model::rule::{RuleSource, rule_input};
+use crate::model::weights::se_sizes;
+use crate::model::{Source, info, load_weights, resolve};
+use crate::{Error, Result, reference};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// Float32 tolerances from the golden README: relative L2 error of the logits, and the
+/// largest sample error in units of its stage's RMS.
+pub const F32_LOGITS_REL: f64 = 1e-4;
+pub const F32_SAMPLE_RMS: f64 = 1e-3;
+
+#[derive(Clone, Debug)]
+pub struct GoldenStage {
+    pub name: String,
+    pub shape: [usize; 4],
+    pub rms: f64,
+    /// `(n, c, y, x, value)`
+    pub samples: Vec<([usize; 4], f64)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Golden {
+    pub path: PathBuf,
+    pub source: Source,
+    pub model: String,
+    pub input_shape: [usize; 4],
+    pub params: u64,
+    pub stages: Vec<GoldenStage>,
+    pub logits: Vec<f64>,
+}
+
+/// The outcome of checking one file.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Verdict {
+    pub pass: bool,
+    pub logits_rel_err: f64,
+    /// Largest `|ours - ref| / rms` over all stage samples, and where.
+    pub worst_sample: f64,
+    pub worst_stage: String,
+    pub problems: Vec<String>,
+}
+
+fn bad(path: &Path, msg: impl Into<String>) -> Error {
+    Error::bad_file(path, msg)
+}
+
+fn dims4(path: &Path, v: &Value, what: &str) -> Result<[usize; 4]> {
+    let a = v.as_array().filter(|a| a.len() == 4);
+    let dims: Option<Vec<usize>> = a
+        .map(|a| {
+            a.iter()
+                .map(|d| d.as_u64().map(|d| d as usize))
+                .collect::<Option<_>>()
+        })
+        .flatten();
+    match dims {
+        Some(d) if d.iter().all(|&x| x > 0 && x <= 1 << 20) => Ok([d[0], d[1], d[2], d[3]]),
+        _ => Err(bad(
+            path,
+            format!("`{what}` must be 4 positive integers [N, C, H, W], got {v}"),
+        )),
+    }
+}
+
+fn parse_stage(path: &Path, v: &Value) -> Result<GoldenStage> {
+    let name = v["name"]
+        .as_str()
+        .ok_or_else(|| bad(path, "a stage has no `name`"))?;
+    let shape = dims4(path, &v["shape"], &format!("stages.{name}.shape"))?;
+    let rms = v["rms"]
+        .as_f64()
+        .ok_or_else(|| bad(path, format!("stage {name} has no `rms`")))?;
+    let raw = v["samples"]
+        .as_array()
+        .ok_or_else(|| bad(path, format!("stage {name} has no `samples`")))?;
+    let mut samples = Vec::with_capacity(raw.len());
+    for s in raw {
+        let f: Option<Vec<f64>> = s
+            .as_array()
+            .map(|a| a.iter().map(|x| x.as_f64()).collect())
+            .flatten();
+        let f = f.filter(|f| f.len() == 5).ok_or_else(|| {
+            bad(
+                path,
+                format!("stage {name}: a sample must be [n, c, y, x, value], got {s}"),
+            )
+        })?;
+        let idx = [f[0] as usize, f[1] as usize, f[2] as usize, f[3] as usize];
+        if idx.iter().zip(&shape).any(|(&i, &d)| i >= d) || f[..4].iter().any(|&x| x < 0.0) {
+            return Err(bad(
+                path,
+                format!("stage {name}: sample {s} lies outside shape {shape:?}"),
+            ));
+        }
+        samples.push((idx, f[4]));
+    }
+    Ok(GoldenStage {
+        name: name.to_string(),
+        shape,
+        rms,
+        samples,
+    })
+}
+
+impl Golden {
+    pub fn load(path: &Path) -> Result<Golden> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let v: Value =
+            serde_json::from_str(&text).map_err(|e| bad(path, format!("not JSON: {e}")))?;
+        let source = match v["source"].as_str() {
+            Some("timm") => Source::Timm,
+            Some("torchvision") => Source::Torchvision,
+            other => {
+                return Err(bad(
+                    path,
+                    format!("`source` must be \"timm\" or \"torchvision\", got {other:?}"),
+                ));
+            }
+        };
+        let model = v["model"]
+            .as_str()
+            .ok_or_else(|| bad(path, "no `model` name"))?
+            .to_string();
+        let input_shape = dims4(path, &v["input_shape"], "input_shape")?;
+        if input_shape[1] != 3 {
+            return Err(bad(
+                path,
+                format!("input must have 3 channels, got {:?}", input_shape),
+            ));
+        }
+        let params = v["params"]
+            .as_u64()
+            .ok_or_else(|| bad(path, "no integer `params`"))?;
+        let stages = v["stages"]
+            .as_array()
+            .ok_or_else(|| bad(path, "no `stages` list"))?
+            .iter()
+            .map(|s| parse_stage(path, s))
+            .collect::<Result<Vec<_>>>()?;
+        let rows = v["logits"]
+            .as_array()
+            .ok_or_else(|| bad(path, "no `logits`"))?;
+        if rows.len() != input_shape[0] {
+            return Err(bad(
+                path,
+                format!("{} logits rows for batch {}", rows.len(), input_shape[0]),
+            ));
+        }
+        let mut logits = vec![];
+        for row in rows {
+            let r: Option<Vec<f64>> = row
+                .as_array()
+                .map(|a| a.iter().map(|x| x.as_f64()).collect())
+                .flatten();
+            logits.extend(r.ok_or_else(|| bad(path, "logits must be rows of numbers"))?);
+        }
+        Ok(Golden {
+            path: path.to_path_buf(),
+            source,
+            model,
+            input_shape,
+            params,
+            stages,
+            logits,
+        })
+    }
+}
+
+/// Where to run: the GPU or the CPU reference.
+pub enum Backend<'a> {
+    Gpu(&'a Gpu),
+    Cpu,
+}
+
+/// Builds the named model, fills it by the rule, runs it and compares with the file.
+pub fn verify(golden: &Golden, backend: &Backend) -> Result<Verdict> {
+    let path = &golden.path;
+    let arch = resolve(&golden.model, Some(golden.source)).map_err(|e| bad(path, e.to_string()))?;
+    let [n, _, h, w] = golden.input_shape;
+    let ours = info(&arch, h, w, n).params;
+    if ours != golden.params {
+        return Err(bad(
+            path,
+            format!(
+                "{} has {ours} parameters, the file says {}",
+                arch.name, golden.params
+            ),
+        ));
+    }
+    let weights = load_weights(&arch, &mut RuleSource)?;
+    let graph = lower(&arch, n, h, w)?;
+    let input = rule_input(&golden.input_shape);
+    let (logits, stages): (Vec<f32>, Vec<(String, [usize; 4], Vec<f32>)>) = match backend {
+        Backend::Gpu(gpu) => {
+            let gw = GpuWeights::new(gpu, &weights);
+            let session = Session::new(gpu, &gw, &se_sizes(&arch), graph, true)?;
+            let out = session.run(&input)?;
+            let stages = out
+                .stages
+                .into_iter()
+                .map(|s| (s.name, s.shape.dims(), s.data))
+                .collect();
+            (out.logits, stages)
+        }
+        Backend::Cpu => {
+            let t = reference::run(&graph, &weights, &input);
+            let stages = graph
+                .stages
+                .iter()
+                .map(|s| {
+                    (
+                        s.name.clone(),
+                        graph.shapes[s.tensor].dims(),
+                        t[s.tensor].clone(),
+                    )
+                })
+                .collect();
+            (t[graph.logits].clone(), stages)
+        }
+    };
+    Ok(compare(golden, &logits, &stages))
+}
+
+fn compare(golden: &Golden, logits: &[f32], stages: &[(String, [usize; 4], Vec<f32>)]) -> Verdict {
+    let mut problems = vec![];
+    let logits_rel_err = if logits.len() == golden.logits.len() {
+        let num: f64 = logits
+            .iter()
+            .zip(&golden.logits)
+            .map(|(&a, &b)| (a as f64 - b).powi(2))
+            .sum();
+        let den: f64 = golden.logits.iter().map(|b| b * b).sum();
+        (num / den.max(f64::MIN_POSITIVE)).sqrt()
+    } else {
+        problems.push(format!(
+            "{} logits, expected {}",
+            logits.len(),
+            golden.logits.len()
+        ));
+        f64::INFINITY
+    };
+    let (mut worst_sample, mut worst_stage) = (0.0f64, String::new());
+    for gs in &golden.stages {
+        let Some((_, shape, data)) = stages.iter().find(|s| s.0 == gs.name) else {
+            problems.push(format!("no stage named {}", gs.name));
+            continue;
+        };
+        if *shape != gs.shape {
+            problems.push(format!(
+                "stage {}: shape {shape:?}, expected {:?}",
+                gs.name, gs.shape
+            ));
+            continue;
+        }
+        for &([n, c, y, x], value) in &gs.samples {
+            let ours = data[((n * shape[1] + c) * shape[2] + y) * shape[3] + x] as f64;
+            let err = (ours - value).abs() / gs.rms.max(f64::MIN_POSITIVE);
+            if err > worst_sample || err.is_nan() {
+                worst_sample = if err.is_nan() { f64::INFINITY } else { err };
+                worst_stage = format!("{}[{n},{c},{y},{x}] ours {ours:.7} ref {value:.7}", gs.name);
+            }
+        }
+    }
+    let pass =
+        problems.is_empty() && logits_rel_err <= F32_LOGITS_REL && worst_sample <= F32_SAMPLE_RMS;
+    Verdict {
+        pass,
+        logits_rel_err,
+        worst_sample,
+        worst_stage,
+        problems,
+    }
+}

@@ -1,0 +1,157 @@
+//! Every golden file in `../shared/golden` within the tolerances of its README, on the GPU
+//! and on the CPU reference; plus the rule's published test vectors and bad-file errors.
+
+mod common;
+
+use effnet::golden::{Backend, F32_LOGITS_REL, F32_SAMPLE_RMS, Golden, verify};
+use effnet::model::rule::{fnv1a64, rule_tensor, uniform};
+use std::path::PathBuf;
+
+fn golden_files() -> Vec<PathBuf> {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/golden"));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (clone the repo with shared/ beside it)",
+                dir.display()
+            )
+        })
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no golden files in {}", dir.display());
+    files
+}
+
+fn check_all(backend: &Backend) {
+    let mut failures = vec![];
+    for f in golden_files() {
+        let g = Golden::load(&f).unwrap();
+        let v = verify(&g, backend).unwrap();
+        eprintln!(
+            "{}: logits {:.2e}, worst sample {:.2e} x rms at {}",
+            f.display(),
+            v.logits_rel_err,
+            v.worst_sample,
+            v.worst_stage
+        );
+        if !v.pass {
+            failures.push(format!(
+                "{}: logits rel err {:.3e} (tolerance {F32_LOGITS_REL:e}), worst sample {:.3e} x rms (tolerance {F32_SAMPLE_RMS:e}) at {}; {:?}",
+                f.display(), v.logits_rel_err, v.worst_sample, v.worst_stage, v.problems
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "golden failures:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn golden_files_match_on_gpu() {
+    let Some(gpu) = common::gpu() else { return };
+    check_all(&Backend::Gpu(&gpu));
+}
+
+#[test]
+fn golden_files_match_on_cpu_reference() {
+    check_all(&Backend::Cpu);
+}
+
+#[test]
+fn rule_test_vectors() {
+    assert_eq!(fnv1a64(b"input"), 0x1ebbae8f5810b65b);
+    assert_eq!(fnv1a64(b"conv_stem.weight"), 0x4f2714ee7941f359);
+    let input = [0.0978183426575382, 0.14747860371491817, 0.5740844483096654];
+    let stem = [0.46950939632904587, 0.718999998608763, 0.9457770132363378];
+    for i in 0..3 {
+        // These are exact binary64 values printed with 17 significant digits.
+        assert_eq!(uniform("input", i as u64), input[i], "u_{i} of input");
+        assert_eq!(
+            uniform("conv_stem.weight", i as u64),
+            stem[i],
+            "u_{i} of conv_stem.weight"
+        );
+    }
+    let w = rule_tensor("conv_stem.weight", &[32, 3, 3, 3]);
+    // The README prints these float32 values to at most 8 decimals: 5e-9 is half of the
+    // last printed digit, so a value that prints the same passes and any other fails.
+    for (i, (&ours, reference)) in w
+        .iter()
+        .zip([-0.02032707f64, 0.146, 0.29718468])
+        .enumerate()
+    {
+        let tol = 5e-9;
+        assert!(
+            (ours as f64 - reference).abs() <= tol,
+            "stem weight {i}: ours {ours}, reference {reference}, tolerance {tol}"
+        );
+    }
+}
+
+fn write_variant(name: &str, edit: impl Fn(&mut serde_json::Value)) -> PathBuf {
+    let src = golden_files()
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("lite0"))
+        .unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(src).unwrap()).unwrap();
+    edit(&mut v);
+    let path =
+        std::env::temp_dir().join(format!("effnet-golden-{name}-{}.json", std::process::id()));
+    std::fs::write(&path, v.to_string()).unwrap();
+    path
+}
+
+#[test]
+fn bad_golden_files_give_one_line_errors() {
+    let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>, &str)> = vec![
+        (
+            "unknown-model",
+            Box::new(|v| v["model"] = "efficientnet_b99".into()),
+            "unknown model",
+        ),
+        (
+            "bad-shape",
+            Box::new(|v| v["input_shape"] = serde_json::json!([1, 3, 224])),
+            "input_shape",
+        ),
+        (
+            "bad-sample",
+            Box::new(|v| v["stages"][0]["samples"][0] = serde_json::json!([0, 999, 0, 0, 1.0])),
+            "outside shape",
+        ),
+        (
+            "bad-logits",
+            Box::new(|v| v["logits"] = serde_json::json!([])),
+            "logits",
+        ),
+    ];
+    for (name, edit, expected) in cases {
+        let path = write_variant(name, edit);
+        let err = Golden::load(&path)
+            .and_then(|g| verify(&g, &Backend::Cpu))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(expected),
+            "{name}: error {err:?} should mention {expected:?}"
+        );
+        assert!(
+            !err.contains('\n'),
+            "{name}: error must be one line: {err:?}"
+        );
+        std::fs::remove_file(path).ok();
+    }
+    let path = std::env::temp_dir().join("effnet-golden-not-json.json");
+    std::fs::write(&path, b"{ truncated").unwrap();
+    assert!(
+        Golden::load(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("not JSON")
+    );
+}
