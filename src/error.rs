@@ -10,6 +10,13 @@ pub enum Error {
     #[error("{path}: {message}")]
     BadFile { path: PathBuf, message: String },
 
+    #[error(
+        "{path}: refusing to load: the pickle asks for `{global}`, which a plain state dict never \
+         needs (pickles can run code through such names); load it only if you trust it, in Python, \
+         and save `model.state_dict()` or convert it to safetensors"
+    )]
+    UnsafePickle { path: PathBuf, global: String },
+
     #[error("{path}: cannot read: {source}")]
     Io {
         path: PathBuf,

@@ -1,0 +1,150 @@
+//! safetensors in and out. The `safetensors` crate validates the header (size limit, offsets
+//! inside the file, byte counts matching shapes) before we touch any tensor data.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use safetensors::{Dtype, SafeTensors, View};
+
+use super::{DType, StateDict, Tensor};
+use crate::{Error, Result};
+
+type Loaded = (Vec<(String, Tensor)>, BTreeMap<String, String>);
+
+pub(crate) fn load(path: &Path, bytes: &[u8]) -> Result<Loaded> {
+    let invalid = |e: safetensors::SafeTensorError| {
+        Error::bad_file(
+            path,
+            format!(
+                "not a valid safetensors file ({e}); it is truncated or corrupt: download it again"
+            ),
+        )
+    };
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(invalid)?;
+    let metadata = header
+        .metadata()
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let st = SafeTensors::deserialize(bytes).map_err(invalid)?;
+    let mut tensors = Vec::new();
+    for (name, view) in st.iter() {
+        let dtype = match view.dtype() {
+            Dtype::F64 => DType::F64,
+            Dtype::F32 => DType::F32,
+            Dtype::F16 => DType::F16,
+            Dtype::BF16 => DType::BF16,
+            // Integer and bool tensors are counters or masks, never weights a model runs on.
+            Dtype::BOOL | Dtype::U8 | Dtype::I8 | Dtype::I16 | Dtype::U16 | Dtype::I32 => continue,
+            Dtype::U32 | Dtype::I64 | Dtype::U64 => continue,
+            other => {
+                return Err(Error::bad_file(
+                    path,
+                    format!(
+                        "tensor `{name}` has dtype {other:?}, which is not supported; \
+                         convert the checkpoint to F32, F16 or BF16"
+                    ),
+                ));
+            }
+        };
+        let shape = view.shape().to_vec();
+        let bytes = shape
+            .iter()
+            .try_fold(dtype.size(), |acc, &d| acc.checked_mul(d));
+        if bytes != Some(view.data().len()) {
+            return Err(Error::bad_file(
+                path,
+                format!("tensor `{name}`: data length does not match its shape"),
+            ));
+        }
+        let data = dtype.decode(view.data(), false);
+        tensors.push((name.to_owned(), Tensor { shape, data }));
+    }
+    Ok((tensors, metadata))
+}
+
+/// An owned tensor in the byte layout safetensors writes (little-endian).
+struct Encoded {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    bytes: Vec<u8>,
+}
+
+impl View for &Encoded {
+    fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.bytes)
+    }
+    fn data_len(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+fn encode(t: &Tensor, f16: bool) -> Encoded {
+    let bytes = if f16 {
+        t.data
+            .iter()
+            .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
+            .collect()
+    } else {
+        t.data.iter().flat_map(|&x| x.to_le_bytes()).collect()
+    };
+    Encoded {
+        dtype: if f16 { Dtype::F16 } else { Dtype::F32 },
+        shape: t.shape.clone(),
+        bytes,
+    }
+}
+
+/// Writes `sd.tensors` as safetensors, f32 or (with `f16`) half precision rounded to nearest.
+/// `metadata` becomes the file's `__metadata__`; `sd.metadata` is not added implicitly, so the
+/// caller decides what to carry over. The file is written beside the target and renamed into
+/// place, so an interrupted write never leaves a truncated file under the final name.
+pub fn save_safetensors(
+    path: &Path,
+    sd: &StateDict,
+    metadata: &BTreeMap<String, String>,
+    f16: bool,
+) -> Result<()> {
+    for (key, t) in &sd.tensors {
+        if t.numel() != t.data.len() {
+            return Err(Error::Input(format!(
+                "tensor `{key}` has shape {:?} but {} values; fix the tensor before saving",
+                t.shape,
+                t.data.len()
+            )));
+        }
+    }
+    let encoded: Vec<(&str, Encoded)> = sd
+        .tensors
+        .iter()
+        .map(|(k, t)| (k.as_str(), encode(t, f16)))
+        .collect();
+    let info: Option<HashMap<String, String>> = (!metadata.is_empty()).then(|| {
+        metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    });
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let partial = path.with_file_name(format!(".{file_name}.partial"));
+    let written =
+        safetensors::serialize_to_file(encoded.iter().map(|(k, e)| (*k, e)), info, &partial);
+    let finish = written
+        .map_err(|e| Error::bad_file(&partial, format!("cannot write safetensors: {e}")))
+        .and_then(|()| std::fs::rename(&partial, path).map_err(|e| Error::io(path, e)));
+    if finish.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    finish
+}
