@@ -2,6 +2,7 @@
 //! compute shaders on wgpu.
 
 pub mod checkpoint;
+pub mod engine;
 pub mod error;
 pub mod golden;
 pub mod gpu;
@@ -9,4 +10,5 @@ pub mod graph;
 pub mod model;
 pub mod reference;
 
+pub use engine::{Engine, LoadedModel, Model, Session, SessionOptions};
 pub use error::{Error, Result};

@@ -4,6 +4,7 @@
 pub mod arch;
 mod build;
 pub mod info;
+pub mod loader;
 pub mod rule;
 pub mod variants;
 pub mod weights;
