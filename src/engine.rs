@@ -102,6 +102,11 @@ impl LoadedModel {
         &self.model
     }
 
+    /// The adapter this model lives on, in words.
+    pub fn gpu_description(&self) -> String {
+        self.gpu.describe()
+    }
+
     /// Options for `batch` images at the model's default resolution.
     pub fn default_options(&self, batch: usize) -> SessionOptions {
         let r = self.model.arch.resolution;
@@ -136,6 +141,21 @@ impl Session {
     /// Runs on NCHW f32 input of exactly `batch × 3 × height × width` values.
     pub fn run(&mut self, input: &[f32]) -> Result<Output> {
         self.inner.run(input)
+    }
+
+    /// Runs with a GPU timestamp around every dispatch (see `bench`).
+    pub fn run_profiled(&mut self, input: &[f32], timer: &graph::Timer) -> Result<(Output, graph::Profile)> {
+        self.inner.run_profiled(input, timer)
+    }
+
+    /// Timestamp queries sized for this session; an error where the adapter has none.
+    pub fn timer(&self) -> Result<graph::Timer> {
+        self.inner.timer()
+    }
+
+    /// The lowered graph this session runs.
+    pub fn graph(&self) -> &graph::Graph {
+        self.inner.graph()
     }
 
     pub fn dispatch_count(&self) -> usize {

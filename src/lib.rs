@@ -1,6 +1,7 @@
 //! effnet: the EfficientNet family (B0–B8, L2, Lite0–4, V2) on any GPU through WGSL
 //! compute shaders on wgpu.
 
+pub mod bench;
 pub mod checkpoint;
 pub mod engine;
 pub mod error;

@@ -6,6 +6,7 @@ use super::bind::{BindContext, check_grid, check_limits};
 use super::dispatch::{self, DispatchDesc};
 use super::ops::{Graph, Op, Shape, TensorId};
 use super::plan;
+use super::timer::{Profile, Timer};
 use crate::gpu::{Gpu, GpuWeights, Pipelines};
 use crate::{Error, Result};
 
@@ -141,6 +142,33 @@ impl Session {
 
     /// Runs a forward pass on `input`, NCHW f32 of the session's batch and resolution.
     pub fn run(&self, input: &[f32]) -> Result<Output> {
+        self.upload(input)?;
+        let mut enc = self.device.create_command_encoder(&Default::default());
+        self.encode(&mut enc, None);
+        self.queue.submit([enc.finish()]);
+        self.read_back()
+    }
+
+    /// Like `run`, but each dispatch gets its own pass bracketed by timestamps, so the GPU
+    /// time of every dispatch can be read. Needs `Features::TIMESTAMP_QUERY`.
+    pub fn run_profiled(&self, input: &[f32], timer: &Timer) -> Result<(Output, Profile)> {
+        self.upload(input)?;
+        let t0 = std::time::Instant::now();
+        let mut enc = self.device.create_command_encoder(&Default::default());
+        self.encode(&mut enc, Some(&timer.queries));
+        timer.resolve(&mut enc, self.dispatches.len());
+        self.queue.submit([enc.finish()]);
+        let host_ns = t0.elapsed().as_nanos() as f64;
+        let out = self.read_back()?;
+        let ticks = timer.read(&self.device, self.dispatches.len())?;
+        let period = self.queue.get_timestamp_period() as f64;
+        let first = ticks.first().copied().unwrap_or(0);
+        let at = |t: u64| t.saturating_sub(first) as f64 * period;
+        let dispatch_ns = ticks.chunks(2).map(|t| (at(t[0]), at(t[1]))).collect();
+        Ok((out, Profile { host_encode_submit_ns: host_ns, dispatch_ns }))
+    }
+
+    fn upload(&self, input: &[f32]) -> Result<()> {
         let expected = self.graph.shapes[self.graph.input];
         if input.len() != expected.len() {
             return Err(Error::Shape {
@@ -150,32 +178,48 @@ impl Session {
             });
         }
         let input_slot = &self.slots[self.slot_of[self.graph.input].expect("input slot")];
-        self.queue
-            .write_buffer(input_slot, 0, bytemuck::cast_slice(input));
-        let mut enc = self.device.create_command_encoder(&Default::default());
+        self.queue.write_buffer(input_slot, 0, bytemuck::cast_slice(input));
+        Ok(())
+    }
+
+    /// Records every dispatch: one compute pass per stage, or with `queries` one pass per
+    /// dispatch with begin/end timestamps at query 2i and 2i+1.
+    fn encode(&self, enc: &mut wgpu::CommandEncoder, queries: Option<&wgpu::QuerySet>) {
         for (range, copy) in &self.passes {
-            {
-                let mut pass = enc.begin_compute_pass(&Default::default());
-                for d in &self.dispatches[range.clone()] {
+            let mut record = |r: std::ops::Range<usize>, ts: Option<wgpu::ComputePassTimestampWrites>| {
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: None,
+                    timestamp_writes: ts,
+                });
+                for d in &self.dispatches[r] {
                     pass.set_pipeline(&d.pipeline);
                     pass.set_bind_group(0, &d.bind_group, &[]);
                     let [x, y, z] = d.workgroups;
                     pass.dispatch_workgroups(x, y, z);
                 }
+            };
+            match queries {
+                None => record(range.clone(), None),
+                Some(q) => range.clone().for_each(|i| {
+                    record(i..i + 1, Some(wgpu::ComputePassTimestampWrites {
+                        query_set: q,
+                        beginning_of_pass_write_index: Some(2 * i as u32),
+                        end_of_pass_write_index: Some(2 * i as u32 + 1),
+                    }))
+                }),
             }
             if let Some(t) = copy {
-                let (_, offset) = self
-                    .readback
-                    .iter()
-                    .find(|(r, _)| r == t)
-                    .expect("readback");
+                let (_, offset) = self.readback.iter().find(|(r, _)| r == t).expect("readback");
                 let slot = &self.slots[self.slot_of[*t].expect("slot")];
                 let bytes = 4 * self.graph.shapes[*t].len() as u64;
                 enc.copy_buffer_to_buffer(slot, 0, &self.staging, *offset, bytes);
             }
         }
-        self.queue.submit([enc.finish()]);
-        self.read_back()
+    }
+
+    /// Timestamp query resources sized for this session.
+    pub fn timer(&self) -> Result<Timer> {
+        Timer::new(&self.device, self.dispatches.len())
     }
 
     fn read_back(&self) -> Result<Output> {

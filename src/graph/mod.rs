@@ -5,6 +5,8 @@ pub mod dispatch;
 pub mod executor;
 pub mod ops;
 pub mod plan;
+pub mod timer;
 
 pub use executor::{Output, Session, StageTensor};
+pub use timer::{Profile, Timer};
 pub use ops::{Graph, Op, Shape, TensorId, lower};

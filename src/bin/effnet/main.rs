@@ -5,6 +5,8 @@ use effnet::golden::{Backend, Golden, verify};
 use effnet::gpu::Gpu;
 use effnet::model::{format_table, info, resolve};
 use std::path::PathBuf;
+
+mod bench;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -44,6 +46,30 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Time forward passes: latency percentiles, images/s, GPU time per stage and kernel kind.
+    Bench {
+        /// Model name (weights synthesized by the golden rule) or a checkpoint file.
+        #[arg(long, default_value = "tf_efficientnet_b0")]
+        model: String,
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+        /// Input resolution (square); defaults to the model's evaluation resolution.
+        #[arg(long)]
+        res: Option<usize>,
+        /// Arithmetic and storage precision.
+        #[arg(long, default_value = "f32")]
+        precision: String,
+        /// Timed iterations after the warm-up.
+        #[arg(long, default_value_t = 20)]
+        iters: usize,
+        #[arg(long, default_value_t = 3)]
+        warmup: usize,
+        /// Write a Chrome trace-event JSON (Perfetto) with one slice per dispatch.
+        #[arg(long)]
+        trace: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -51,6 +77,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Info { model, res, json } => cmd_info(&model, res, json),
         Command::Verify { files, cpu, json } => cmd_verify(&files, cpu, json),
+        Command::Bench { model, batch, res, precision, iters, warmup, trace, json } => {
+            let opts = bench::BenchArgs { model, batch, res, precision, iters, warmup, trace, json };
+            bench::run(opts)
+        }
     };
     match result {
         Ok(code) => code,
