@@ -144,7 +144,11 @@ impl Session {
     }
 
     /// Runs with a GPU timestamp around every dispatch (see `bench`).
-    pub fn run_profiled(&mut self, input: &[f32], timer: &graph::Timer) -> Result<(Output, graph::Profile)> {
+    pub fn run_profiled(
+        &mut self,
+        input: &[f32],
+        timer: &graph::Timer,
+    ) -> Result<(Output, graph::Profile)> {
         self.inner.run_profiled(input, timer)
     }
 

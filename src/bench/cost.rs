@@ -28,10 +28,15 @@ pub fn roles(g: &Graph) -> Vec<Role> {
         .map(|(i, op)| match *op {
             _ if i == 0 => Role::Stem,
             Op::PoolClassify { .. } => Role::Classifier,
-            Op::Pointwise { output, .. } | Op::Conv { output, .. } if Some(output) == head => Role::Head,
+            Op::Pointwise { output, .. } | Op::Conv { output, .. } if Some(output) == head => {
+                Role::Head
+            }
             Op::Depthwise { .. } => Role::Depthwise,
             Op::SeExcite { .. } => Role::Se,
-            Op::Pointwise { act: crate::model::Activation::Identity, .. } => Role::Project,
+            Op::Pointwise {
+                act: crate::model::Activation::Identity,
+                ..
+            } => Role::Project,
             Op::Pointwise { .. } | Op::Conv { .. } => Role::Expand,
         })
         .collect()
@@ -44,7 +49,10 @@ pub fn stages(g: &Graph) -> Vec<usize> {
     for op in &g.ops {
         out.push(stage.min(g.stages.len().saturating_sub(1)));
         let (_, writes) = crate::graph::plan::uses(op);
-        if g.stages.get(stage).is_some_and(|s| writes.contains(&s.tensor)) {
+        if g.stages
+            .get(stage)
+            .is_some_and(|s| writes.contains(&s.tensor))
+        {
             stage += 1;
         }
     }
@@ -58,15 +66,31 @@ pub fn cost(g: &Graph, op: &Op, se_sizes: &[(usize, usize)]) -> (u64, u64) {
     let len = |t: usize| sh[t].len() as u64;
     let f = 4u64;
     match *op {
-        Op::Conv { input, output, geom, residual } => {
+        Op::Conv {
+            input,
+            output,
+            geom,
+            residual,
+        } => {
             let (i, o) = (sh[input], sh[output]);
             let weights = (o.c * i.c * geom.k * geom.k) as u64;
             let macs = len(output) * (i.c * geom.k * geom.k) as u64;
-            (2 * macs, f * (len(input) + len(output) + weights + residual.map_or(0, len)))
+            (
+                2 * macs,
+                f * (len(input) + len(output) + weights + residual.map_or(0, len)),
+            )
         }
-        Op::Depthwise { input, output, geom, .. } => {
+        Op::Depthwise {
+            input,
+            output,
+            geom,
+            ..
+        } => {
             let macs = len(output) * (geom.k * geom.k) as u64;
-            (2 * macs, f * (len(input) + len(output) + (sh[output].c * geom.k * geom.k) as u64))
+            (
+                2 * macs,
+                f * (len(input) + len(output) + (sh[output].c * geom.k * geom.k) as u64),
+            )
         }
         Op::SeExcite { sums, gate, se, .. } => {
             // Two c×r matrix-vector products per image; the weights dominate the traffic.
@@ -74,16 +98,28 @@ pub fn cost(g: &Graph, op: &Op, se_sizes: &[(usize, usize)]) -> (u64, u64) {
             let n = sh[sums].n as u64;
             (4 * c * r * n, f * (2 * c * r + len(sums) + len(gate)))
         }
-        Op::Pointwise { input, output, gate, residual, .. } => {
+        Op::Pointwise {
+            input,
+            output,
+            gate,
+            residual,
+            ..
+        } => {
             let (i, o) = (sh[input], sh[output]);
             let macs = len(output) * i.c as u64;
             let extra = gate.map_or(0, len) + residual.map_or(0, len);
-            (2 * macs, f * (len(input) + len(output) + (o.c * i.c) as u64 + extra))
+            (
+                2 * macs,
+                f * (len(input) + len(output) + (o.c * i.c) as u64 + extra),
+            )
         }
         Op::PoolClassify { input, output } => {
             let c = sh[input].c as u64;
             let classes = sh[output].c as u64;
-            (len(input) + 2 * c * classes * sh[input].n as u64, f * (len(input) + c * classes + len(output)))
+            (
+                len(input) + 2 * c * classes * sh[input].n as u64,
+                f * (len(input) + c * classes + len(output)),
+            )
         }
     }
 }

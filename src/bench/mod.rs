@@ -4,10 +4,10 @@
 
 pub mod cost;
 
+use crate::Result;
 use crate::engine::{LoadedModel, SessionOptions};
 use crate::model::rule::rule_input;
 use crate::model::weights::se_sizes;
-use crate::Result;
 use cost::Role;
 use serde::Serialize;
 use std::time::Instant;
@@ -81,7 +81,12 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// Runs the benchmark; returns the report and the trace events of one profiled pass.
 pub fn bench(model: &LoadedModel, o: BenchOptions) -> Result<(BenchReport, Vec<TraceEvent>)> {
-    let opts = SessionOptions { batch: o.batch, height: o.height, width: o.width, capture_stages: false };
+    let opts = SessionOptions {
+        batch: o.batch,
+        height: o.height,
+        width: o.width,
+        capture_stages: false,
+    };
     let mut session = model.session(opts)?;
     let input = rule_input(&[o.batch, 3, o.height, o.width]);
     for _ in 0..o.warmup {
@@ -118,7 +123,11 @@ pub fn bench(model: &LoadedModel, o: BenchOptions) -> Result<(BenchReport, Vec<T
         kinds: vec![],
     };
     let se = se_sizes(model.arch());
-    let costs: Vec<(u64, u64)> = graph.ops.iter().map(|op| cost::cost(&graph, op, &se)).collect();
+    let costs: Vec<(u64, u64)> = graph
+        .ops
+        .iter()
+        .map(|op| cost::cost(&graph, op, &se))
+        .collect();
     report.gflop_per_pass = costs.iter().map(|c| c.0 as f64).sum::<f64>() / 1e9;
     let Ok(timer) = session.timer() else {
         return Ok((report, vec![]));
@@ -177,7 +186,14 @@ pub fn bench(model: &LoadedModel, o: BenchOptions) -> Result<(BenchReport, Vec<T
 fn summarize(r: &mut BenchReport, g: &crate::graph::Graph, ms: &[f64], costs: &[(u64, u64)]) {
     let roles = cost::roles(g);
     let stage_of = cost::stages(g);
-    r.stages = g.stages.iter().map(|s| StageTime { name: s.name.clone(), gpu_ms: 0.0 }).collect();
+    r.stages = g
+        .stages
+        .iter()
+        .map(|s| StageTime {
+            name: s.name.clone(),
+            gpu_ms: 0.0,
+        })
+        .collect();
     for (i, &t) in ms.iter().enumerate() {
         r.stages[stage_of[i]].gpu_ms += t;
     }
@@ -192,7 +208,13 @@ fn summarize(r: &mut BenchReport, g: &crate::graph::Graph, ms: &[f64], costs: &[
             let flop: f64 = idx.iter().map(|&i| costs[i].0 as f64).sum();
             let bytes: f64 = idx.iter().map(|&i| costs[i].1 as f64).sum();
             let per_s = |x: f64| if t > 0.0 { x / (t / 1e3) / 1e9 } else { 0.0 };
-            KindTime { kind, dispatches: idx.len(), gpu_ms: t, gflop_per_s: per_s(flop), gb_per_s: per_s(bytes) }
+            KindTime {
+                kind,
+                dispatches: idx.len(),
+                gpu_ms: t,
+                gflop_per_s: per_s(flop),
+                gb_per_s: per_s(bytes),
+            }
         })
         .collect();
 }

@@ -33,7 +33,8 @@ impl Gpu {
             .map_err(|_| Error::NoAdapter { backends })?;
         let limits = adapter.limits();
         // Half precision and timestamps where the adapter has them; nothing else is needed.
-        let features = adapter.features() & (wgpu::Features::SHADER_F16 | wgpu::Features::TIMESTAMP_QUERY);
+        let features =
+            adapter.features() & (wgpu::Features::SHADER_F16 | wgpu::Features::TIMESTAMP_QUERY);
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("effnet"),

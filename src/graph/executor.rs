@@ -165,7 +165,13 @@ impl Session {
         let first = ticks.first().copied().unwrap_or(0);
         let at = |t: u64| t.saturating_sub(first) as f64 * period;
         let dispatch_ns = ticks.chunks(2).map(|t| (at(t[0]), at(t[1]))).collect();
-        Ok((out, Profile { host_encode_submit_ns: host_ns, dispatch_ns }))
+        Ok((
+            out,
+            Profile {
+                host_encode_submit_ns: host_ns,
+                dispatch_ns,
+            },
+        ))
     }
 
     fn upload(&self, input: &[f32]) -> Result<()> {
@@ -178,7 +184,8 @@ impl Session {
             });
         }
         let input_slot = &self.slots[self.slot_of[self.graph.input].expect("input slot")];
-        self.queue.write_buffer(input_slot, 0, bytemuck::cast_slice(input));
+        self.queue
+            .write_buffer(input_slot, 0, bytemuck::cast_slice(input));
         Ok(())
     }
 
@@ -186,30 +193,38 @@ impl Session {
     /// dispatch with begin/end timestamps at query 2i and 2i+1.
     fn encode(&self, enc: &mut wgpu::CommandEncoder, queries: Option<&wgpu::QuerySet>) {
         for (range, copy) in &self.passes {
-            let mut record = |r: std::ops::Range<usize>, ts: Option<wgpu::ComputePassTimestampWrites>| {
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: None,
-                    timestamp_writes: ts,
-                });
-                for d in &self.dispatches[r] {
-                    pass.set_pipeline(&d.pipeline);
-                    pass.set_bind_group(0, &d.bind_group, &[]);
-                    let [x, y, z] = d.workgroups;
-                    pass.dispatch_workgroups(x, y, z);
-                }
-            };
+            let mut record =
+                |r: std::ops::Range<usize>, ts: Option<wgpu::ComputePassTimestampWrites>| {
+                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: None,
+                        timestamp_writes: ts,
+                    });
+                    for d in &self.dispatches[r] {
+                        pass.set_pipeline(&d.pipeline);
+                        pass.set_bind_group(0, &d.bind_group, &[]);
+                        let [x, y, z] = d.workgroups;
+                        pass.dispatch_workgroups(x, y, z);
+                    }
+                };
             match queries {
                 None => record(range.clone(), None),
                 Some(q) => range.clone().for_each(|i| {
-                    record(i..i + 1, Some(wgpu::ComputePassTimestampWrites {
-                        query_set: q,
-                        beginning_of_pass_write_index: Some(2 * i as u32),
-                        end_of_pass_write_index: Some(2 * i as u32 + 1),
-                    }))
+                    record(
+                        i..i + 1,
+                        Some(wgpu::ComputePassTimestampWrites {
+                            query_set: q,
+                            beginning_of_pass_write_index: Some(2 * i as u32),
+                            end_of_pass_write_index: Some(2 * i as u32 + 1),
+                        }),
+                    )
                 }),
             }
             if let Some(t) = copy {
-                let (_, offset) = self.readback.iter().find(|(r, _)| r == t).expect("readback");
+                let (_, offset) = self
+                    .readback
+                    .iter()
+                    .find(|(r, _)| r == t)
+                    .expect("readback");
                 let slot = &self.slots[self.slot_of[*t].expect("slot")];
                 let bytes = 4 * self.graph.shapes[*t].len() as u64;
                 enc.copy_buffer_to_buffer(slot, 0, &self.staging, *offset, bytes);

@@ -8,5 +8,5 @@ pub mod plan;
 pub mod timer;
 
 pub use executor::{Output, Session, StageTensor};
-pub use timer::{Profile, Timer};
 pub use ops::{Graph, Op, Shape, TensorId, lower};
+pub use timer::{Profile, Timer};

@@ -22,13 +22,19 @@ impl Timer {
     pub fn new(device: &wgpu::Device, dispatches: usize) -> Result<Self> {
         if !device.features().contains(wgpu::Features::TIMESTAMP_QUERY) {
             return Err(Error::Gpu(
-                "this adapter has no timestamp queries, so per-dispatch GPU times are unavailable".into(),
+                "this adapter has no timestamp queries, so per-dispatch GPU times are unavailable"
+                    .into(),
             ));
         }
         let count = 2 * dispatches.max(1) as u32;
         let bytes = 8 * count as u64;
         let buffer = |label, usage| {
-            device.create_buffer(&wgpu::BufferDescriptor { label: Some(label), size: bytes, usage, mapped_at_creation: false })
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: bytes,
+                usage,
+                mapped_at_creation: false,
+            })
         };
         use wgpu::BufferUsages as U;
         Ok(Timer {
@@ -62,7 +68,9 @@ impl Timer {
             .map_err(|_| Error::Gpu("timestamp readback was dropped".into()))?
             .map_err(|e| Error::Gpu(format!("cannot map timestamps: {e}")))?;
         let ticks = {
-            let view = slice.get_mapped_range().map_err(|e| Error::Gpu(format!("cannot read timestamps: {e}")))?;
+            let view = slice
+                .get_mapped_range()
+                .map_err(|e| Error::Gpu(format!("cannot read timestamps: {e}")))?;
             bytemuck::pod_collect_to_vec(&view)
         };
         self.readback.unmap();

@@ -18,24 +18,40 @@ pub struct BenchArgs {
 
 pub fn run(a: BenchArgs) -> Result<ExitCode> {
     if a.precision != "f32" {
-        return Err(Error::Input(format!("--precision {} is not supported yet; use f32", a.precision)));
+        return Err(Error::Input(format!(
+            "--precision {} is not supported yet; use f32",
+            a.precision
+        )));
     }
     if a.batch == 0 || a.res == Some(0) {
         return Err(Error::Input("--batch and --res must be at least 1".into()));
     }
     let path = Path::new(&a.model);
-    let model = if path.is_file() { Model::from_file(path, None)? } else { Model::synthetic(&a.model)? };
+    let model = if path.is_file() {
+        Model::from_file(path, None)?
+    } else {
+        Model::synthetic(&a.model)?
+    };
     let engine = Engine::new()?;
     let r = a.res.unwrap_or(model.arch.resolution);
     let loaded = engine.load(model);
-    let opts = BenchOptions { batch: a.batch, height: r, width: r, iters: a.iters.max(1), warmup: a.warmup };
+    let opts = BenchOptions {
+        batch: a.batch,
+        height: r,
+        width: r,
+        iters: a.iters.max(1),
+        warmup: a.warmup,
+    };
     let (report, events) = bench(&loaded, opts)?;
     if let Some(t) = &a.trace {
         let text = serde_json::to_string(&trace_json(&events)).expect("trace serializes");
         std::fs::write(t, text).map_err(|e| Error::io(t, e))?;
     }
     if a.json {
-        println!("{}", serde_json::to_string(&report).expect("report serializes"));
+        println!(
+            "{}",
+            serde_json::to_string(&report).expect("report serializes")
+        );
     } else {
         print!("{}", format_report(&report));
     }
@@ -47,8 +63,20 @@ fn format_report(r: &BenchReport) -> String {
         "{} batch {} at {}x{} ({}), {}\n\
          latency median {:.2} ms, p90 {:.2} ms, min {:.2} ms over {} runs; {:.1} images/s\n\
          {} dispatches, {} pipelines, {:.2} GFLOP per pass\n",
-        r.model, r.batch, r.height, r.width, r.precision, r.adapter, r.median_ms, r.p90_ms, r.min_ms,
-        r.iters, r.images_per_s, r.dispatches, r.pipelines, r.gflop_per_pass
+        r.model,
+        r.batch,
+        r.height,
+        r.width,
+        r.precision,
+        r.adapter,
+        r.median_ms,
+        r.p90_ms,
+        r.min_ms,
+        r.iters,
+        r.images_per_s,
+        r.dispatches,
+        r.pipelines,
+        r.gflop_per_pass
     );
     if !r.timestamps {
         s += "no GPU timestamps on this adapter: per-kernel times unavailable\n";
@@ -60,7 +88,10 @@ fn format_report(r: &BenchReport) -> String {
     );
     for k in &r.kinds {
         let kind = format!("{:?}", k.kind).to_lowercase();
-        s += &format!("{kind:<10} {:>3} {:>8.2} {:>8.1} {:>6.1}\n", k.dispatches, k.gpu_ms, k.gflop_per_s, k.gb_per_s);
+        s += &format!(
+            "{kind:<10} {:>3} {:>8.2} {:>8.1} {:>6.1}\n",
+            k.dispatches, k.gpu_ms, k.gflop_per_s, k.gb_per_s
+        );
     }
     s += "\nstage        GPU ms\n";
     for st in &r.stages {

@@ -77,8 +77,26 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Info { model, res, json } => cmd_info(&model, res, json),
         Command::Verify { files, cpu, json } => cmd_verify(&files, cpu, json),
-        Command::Bench { model, batch, res, precision, iters, warmup, trace, json } => {
-            let opts = bench::BenchArgs { model, batch, res, precision, iters, warmup, trace, json };
+        Command::Bench {
+            model,
+            batch,
+            res,
+            precision,
+            iters,
+            warmup,
+            trace,
+            json,
+        } => {
+            let opts = bench::BenchArgs {
+                model,
+                batch,
+                res,
+                precision,
+                iters,
+                warmup,
+                trace,
+                json,
+            };
             bench::run(opts)
         }
     };
