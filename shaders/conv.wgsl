@@ -34,13 +34,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
             for (var s = 0u; s < seg_len; s++) {
                 let ix = x0 + i32(s);
                 let ok = row_ok && ix >= 0 && ix < i32(P.w_in);
-                seg[s] = select(0.0, src[row + u32(clamp(ix, 0, i32(P.w_in) - 1))], ok);
+                seg[s] = select(0.0, ld_src(row + u32(clamp(ix, 0, i32(P.w_in) - 1))), ok);
             }
             for (var kx = 0u; kx < K; kx++) {
                 let v = vec4<f32>(seg[kx], seg[STRIDE + kx], seg[2u * STRIDE + kx], seg[3u * STRIDE + kx]);
                 let tap = (ci * K + ky) * K + kx;
                 for (var j = 0u; j < CO; j++) {
-                    acc[j] += v * wts[min(co0 + j, P.c_out - 1u) * taps + tap];
+                    acc[j] += v * ld_wts(min(co0 + j, P.c_out - 1u) * taps + tap);
                 }
             }
         }
@@ -49,14 +49,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var j = 0u; j < CO; j++) {
         let co = co0 + j;
         if (co >= P.c_out) { break; }
-        let bias = wts[P.bias_off + co];
+        let bias = ld_wts(P.bias_off + co);
         let out_row = (n * P.c_out + co) * ohw + oy * P.w_out;
         for (var i = 0u; i < OUT_X; i++) {
             if (ox0 + i >= P.w_out) { break; }
             let o = out_row + ox0 + i;
             var y = activate(acc[j][i] + bias);
-            if (HAS_RESIDUAL != 0u) { y += res[o]; }
-            dst[o] = y;
+            if (HAS_RESIDUAL != 0u) { y += ld_res(o); }
+            st_dst(o, y);
         }
     }
 }

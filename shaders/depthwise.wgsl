@@ -30,10 +30,10 @@ fn quad(c: u32, n: u32, oy: u32, ox0: u32) -> vec4<f32> {
         for (var s = 0u; s < seg_len; s++) {
             let ix = x0 + i32(s);
             let ok = row_ok && ix >= 0 && ix < i32(P.w_in);
-            seg[s] = select(0.0, src[row + u32(clamp(ix, 0, i32(P.w_in) - 1))], ok);
+            seg[s] = select(0.0, ld_src(row + u32(clamp(ix, 0, i32(P.w_in) - 1))), ok);
         }
         for (var kx = 0u; kx < K; kx++) {
-            let w = wts[wbase + ky * K + kx];
+            let w = ld_wts(wbase + ky * K + kx);
             let v = vec4<f32>(seg[kx], seg[STRIDE + kx], seg[2u * STRIDE + kx], seg[3u * STRIDE + kx]);
             acc += v * w;
         }
@@ -52,12 +52,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         let oy = item / quads_per_row;
         let ox0 = (item % quads_per_row) * OUT_X;
         let acc = quad(c, n, oy, ox0);
-        let bias = wts[P.bias_off + c];
+        let bias = ld_wts(P.bias_off + c);
         let out_row = ((n * P.c_out + c) * P.h_out + oy) * P.w_out;
         for (var i = 0u; i < OUT_X; i++) {
             if (ox0 + i >= P.w_out) { break; }
             let y = activate(acc[i] + bias);
-            dst[out_row + ox0 + i] = y;
+            st_dst(out_row + ox0 + i, y);
             local_sum += y;
         }
     }
@@ -69,6 +69,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         workgroupBarrier();
     }
     if (li == 0u) {
-        sums[(n * P.c_out + c) * P.tiles + wid.x] = partial[0];
+        st_sums((n * P.c_out + c) * P.tiles + wid.x, partial[0]);
     }
 }

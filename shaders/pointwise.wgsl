@@ -28,22 +28,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var acc: array<vec4<f32>, CO>;
     for (var ci = 0u; ci < K; ci++) {
         let b = (n * K + ci) * hw;
-        var x = vec4<f32>(src[b + p], src[b + i1], src[b + i2], src[b + i3]);
-        if (HAS_GATE != 0u) { x *= gate[n * K + ci]; }
+        var x = vec4<f32>(ld_src(b + p), ld_src(b + i1), ld_src(b + i2), ld_src(b + i3));
+        if (HAS_GATE != 0u) { x *= ld_gate(n * K + ci); }
         for (var j = 0u; j < CO; j++) {
-            acc[j] += x * wts[min(co0 + j, M - 1u) * K + ci];
+            acc[j] += x * ld_wts(min(co0 + j, M - 1u) * K + ci);
         }
     }
     for (var j = 0u; j < CO; j++) {
         let co = co0 + j;
         if (co >= M) { break; }
-        let bias = wts[P.bias_off + co];
+        let bias = ld_wts(P.bias_off + co);
         for (var i = 0u; i < 4u; i++) {
             if (p + i >= hw) { break; }
             let o = (n * M + co) * hw + p + i;
             var y = activate(acc[j][i] + bias);
-            if (HAS_RESIDUAL != 0u) { y += res[o]; }
-            dst[o] = y;
+            if (HAS_RESIDUAL != 0u) { y += ld_res(o); }
+            st_dst(o, y);
         }
     }
 }

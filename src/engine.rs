@@ -3,7 +3,7 @@
 //! shared across threads; each thread makes `Session`s (batch, resolution) from it.
 
 use crate::Result;
-use crate::gpu::{Gpu, GpuWeights};
+use crate::gpu::{Gpu, GpuWeights, Precision};
 use crate::graph::{self, Output, lower};
 use crate::model::rule::RuleSource;
 use crate::model::weights::se_sizes;
@@ -41,15 +41,36 @@ impl Engine {
         self.gpu.describe()
     }
 
-    /// Uploads a model's weights; the result is shared, immutable and cheap to clone.
+    /// Uploads a model's weights in f32; the result is shared, immutable and cheap to clone.
     pub fn load(&self, model: Model) -> LoadedModel {
-        let weights = GpuWeights::new(&self.gpu, &model.weights);
+        self.upload(model, Precision::F32)
+    }
+
+    /// Uploads a model with weights and activations stored in `precision`.
+    pub fn load_with_precision(&self, model: Model, precision: Precision) -> Result<LoadedModel> {
+        check_precision(&self.gpu, precision)?;
+        Ok(self.upload(model, precision))
+    }
+
+    fn upload(&self, model: Model, precision: Precision) -> LoadedModel {
+        let weights = GpuWeights::new(&self.gpu, &model.weights, precision);
         LoadedModel {
             gpu: self.gpu.clone(),
             model: Arc::new(model),
             weights: Arc::new(weights),
         }
     }
+}
+
+/// f16 storage needs the adapter's SHADER_F16 feature.
+pub fn check_precision(gpu: &Gpu, precision: Precision) -> Result<()> {
+    if precision == Precision::F16 && !gpu.features.contains(wgpu::Features::SHADER_F16) {
+        return Err(crate::Error::Input(format!(
+            "{} has no SHADER_F16 feature, so f16 storage is unavailable; use --precision f32",
+            gpu.info.name
+        )));
+    }
+    Ok(())
 }
 
 /// An architecture with its (batch-norm folded) weights, on the CPU.
@@ -100,6 +121,11 @@ impl LoadedModel {
 
     pub fn model(&self) -> &Model {
         &self.model
+    }
+
+    /// How weights and activations are stored on the GPU.
+    pub fn precision(&self) -> Precision {
+        self.weights.precision
     }
 
     /// The adapter this model lives on, in words.

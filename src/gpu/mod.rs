@@ -5,5 +5,5 @@ pub mod pipelines;
 pub mod weights;
 
 pub use device::Gpu;
-pub use pipelines::{Kernel, Pipelines};
+pub use pipelines::{Kernel, Pipelines, Precision};
 pub use weights::GpuWeights;

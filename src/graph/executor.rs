@@ -7,7 +7,8 @@ use super::dispatch::{self, DispatchDesc};
 use super::ops::{Graph, Op, Shape, TensorId};
 use super::plan;
 use super::timer::{Profile, Timer};
-use crate::gpu::{Gpu, GpuWeights, Pipelines};
+use crate::gpu::weights::{decode, encode};
+use crate::gpu::{Gpu, GpuWeights, Pipelines, Precision};
 use crate::{Error, Result};
 
 struct Dispatch {
@@ -45,11 +46,15 @@ pub struct Session {
     readback: Vec<(TensorId, u64)>,
     staging: wgpu::Buffer,
     pipeline_count: usize,
+    precision: Precision,
+    /// Byte size of each tensor on the GPU.
+    sizes: Vec<u64>,
 }
 
-/// Byte size of each tensor on the GPU (SE partial sums hold `tiles` values per channel).
-fn tensor_bytes(g: &Graph) -> Vec<u64> {
-    let mut sizes: Vec<u64> = g.shapes.iter().map(|s| 4 * s.len() as u64).collect();
+/// Byte size of each tensor on the GPU, padded to 4 bytes (SE partial sums hold `tiles`
+/// values per channel).
+fn tensor_bytes(g: &Graph, precision: Precision) -> Vec<u64> {
+    let mut values: Vec<u64> = g.shapes.iter().map(|s| s.len() as u64).collect();
     for op in &g.ops {
         if let Op::Depthwise {
             output,
@@ -58,10 +63,11 @@ fn tensor_bytes(g: &Graph) -> Vec<u64> {
         } = *op
         {
             let o = g.shapes[output];
-            sizes[s] *= dispatch::depthwise_tiles(o.h, o.w) as u64;
+            values[s] *= dispatch::depthwise_tiles(o.h, o.w) as u64;
         }
     }
-    sizes
+    let bytes = |v: &u64| (v * precision.bytes()).next_multiple_of(4);
+    values.iter().map(bytes).collect()
 }
 
 impl Session {
@@ -74,7 +80,8 @@ impl Session {
         graph: Graph,
         capture_stages: bool,
     ) -> Result<Self> {
-        let sizes = tensor_bytes(&graph);
+        let precision = weights.precision;
+        let sizes = tensor_bytes(&graph, precision);
         // Stage outputs need no pinning: each is copied out right after the pass that ends
         // with the op producing it, before any later op can reuse its slot.
         let p = plan::plan(&sizes, &graph.ops, graph.input, &[graph.logits]);
@@ -93,7 +100,7 @@ impl Session {
             .collect();
         check_grid(gpu, &descs, se_sizes)?;
         let ctx = BindContext::new(gpu, &graph, &descs, &slots, &p.slot_of, weights);
-        let mut pipelines = Pipelines::new(dev);
+        let mut pipelines = Pipelines::new(dev, precision);
         let dispatches = descs
             .iter()
             .enumerate()
@@ -124,6 +131,8 @@ impl Session {
             passes,
             readback,
             pipeline_count: pipelines.count(),
+            precision,
+            sizes,
         })
     }
 
@@ -185,7 +194,7 @@ impl Session {
         }
         let input_slot = &self.slots[self.slot_of[self.graph.input].expect("input slot")];
         self.queue
-            .write_buffer(input_slot, 0, bytemuck::cast_slice(input));
+            .write_buffer(input_slot, 0, &encode(input, self.precision));
         Ok(())
     }
 
@@ -226,8 +235,7 @@ impl Session {
                     .find(|(r, _)| r == t)
                     .expect("readback");
                 let slot = &self.slots[self.slot_of[*t].expect("slot")];
-                let bytes = 4 * self.graph.shapes[*t].len() as u64;
-                enc.copy_buffer_to_buffer(slot, 0, &self.staging, *offset, bytes);
+                enc.copy_buffer_to_buffer(slot, 0, &self.staging, *offset, self.sizes[*t]);
             }
         }
     }
@@ -253,8 +261,8 @@ impl Session {
             .get_mapped_range()
             .map_err(|e| Error::Gpu(format!("cannot read the readback buffer: {e}")))?;
         let read = |t: TensorId, offset: u64| -> Vec<f32> {
-            let len = 4 * self.graph.shapes[t].len();
-            bytemuck::pod_collect_to_vec(&bytes[offset as usize..offset as usize + len])
+            let len = self.graph.shapes[t].len();
+            decode(&bytes[offset as usize..], len, self.precision)
         };
         let mut out = Output {
             logits: vec![],

@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use effnet::golden::{Backend, Golden, verify};
-use effnet::gpu::Gpu;
+use effnet::gpu::{Gpu, Precision};
 use effnet::model::{format_table, info, resolve};
 use std::path::PathBuf;
 
@@ -42,6 +42,9 @@ enum Command {
         /// Run the CPU reference instead of the GPU.
         #[arg(long)]
         cpu: bool,
+        /// GPU storage precision (f16 is checked against the README's f16 tolerances).
+        #[arg(long, default_value = "f32")]
+        precision: String,
         /// One JSON object per file.
         #[arg(long)]
         json: bool,
@@ -76,7 +79,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Info { model, res, json } => cmd_info(&model, res, json),
-        Command::Verify { files, cpu, json } => cmd_verify(&files, cpu, json),
+        Command::Verify {
+            files,
+            cpu,
+            precision,
+            json,
+        } => cmd_verify(&files, cpu, &precision, json),
         Command::Bench {
             model,
             batch,
@@ -124,12 +132,20 @@ fn cmd_info(model: &str, res: Option<usize>, json: bool) -> effnet::Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-fn cmd_verify(files: &[PathBuf], cpu: bool, json: bool) -> effnet::Result<ExitCode> {
+fn cmd_verify(
+    files: &[PathBuf],
+    cpu: bool,
+    precision: &str,
+    json: bool,
+) -> effnet::Result<ExitCode> {
+    let precision = Precision::parse(precision)?;
     let gpu = if cpu { None } else { Some(Gpu::new()?) };
     if let Some(g) = &gpu {
         eprintln!("adapter: {}", g.describe());
     }
-    let backend = gpu.as_ref().map_or(Backend::Cpu, Backend::Gpu);
+    let backend = gpu
+        .as_ref()
+        .map_or(Backend::Cpu, |g| Backend::Gpu(g, precision));
     let mut failed = 0;
     for f in files {
         let verdict = Golden::load(f).and_then(|g| verify(&g, &backend));
