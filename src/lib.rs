@@ -3,5 +3,6 @@
 
 pub mod error;
 pub mod model;
+pub mod preprocess;
 
 pub use error::{Error, Result};
