@@ -9,6 +9,7 @@ pub mod golden;
 pub mod gpu;
 pub mod graph;
 pub mod model;
+pub mod preprocess;
 pub mod reference;
 
 pub use engine::{Engine, LoadedModel, Model, Session, SessionOptions};
