@@ -107,7 +107,7 @@ pub fn bench(model: &LoadedModel, o: BenchOptions) -> Result<(BenchReport, Vec<T
         batch: o.batch,
         height: o.height,
         width: o.width,
-        precision: "f32".into(),
+        precision: format!("{:?}", model.precision()).to_lowercase(),
         iters: times.len(),
         median_ms,
         p90_ms: percentile(&times, 0.9),

@@ -1,6 +1,7 @@
 //! `effnet bench`: runs the library's benchmark and prints it as a table or JSON.
 
 use effnet::bench::{BenchOptions, BenchReport, bench, trace_json};
+use effnet::gpu::Precision;
 use effnet::{Engine, Error, Model, Result};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,12 +18,7 @@ pub struct BenchArgs {
 }
 
 pub fn run(a: BenchArgs) -> Result<ExitCode> {
-    if a.precision != "f32" {
-        return Err(Error::Input(format!(
-            "--precision {} is not supported yet; use f32",
-            a.precision
-        )));
-    }
+    let precision = Precision::parse(&a.precision)?;
     if a.batch == 0 || a.res == Some(0) {
         return Err(Error::Input("--batch and --res must be at least 1".into()));
     }
@@ -34,7 +30,7 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
     };
     let engine = Engine::new()?;
     let r = a.res.unwrap_or(model.arch.resolution);
-    let loaded = engine.load(model);
+    let loaded = engine.load_with_precision(model, precision)?;
     let opts = BenchOptions {
         batch: a.batch,
         height: r,
