@@ -85,6 +85,7 @@ fn lite0_logits_agree_between_formats_on_gpu() {
         // Same tensors, same kernels: the runs must agree to f32 rounding; 1e-4 is the issue's
         // bound.
         let rel = (num / den).sqrt();
+        eprintln!("{}: relative L2 difference {rel:e}", f.display());
         assert!(
             rel <= 1e-4,
             "{}: relative L2 difference {rel:e} > 1e-4",
