@@ -1,7 +1,7 @@
 //! `effnet eval`: top-1 / top-5 accuracy over an ImageFolder tree (one subfolder per class,
 //! named by WordNet id or class index), with a progress bar and the throughput.
 
-use crate::models::{Class, ModelArgs, imagenet_classes, softmax, top_k};
+use crate::models::{Class, ModelArgs, Opened, imagenet_classes, softmax, top_k};
 use crate::progress::image_bar;
 use crate::runner::{RunOptions, run_images};
 use clap::Args;
@@ -72,39 +72,60 @@ pub fn run(a: EvalArgs) -> Result<ExitCode> {
         }
     })?;
     bar.finish_and_clear();
-    let seconds = started.elapsed().as_secs_f64();
-    let ratio = |k: usize| {
-        if done == 0 {
-            0.0
-        } else {
-            k as f64 / done as f64
-        }
+    let tally = Tally {
+        done,
+        failed,
+        top1,
+        top5,
+        seconds: started.elapsed().as_secs_f64(),
     };
-    let per_s = (done + failed) as f64 / seconds.max(1e-9);
-    if a.json {
-        let report = serde_json::json!({"images": done, "top1": ratio(top1), "top5": ratio(top5),
-            "images_per_s": per_s, "failed": failed});
-        println!("{report}");
-    } else {
-        println!(
-            "{done} images: top-1 {:.2}%, top-5 {:.2}%, {per_s:.2} images/s ({} at {}x{}){}",
-            100.0 * ratio(top1),
-            100.0 * ratio(top5),
-            opened.origin,
-            opened.res,
-            opened.res,
-            if failed > 0 {
-                format!("; {failed} could not be read")
-            } else {
-                String::new()
-            }
-        );
-    }
+    print_report(&tally, &opened, a.json);
     Ok(if failed > 0 {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Counts of one evaluation.
+struct Tally {
+    done: usize,
+    failed: usize,
+    top1: usize,
+    top5: usize,
+    seconds: f64,
+}
+
+/// Throughput counts every image read, the unreadable ones too: all went through decoding.
+fn print_report(t: &Tally, opened: &Opened, json: bool) {
+    let ratio = |k: usize| {
+        if t.done == 0 {
+            0.0
+        } else {
+            k as f64 / t.done as f64
+        }
+    };
+    let per_s = (t.done + t.failed) as f64 / t.seconds.max(1e-9);
+    if json {
+        let report = serde_json::json!({"images": t.done, "top1": ratio(t.top1),
+            "top5": ratio(t.top5), "images_per_s": per_s, "failed": t.failed});
+        println!("{report}");
+        return;
+    }
+    let unread = if t.failed > 0 {
+        format!("; {} could not be read", t.failed)
+    } else {
+        String::new()
+    };
+    println!(
+        "{} images: top-1 {:.2}%, top-5 {:.2}%, {per_s:.2} images/s ({} at {}x{}){unread}",
+        t.done,
+        100.0 * ratio(t.top1),
+        100.0 * ratio(t.top5),
+        opened.origin,
+        opened.res,
+        opened.res,
+    );
 }
 
 /// `(image, class index)` for every image under `dir`, sorted by folder then file name.
