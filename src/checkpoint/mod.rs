@@ -49,10 +49,16 @@ pub struct StateDict {
 /// `model`, preferred in that order, as timm does) are unwrapped.
 pub fn load(path: &Path) -> Result<StateDict> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let (tensors, metadata) = match sniff(&bytes) {
-        Format::Safetensors => safetensors_io::load(path, &bytes)?,
-        Format::TorchZip => (torch::load_zip(path, &bytes)?, BTreeMap::new()),
-        Format::TorchLegacy => (torch::load_legacy(path, &bytes)?, BTreeMap::new()),
+    load_bytes(path, &bytes)
+}
+
+/// Like [`load`], for a checkpoint already in memory (e.g. embedded with `include_bytes!`);
+/// `path` only names it in error messages.
+pub fn load_bytes(path: &Path, bytes: &[u8]) -> Result<StateDict> {
+    let (tensors, metadata) = match sniff(bytes) {
+        Format::Safetensors => safetensors_io::load(path, bytes)?,
+        Format::TorchZip => (torch::load_zip(path, bytes)?, BTreeMap::new()),
+        Format::TorchLegacy => (torch::load_legacy(path, bytes)?, BTreeMap::new()),
         Format::Tar => {
             return Err(Error::bad_file(
                 path,

@@ -7,6 +7,14 @@ use effnet::model::{format_table, info, resolve};
 use std::path::PathBuf;
 
 mod bench;
+mod classify;
+mod convert;
+mod eval;
+mod features;
+mod models;
+mod progress;
+mod runner;
+mod sha256;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -22,6 +30,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Classify images: the top-k ImageNet classes with probabilities (bundled Lite0 by default).
+    Classify(classify::ClassifyArgs),
+    /// Save pooled embeddings (and optionally every stage's output) of images as safetensors.
+    Features(features::FeaturesArgs),
+    /// Top-1/top-5 accuracy and images/s over an ImageFolder tree (one folder per class).
+    Eval(eval::EvalArgs),
+    /// Convert a checkpoint (.pth, .pt, .bin, .safetensors) to a canonical safetensors file
+    /// that loads with no flags.
+    Convert(convert::ConvertArgs),
     /// Print a model's stages, parameters, multiply-adds and activation memory.
     Info {
         /// Model name: timm (`tf_efficientnet_b0`, `efficientnetv2_s`, ...) or torchvision
@@ -78,6 +95,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Classify(a) => classify::run(a),
+        Command::Features(a) => features::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Convert(a) => convert::run(a),
         Command::Info { model, res, json } => cmd_info(&model, res, json),
         Command::Verify {
             files,
