@@ -15,34 +15,18 @@ use effnet::reference;
 const TOL_RMS: f64 = 1e-4;
 
 fn check(padding: Padding, act: Activation, n: usize, h: usize, w: usize) {
-    let Some(mut gpu) = common::gpu() else { return };
-    let subgroups = gpu.subgroups;
-    // Both pointwise kernels: the subgroup one where the adapter allows, and the portable one.
-    for use_subgroups in [false, subgroups] {
-        gpu.subgroups = use_subgroups;
-        check_on(&gpu, padding, act, n, h, w);
-    }
-}
-
-fn check_on(
-    gpu: &effnet::gpu::Gpu,
-    padding: Padding,
-    act: Activation,
-    n: usize,
-    h: usize,
-    w: usize,
-) {
+    let Some(gpu) = common::gpu() else { return };
     let arch = common::tiny_arch(padding, act);
     let weights = load_weights(&arch, &mut RuleSource).unwrap();
     let graph = lower(&arch, n, h, w).unwrap();
     let input = rule_input(&[n, 3, h, w]);
     let expected = reference::run(&graph, &weights, &input);
-    let gw = GpuWeights::new(gpu, &weights, Precision::F32);
+    let gw = GpuWeights::new(&gpu, &weights, Precision::F32);
     let se_sizes: Vec<_> = se_layers(&arch)
         .iter()
         .map(|s| (s.channels, s.reduced))
         .collect();
-    let session = Session::new(gpu, &gw, &se_sizes, graph.clone(), true).unwrap();
+    let session = Session::new(&gpu, &gw, &se_sizes, graph.clone(), true).unwrap();
     let out = session.run(&input).unwrap();
     let mut checked = vec![(graph.logits, out.logits.clone(), "logits".to_string())];
     for s in &out.stages {
@@ -69,8 +53,7 @@ fn check_on(
         for (i, (&a, &b)) in ours.iter().zip(reference).enumerate() {
             assert!(
                 ((a - b) as f64).abs() <= tol,
-                "{padding:?} {act:?} subgroups {} {n}x3x{h}x{w} {name}[{i}]: ours {a}, reference {b}, tolerance {tol}",
-                gpu.subgroups
+                "{padding:?} {act:?} {n}x3x{h}x{w} {name}[{i}]: ours {a}, reference {b}, tolerance {tol}"
             );
         }
     }

@@ -9,10 +9,6 @@ pub struct Gpu {
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
     pub features: wgpu::Features,
-    /// Use kernels that share loads across a subgroup: the device has subgroups of at least
-    /// 8 lanes (the pointwise kernel broadcasts 8 weights). Public so tests can force the
-    /// portable kernels.
-    pub subgroups: bool,
 }
 
 impl Gpu {
@@ -37,10 +33,8 @@ impl Gpu {
             .map_err(|_| Error::NoAdapter { backends })?;
         let limits = adapter.limits();
         // Half precision and timestamps where the adapter has them; nothing else is needed.
-        let features = adapter.features()
-            & (wgpu::Features::SHADER_F16
-                | wgpu::Features::TIMESTAMP_QUERY
-                | wgpu::Features::SUBGROUP);
+        let features =
+            adapter.features() & (wgpu::Features::SHADER_F16 | wgpu::Features::TIMESTAMP_QUERY);
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("effnet"),
@@ -50,15 +44,12 @@ impl Gpu {
             })
             .await
             .map_err(|e| Error::Gpu(format!("cannot open the device: {e}")))?;
-        let info = adapter.get_info();
-        let subgroups = subgroups_usable(features, &info);
         Ok(Gpu {
             device,
             queue,
-            info,
+            info: adapter.get_info(),
             limits,
             features,
-            subgroups,
         })
     }
 
@@ -66,14 +57,12 @@ impl Gpu {
     pub fn from_device(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo) -> Self {
         let limits = device.limits();
         let features = device.features();
-        let subgroups = subgroups_usable(features, &info);
         Gpu {
             device,
             queue,
             info,
             limits,
             features,
-            subgroups,
         }
     }
 
@@ -85,8 +74,4 @@ impl Gpu {
             i.name, i.backend, i.driver, i.driver_info
         )
     }
-}
-
-fn subgroups_usable(features: wgpu::Features, info: &wgpu::AdapterInfo) -> bool {
-    features.contains(wgpu::Features::SUBGROUP) && info.subgroup_min_size >= 8
 }

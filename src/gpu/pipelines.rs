@@ -10,20 +10,17 @@ pub enum Kernel {
     Depthwise,
     SeExcite,
     Pointwise,
-    /// The pointwise GEMM sharing weights across a subgroup (needs `Features::SUBGROUP`).
-    PointwiseSubgroup,
     Classifier,
 }
 
 pub const PRELUDE: &str = include_str!("../../shaders/prelude.wgsl");
 
 impl Kernel {
-    pub const ALL: [Kernel; 6] = [
+    pub const ALL: [Kernel; 5] = [
         Kernel::Conv,
         Kernel::Depthwise,
         Kernel::SeExcite,
         Kernel::Pointwise,
-        Kernel::PointwiseSubgroup,
         Kernel::Classifier,
     ];
 
@@ -33,7 +30,6 @@ impl Kernel {
             Kernel::Depthwise => include_str!("../../shaders/depthwise.wgsl"),
             Kernel::SeExcite => include_str!("../../shaders/se.wgsl"),
             Kernel::Pointwise => include_str!("../../shaders/pointwise.wgsl"),
-            Kernel::PointwiseSubgroup => include_str!("../../shaders/pointwise_subgroup.wgsl"),
             Kernel::Classifier => include_str!("../../shaders/classifier.wgsl"),
         }
     }

@@ -100,7 +100,7 @@ fn sums_tiles(g: &Graph, sums: TensorId) -> usize {
 }
 
 /// Describes op `op` of `g`; `se_sizes[se] = (channels, reduced)` sizes the SE weight offsets.
-pub fn describe(g: &Graph, op: &Op, se_sizes: &[(usize, usize)], subgroups: bool) -> DispatchDesc {
+pub fn describe(g: &Graph, op: &Op, se_sizes: &[(usize, usize)]) -> DispatchDesc {
     let sh = &g.shapes;
     let base = |input: TensorId, output: TensorId| {
         let (i, o) = (sh[input], sh[output]);
@@ -221,12 +221,7 @@ pub fn describe(g: &Graph, op: &Op, se_sizes: &[(usize, usize)], subgroups: bool
             let (i, o) = (sh[input], sh[output]);
             let mut p = base(input, output);
             p.bias_off = u(o.c * i.c);
-            let kernel = if subgroups {
-                Kernel::PointwiseSubgroup
-            } else {
-                Kernel::Pointwise
-            };
-            let mut d = blank(kernel, p, WeightRef::Conv(layer), output);
+            let mut d = blank(Kernel::Pointwise, p, WeightRef::Conv(layer), output);
             d.constants = vec![
                 ("ACT", act_code(act)),
                 ("HAS_GATE", gate.is_some() as u32),
