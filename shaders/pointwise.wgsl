@@ -1,7 +1,8 @@
 // 1×1 convolution as a register-blocked GEMM with everything around it fused:
 //   out[n, co, p] = act(bias[co] + sum_ci W[co, ci] * gate[n, ci] * x[n, ci, p]) + res[n, co, p]
 // The SE gate scales input channels as they are loaded, so SE costs no extra pass.
-// Each invocation computes 4 consecutive pixels × CO output channels. No workgroup memory
+// Each invocation computes 4 consecutive pixels × CO output channels; CO is chosen per adapter
+// by `effnet tune` (see src/gpu/tuning.rs). No workgroup memory
 // and no barriers: on CPU drivers (lavapipe) barriers and shared-memory staging cost more
 // than they save (measured: 2.5× slower), and on GPUs the x loads coalesce across lanes
 // while every lane of a workgroup reads the same weights.
@@ -9,7 +10,9 @@
 
 override HAS_GATE: u32 = 0u;
 override HAS_RESIDUAL: u32 = 0u;
-const CO: u32 = 8u;
+override CO: u32 = 8u;
+// Register budget: the accumulators beyond CO are never touched, and drivers drop them.
+const MAX_CO: u32 = 16u;
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -25,7 +28,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let i1 = min(p + 1u, last);
     let i2 = min(p + 2u, last);
     let i3 = min(p + 3u, last);
-    var acc: array<vec4<f32>, CO>;
+    var acc: array<vec4<f32>, MAX_CO>;
     for (var ci = 0u; ci < K; ci++) {
         let b = (n * K + ci) * hw;
         var x = vec4<f32>(ld_src(b + p), ld_src(b + i1), ld_src(b + i2), ld_src(b + i3));

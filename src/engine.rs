@@ -128,6 +128,11 @@ impl LoadedModel {
         self.weights.precision
     }
 
+    /// Kernel shapes sessions of this model use.
+    pub fn tuning(&self) -> crate::gpu::Tuning {
+        self.gpu.tuning
+    }
+
     /// The adapter this model lives on, in words.
     pub fn gpu_description(&self) -> String {
         self.gpu.describe()

@@ -87,3 +87,47 @@ fn bench_json_and_trace() {
     }
     std::fs::remove_file(trace_path).ok();
 }
+
+#[test]
+fn tune_writes_a_cache_that_bench_uses() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let cache = std::env::temp_dir().join(format!("effnet-tune-{}", std::process::id()));
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_effnet"))
+            .args(args)
+            .env("EFFNET_CACHE_DIR", &cache)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let tuned = run(&["tune", "--runs", "1", "--json"]);
+    let best = &tuned["best"];
+    assert_eq!(tuned["candidates"].as_array().unwrap().len(), 3, "{tuned}");
+    let text = std::fs::read_to_string(cache.join("tuning.json")).unwrap();
+    let stored: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        stored.as_object().unwrap().values().any(|v| v == best),
+        "{stored} holds {best}"
+    );
+    let report = run(&[
+        "bench",
+        "--model",
+        "tf_efficientnet_lite0",
+        "--res",
+        "32",
+        "--iters",
+        "1",
+        "--warmup",
+        "0",
+        "--json",
+    ]);
+    assert_eq!(&report["tuning"], best, "bench uses the cached tuning");
+    std::fs::remove_dir_all(cache).ok();
+}

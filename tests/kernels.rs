@@ -2,7 +2,8 @@
 
 mod common;
 
-use effnet::gpu::{GpuWeights, Precision};
+use effnet::gpu::tuning::POINTWISE_CO_CANDIDATES;
+use effnet::gpu::{Gpu, GpuWeights, Precision, Tuning};
 use effnet::graph::{Session, lower};
 use effnet::model::rule::{RuleSource, rule_input};
 use effnet::model::weights::se_layers;
@@ -15,18 +16,26 @@ use effnet::reference;
 const TOL_RMS: f64 = 1e-4;
 
 fn check(padding: Padding, act: Activation, n: usize, h: usize, w: usize) {
-    let Some(gpu) = common::gpu() else { return };
+    let Some(mut gpu) = common::gpu() else { return };
+    // Every tile shape the tuner may pick must be correct, whichever one a cache holds.
+    for co in POINTWISE_CO_CANDIDATES {
+        gpu.tuning = Tuning { pointwise_co: co };
+        check_on(&gpu, padding, act, n, h, w);
+    }
+}
+
+fn check_on(gpu: &Gpu, padding: Padding, act: Activation, n: usize, h: usize, w: usize) {
     let arch = common::tiny_arch(padding, act);
     let weights = load_weights(&arch, &mut RuleSource).unwrap();
     let graph = lower(&arch, n, h, w).unwrap();
     let input = rule_input(&[n, 3, h, w]);
     let expected = reference::run(&graph, &weights, &input);
-    let gw = GpuWeights::new(&gpu, &weights, Precision::F32);
+    let gw = GpuWeights::new(gpu, &weights, Precision::F32);
     let se_sizes: Vec<_> = se_layers(&arch)
         .iter()
         .map(|s| (s.channels, s.reduced))
         .collect();
-    let session = Session::new(&gpu, &gw, &se_sizes, graph.clone(), true).unwrap();
+    let session = Session::new(gpu, &gw, &se_sizes, graph.clone(), true).unwrap();
     let out = session.run(&input).unwrap();
     let mut checked = vec![(graph.logits, out.logits.clone(), "logits".to_string())];
     for s in &out.stages {
@@ -53,7 +62,8 @@ fn check(padding: Padding, act: Activation, n: usize, h: usize, w: usize) {
         for (i, (&a, &b)) in ours.iter().zip(reference).enumerate() {
             assert!(
                 ((a - b) as f64).abs() <= tol,
-                "{padding:?} {act:?} {n}x3x{h}x{w} {name}[{i}]: ours {a}, reference {b}, tolerance {tol}"
+                "{padding:?} {act:?} {:?} {n}x3x{h}x{w} {name}[{i}]: ours {a}, reference {b}, tolerance {tol}",
+                gpu.tuning
             );
         }
     }

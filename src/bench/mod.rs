@@ -2,7 +2,9 @@
 //! forward passes, then per-dispatch GPU times from timestamp queries, summed per stage and
 //! per kernel kind, with achieved GFLOP/s and GB/s, and a Chrome trace of one pass.
 
+pub mod cases;
 pub mod cost;
+pub mod tune;
 
 use crate::Result;
 use crate::engine::{LoadedModel, SessionOptions};
@@ -52,6 +54,8 @@ pub struct BenchReport {
     pub images_per_s: f64,
     pub dispatches: usize,
     pub pipelines: usize,
+    /// Kernel shapes used (from `effnet tune`'s cache, or the defaults).
+    pub tuning: crate::gpu::Tuning,
     /// Whether the per-dispatch figures below come from GPU timestamps.
     pub timestamps: bool,
     pub host_encode_submit_ms: f64,
@@ -115,6 +119,7 @@ pub fn bench(model: &LoadedModel, o: BenchOptions) -> Result<(BenchReport, Vec<T
         images_per_s: o.batch as f64 / (median_ms / 1e3),
         dispatches: session.dispatch_count(),
         pipelines: session.pipeline_count(),
+        tuning: model.tuning(),
         timestamps: false,
         host_encode_submit_ms: 0.0,
         gpu_ms: 0.0,

@@ -3,12 +3,16 @@
 use crate::{Error, Result};
 
 /// A device and queue with what we know about them.
+#[derive(Clone)]
 pub struct Gpu {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
     pub features: wgpu::Features,
+    /// Kernel shapes for this adapter: the cached result of `effnet tune`, or the defaults.
+    /// Public so callers (and tests) can try other shapes.
+    pub tuning: super::Tuning,
 }
 
 impl Gpu {
@@ -44,12 +48,15 @@ impl Gpu {
             })
             .await
             .map_err(|e| Error::Gpu(format!("cannot open the device: {e}")))?;
+        let info = adapter.get_info();
+        let tuning = super::tuning::cached(&info).unwrap_or_default();
         Ok(Gpu {
             device,
             queue,
-            info: adapter.get_info(),
+            info,
             limits,
             features,
+            tuning,
         })
     }
 
@@ -57,12 +64,14 @@ impl Gpu {
     pub fn from_device(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo) -> Self {
         let limits = device.limits();
         let features = device.features();
+        let tuning = super::tuning::cached(&info).unwrap_or_default();
         Gpu {
             device,
             queue,
             info,
             limits,
             features,
+            tuning,
         }
     }
 

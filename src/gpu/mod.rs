@@ -2,8 +2,10 @@
 
 pub mod device;
 pub mod pipelines;
+pub mod tuning;
 pub mod weights;
 
 pub use device::Gpu;
 pub use pipelines::{Kernel, Pipelines, Precision};
+pub use tuning::Tuning;
 pub use weights::GpuWeights;

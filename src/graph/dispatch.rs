@@ -2,8 +2,8 @@
 //! tensors go to which binding, and the workgroup grid. Pure data, no GPU calls.
 
 use super::ops::{Graph, Op, TensorId};
-use crate::gpu::Kernel;
 use crate::gpu::pipelines::Constants;
+use crate::gpu::{Kernel, Tuning};
 use crate::model::Activation;
 
 /// Must match `struct Params` in `shaders/prelude.wgsl`.
@@ -36,9 +36,9 @@ pub const DEPTHWISE_WG: usize = 64;
 /// `shaders/conv.wgsl`).
 pub const CONV_CHANNELS: usize = 4;
 pub const CONV_OUT_X: usize = 4;
-/// Pixels and output channels one pointwise workgroup covers (`shaders/pointwise.wgsl`).
+/// Pixels one pointwise workgroup covers (`shaders/pointwise.wgsl`); its output channels are
+/// `Tuning::pointwise_co`.
 pub const POINTWISE_PIXELS: usize = 4 * 64;
-pub const POINTWISE_CHANNELS: usize = 8;
 /// Largest SE reduction the SE kernel holds in workgroup memory (`MAX_REDUCED`).
 pub const SE_MAX_REDUCED: usize = 1024;
 
@@ -100,7 +100,7 @@ fn sums_tiles(g: &Graph, sums: TensorId) -> usize {
 }
 
 /// Describes op `op` of `g`; `se_sizes[se] = (channels, reduced)` sizes the SE weight offsets.
-pub fn describe(g: &Graph, op: &Op, se_sizes: &[(usize, usize)]) -> DispatchDesc {
+pub fn describe(g: &Graph, op: &Op, se_sizes: &[(usize, usize)], tuning: Tuning) -> DispatchDesc {
     let sh = &g.shapes;
     let base = |input: TensorId, output: TensorId| {
         let (i, o) = (sh[input], sh[output]);
@@ -226,13 +226,14 @@ pub fn describe(g: &Graph, op: &Op, se_sizes: &[(usize, usize)]) -> DispatchDesc
                 ("ACT", act_code(act)),
                 ("HAS_GATE", gate.is_some() as u32),
                 ("HAS_RESIDUAL", residual.is_some() as u32),
+                ("CO", tuning.pointwise_co),
             ];
             d.src = Some(input);
             d.gate = gate;
             d.residual = residual;
             d.workgroups = [
                 u((i.h * i.w).div_ceil(POINTWISE_PIXELS)),
-                u(o.c.div_ceil(POINTWISE_CHANNELS)),
+                u(o.c.div_ceil(tuning.pointwise_co as usize)),
                 u(o.n),
             ];
             d

@@ -96,7 +96,7 @@ impl Session {
         let descs: Vec<DispatchDesc> = graph
             .ops
             .iter()
-            .map(|op| dispatch::describe(&graph, op, se_sizes))
+            .map(|op| dispatch::describe(&graph, op, se_sizes, gpu.tuning))
             .collect();
         check_grid(gpu, &descs, se_sizes)?;
         let ctx = BindContext::new(gpu, &graph, &descs, &slots, &p.slot_of, weights);

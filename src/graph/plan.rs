@@ -71,7 +71,9 @@ pub fn plan(sizes: &[u64], ops: &[Op], input: TensorId, pinned: &[TensorId]) -> 
     p.assign(input, sizes[input], &mut free);
     for (i, op) in ops.iter().enumerate() {
         let (reads, writes) = uses(op);
-        for &t in &writes {
+        // A tensor read before any op writes it is an extra input (e.g. a gate fed by the
+        // caller in a one-op benchmark graph): it gets a slot like the main input.
+        for &t in reads.iter().chain(&writes) {
             if p.slot_of[t].is_none() {
                 p.assign(t, sizes[t], &mut free);
             }

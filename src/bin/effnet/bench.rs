@@ -1,20 +1,76 @@
 //! `effnet bench`: runs the library's benchmark and prints it as a table or JSON.
 
 use effnet::bench::{BenchOptions, BenchReport, bench, trace_json};
-use effnet::gpu::Precision;
+use effnet::gpu::tuning::store;
+use effnet::gpu::{Gpu, Precision};
 use effnet::{Engine, Error, Model, Result};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+#[derive(clap::Args)]
 pub struct BenchArgs {
+    /// Model name (weights synthesized by the golden rule) or a checkpoint file.
+    #[arg(long, default_value = "tf_efficientnet_b0")]
     pub model: String,
+    #[arg(long, default_value_t = 1)]
     pub batch: usize,
+    /// Input resolution (square); defaults to the model's evaluation resolution.
+    #[arg(long)]
     pub res: Option<usize>,
+    /// Storage precision of weights and activations: f32 or f16 (arithmetic is f32).
+    #[arg(long, default_value = "f32")]
     pub precision: String,
+    /// Timed iterations after the warm-up.
+    #[arg(long, default_value_t = 20)]
     pub iters: usize,
+    #[arg(long, default_value_t = 3)]
     pub warmup: usize,
+    /// Write a Chrome trace-event JSON (Perfetto) with one slice per dispatch.
+    #[arg(long)]
     pub trace: Option<PathBuf>,
+    /// One JSON object with every figure.
+    #[arg(long)]
     pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct TuneArgs {
+    /// Timed runs per candidate and shape (the best counts).
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// Print the timings without writing the cache.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn tune(a: TuneArgs) -> Result<ExitCode> {
+    let gpu = Gpu::new()?;
+    eprintln!(
+        "adapter: {} (current tuning {:?})",
+        gpu.describe(),
+        gpu.tuning
+    );
+    let (best, candidates) = effnet::bench::tune::tune(&gpu, a.runs)?;
+    let saved = if a.dry_run {
+        None
+    } else {
+        Some(store(&gpu.info, best)?)
+    };
+    if a.json {
+        let o = serde_json::json!({ "adapter": gpu.describe(), "best": best, "candidates": candidates, "cache": saved });
+        println!("{o}");
+    } else {
+        for c in &candidates {
+            println!("pointwise_co {:>2}: {:8.2} ms", c.pointwise_co, c.ms);
+        }
+        println!("best: {best:?}");
+        if let Some(p) = saved {
+            println!("saved to {}", p.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn run(a: BenchArgs) -> Result<ExitCode> {

@@ -67,29 +67,9 @@ enum Command {
         json: bool,
     },
     /// Time forward passes: latency percentiles, images/s, GPU time per stage and kernel kind.
-    Bench {
-        /// Model name (weights synthesized by the golden rule) or a checkpoint file.
-        #[arg(long, default_value = "tf_efficientnet_b0")]
-        model: String,
-        #[arg(long, default_value_t = 1)]
-        batch: usize,
-        /// Input resolution (square); defaults to the model's evaluation resolution.
-        #[arg(long)]
-        res: Option<usize>,
-        /// Arithmetic and storage precision.
-        #[arg(long, default_value = "f32")]
-        precision: String,
-        /// Timed iterations after the warm-up.
-        #[arg(long, default_value_t = 20)]
-        iters: usize,
-        #[arg(long, default_value_t = 3)]
-        warmup: usize,
-        /// Write a Chrome trace-event JSON (Perfetto) with one slice per dispatch.
-        #[arg(long)]
-        trace: Option<PathBuf>,
-        #[arg(long)]
-        json: bool,
-    },
+    Bench(bench::BenchArgs),
+    /// Time the kernel tile candidates on this adapter and cache the fastest for later runs.
+    Tune(bench::TuneArgs),
 }
 
 fn main() -> ExitCode {
@@ -106,28 +86,8 @@ fn main() -> ExitCode {
             precision,
             json,
         } => cmd_verify(&files, cpu, &precision, json),
-        Command::Bench {
-            model,
-            batch,
-            res,
-            precision,
-            iters,
-            warmup,
-            trace,
-            json,
-        } => {
-            let opts = bench::BenchArgs {
-                model,
-                batch,
-                res,
-                precision,
-                iters,
-                warmup,
-                trace,
-                json,
-            };
-            bench::run(opts)
-        }
+        Command::Bench(a) => bench::run(a),
+        Command::Tune(a) => bench::tune(a),
     };
     match result {
         Ok(code) => code,

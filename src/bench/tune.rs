@@ -1,0 +1,55 @@
+//! The autotuner behind `effnet tune`: times each pointwise tile candidate on the tuning
+//! shapes and keeps the fastest (sum over shapes of the best of a few runs).
+
+use super::cases::tuning_set;
+use crate::Result;
+use crate::gpu::tuning::POINTWISE_CO_CANDIDATES;
+use crate::gpu::{Gpu, GpuWeights, Precision, Tuning};
+use crate::graph::Session;
+use serde::Serialize;
+use std::time::Instant;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Candidate {
+    pub pointwise_co: u32,
+    /// Sum over the tuning shapes of the best run, in milliseconds.
+    pub ms: f64,
+}
+
+/// Times every candidate on `gpu`; returns the winner and all timings.
+pub fn tune(gpu: &Gpu, runs: usize) -> Result<(Tuning, Vec<Candidate>)> {
+    let cases = tuning_set();
+    let mut results = vec![];
+    for co in POINTWISE_CO_CANDIDATES {
+        let mut g = gpu.clone();
+        g.tuning = Tuning { pointwise_co: co };
+        let mut total = 0.0;
+        for case in &cases {
+            let gw = GpuWeights::new(&g, &case.weights, Precision::F32);
+            let session = Session::new(&g, &gw, &case.se, case.graph.clone(), false)?;
+            let input = vec![0.5f32; case.graph.shapes[0].len()];
+            session.run(&input)?; // warm-up: pipeline creation and first-use costs
+            let mut best = f64::INFINITY;
+            for _ in 0..runs.max(1) {
+                let t = Instant::now();
+                session.run(&input)?;
+                best = best.min(t.elapsed().as_secs_f64() * 1e3);
+            }
+            total += best;
+        }
+        results.push(Candidate {
+            pointwise_co: co,
+            ms: total,
+        });
+    }
+    let best = results
+        .iter()
+        .min_by(|a, b| a.ms.total_cmp(&b.ms))
+        .expect("candidates");
+    Ok((
+        Tuning {
+            pointwise_co: best.pointwise_co,
+        },
+        results,
+    ))
+}

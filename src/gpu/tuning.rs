@@ -1,0 +1,77 @@
+//! Kernel shape choices per adapter. `effnet tune` times the candidates on shapes
+//! EfficientNet really uses and caches the winner on disk, keyed by adapter, driver and
+//! backend; later engines on the same adapter load it. Without a cached entry the defaults
+//! apply, so results never depend on whether tuning ran (every candidate is tested for
+//! correctness in tests/kernels.rs).
+
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Output channels per invocation the pointwise kernel may use (`CO` in pointwise.wgsl,
+/// at most its `MAX_CO`).
+pub const POINTWISE_CO_CANDIDATES: [u32; 3] = [4, 8, 16];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tuning {
+    /// Output channels one pointwise invocation computes.
+    pub pointwise_co: u32,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning { pointwise_co: 8 }
+    }
+}
+
+/// The cache file: `$EFFNET_CACHE_DIR/tuning.json`, else `$XDG_CACHE_HOME/effnet/…`, else
+/// `$HOME/.cache/effnet/…`.
+pub fn cache_path() -> Option<PathBuf> {
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let dir = var("EFFNET_CACHE_DIR")
+        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("effnet")))
+        .or_else(|| var("HOME").map(|d| d.join(".cache").join("effnet")))?;
+    Some(dir.join("tuning.json"))
+}
+
+/// The key under which an adapter's tuning is stored.
+pub fn adapter_key(info: &wgpu::AdapterInfo) -> String {
+    format!(
+        "{:?} | {} | {} {}",
+        info.backend, info.name, info.driver, info.driver_info
+    )
+}
+
+fn read_cache() -> BTreeMap<String, Tuning> {
+    cache_path()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+/// The cached tuning for this adapter, if any. A missing or unreadable cache is not an error.
+pub fn cached(info: &wgpu::AdapterInfo) -> Option<Tuning> {
+    let t = read_cache().remove(&adapter_key(info))?;
+    POINTWISE_CO_CANDIDATES
+        .contains(&t.pointwise_co)
+        .then_some(t)
+}
+
+/// Stores `tuning` for this adapter, keeping other adapters' entries.
+pub fn store(info: &wgpu::AdapterInfo, tuning: Tuning) -> Result<PathBuf> {
+    let path = cache_path()
+        .ok_or_else(|| Error::Input("no cache directory: set EFFNET_CACHE_DIR or HOME".into()))?;
+    let mut all = read_cache();
+    all.insert(adapter_key(info), tuning);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let text = serde_json::to_string_pretty(&all).expect("tuning serializes");
+    std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+    Ok(path)
+}
