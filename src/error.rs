@@ -53,6 +53,18 @@ pub enum Error {
 
     #[error("GPU error: {0}")]
     Gpu(String),
+
+    #[error(
+        "the GPU device was lost ({reason}); the driver reset or the device was removed: drop \
+         this Engine and everything made from it, then create a new Engine"
+    )]
+    DeviceLost { reason: String },
+
+    #[error(
+        "the GPU ran out of memory for {what} ({message}); use a smaller batch or resolution, \
+         or free GPU memory held by other sessions or programs"
+    )]
+    OutOfMemory { what: String, message: String },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -3,7 +3,6 @@
 
 use super::Gpu;
 use crate::model::ModelWeights;
-use wgpu::util::DeviceExt;
 
 /// Per-layer weight buffers. Each conv buffer holds `weight ++ bias`; each SE buffer
 /// `w1 ++ b1 ++ w2 ++ b2`; the classifier `W ++ b`.
@@ -15,12 +14,14 @@ pub struct GpuWeights {
 
 fn upload(gpu: &Gpu, label: &str, parts: &[&[f32]]) -> wgpu::Buffer {
     let data: Vec<f32> = parts.concat();
-    gpu.device
-        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+    super::create_buffer_init(
+        &gpu.device,
+        &wgpu::util::BufferInitDescriptor {
             label: Some(label),
             contents: bytemuck::cast_slice(&data),
             usage: wgpu::BufferUsages::STORAGE,
-        })
+        },
+    )
 }
 
 impl GpuWeights {

@@ -6,7 +6,7 @@ use super::bind::{BindContext, check_grid, check_limits};
 use super::dispatch::{self, DispatchDesc};
 use super::ops::{Graph, Op, Shape, TensorId};
 use super::plan;
-use crate::gpu::{Gpu, GpuWeights, Pipelines};
+use crate::gpu::{Gpu, GpuWeights, Pipelines, oneshot};
 use crate::{Error, Result};
 
 struct Dispatch {
@@ -43,11 +43,23 @@ pub struct Session {
     /// Readback regions (tensor, byte offset in `staging`).
     readback: Vec<(TensorId, u64)>,
     staging: wgpu::Buffer,
+    /// Where `run_on_gpu` leaves the logits for the app's own GPU work.
+    logits_out: wgpu::Buffer,
     pipeline_count: usize,
 }
 
+/// Where a forward pass takes its input from.
+#[derive(Clone, Copy)]
+pub enum Input<'a> {
+    /// NCHW f32 values in host memory, uploaded with `Queue::write_buffer`.
+    Host(&'a [f32]),
+    /// An app's GPU buffer holding NCHW f32 from offset 0, copied on the GPU; it needs
+    /// `COPY_SRC` usage and at least the input's size.
+    Gpu(&'a wgpu::Buffer),
+}
+
 /// Byte size of each tensor on the GPU (SE partial sums hold `tiles` values per channel).
-fn tensor_bytes(g: &Graph) -> Vec<u64> {
+pub(crate) fn tensor_bytes(g: &Graph) -> Vec<u64> {
     let mut sizes: Vec<u64> = g.shapes.iter().map(|s| 4 * s.len() as u64).collect();
     for op in &g.ops {
         if let Op::Depthwise {
@@ -110,12 +122,16 @@ impl Session {
         Ok(Session {
             device: dev.clone(),
             queue: gpu.queue.clone(),
-            staging: dev.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("readback"),
-                size: staging_size,
-                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            }),
+            logits_out: storage(dev, "logits", 4 * graph.shapes[graph.logits].len() as u64),
+            staging: crate::gpu::create_buffer(
+                dev,
+                &wgpu::BufferDescriptor {
+                    label: Some("readback"),
+                    size: staging_size,
+                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                },
+            ),
             graph,
             slots,
             slot_of: p.slot_of,
@@ -141,18 +157,79 @@ impl Session {
 
     /// Runs a forward pass on `input`, NCHW f32 of the session's batch and resolution.
     pub fn run(&self, input: &[f32]) -> Result<Output> {
-        let expected = self.graph.shapes[self.graph.input];
-        if input.len() != expected.len() {
-            return Err(Error::Shape {
-                what: "input tensor (NCHW)".into(),
-                expected: expected.dims().to_vec(),
-                got: vec![input.len()],
+        self.queue.submit([self.encode(Input::Host(input), false)?]);
+        self.read_back()
+    }
+
+    /// Runs a forward pass and reads the results back to the host.
+    pub fn run_from(&self, input: Input) -> Result<Output> {
+        self.queue.submit([self.encode(input, false)?]);
+        self.read_back()
+    }
+
+    /// Submits a forward pass and returns the buffer that will hold the logits (`[batch,
+    /// classes]` f32, usage `STORAGE | COPY_SRC`) without waiting: work the app submits to
+    /// the same queue afterwards sees them. The next run overwrites them.
+    pub fn run_on_gpu(&self, input: Input) -> Result<&wgpu::Buffer> {
+        self.queue.submit([self.encode(input, true)?]);
+        Ok(&self.logits_out)
+    }
+
+    /// Like `run_from`, but waits for the GPU without blocking the caller's executor: a
+    /// helper thread sleeps in `Device::poll` until this submission is done, which fires
+    /// the map callback that completes the future.
+    pub async fn run_async(&self, input: Input<'_>) -> Result<Output> {
+        let index = self.queue.submit([self.encode(input, false)?]);
+        let (done, mapped) = oneshot::channel();
+        self.staging
+            .slice(..)
+            .map_async(wgpu::MapMode::Read, move |r| done.send(r));
+        let device = self.device.clone();
+        std::thread::spawn(move || {
+            let _ = device.poll(wgpu::PollType::Wait {
+                submission_index: Some(index),
+                timeout: None,
             });
-        }
+        });
+        mapped
+            .await
+            .ok_or_else(|| Error::Gpu("readback was dropped".into()))?
+            .map_err(|e| Error::Gpu(format!("cannot map the readback buffer: {e}")))?;
+        self.collect()
+    }
+
+    /// Checks the input and records the whole forward pass.
+    fn encode(&self, input: Input, logits_to_gpu: bool) -> Result<wgpu::CommandBuffer> {
+        let expected = self.graph.shapes[self.graph.input];
         let input_slot = &self.slots[self.slot_of[self.graph.input].expect("input slot")];
-        self.queue
-            .write_buffer(input_slot, 0, bytemuck::cast_slice(input));
         let mut enc = self.device.create_command_encoder(&Default::default());
+        match input {
+            Input::Host(data) => {
+                if data.len() != expected.len() {
+                    return Err(Error::Shape {
+                        what: "input tensor (NCHW)".into(),
+                        expected: expected.dims().to_vec(),
+                        got: vec![data.len()],
+                    });
+                }
+                self.queue
+                    .write_buffer(input_slot, 0, bytemuck::cast_slice(data));
+            }
+            Input::Gpu(buffer) => {
+                let bytes = 4 * expected.len() as u64;
+                check_input_buffer(buffer, bytes, expected.dims())?;
+                enc.copy_buffer_to_buffer(buffer, 0, input_slot, 0, bytes);
+            }
+        }
+        self.record_passes(&mut enc);
+        if logits_to_gpu {
+            let slot = &self.slots[self.slot_of[self.graph.logits].expect("slot")];
+            enc.copy_buffer_to_buffer(slot, 0, &self.logits_out, 0, self.logits_out.size());
+        }
+        Ok(enc.finish())
+    }
+
+    fn record_passes(&self, enc: &mut wgpu::CommandEncoder) {
         for (range, copy) in &self.passes {
             {
                 let mut pass = enc.begin_compute_pass(&Default::default());
@@ -174,8 +251,6 @@ impl Session {
                 enc.copy_buffer_to_buffer(slot, 0, &self.staging, *offset, bytes);
             }
         }
-        self.queue.submit([enc.finish()]);
-        self.read_back()
     }
 
     fn read_back(&self) -> Result<Output> {
@@ -190,6 +265,12 @@ impl Session {
         rx.recv()
             .map_err(|_| Error::Gpu("readback was dropped".into()))?
             .map_err(|e| Error::Gpu(format!("cannot map the readback buffer: {e}")))?;
+        self.collect()
+    }
+
+    /// Copies the mapped staging buffer into an `Output` and unmaps it.
+    fn collect(&self) -> Result<Output> {
+        let slice = self.staging.slice(..);
         let bytes = slice
             .get_mapped_range()
             .map_err(|e| Error::Gpu(format!("cannot read the readback buffer: {e}")))?;
@@ -221,15 +302,37 @@ impl Session {
     }
 }
 
+/// An app's input buffer must be copyable and large enough; wgpu would otherwise report a
+/// validation error far from the cause.
+fn check_input_buffer(buffer: &wgpu::Buffer, bytes: u64, dims: [usize; 4]) -> Result<()> {
+    if !buffer.usage().contains(wgpu::BufferUsages::COPY_SRC) {
+        return Err(Error::Input(format!(
+            "the input buffer lacks COPY_SRC usage ({:?}); create it with \
+             wgpu::BufferUsages::COPY_SRC",
+            buffer.usage()
+        )));
+    }
+    if buffer.size() < bytes {
+        return Err(Error::Input(format!(
+            "the input buffer holds {} bytes but an NCHW f32 input of {dims:?} needs {bytes}",
+            buffer.size()
+        )));
+    }
+    Ok(())
+}
+
 fn storage(dev: &wgpu::Device, label: &str, size: u64) -> wgpu::Buffer {
-    dev.create_buffer(&wgpu::BufferDescriptor {
-        label: Some(label),
-        size: size.next_multiple_of(4),
-        usage: wgpu::BufferUsages::STORAGE
-            | wgpu::BufferUsages::COPY_DST
-            | wgpu::BufferUsages::COPY_SRC,
-        mapped_at_creation: false,
-    })
+    crate::gpu::create_buffer(
+        dev,
+        &wgpu::BufferDescriptor {
+            label: Some(label),
+            size: size.next_multiple_of(4),
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_DST
+                | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        },
+    )
 }
 
 /// Splits the ops into one compute pass per captured tensor (each ends with the op that
