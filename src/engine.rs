@@ -144,6 +144,11 @@ impl LoadedModel {
         &self.model
     }
 
+    /// The device this model lives on.
+    pub fn gpu(&self) -> &Gpu {
+        &self.gpu
+    }
+
     /// Options for `batch` images at the model's default resolution.
     pub fn default_options(&self, batch: usize) -> SessionOptions {
         let r = self.model.arch.resolution;

@@ -49,10 +49,15 @@ pub struct StateDict {
 /// `model`, preferred in that order, as timm does) are unwrapped.
 pub fn load(path: &Path) -> Result<StateDict> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let (tensors, metadata) = match sniff(&bytes) {
-        Format::Safetensors => safetensors_io::load(path, &bytes)?,
-        Format::TorchZip => (torch::load_zip(path, &bytes)?, BTreeMap::new()),
-        Format::TorchLegacy => (torch::load_legacy(path, &bytes)?, BTreeMap::new()),
+    load_bytes(path, &bytes)
+}
+
+/// `load` on bytes already in memory; `path` only names the source in error messages.
+pub fn load_bytes(path: &Path, bytes: &[u8]) -> Result<StateDict> {
+    let (tensors, metadata) = match sniff(bytes) {
+        Format::Safetensors => safetensors_io::load(path, bytes)?,
+        Format::TorchZip => (torch::load_zip(path, bytes)?, BTreeMap::new()),
+        Format::TorchLegacy => (torch::load_legacy(path, bytes)?, BTreeMap::new()),
         Format::Tar => {
             return Err(Error::bad_file(
                 path,
@@ -70,6 +75,23 @@ pub fn load(path: &Path) -> Result<StateDict> {
         }
     };
     clean(path, tensors, metadata)
+}
+
+/// Entry points for the fuzz targets in `fuzz/`: each format's reader on raw bytes, without
+/// the format sniffing, so the fuzzer reaches every reader directly.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::*;
+
+    pub fn safetensors(bytes: &[u8]) -> Result<usize> {
+        Ok(safetensors_io::load(Path::new("fuzz"), bytes)?.0.len())
+    }
+    pub fn torch_zip(bytes: &[u8]) -> Result<usize> {
+        Ok(torch::load_zip(Path::new("fuzz"), bytes)?.len())
+    }
+    pub fn torch_legacy(bytes: &[u8]) -> Result<usize> {
+        Ok(torch::load_legacy(Path::new("fuzz"), bytes)?.len())
+    }
 }
 
 enum Format {
