@@ -108,7 +108,7 @@ fn sniff(bytes: &[u8]) -> Format {
     let header_len = bytes
         .get(..8)
         .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()));
-    if header_len.is_some_and(|n| n < bytes.len() as u64) && bytes[8] == b'{' {
+    if header_len.is_some_and(|n| n < bytes.len() as u64) && bytes.get(8) == Some(&b'{') {
         return Format::Safetensors;
     }
     if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
