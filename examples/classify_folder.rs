@@ -52,7 +52,7 @@ fn top_k(logits: &[f32], k: usize) -> Vec<(usize, f32)> {
     let sum: f32 = logits.iter().map(|&l| (l - max).exp()).sum();
     let mut ranked: Vec<(usize, f32)> = logits
         .iter()
-        .map(|&l| ((l - max).exp() / sum))
+        .map(|&l| (l - max).exp() / sum)
         .enumerate()
         .collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));

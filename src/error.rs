@@ -51,7 +51,10 @@ pub enum Error {
         hint: String,
     },
 
-    #[error("GPU error: {0}")]
+    #[error(
+        "GPU error: {0}; effnet checks sizes and inputs first, so this points to a bug in effnet \
+         or the driver: please report it with the adapter (`effnet info`, `Engine::describe`)"
+    )]
     Gpu(String),
 
     #[error(
