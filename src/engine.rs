@@ -222,6 +222,24 @@ impl Session {
 
     /// Runs on input already on the GPU: `buffer` (usage `COPY_SRC`, same device) holds NCHW
     /// f32 from offset 0; it is copied into the session on the GPU, with no CPU round trip.
+    ///
+    /// ```
+    /// # use effnet::{Engine, Model, SessionOptions};
+    /// use wgpu::util::DeviceExt;
+    /// # fn main() -> effnet::Result<()> {
+    /// let engine = Engine::new()?;
+    /// let model = engine.load(Model::synthetic("tf_efficientnet_lite0")?);
+    /// let mut session = model.session(SessionOptions { height: 32, width: 32, ..model.default_options(1) })?;
+    /// let input = engine.gpu().device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+    ///     label: Some("app frame"),
+    ///     contents: bytemuck::cast_slice(&vec![0.5f32; 3 * 32 * 32]),
+    ///     usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+    /// });
+    /// let from_gpu = session.run_gpu_buffer(&input)?;
+    /// let from_host = session.run(&vec![0.5; 3 * 32 * 32])?;
+    /// assert_eq!(from_gpu.logits, from_host.logits);
+    /// # Ok(()) }
+    /// ```
     pub fn run_gpu_buffer(&mut self, buffer: &wgpu::Buffer) -> Result<Output> {
         let inner = &self.inner;
         let input = Input::Gpu(buffer);
