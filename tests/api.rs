@@ -74,4 +74,8 @@ fn images_of_any_size_run_through_the_models_preprocessing() {
     let out = s.run_images(&[wide, tall]).unwrap();
     assert_eq!(out.logits.len(), 2000);
     assert!(out.logits.iter().all(|v| v.is_finite()));
+    // An extreme aspect ratio: only the kept centre is resized, so memory stays small.
+    let sliver = image::RgbImage::new(1, 60_000);
+    let dot = image::RgbImage::new(1, 1);
+    assert_eq!(s.run_images(&[sliver, dot]).unwrap().logits.len(), 2000);
 }

@@ -38,6 +38,9 @@ pub fn to_tensor(
     Ok(out)
 }
 
+/// Crops the source region that the centre crop would keep, then resizes only that: the work
+/// and memory are bounded by the output size, whatever the image's aspect ratio (resizing a
+/// 1×65535 image first would allocate hundreds of megabytes).
 fn resize_and_crop(
     img: &image::RgbImage,
     crop_pct: f32,
@@ -50,14 +53,13 @@ fn resize_and_crop(
             "an image has no pixels (0 width or height)".into(),
         ));
     }
-    // Scale so the shorter side becomes `size / crop_pct`, then both sides cover the crop.
-    let short = (h.max(w) as f32 / crop_pct.clamp(0.05, 1.0)).ceil() as f64;
+    // The scale that makes the shorter side `size / crop_pct` and both sides cover the crop.
+    let short = (h.max(w) as f64 / crop_pct.clamp(0.05, 1.0) as f64).ceil();
     let scale = (short / iw.min(ih) as f64)
         .max(w as f64 / iw as f64)
         .max(h as f64 / ih as f64);
-    let nw = ((iw as f64 * scale).round() as u32).max(w);
-    let nh = ((ih as f64 * scale).round() as u32).max(h);
-    let resized = resize(img, nw, nh, FilterType::CatmullRom);
-    let (x, y) = ((nw - w) / 2, (nh - h) / 2);
-    Ok(crop_imm(&resized, x, y, w, h).to_image())
+    let cw = ((w as f64 / scale).round() as u32).clamp(1, iw);
+    let ch = ((h as f64 / scale).round() as u32).clamp(1, ih);
+    let region = crop_imm(img, (iw - cw) / 2, (ih - ch) / 2, cw, ch);
+    Ok(resize(&*region, w, h, FilterType::CatmullRom))
 }
