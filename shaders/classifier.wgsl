@@ -11,14 +11,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var c = li; c < C; c += WG) {
         let base = (n * C + c) * P.hw;
         var s = 0.0;
-        for (var p = 0u; p < P.hw; p++) { s += src[base + p]; }
-        sums[n * C + c] = s * P.inv_hw;
+        for (var p = 0u; p < P.hw; p++) { s += ld_src(base + p); }
+        st_sums(n * C + c, s * P.inv_hw);
     }
     storageBarrier();
     workgroupBarrier();
     for (var k = li; k < P.c_out; k += WG) {
-        var acc = wts[P.bias_off + k];
-        for (var c = 0u; c < C; c++) { acc += wts[k * C + c] * sums[n * C + c]; }
-        dst[n * P.c_out + k] = acc;
+        var acc = ld_wts(P.bias_off + k);
+        for (var c = 0u; c < C; c++) { acc += ld_wts(k * C + c) * ld_sums(n * C + c); }
+        st_dst(n * P.c_out + k, acc);
     }
 }

@@ -1,47 +1,62 @@
 // Dense k×k convolution + folded BN + activation (+ residual): the stem, Fused-MBConv
-// expansion and ConvBnAct. One thread computes COUT_PER_THREAD output channels of one pixel,
-// so every input tap is read once for all of them.
-// Grid: x = output pixels / 64, y = output channels / COUT_PER_THREAD, z = batch.
+// expansion and ConvBnAct. Each invocation computes 4 consecutive outputs of one row for
+// CO output channels: every input row segment is loaded once for all k taps, 4 outputs and
+// CO channels. Out-of-image taps are zeroed by `select` (see depthwise.wgsl).
+// Grid: x = row quads / 64, y = output channels / CO, z = batch.
 
 override K: u32 = 3u;
 override STRIDE: u32 = 1u;
 override HAS_RESIDUAL: u32 = 0u;
-const COUT_PER_THREAD: u32 = 4u;
+const CO: u32 = 4u;
+const OUT_X: u32 = 4u;
+const SEG: u32 = 12u;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let ohw = P.h_out * P.w_out;
-    let p = gid.x;
-    if (p >= ohw) { return; }
-    let oy = p / P.w_out;
-    let ox = p % P.w_out;
+    let quads_per_row = (P.w_out + OUT_X - 1u) / OUT_X;
+    let item = gid.x;
+    if (item >= P.h_out * quads_per_row) { return; }
+    let oy = item / quads_per_row;
+    let ox0 = (item % quads_per_row) * OUT_X;
     let n = gid.z;
-    let co0 = gid.y * COUT_PER_THREAD;
-    var acc = array<f32, COUT_PER_THREAD>();
+    let co0 = gid.y * CO;
     let taps = P.c_in * K * K;
+    let seg_len = (OUT_X - 1u) * STRIDE + K;
+    let x0 = i32(ox0 * STRIDE) - i32(P.pad_left);
+    var acc: array<vec4<f32>, CO>;
     for (var ci = 0u; ci < P.c_in; ci++) {
         let plane = (n * P.c_in + ci) * P.h_in;
         for (var ky = 0u; ky < K; ky++) {
             let iy = i32(oy * STRIDE + ky) - i32(P.pad_top);
-            if (iy < 0 || iy >= i32(P.h_in)) { continue; }
+            let row_ok = iy >= 0 && iy < i32(P.h_in);
+            let row = (plane + u32(clamp(iy, 0, i32(P.h_in) - 1))) * P.w_in;
+            var seg: array<f32, SEG>;
+            for (var s = 0u; s < seg_len; s++) {
+                let ix = x0 + i32(s);
+                let ok = row_ok && ix >= 0 && ix < i32(P.w_in);
+                seg[s] = select(0.0, ld_src(row + u32(clamp(ix, 0, i32(P.w_in) - 1))), ok);
+            }
             for (var kx = 0u; kx < K; kx++) {
-                let ix = i32(ox * STRIDE + kx) - i32(P.pad_left);
-                if (ix < 0 || ix >= i32(P.w_in)) { continue; }
-                let v = src[(plane + u32(iy)) * P.w_in + u32(ix)];
+                let v = vec4<f32>(seg[kx], seg[STRIDE + kx], seg[2u * STRIDE + kx], seg[3u * STRIDE + kx]);
                 let tap = (ci * K + ky) * K + kx;
-                for (var j = 0u; j < COUT_PER_THREAD; j++) {
-                    let co = min(co0 + j, P.c_out - 1u);
-                    acc[j] += v * wts[co * taps + tap];
+                for (var j = 0u; j < CO; j++) {
+                    acc[j] += v * ld_wts(min(co0 + j, P.c_out - 1u) * taps + tap);
                 }
             }
         }
     }
-    for (var j = 0u; j < COUT_PER_THREAD; j++) {
+    let ohw = P.h_out * P.w_out;
+    for (var j = 0u; j < CO; j++) {
         let co = co0 + j;
         if (co >= P.c_out) { break; }
-        let o = (n * P.c_out + co) * ohw + p;
-        var y = activate(acc[j] + wts[P.bias_off + co]);
-        if (HAS_RESIDUAL != 0u) { y += res[o]; }
-        dst[o] = y;
+        let bias = ld_wts(P.bias_off + co);
+        let out_row = (n * P.c_out + co) * ohw + oy * P.w_out;
+        for (var i = 0u; i < OUT_X; i++) {
+            if (ox0 + i >= P.w_out) { break; }
+            let o = out_row + ox0 + i;
+            var y = activate(acc[j][i] + bias);
+            if (HAS_RESIDUAL != 0u) { y += ld_res(o); }
+            st_dst(o, y);
+        }
     }
 }

@@ -1,44 +1,65 @@
-// Depthwise k×k convolution + folded BN + activation. With HAS_SUMS it also writes, per
-// workgroup, the sum of the outputs it produced, so the SE block that follows needs no extra
-// pass over the tensor: sums[(n * C + c) * tiles + tile].
-// Grid: x = tiles of TILE output pixels, y = channels, z = batch.
+// Depthwise k×k convolution + folded BN + activation. Each invocation computes 4 consecutive
+// outputs of one row, loading each input row segment once for all k taps and all 4 outputs
+// (k + 3·stride values instead of 4·k). Out-of-image taps read a clamped address and are
+// zeroed by `select`, which keeps the lanes of a SIMD group on one path.
+// With HAS_SUMS it also writes, per workgroup, the sum of the outputs it produced, so the SE
+// block that follows needs no extra pass over the tensor: sums[(n * C + c) * tiles + tile].
+// Grid: x = tiles of WG row quads, y = channels, z = batch.
 
 override K: u32 = 3u;
 override STRIDE: u32 = 1u;
 override HAS_SUMS: u32 = 0u;
 const WG: u32 = 64u;
-const PER_THREAD: u32 = 4u;
-const TILE: u32 = WG * PER_THREAD;
+const OUT_X: u32 = 4u;
+// Longest input segment: 3 strides of 2 plus a 5-wide kernel.
+const SEG: u32 = 12u;
 
 var<workgroup> partial: array<f32, WG>;
+
+fn quad(c: u32, n: u32, oy: u32, ox0: u32) -> vec4<f32> {
+    let in_plane = (n * P.c_in + c) * P.h_in;
+    let wbase = c * K * K;
+    let seg_len = (OUT_X - 1u) * STRIDE + K;
+    let x0 = i32(ox0 * STRIDE) - i32(P.pad_left);
+    var acc = vec4<f32>(0.0);
+    for (var ky = 0u; ky < K; ky++) {
+        let iy = i32(oy * STRIDE + ky) - i32(P.pad_top);
+        let row_ok = iy >= 0 && iy < i32(P.h_in);
+        let row = (in_plane + u32(clamp(iy, 0, i32(P.h_in) - 1))) * P.w_in;
+        var seg: array<f32, SEG>;
+        for (var s = 0u; s < seg_len; s++) {
+            let ix = x0 + i32(s);
+            let ok = row_ok && ix >= 0 && ix < i32(P.w_in);
+            seg[s] = select(0.0, ld_src(row + u32(clamp(ix, 0, i32(P.w_in) - 1))), ok);
+        }
+        for (var kx = 0u; kx < K; kx++) {
+            let w = ld_wts(wbase + ky * K + kx);
+            let v = vec4<f32>(seg[kx], seg[STRIDE + kx], seg[2u * STRIDE + kx], seg[3u * STRIDE + kx]);
+            acc += v * w;
+        }
+    }
+    return acc;
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
     let c = wid.y;
     let n = wid.z;
-    let ohw = P.h_out * P.w_out;
-    let in_plane = (n * P.c_in + c) * P.h_in;
-    let out_plane = (n * P.c_out + c) * ohw;
-    let wbase = c * K * K;
+    let quads_per_row = (P.w_out + OUT_X - 1u) / OUT_X;
+    let item = wid.x * WG + li;
     var local_sum = 0.0;
-    for (var j = 0u; j < PER_THREAD; j++) {
-        let p = wid.x * TILE + j * WG + li;
-        if (p >= ohw) { break; }
-        let oy = p / P.w_out;
-        let ox = p % P.w_out;
-        var acc = 0.0;
-        for (var ky = 0u; ky < K; ky++) {
-            let iy = i32(oy * STRIDE + ky) - i32(P.pad_top);
-            if (iy < 0 || iy >= i32(P.h_in)) { continue; }
-            for (var kx = 0u; kx < K; kx++) {
-                let ix = i32(ox * STRIDE + kx) - i32(P.pad_left);
-                if (ix < 0 || ix >= i32(P.w_in)) { continue; }
-                acc += src[(in_plane + u32(iy)) * P.w_in + u32(ix)] * wts[wbase + ky * K + kx];
-            }
+    if (item < P.h_out * quads_per_row) {
+        let oy = item / quads_per_row;
+        let ox0 = (item % quads_per_row) * OUT_X;
+        let acc = quad(c, n, oy, ox0);
+        let bias = ld_wts(P.bias_off + c);
+        let out_row = ((n * P.c_out + c) * P.h_out + oy) * P.w_out;
+        for (var i = 0u; i < OUT_X; i++) {
+            if (ox0 + i >= P.w_out) { break; }
+            let y = activate(acc[i] + bias);
+            st_dst(out_row + ox0 + i, y);
+            local_sum += y;
         }
-        let y = activate(acc + wts[P.bias_off + c]);
-        dst[out_plane + p] = y;
-        local_sum += y;
     }
     if (HAS_SUMS == 0u) { return; }
     partial[li] = local_sum;
@@ -48,6 +69,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         workgroupBarrier();
     }
     if (li == 0u) {
-        sums[(n * P.c_out + c) * P.tiles + wid.x] = partial[0];
+        st_sums((n * P.c_out + c) * P.tiles + wid.x, partial[0]);
     }
 }

@@ -1,75 +1,49 @@
-// 1×1 convolution as a tiled GEMM with everything around it fused:
+// 1×1 convolution as a register-blocked GEMM with everything around it fused:
 //   out[n, co, p] = act(bias[co] + sum_ci W[co, ci] * gate[n, ci] * x[n, ci, p]) + res[n, co, p]
-// The SE gate scales the input channels as they are staged, so SE costs no extra pass.
-// Each workgroup computes a TM×TN tile (output channels × pixels) from TK-deep slices staged in
-// workgroup memory; each thread holds a 4×4 register block, strided by 16 so neighbouring
-// threads touch neighbouring pixels. Grid: x = pixels / TN, y = channels / TM, z = batch.
+// The SE gate scales input channels as they are loaded, so SE costs no extra pass.
+// Each invocation computes 4 consecutive pixels × CO output channels. No workgroup memory
+// and no barriers: on CPU drivers (lavapipe) barriers and shared-memory staging cost more
+// than they save (measured: 2.5× slower), and on GPUs the x loads coalesce across lanes
+// while every lane of a workgroup reads the same weights.
+// Grid: x = pixels / (4 × 64), y = channels / CO, z = batch.
 
 override HAS_GATE: u32 = 0u;
 override HAS_RESIDUAL: u32 = 0u;
-const TM: u32 = 64u;
-const TN: u32 = 64u;
-const TK: u32 = 16u;
-const THREADS: u32 = 256u;
+const CO: u32 = 8u;
 
-var<workgroup> w_tile: array<f32, TM * TK>;
-var<workgroup> x_tile: array<f32, TK * TN>;
-
-@compute @workgroup_size(16, 16)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(local_invocation_id) lid: vec3<u32>,
-    @builtin(local_invocation_index) li: u32,
-) {
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
     let hw = P.h_in * P.w_in;
     let K = P.c_in;
     let M = P.c_out;
     let n = wid.z;
-    let co_base = wid.y * TM;
-    let p_base = wid.x * TN;
-    var acc = array<f32, 16>();
-    for (var k0 = 0u; k0 < K; k0 += TK) {
-        for (var i = 0u; i < TM * TK / THREADS; i++) {
-            let e = li + i * THREADS;
-            let co = co_base + e / TK;
-            let ci = k0 + e % TK;
-            var wv = 0.0;
-            if (co < M && ci < K) { wv = wts[co * K + ci]; }
-            w_tile[e] = wv;
-            let xc = k0 + e / TN;
-            let xp = p_base + e % TN;
-            var xv = 0.0;
-            if (xc < K && xp < hw) {
-                xv = src[(n * K + xc) * hw + xp];
-                if (HAS_GATE != 0u) { xv *= gate[n * K + xc]; }
-            }
-            x_tile[e] = xv;
+    let co0 = wid.y * CO;
+    let p = (wid.x * 64u + li) * 4u;
+    if (p >= hw) { return; }
+    // Pixels past the end of the plane re-read the last pixel; their results are not stored.
+    let last = hw - 1u;
+    let i1 = min(p + 1u, last);
+    let i2 = min(p + 2u, last);
+    let i3 = min(p + 3u, last);
+    var acc: array<vec4<f32>, CO>;
+    for (var ci = 0u; ci < K; ci++) {
+        let b = (n * K + ci) * hw;
+        var x = vec4<f32>(ld_src(b + p), ld_src(b + i1), ld_src(b + i2), ld_src(b + i3));
+        if (HAS_GATE != 0u) { x *= ld_gate(n * K + ci); }
+        for (var j = 0u; j < CO; j++) {
+            acc[j] += x * ld_wts(min(co0 + j, M - 1u) * K + ci);
         }
-        workgroupBarrier();
-        for (var kk = 0u; kk < TK; kk++) {
-            var a: array<f32, 4>;
-            var b: array<f32, 4>;
-            for (var i = 0u; i < 4u; i++) {
-                a[i] = w_tile[(lid.y + 16u * i) * TK + kk];
-                b[i] = x_tile[kk * TN + lid.x + 16u * i];
-            }
-            for (var i = 0u; i < 4u; i++) {
-                for (var j = 0u; j < 4u; j++) { acc[i * 4u + j] += a[i] * b[j]; }
-            }
-        }
-        workgroupBarrier();
     }
-    for (var i = 0u; i < 4u; i++) {
-        let co = co_base + lid.y + 16u * i;
-        if (co >= M) { continue; }
-        let bias = wts[P.bias_off + co];
-        for (var j = 0u; j < 4u; j++) {
-            let p = p_base + lid.x + 16u * j;
-            if (p >= hw) { continue; }
-            let o = (n * M + co) * hw + p;
-            var y = activate(acc[i * 4u + j] + bias);
-            if (HAS_RESIDUAL != 0u) { y += res[o]; }
-            dst[o] = y;
+    for (var j = 0u; j < CO; j++) {
+        let co = co0 + j;
+        if (co >= M) { break; }
+        let bias = ld_wts(P.bias_off + co);
+        for (var i = 0u; i < 4u; i++) {
+            if (p + i >= hw) { break; }
+            let o = (n * M + co) * hw + p + i;
+            var y = activate(acc[j][i] + bias);
+            if (HAS_RESIDUAL != 0u) { y += ld_res(o); }
+            st_dst(o, y);
         }
     }
 }

@@ -18,21 +18,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var c = li; c < C; c += WG) {
         var s = 0.0;
         let base = (n * C + c) * P.tiles;
-        for (var t = 0u; t < P.tiles; t++) { s += sums[base + t]; }
-        dst[n * C + c] = s * P.inv_hw;
+        for (var t = 0u; t < P.tiles; t++) { s += ld_sums(base + t); }
+        st_dst(n * C + c, s * P.inv_hw);
     }
     storageBarrier();
     workgroupBarrier();
     for (var r = li; r < R; r += WG) {
-        var acc = wts[P.off1 + r];
-        for (var c = 0u; c < C; c++) { acc += wts[r * C + c] * dst[n * C + c]; }
+        var acc = ld_wts(P.off1 + r);
+        for (var c = 0u; c < C; c++) { acc += ld_wts(r * C + c) * ld_dst(n * C + c); }
         hidden[r] = activate(acc);
     }
     storageBarrier();
     workgroupBarrier();
     for (var c = li; c < C; c += WG) {
-        var acc = wts[P.off3 + c];
-        for (var r = 0u; r < R; r++) { acc += wts[P.off2 + c * R + r] * hidden[r]; }
-        dst[n * C + c] = sigmoid(acc);
+        var acc = ld_wts(P.off3 + c);
+        for (var r = 0u; r < R; r++) { acc += ld_wts(P.off2 + c * R + r) * hidden[r]; }
+        st_dst(n * C + c, sigmoid(acc));
     }
 }

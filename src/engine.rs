@@ -20,7 +20,7 @@
 mod images;
 
 use crate::Result;
-use crate::gpu::{Gpu, GpuWeights};
+use crate::gpu::{Gpu, GpuWeights, Precision};
 use crate::graph::{self, Input, Output, guard, lower};
 use crate::model::rule::RuleSource;
 use crate::model::weights::se_sizes;
@@ -81,16 +81,37 @@ impl Engine {
         &self.gpu.limits
     }
 
-    /// Uploads a model's weights; the result is shared, immutable and cheap to clone. A
+    /// Uploads a model's weights in f32; the result is shared, immutable and cheap to clone. A
     /// failed upload (device lost, out of memory) is reported by the first `session` call.
     pub fn load(&self, model: Model) -> LoadedModel {
-        let weights = GpuWeights::new(&self.gpu, &model.weights);
+        self.upload(model, Precision::F32)
+    }
+
+    /// Uploads a model with weights and activations stored in `precision`.
+    pub fn load_with_precision(&self, model: Model, precision: Precision) -> Result<LoadedModel> {
+        check_precision(&self.gpu, precision)?;
+        Ok(self.upload(model, precision))
+    }
+
+    fn upload(&self, model: Model, precision: Precision) -> LoadedModel {
+        let weights = GpuWeights::new(&self.gpu, &model.weights, precision);
         LoadedModel {
             gpu: self.gpu.clone(),
             model: Arc::new(model),
             weights: Arc::new(weights),
         }
     }
+}
+
+/// f16 storage needs the adapter's SHADER_F16 feature.
+pub fn check_precision(gpu: &Gpu, precision: Precision) -> Result<()> {
+    if precision == Precision::F16 && !gpu.features.contains(wgpu::Features::SHADER_F16) {
+        return Err(crate::Error::Input(format!(
+            "{} has no SHADER_F16 feature, so f16 storage is unavailable; use --precision f32",
+            gpu.info.name
+        )));
+    }
+    Ok(())
 }
 
 /// An architecture with its (batch-norm folded) weights, on the CPU.
@@ -149,6 +170,16 @@ impl LoadedModel {
         &self.gpu
     }
 
+    /// How weights and activations are stored on the GPU.
+    pub fn precision(&self) -> Precision {
+        self.weights.precision
+    }
+
+    /// The adapter this model lives on, in words.
+    pub fn gpu_description(&self) -> String {
+        self.gpu.describe()
+    }
+
     /// Options for `batch` images at the model's default resolution.
     pub fn default_options(&self, batch: usize) -> SessionOptions {
         let r = self.model.arch.resolution;
@@ -165,7 +196,8 @@ impl LoadedModel {
     /// fits, before anything is allocated.
     pub fn session(&self, o: SessionOptions) -> Result<Session> {
         let limit = guard::tensor_limit(&self.gpu.limits);
-        guard::check_size(&self.model.arch, o.batch, o.height, o.width, limit)?;
+        let size = (o.batch, o.height, o.width);
+        guard::check_size(&self.model.arch, size, self.weights.precision, limit)?;
         let graph = lower(&self.model.arch, o.batch, o.height, o.width)?;
         let sizes = se_sizes(&self.model.arch);
         let inner = self.gpu.scoped("the session's buffers and pipelines", || {
@@ -221,7 +253,8 @@ impl Session {
     }
 
     /// Runs on input already on the GPU: `buffer` (usage `COPY_SRC`, same device) holds NCHW
-    /// f32 from offset 0; it is copied into the session on the GPU, with no CPU round trip.
+    /// values from offset 0 in the model's precision (f32 unless loaded with
+    /// `load_with_precision`); it is copied into the session on the GPU, no CPU round trip.
     ///
     /// ```
     /// # use effnet::{Engine, Model, SessionOptions};
@@ -247,7 +280,7 @@ impl Session {
     }
 
     /// Runs on input already on the GPU and leaves the logits there: returns the buffer
-    /// (`[batch, classes]` f32, usage `STORAGE | COPY_SRC`) without waiting. Work the app
+    /// (`[batch, classes]` in the model's precision, usage `STORAGE | COPY_SRC`) without waiting. Work the app
     /// submits to the same queue afterwards sees the results; the next run overwrites them.
     pub fn run_on_gpu(&mut self, buffer: &wgpu::Buffer) -> Result<&wgpu::Buffer> {
         let inner = &self.inner;
@@ -262,6 +295,25 @@ impl Session {
         let o = self.options;
         let input = images::to_tensor(images, &self.preprocess, o.batch, o.height, o.width)?;
         self.run(&input)
+    }
+
+    /// Runs with a GPU timestamp around every dispatch (see `bench`).
+    pub fn run_profiled(
+        &mut self,
+        input: &[f32],
+        timer: &graph::Timer,
+    ) -> Result<(Output, graph::Profile)> {
+        self.inner.run_profiled(input, timer)
+    }
+
+    /// Timestamp queries sized for this session; an error where the adapter has none.
+    pub fn timer(&self) -> Result<graph::Timer> {
+        self.inner.timer()
+    }
+
+    /// The lowered graph this session runs.
+    pub fn graph(&self) -> &graph::Graph {
+        self.inner.graph()
     }
 
     pub fn dispatch_count(&self) -> usize {

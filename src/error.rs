@@ -68,6 +68,24 @@ pub enum Error {
          or free GPU memory held by other sessions or programs"
     )]
     OutOfMemory { what: String, message: String },
+
+    /// Image bytes that are empty, of an unknown format, truncated or corrupt.
+    #[error("{origin}: cannot decode the image: {message}; expected a complete JPEG or PNG file")]
+    ImageDecode { origin: String, message: String },
+
+    /// A header declaring more pixels or bytes than `preprocess::ImageLimits` allows.
+    #[error(
+        "{origin}: the image is {width}x{height} and needs {needed}, over \
+         ImageLimits::{limit_name} = {limit}; raise that limit if you trust the file"
+    )]
+    ImageTooLarge {
+        origin: String,
+        width: u32,
+        height: u32,
+        needed: u64,
+        limit: u64,
+        limit_name: &'static str,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

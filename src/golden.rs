@@ -1,7 +1,7 @@
 //! Golden files (`../shared/golden/README.md`): reference outputs of PyTorch models whose
 //! weights and input follow the deterministic rule. Any file of that format can be checked.
 
-use crate::gpu::{Gpu, GpuWeights};
+use crate::gpu::{Gpu, GpuWeights, Precision};
 use crate::graph::{Session, lower};
 use crate::model::rule::{RuleSource, rule_input};
 use crate::model::weights::se_sizes;
@@ -172,10 +172,24 @@ impl Golden {
     }
 }
 
-/// Where to run: the GPU or the CPU reference.
+/// With float16 storage the README allows: logits 2e-2 relative, samples 5e-2 of the RMS.
+pub const F16_LOGITS_REL: f64 = 2e-2;
+pub const F16_SAMPLE_RMS: f64 = 5e-2;
+
+/// Where to run: the GPU (with a storage precision) or the CPU reference.
 pub enum Backend<'a> {
-    Gpu(&'a Gpu),
+    Gpu(&'a Gpu, Precision),
     Cpu,
+}
+
+impl Backend<'_> {
+    /// (logits relative error, sample error in RMS units) allowed on this backend.
+    pub fn tolerances(&self) -> (f64, f64) {
+        match self {
+            Backend::Gpu(_, Precision::F16) => (F16_LOGITS_REL, F16_SAMPLE_RMS),
+            _ => (F32_LOGITS_REL, F32_SAMPLE_RMS),
+        }
+    }
 }
 
 /// Builds the named model, fills it by the rule, runs it and compares with the file.
@@ -197,8 +211,9 @@ pub fn verify(golden: &Golden, backend: &Backend) -> Result<Verdict> {
     let graph = lower(&arch, n, h, w)?;
     let input = rule_input(&golden.input_shape);
     let (logits, stages): (Vec<f32>, Vec<(String, [usize; 4], Vec<f32>)>) = match backend {
-        Backend::Gpu(gpu) => {
-            let gw = GpuWeights::new(gpu, &weights);
+        Backend::Gpu(gpu, precision) => {
+            crate::engine::check_precision(gpu, *precision)?;
+            let gw = GpuWeights::new(gpu, &weights, *precision);
             let session = Session::new(gpu, &gw, &se_sizes(&arch), graph, true)?;
             let out = session.run(&input)?;
             let stages = out
@@ -224,10 +239,15 @@ pub fn verify(golden: &Golden, backend: &Backend) -> Result<Verdict> {
             (t[graph.logits].clone(), stages)
         }
     };
-    Ok(compare(golden, &logits, &stages))
+    Ok(compare(golden, &logits, &stages, backend.tolerances()))
 }
 
-fn compare(golden: &Golden, logits: &[f32], stages: &[(String, [usize; 4], Vec<f32>)]) -> Verdict {
+fn compare(
+    golden: &Golden,
+    logits: &[f32],
+    stages: &[(String, [usize; 4], Vec<f32>)],
+    (logits_tol, sample_tol): (f64, f64),
+) -> Verdict {
     let mut problems = vec![];
     let logits_rel_err = if logits.len() == golden.logits.len() {
         let num: f64 = logits
@@ -267,8 +287,7 @@ fn compare(golden: &Golden, logits: &[f32], stages: &[(String, [usize; 4], Vec<f
             }
         }
     }
-    let pass =
-        problems.is_empty() && logits_rel_err <= F32_LOGITS_REL && worst_sample <= F32_SAMPLE_RMS;
+    let pass = problems.is_empty() && logits_rel_err <= logits_tol && worst_sample <= sample_tol;
     Verdict {
         pass,
         logits_rel_err,

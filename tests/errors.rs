@@ -4,6 +4,7 @@
 
 mod common;
 
+use effnet::gpu::Precision::F32;
 use effnet::graph::guard::{check_size, tensor_limit};
 use effnet::{Engine, Error, LoadedModel, Model, SessionOptions};
 use std::sync::OnceLock;
@@ -69,11 +70,11 @@ fn absurd_resolution_names_the_limit_and_the_largest_that_fits() {
     let side = number_after(hint, "resolution of at most ");
     let arch = m.arch();
     assert!(
-        check_size(arch, 1, side, side, limit).is_ok(),
+        check_size(arch, (1, side, side), F32, limit).is_ok(),
         "{side} should fit"
     );
     assert!(
-        check_size(arch, 1, side + 1, side + 1, limit).is_err(),
+        check_size(arch, (1, side + 1, side + 1), F32, limit).is_err(),
         "{side} is not the largest"
     );
 }
@@ -85,8 +86,8 @@ fn absurd_batch_names_the_largest_batch_that_fits() {
     assert!(matches!(e, Error::DeviceLimit { .. }), "{e:?}");
     let largest = number_after(&e.to_string(), "batch of at most ");
     let limit = tensor_limit(&m.gpu().limits);
-    assert!(check_size(m.arch(), largest, 32, 32, limit).is_ok());
-    assert!(check_size(m.arch(), largest + 1, 32, 32, limit).is_err());
+    assert!(check_size(m.arch(), (largest, 32, 32), F32, limit).is_ok());
+    assert!(check_size(m.arch(), (largest + 1, 32, 32), F32, limit).is_err());
     // usize::MAX in every dimension must not overflow anything on the way to the error.
     let o = SessionOptions {
         batch: usize::MAX,

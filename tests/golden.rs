@@ -3,7 +3,8 @@
 
 mod common;
 
-use effnet::golden::{Backend, F32_LOGITS_REL, F32_SAMPLE_RMS, Golden, verify};
+use effnet::golden::{Backend, Golden, verify};
+use effnet::gpu::Precision;
 use effnet::model::rule::{fnv1a64, rule_tensor, uniform};
 use std::path::PathBuf;
 
@@ -36,9 +37,10 @@ fn check_all(backend: &Backend) {
             v.worst_sample,
             v.worst_stage
         );
+        let (logits_tol, sample_tol) = backend.tolerances();
         if !v.pass {
             failures.push(format!(
-                "{}: logits rel err {:.3e} (tolerance {F32_LOGITS_REL:e}), worst sample {:.3e} x rms (tolerance {F32_SAMPLE_RMS:e}) at {}; {:?}",
+                "{}: logits rel err {:.3e} (tolerance {logits_tol:e}), worst sample {:.3e} x rms (tolerance {sample_tol:e}) at {}; {:?}",
                 f.display(), v.logits_rel_err, v.worst_sample, v.worst_stage, v.problems
             ));
         }
@@ -53,7 +55,17 @@ fn check_all(backend: &Backend) {
 #[test]
 fn golden_files_match_on_gpu() {
     let Some(gpu) = common::gpu() else { return };
-    check_all(&Backend::Gpu(&gpu));
+    check_all(&Backend::Gpu(&gpu, Precision::F32));
+}
+
+#[test]
+fn golden_files_match_on_gpu_in_f16() {
+    let Some(gpu) = common::gpu() else { return };
+    if !gpu.features.contains(wgpu::Features::SHADER_F16) {
+        eprintln!("skipping: {} has no SHADER_F16", gpu.info.name);
+        return;
+    }
+    check_all(&Backend::Gpu(&gpu, Precision::F16));
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 mod common;
 
-use effnet::gpu::GpuWeights;
+use effnet::gpu::{GpuWeights, Precision};
 use effnet::graph::{Session, lower};
 use effnet::model::rule::{RuleSource, rule_input};
 use effnet::model::weights::se_layers;
@@ -21,7 +21,7 @@ fn check(padding: Padding, act: Activation, n: usize, h: usize, w: usize) {
     let graph = lower(&arch, n, h, w).unwrap();
     let input = rule_input(&[n, 3, h, w]);
     let expected = reference::run(&graph, &weights, &input);
-    let gw = GpuWeights::new(&gpu, &weights);
+    let gw = GpuWeights::new(&gpu, &weights, Precision::F32);
     let se_sizes: Vec<_> = se_layers(&arch)
         .iter()
         .map(|s| (s.channels, s.reduced))

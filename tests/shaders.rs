@@ -1,16 +1,19 @@
 //! Every WGSL kernel parses and validates with naga, no GPU needed.
 
-use effnet::gpu::Kernel;
+use effnet::gpu::{Kernel, Precision};
 
 #[test]
 fn every_kernel_validates_with_naga() {
-    for k in Kernel::ALL {
-        let src = k.source();
+    for (k, precision) in Kernel::ALL
+        .iter()
+        .flat_map(|&k| [(k, Precision::F32), (k, Precision::F16)])
+    {
+        let src = k.source(precision);
         let module = naga::front::wgsl::parse_str(&src)
-            .unwrap_or_else(|e| panic!("{k:?}: {}", e.emit_to_string(&src)));
+            .unwrap_or_else(|e| panic!("{k:?} {precision:?}: {}", e.emit_to_string(&src)));
         let mut v = naga::valid::Validator::new(
             naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::default(),
+            naga::valid::Capabilities::SHADER_FLOAT16,
         );
         v.validate(&module)
             .unwrap_or_else(|e| panic!("{k:?}: {e:?}"));

@@ -52,7 +52,8 @@ pub fn load(path: &Path) -> Result<StateDict> {
     load_bytes(path, &bytes)
 }
 
-/// `load` on bytes already in memory; `path` only names the source in error messages.
+/// Like [`load`], for a checkpoint already in memory (e.g. embedded with `include_bytes!`);
+/// `path` only names it in error messages.
 pub fn load_bytes(path: &Path, bytes: &[u8]) -> Result<StateDict> {
     let (tensors, metadata) = match sniff(bytes) {
         Format::Safetensors => safetensors_io::load(path, bytes)?,

@@ -138,13 +138,41 @@ pub fn save_safetensors(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let partial = path.with_file_name(format!(".{file_name}.partial"));
-    let written =
-        safetensors::serialize_to_file(encoded.iter().map(|(k, e)| (*k, e)), info, &partial);
-    let finish = written
+    let finish = safetensors::serialize(encoded.iter().map(|(k, e)| (*k, e)), info)
         .map_err(|e| Error::bad_file(&partial, format!("cannot write safetensors: {e}")))
+        .map(sorted_header)
+        .and_then(|bytes| std::fs::write(&partial, bytes).map_err(|e| Error::io(&partial, e)))
         .and_then(|()| std::fs::rename(&partial, path).map_err(|e| Error::io(path, e)));
     if finish.is_err() {
         let _ = std::fs::remove_file(&partial);
     }
     finish
+}
+
+/// The same file with its JSON header's keys sorted (`__metadata__` included), so that equal
+/// inputs give byte-identical files: the `safetensors` crate writes metadata in `HashMap`
+/// order, which changes from run to run. Offsets are relative to the data, so they stay valid.
+fn sorted_header(bytes: Vec<u8>) -> Vec<u8> {
+    fn sort(v: serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(m) => {
+                let mut entries: Vec<_> = m.into_iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k, sort(v))).collect())
+            }
+            other => other,
+        }
+    }
+    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+    let Ok(header) = serde_json::from_slice::<serde_json::Value>(&bytes[8..8 + n]) else {
+        return bytes; // our own serializer's output always parses; keep it as it is otherwise
+    };
+    let mut text = serde_json::to_vec(&sort(header)).expect("a JSON value serializes");
+    // The data must start 8-byte aligned; safetensors pads the header with spaces.
+    text.resize(text.len().next_multiple_of(8), b' ');
+    let mut out = Vec::with_capacity(8 + text.len() + bytes.len() - 8 - n);
+    out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    out.extend_from_slice(&text);
+    out.extend_from_slice(&bytes[8 + n..]);
+    out
 }

@@ -43,7 +43,9 @@ impl Gpu {
             .await
             .map_err(|_| Error::NoAdapter { backends })?;
         let limits = adapter.limits();
-        let features = adapter.features() & wgpu::Features::SHADER_F16;
+        // Half precision and timestamps where the adapter has them; nothing else is needed.
+        let features =
+            adapter.features() & (wgpu::Features::SHADER_F16 | wgpu::Features::TIMESTAMP_QUERY);
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("effnet"),

@@ -9,5 +9,5 @@ pub mod weights;
 pub use buffers::buffers_created;
 pub(crate) use buffers::{create_buffer, create_buffer_init};
 pub use device::Gpu;
-pub use pipelines::{Kernel, Pipelines};
+pub use pipelines::{Kernel, Pipelines, Precision};
 pub use weights::GpuWeights;

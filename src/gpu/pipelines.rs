@@ -34,9 +34,43 @@ impl Kernel {
         }
     }
 
-    /// The complete WGSL module: prelude + kernel.
-    pub fn source(self) -> String {
-        format!("{PRELUDE}\n{}", self.body())
+    /// The complete WGSL module: storage type, prelude, kernel.
+    pub fn source(self, precision: Precision) -> String {
+        let storage = match precision {
+            Precision::F32 => "alias S = f32;",
+            Precision::F16 => "enable f16;\nalias S = f16;",
+        };
+        format!("{storage}\n{PRELUDE}\n{}", self.body())
+    }
+}
+
+/// How weights and activations are stored; arithmetic is f32 either way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    #[default]
+    F32,
+    /// Half-precision storage; needs `Features::SHADER_F16`.
+    F16,
+}
+
+impl Precision {
+    /// Bytes per stored value.
+    pub fn bytes(self) -> u64 {
+        match self {
+            Precision::F32 => 4,
+            Precision::F16 => 2,
+        }
+    }
+
+    pub fn parse(s: &str) -> crate::Result<Self> {
+        match s {
+            "f32" => Ok(Precision::F32),
+            "f16" => Ok(Precision::F16),
+            _ => Err(crate::Error::Input(format!(
+                "unknown precision {s:?}; use f32 or f16"
+            ))),
+        }
     }
 }
 
@@ -56,13 +90,14 @@ pub type Constants = Vec<(&'static str, u32)>;
 
 pub struct Pipelines {
     pub layout: wgpu::BindGroupLayout,
+    precision: Precision,
     pipeline_layout: wgpu::PipelineLayout,
     modules: HashMap<Kernel, wgpu::ShaderModule>,
     cache: HashMap<(Kernel, Constants), wgpu::ComputePipeline>,
 }
 
 impl Pipelines {
-    pub fn new(device: &wgpu::Device) -> Self {
+    pub fn new(device: &wgpu::Device, precision: Precision) -> Self {
         let storage = |b: u32, read_only: bool| wgpu::BindGroupLayoutEntry {
             binding: b,
             visibility: wgpu::ShaderStages::COMPUTE,
@@ -102,6 +137,7 @@ impl Pipelines {
         });
         Pipelines {
             layout,
+            precision,
             pipeline_layout,
             modules: HashMap::new(),
             cache: HashMap::new(),
@@ -115,10 +151,11 @@ impl Pipelines {
         kernel: Kernel,
         constants: Constants,
     ) -> &wgpu::ComputePipeline {
+        let precision = self.precision;
         let module = self.modules.entry(kernel).or_insert_with(|| {
             device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(&format!("{kernel:?}")),
-                source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
+                source: wgpu::ShaderSource::Wgsl(kernel.source(precision).into()),
             })
         });
         let layout = &self.pipeline_layout;

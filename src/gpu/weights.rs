@@ -1,36 +1,62 @@
 //! Model weights on the GPU: one storage buffer per layer, uploaded once per model and
 //! shared by every session made from it.
 
-use super::Gpu;
+use super::{Gpu, Precision};
 use crate::model::ModelWeights;
 
 /// Per-layer weight buffers. Each conv buffer holds `weight ++ bias`; each SE buffer
 /// `w1 ++ b1 ++ w2 ++ b2`; the classifier `W ++ b`.
 pub struct GpuWeights {
+    pub precision: Precision,
     pub convs: Vec<wgpu::Buffer>,
     pub ses: Vec<wgpu::Buffer>,
     pub classifier: wgpu::Buffer,
 }
 
-fn upload(gpu: &Gpu, label: &str, parts: &[&[f32]]) -> wgpu::Buffer {
+fn upload(gpu: &Gpu, precision: Precision, label: &str, parts: &[&[f32]]) -> wgpu::Buffer {
     let data: Vec<f32> = parts.concat();
     super::create_buffer_init(
         &gpu.device,
         &wgpu::util::BufferInitDescriptor {
             label: Some(label),
-            contents: bytemuck::cast_slice(&data),
+            contents: &encode(&data, precision),
             usage: wgpu::BufferUsages::STORAGE,
         },
     )
 }
 
+/// Values in the storage format, padded to a multiple of 4 bytes (a WebGPU copy unit).
+pub fn encode(data: &[f32], precision: Precision) -> Vec<u8> {
+    let mut bytes = match precision {
+        Precision::F32 => bytemuck::cast_slice(data).to_vec(),
+        Precision::F16 => {
+            let h: Vec<half::f16> = data.iter().map(|&v| half::f16::from_f32(v)).collect();
+            bytemuck::cast_slice(&h).to_vec()
+        }
+    };
+    bytes.resize(bytes.len().next_multiple_of(4), 0);
+    bytes
+}
+
+/// The inverse of `encode` for `len` values.
+pub fn decode(bytes: &[u8], len: usize, precision: Precision) -> Vec<f32> {
+    match precision {
+        Precision::F32 => bytemuck::pod_collect_to_vec(&bytes[..4 * len]),
+        Precision::F16 => {
+            let h: Vec<half::f16> = bytemuck::pod_collect_to_vec(&bytes[..2 * len]);
+            h.iter().map(|v| v.to_f32()).collect()
+        }
+    }
+}
+
 impl GpuWeights {
-    pub fn new(gpu: &Gpu, w: &ModelWeights) -> Self {
+    pub fn new(gpu: &Gpu, w: &ModelWeights, precision: Precision) -> Self {
+        let upload = |label: &str, parts: &[&[f32]]| upload(gpu, precision, label, parts);
         let convs = w
             .convs
             .iter()
             .enumerate()
-            .map(|(i, c)| upload(gpu, &format!("conv {i}"), &[&c.weight, &c.bias]))
+            .map(|(i, c)| upload(&format!("conv {i}"), &[&c.weight, &c.bias]))
             .collect();
         let ses = w
             .ses
@@ -38,11 +64,12 @@ impl GpuWeights {
             .enumerate()
             .map(|(i, s)| {
                 let parts = [&s.reduce_w[..], &s.reduce_b, &s.expand_w, &s.expand_b];
-                upload(gpu, &format!("se {i}"), &parts)
+                upload(&format!("se {i}"), &parts)
             })
             .collect();
-        let classifier = upload(gpu, "classifier", &[&w.classifier_w, &w.classifier_b]);
+        let classifier = upload("classifier", &[&w.classifier_w, &w.classifier_b]);
         GpuWeights {
+            precision,
             convs,
             ses,
             classifier,

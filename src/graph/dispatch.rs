@@ -28,8 +28,17 @@ pub struct Params {
     pub inv_hw: f32,
 }
 
-/// Pixels one depthwise workgroup covers (`TILE` in `shaders/depthwise.wgsl`).
-pub const DEPTHWISE_TILE: usize = 256;
+/// Outputs along a row one depthwise invocation computes, and invocations per workgroup
+/// (`OUT_X` and `WG` in `shaders/depthwise.wgsl`).
+pub const DEPTHWISE_OUT_X: usize = 4;
+pub const DEPTHWISE_WG: usize = 64;
+/// Output channels and row outputs one conv invocation computes (`CO`, `OUT_X` in
+/// `shaders/conv.wgsl`).
+pub const CONV_CHANNELS: usize = 4;
+pub const CONV_OUT_X: usize = 4;
+/// Pixels and output channels one pointwise workgroup covers (`shaders/pointwise.wgsl`).
+pub const POINTWISE_PIXELS: usize = 4 * 64;
+pub const POINTWISE_CHANNELS: usize = 8;
 /// Largest SE reduction the SE kernel holds in workgroup memory (`MAX_REDUCED`).
 pub const SE_MAX_REDUCED: usize = 1024;
 
@@ -70,9 +79,24 @@ fn u(x: usize) -> u32 {
     x as u32
 }
 
-/// Number of partial sums per channel the depthwise kernel writes for an `h`×`w` output.
+/// Number of partial sums per channel (= workgroups per channel) the depthwise kernel writes
+/// for an `h`×`w` output.
 pub fn depthwise_tiles(h: usize, w: usize) -> usize {
-    (h * w).div_ceil(DEPTHWISE_TILE)
+    (h * w.div_ceil(DEPTHWISE_OUT_X)).div_ceil(DEPTHWISE_WG)
+}
+
+fn sums_tiles(g: &Graph, sums: TensorId) -> usize {
+    g.ops
+        .iter()
+        .find_map(|op| match *op {
+            Op::Depthwise {
+                output,
+                se_sums: Some(s),
+                ..
+            } if s == sums => Some(depthwise_tiles(g.shapes[output].h, g.shapes[output].w)),
+            _ => None,
+        })
+        .expect("SE sums come from a depthwise op")
 }
 
 /// Describes op `op` of `g`; `se_sizes[se] = (channels, reduced)` sizes the SE weight offsets.
@@ -125,7 +149,12 @@ pub fn describe(g: &Graph, op: &Op, se_sizes: &[(usize, usize)]) -> DispatchDesc
             ];
             d.src = Some(input);
             d.residual = residual;
-            d.workgroups = [u((o.h * o.w).div_ceil(64)), u(o.c.div_ceil(4)), u(o.n)];
+            let quads = o.h * o.w.div_ceil(CONV_OUT_X);
+            d.workgroups = [
+                u(quads.div_ceil(64)),
+                u(o.c.div_ceil(CONV_CHANNELS)),
+                u(o.n),
+            ];
             d
         }
         Op::Depthwise {
@@ -161,8 +190,8 @@ pub fn describe(g: &Graph, op: &Op, se_sizes: &[(usize, usize)]) -> DispatchDesc
         } => {
             let (c, r) = se_sizes[se];
             let s = sh[sums];
-            // The depthwise op before this one wrote this many partial sums per channel.
-            let tiles = hw.div_ceil(DEPTHWISE_TILE);
+            // The depthwise op that wrote `sums` left this many partial sums per channel.
+            let tiles = sums_tiles(g, sums);
             let p = Params {
                 n: u(s.n),
                 c_in: u(c),
@@ -201,7 +230,11 @@ pub fn describe(g: &Graph, op: &Op, se_sizes: &[(usize, usize)]) -> DispatchDesc
             d.src = Some(input);
             d.gate = gate;
             d.residual = residual;
-            d.workgroups = [u((i.h * i.w).div_ceil(64)), u(o.c.div_ceil(64)), u(o.n)];
+            d.workgroups = [
+                u((i.h * i.w).div_ceil(POINTWISE_PIXELS)),
+                u(o.c.div_ceil(POINTWISE_CHANNELS)),
+                u(o.n),
+            ];
             d
         }
         Op::PoolClassify { input, output } => {

@@ -6,7 +6,9 @@ use super::bind::{BindContext, check_grid, check_limits};
 use super::dispatch::{self, DispatchDesc};
 use super::ops::{Graph, Op, Shape, TensorId};
 use super::plan;
-use crate::gpu::{Gpu, GpuWeights, Pipelines, oneshot};
+use super::timer::{Profile, Timer};
+use crate::gpu::weights::{decode, encode};
+use crate::gpu::{Gpu, GpuWeights, Pipelines, Precision, oneshot};
 use crate::{Error, Result};
 
 struct Dispatch {
@@ -46,6 +48,9 @@ pub struct Session {
     /// Where `run_on_gpu` leaves the logits for the app's own GPU work.
     logits_out: wgpu::Buffer,
     pipeline_count: usize,
+    precision: Precision,
+    /// Byte size of each tensor on the GPU.
+    sizes: Vec<u64>,
 }
 
 /// Where a forward pass takes its input from.
@@ -53,14 +58,15 @@ pub struct Session {
 pub enum Input<'a> {
     /// NCHW f32 values in host memory, uploaded with `Queue::write_buffer`.
     Host(&'a [f32]),
-    /// An app's GPU buffer holding NCHW f32 from offset 0, copied on the GPU; it needs
-    /// `COPY_SRC` usage and at least the input's size.
+    /// An app's GPU buffer holding the NCHW input from offset 0 in the session's precision,
+    /// copied on the GPU; it needs `COPY_SRC` usage and at least the input's size.
     Gpu(&'a wgpu::Buffer),
 }
 
-/// Byte size of each tensor on the GPU (SE partial sums hold `tiles` values per channel).
-pub(crate) fn tensor_bytes(g: &Graph) -> Vec<u64> {
-    let mut sizes: Vec<u64> = g.shapes.iter().map(|s| 4 * s.len() as u64).collect();
+/// Byte size of each tensor on the GPU, padded to 4 bytes (SE partial sums hold `tiles`
+/// values per channel).
+pub(crate) fn tensor_bytes(g: &Graph, precision: Precision) -> Vec<u64> {
+    let mut values: Vec<u64> = g.shapes.iter().map(|s| s.len() as u64).collect();
     for op in &g.ops {
         if let Op::Depthwise {
             output,
@@ -69,10 +75,11 @@ pub(crate) fn tensor_bytes(g: &Graph) -> Vec<u64> {
         } = *op
         {
             let o = g.shapes[output];
-            sizes[s] *= dispatch::depthwise_tiles(o.h, o.w) as u64;
+            values[s] *= dispatch::depthwise_tiles(o.h, o.w) as u64;
         }
     }
-    sizes
+    let bytes = |v: &u64| (v * precision.bytes()).next_multiple_of(4);
+    values.iter().map(bytes).collect()
 }
 
 impl Session {
@@ -85,7 +92,8 @@ impl Session {
         graph: Graph,
         capture_stages: bool,
     ) -> Result<Self> {
-        let sizes = tensor_bytes(&graph);
+        let precision = weights.precision;
+        let sizes = tensor_bytes(&graph, precision);
         // Stage outputs need no pinning: each is copied out right after the pass that ends
         // with the op producing it, before any later op can reuse its slot.
         let p = plan::plan(&sizes, &graph.ops, graph.input, &[graph.logits]);
@@ -104,7 +112,7 @@ impl Session {
             .collect();
         check_grid(gpu, &descs, se_sizes)?;
         let ctx = BindContext::new(gpu, &graph, &descs, &slots, &p.slot_of, weights);
-        let mut pipelines = Pipelines::new(dev);
+        let mut pipelines = Pipelines::new(dev, precision);
         let dispatches = descs
             .iter()
             .enumerate()
@@ -122,7 +130,7 @@ impl Session {
         Ok(Session {
             device: dev.clone(),
             queue: gpu.queue.clone(),
-            logits_out: storage(dev, "logits", 4 * graph.shapes[graph.logits].len() as u64),
+            logits_out: storage(dev, "logits", sizes[graph.logits]),
             staging: crate::gpu::create_buffer(
                 dev,
                 &wgpu::BufferDescriptor {
@@ -139,6 +147,8 @@ impl Session {
             passes,
             readback,
             pipeline_count: pipelines.count(),
+            precision,
+            sizes,
         })
     }
 
@@ -157,21 +167,25 @@ impl Session {
 
     /// Runs a forward pass on `input`, NCHW f32 of the session's batch and resolution.
     pub fn run(&self, input: &[f32]) -> Result<Output> {
-        self.queue.submit([self.encode(Input::Host(input), false)?]);
+        self.upload(input)?;
+        let mut enc = self.device.create_command_encoder(&Default::default());
+        self.encode(&mut enc, None);
+        self.queue.submit([enc.finish()]);
         self.read_back()
     }
 
     /// Runs a forward pass and reads the results back to the host.
     pub fn run_from(&self, input: Input) -> Result<Output> {
-        self.queue.submit([self.encode(input, false)?]);
+        self.submit(input, false)?;
         self.read_back()
     }
 
     /// Submits a forward pass and returns the buffer that will hold the logits (`[batch,
-    /// classes]` f32, usage `STORAGE | COPY_SRC`) without waiting: work the app submits to
-    /// the same queue afterwards sees them. The next run overwrites them.
+    /// classes]` in the session's precision, usage `STORAGE | COPY_SRC`) without waiting:
+    /// work the app submits to the same queue afterwards sees them. The next run overwrites
+    /// them.
     pub fn run_on_gpu(&self, input: Input) -> Result<&wgpu::Buffer> {
-        self.queue.submit([self.encode(input, true)?]);
+        self.submit(input, true)?;
         Ok(&self.logits_out)
     }
 
@@ -179,7 +193,7 @@ impl Session {
     /// helper thread sleeps in `Device::poll` until this submission is done, which fires
     /// the map callback that completes the future.
     pub async fn run_async(&self, input: Input<'_>) -> Result<Output> {
-        let index = self.queue.submit([self.encode(input, false)?]);
+        let index = self.submit(input, false)?;
         let (done, mapped) = oneshot::channel();
         self.staging
             .slice(..)
@@ -198,47 +212,96 @@ impl Session {
         self.collect()
     }
 
-    /// Checks the input and records the whole forward pass.
-    fn encode(&self, input: Input, logits_to_gpu: bool) -> Result<wgpu::CommandBuffer> {
-        let expected = self.graph.shapes[self.graph.input];
-        let input_slot = &self.slots[self.slot_of[self.graph.input].expect("input slot")];
+    /// Puts the input in place (upload, or a GPU copy recorded first) and submits the pass.
+    fn submit(&self, input: Input, logits_to_gpu: bool) -> Result<wgpu::SubmissionIndex> {
         let mut enc = self.device.create_command_encoder(&Default::default());
         match input {
-            Input::Host(data) => {
-                if data.len() != expected.len() {
-                    return Err(Error::Shape {
-                        what: "input tensor (NCHW)".into(),
-                        expected: expected.dims().to_vec(),
-                        got: vec![data.len()],
-                    });
-                }
-                self.queue
-                    .write_buffer(input_slot, 0, bytemuck::cast_slice(data));
-            }
+            Input::Host(data) => self.upload(data)?,
             Input::Gpu(buffer) => {
-                let bytes = 4 * expected.len() as u64;
-                check_input_buffer(buffer, bytes, expected.dims())?;
+                let bytes = self.sizes[self.graph.input];
+                let dims = self.graph.shapes[self.graph.input].dims();
+                check_input_buffer(buffer, bytes, dims)?;
+                let input_slot = &self.slots[self.slot_of[self.graph.input].expect("input slot")];
                 enc.copy_buffer_to_buffer(buffer, 0, input_slot, 0, bytes);
             }
         }
-        self.record_passes(&mut enc);
+        self.encode(&mut enc, None);
         if logits_to_gpu {
             let slot = &self.slots[self.slot_of[self.graph.logits].expect("slot")];
             enc.copy_buffer_to_buffer(slot, 0, &self.logits_out, 0, self.logits_out.size());
         }
-        Ok(enc.finish())
+        Ok(self.queue.submit([enc.finish()]))
     }
 
-    fn record_passes(&self, enc: &mut wgpu::CommandEncoder) {
+    /// Like `run`, but each dispatch gets its own pass bracketed by timestamps, so the GPU
+    /// time of every dispatch can be read. Needs `Features::TIMESTAMP_QUERY`.
+    pub fn run_profiled(&self, input: &[f32], timer: &Timer) -> Result<(Output, Profile)> {
+        self.upload(input)?;
+        let t0 = std::time::Instant::now();
+        let mut enc = self.device.create_command_encoder(&Default::default());
+        self.encode(&mut enc, Some(&timer.queries));
+        timer.resolve(&mut enc, self.dispatches.len());
+        self.queue.submit([enc.finish()]);
+        let host_ns = t0.elapsed().as_nanos() as f64;
+        let out = self.read_back()?;
+        let ticks = timer.read(&self.device, self.dispatches.len())?;
+        let period = self.queue.get_timestamp_period() as f64;
+        let first = ticks.first().copied().unwrap_or(0);
+        let at = |t: u64| t.saturating_sub(first) as f64 * period;
+        let dispatch_ns = ticks.chunks(2).map(|t| (at(t[0]), at(t[1]))).collect();
+        Ok((
+            out,
+            Profile {
+                host_encode_submit_ns: host_ns,
+                dispatch_ns,
+            },
+        ))
+    }
+
+    fn upload(&self, input: &[f32]) -> Result<()> {
+        let expected = self.graph.shapes[self.graph.input];
+        if input.len() != expected.len() {
+            return Err(Error::Shape {
+                what: "input tensor (NCHW)".into(),
+                expected: expected.dims().to_vec(),
+                got: vec![input.len()],
+            });
+        }
+        let input_slot = &self.slots[self.slot_of[self.graph.input].expect("input slot")];
+        self.queue
+            .write_buffer(input_slot, 0, &encode(input, self.precision));
+        Ok(())
+    }
+
+    /// Records every dispatch: one compute pass per stage, or with `queries` one pass per
+    /// dispatch with begin/end timestamps at query 2i and 2i+1.
+    fn encode(&self, enc: &mut wgpu::CommandEncoder, queries: Option<&wgpu::QuerySet>) {
         for (range, copy) in &self.passes {
-            {
-                let mut pass = enc.begin_compute_pass(&Default::default());
-                for d in &self.dispatches[range.clone()] {
-                    pass.set_pipeline(&d.pipeline);
-                    pass.set_bind_group(0, &d.bind_group, &[]);
-                    let [x, y, z] = d.workgroups;
-                    pass.dispatch_workgroups(x, y, z);
-                }
+            let mut record =
+                |r: std::ops::Range<usize>, ts: Option<wgpu::ComputePassTimestampWrites>| {
+                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: None,
+                        timestamp_writes: ts,
+                    });
+                    for d in &self.dispatches[r] {
+                        pass.set_pipeline(&d.pipeline);
+                        pass.set_bind_group(0, &d.bind_group, &[]);
+                        let [x, y, z] = d.workgroups;
+                        pass.dispatch_workgroups(x, y, z);
+                    }
+                };
+            match queries {
+                None => record(range.clone(), None),
+                Some(q) => range.clone().for_each(|i| {
+                    record(
+                        i..i + 1,
+                        Some(wgpu::ComputePassTimestampWrites {
+                            query_set: q,
+                            beginning_of_pass_write_index: Some(2 * i as u32),
+                            end_of_pass_write_index: Some(2 * i as u32 + 1),
+                        }),
+                    )
+                }),
             }
             if let Some(t) = copy {
                 let (_, offset) = self
@@ -247,10 +310,14 @@ impl Session {
                     .find(|(r, _)| r == t)
                     .expect("readback");
                 let slot = &self.slots[self.slot_of[*t].expect("slot")];
-                let bytes = 4 * self.graph.shapes[*t].len() as u64;
-                enc.copy_buffer_to_buffer(slot, 0, &self.staging, *offset, bytes);
+                enc.copy_buffer_to_buffer(slot, 0, &self.staging, *offset, self.sizes[*t]);
             }
         }
+    }
+
+    /// Timestamp query resources sized for this session.
+    pub fn timer(&self) -> Result<Timer> {
+        Timer::new(&self.device, self.dispatches.len())
     }
 
     fn read_back(&self) -> Result<Output> {
@@ -275,8 +342,8 @@ impl Session {
             .get_mapped_range()
             .map_err(|e| Error::Gpu(format!("cannot read the readback buffer: {e}")))?;
         let read = |t: TensorId, offset: u64| -> Vec<f32> {
-            let len = 4 * self.graph.shapes[t].len();
-            bytemuck::pod_collect_to_vec(&bytes[offset as usize..offset as usize + len])
+            let len = self.graph.shapes[t].len();
+            decode(&bytes[offset as usize..], len, self.precision)
         };
         let mut out = Output {
             logits: vec![],
@@ -314,7 +381,7 @@ fn check_input_buffer(buffer: &wgpu::Buffer, bytes: u64, dims: [usize; 4]) -> Re
     }
     if buffer.size() < bytes {
         return Err(Error::Input(format!(
-            "the input buffer holds {} bytes but an NCHW f32 input of {dims:?} needs {bytes}",
+            "the input buffer holds {} bytes but an NCHW input of {dims:?} needs {bytes}",
             buffer.size()
         )));
     }

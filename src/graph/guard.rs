@@ -5,6 +5,7 @@
 
 use super::executor::tensor_bytes;
 use super::ops::lower;
+use crate::gpu::Precision;
 use crate::model::Arch;
 use crate::{Error, Result};
 
@@ -15,14 +16,19 @@ pub fn tensor_limit(limits: &wgpu::Limits) -> u64 {
 
 /// Bytes of the largest tensor of one image at `h`×`w`. The caller keeps `h * w` small
 /// enough (see `check_size`) that no shape arithmetic can overflow.
-fn largest_per_image(arch: &Arch, h: usize, w: usize) -> Result<u64> {
+fn largest_per_image(arch: &Arch, h: usize, w: usize, p: Precision) -> Result<u64> {
     let g = lower(arch, 1, h, w)?;
-    Ok(tensor_bytes(&g).into_iter().max().unwrap_or(0))
+    Ok(tensor_bytes(&g, p).into_iter().max().unwrap_or(0))
 }
 
-/// Checks that `batch` images of `h`×`w` fit `limit` bytes per tensor, before lowering the
-/// full graph.
-pub fn check_size(arch: &Arch, batch: usize, h: usize, w: usize, limit: u64) -> Result<()> {
+/// Checks that `batch` images of `h`×`w` with tensors stored in `p` fit `limit` bytes per
+/// tensor, before lowering the full graph.
+pub fn check_size(
+    arch: &Arch,
+    (batch, h, w): (usize, usize, usize),
+    p: Precision,
+    limit: u64,
+) -> Result<()> {
     if batch == 0 || h == 0 || w == 0 {
         return Err(Error::Input(format!(
             "batch and resolution must be at least 1, got batch {batch}, {h}x{w}"
@@ -34,10 +40,10 @@ pub fn check_size(arch: &Arch, batch: usize, h: usize, w: usize, limit: u64) -> 
     let per_image = if input_bytes > limit as u128 {
         input_bytes
     } else {
-        largest_per_image(arch, h, w)? as u128
+        largest_per_image(arch, h, w, p)? as u128
     };
     if per_image > limit as u128 {
-        let side = largest_square(arch, limit)?;
+        let side = largest_square(arch, limit, p)?;
         return Err(Error::DeviceLimit {
             what: format!("one {h}x{w} image (its largest tensor)"),
             needed: per_image.min(u64::MAX as u128) as u64,
@@ -63,9 +69,9 @@ pub fn check_size(arch: &Arch, batch: usize, h: usize, w: usize, limit: u64) -> 
 
 /// The largest square resolution whose tensors fit at batch 1, by bisection (lowering is
 /// cheap: shapes only, no buffers).
-fn largest_square(arch: &Arch, limit: u64) -> Result<usize> {
+fn largest_square(arch: &Arch, limit: u64, p: Precision) -> Result<usize> {
     let fits = |r: usize| -> Result<bool> {
-        Ok(12 * (r as u128).pow(2) <= limit as u128 && largest_per_image(arch, r, r)? <= limit)
+        Ok(12 * (r as u128).pow(2) <= limit as u128 && largest_per_image(arch, r, r, p)? <= limit)
     };
     let (mut lo, mut hi) = (0usize, 1usize << 20);
     while lo < hi {

@@ -133,7 +133,16 @@ pub fn remap(sd: StateDict, arch: &Arch) -> Result<StateDict> {
 
 /// Loads a checkpoint file into the chosen variant.
 pub fn load_checkpoint(path: &Path, name: Option<&str>) -> Result<(Arch, ModelWeights)> {
-    let sd = checkpoint::load(path)?;
+    load_state_dict(path, checkpoint::load(path)?, name)
+}
+
+/// Like [`load_checkpoint`], for a state dict already read; `path` is its origin (its file name
+/// may name the variant, and error reports mention it).
+pub fn load_state_dict(
+    path: &Path,
+    sd: StateDict,
+    name: Option<&str>,
+) -> Result<(Arch, ModelWeights)> {
     let arch = choose_arch(path, &sd, name)?;
     let sd = remap(sd, &arch)?;
     let weights = weights_from_state_dict(&arch, &sd).map_err(|e| match e {

@@ -2,9 +2,19 @@
 
 use clap::{Parser, Subcommand};
 use effnet::golden::{Backend, Golden, verify};
-use effnet::gpu::Gpu;
+use effnet::gpu::{Gpu, Precision};
 use effnet::model::{format_table, info, resolve};
 use std::path::PathBuf;
+
+mod bench;
+mod classify;
+mod convert;
+mod eval;
+mod features;
+mod models;
+mod progress;
+mod runner;
+mod sha256;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -20,6 +30,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Classify images: the top-k ImageNet classes with probabilities (bundled Lite0 by default).
+    Classify(classify::ClassifyArgs),
+    /// Save pooled embeddings (and optionally every stage's output) of images as safetensors.
+    Features(features::FeaturesArgs),
+    /// Top-1/top-5 accuracy and images/s over an ImageFolder tree (one folder per class).
+    Eval(eval::EvalArgs),
+    /// Convert a checkpoint (.pth, .pt, .bin, .safetensors) to a canonical safetensors file
+    /// that loads with no flags.
+    Convert(convert::ConvertArgs),
     /// Print a model's stages, parameters, multiply-adds and activation memory.
     Info {
         /// Model name: timm (`tf_efficientnet_b0`, `efficientnetv2_s`, ...) or torchvision
@@ -40,7 +59,34 @@ enum Command {
         /// Run the CPU reference instead of the GPU.
         #[arg(long)]
         cpu: bool,
+        /// GPU storage precision (f16 is checked against the README's f16 tolerances).
+        #[arg(long, default_value = "f32")]
+        precision: String,
         /// One JSON object per file.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Time forward passes: latency percentiles, images/s, GPU time per stage and kernel kind.
+    Bench {
+        /// Model name (weights synthesized by the golden rule) or a checkpoint file.
+        #[arg(long, default_value = "tf_efficientnet_b0")]
+        model: String,
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+        /// Input resolution (square); defaults to the model's evaluation resolution.
+        #[arg(long)]
+        res: Option<usize>,
+        /// Arithmetic and storage precision.
+        #[arg(long, default_value = "f32")]
+        precision: String,
+        /// Timed iterations after the warm-up.
+        #[arg(long, default_value_t = 20)]
+        iters: usize,
+        #[arg(long, default_value_t = 3)]
+        warmup: usize,
+        /// Write a Chrome trace-event JSON (Perfetto) with one slice per dispatch.
+        #[arg(long)]
+        trace: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -49,8 +95,39 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Classify(a) => classify::run(a),
+        Command::Features(a) => features::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Convert(a) => convert::run(a),
         Command::Info { model, res, json } => cmd_info(&model, res, json),
-        Command::Verify { files, cpu, json } => cmd_verify(&files, cpu, json),
+        Command::Verify {
+            files,
+            cpu,
+            precision,
+            json,
+        } => cmd_verify(&files, cpu, &precision, json),
+        Command::Bench {
+            model,
+            batch,
+            res,
+            precision,
+            iters,
+            warmup,
+            trace,
+            json,
+        } => {
+            let opts = bench::BenchArgs {
+                model,
+                batch,
+                res,
+                precision,
+                iters,
+                warmup,
+                trace,
+                json,
+            };
+            bench::run(opts)
+        }
     };
     match result {
         Ok(code) => code,
@@ -76,12 +153,20 @@ fn cmd_info(model: &str, res: Option<usize>, json: bool) -> effnet::Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-fn cmd_verify(files: &[PathBuf], cpu: bool, json: bool) -> effnet::Result<ExitCode> {
+fn cmd_verify(
+    files: &[PathBuf],
+    cpu: bool,
+    precision: &str,
+    json: bool,
+) -> effnet::Result<ExitCode> {
+    let precision = Precision::parse(precision)?;
     let gpu = if cpu { None } else { Some(Gpu::new()?) };
     if let Some(g) = &gpu {
         eprintln!("adapter: {}", g.describe());
     }
-    let backend = gpu.as_ref().map_or(Backend::Cpu, Backend::Gpu);
+    let backend = gpu
+        .as_ref()
+        .map_or(Backend::Cpu, |g| Backend::Gpu(g, precision));
     let mut failed = 0;
     for f in files {
         let verdict = Golden::load(f).and_then(|g| verify(&g, &backend));

@@ -1,0 +1,143 @@
+//! `effnet convert`: any supported checkpoint to a canonical safetensors file in the variant's
+//! own key scheme, un-folded (the state dict as the source library names it), with metadata
+//! that lets it load with no flags and says where it came from.
+
+use crate::sha256::sha256_hex;
+use clap::Args;
+use effnet::checkpoint::{self, StateDict, save_safetensors};
+use effnet::model::loader::{META_VARIANT, choose_arch, remap, weights_from_state_dict};
+use effnet::model::{Arch, Padding, Source};
+use effnet::{Error, Result};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct ConvertArgs {
+    /// Checkpoint to read: safetensors, PyTorch zip or legacy .pth (timm, torchvision or
+    /// efficientnet_pytorch key names).
+    #[arg(value_name = "IN")]
+    input: PathBuf,
+    /// safetensors file to write.
+    #[arg(value_name = "OUT.safetensors")]
+    output: PathBuf,
+    /// Store tensors as f16 (half the size; rounding to nearest).
+    #[arg(long)]
+    f16: bool,
+    /// Model variant, when the file does not say which it is (e.g. `tf_efficientnet_b0`).
+    #[arg(long, value_name = "NAME")]
+    arch: Option<String>,
+    /// One JSON object describing the result.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(a: ConvertArgs) -> Result<ExitCode> {
+    if a.input == a.output {
+        return Err(Error::Input(
+            "IN and OUT are the same file; pick another OUT".into(),
+        ));
+    }
+    let bytes = std::fs::read(&a.input).map_err(|e| Error::io(&a.input, e))?;
+    let source_sha = sha256_hex(&bytes);
+    let sd = checkpoint::load_bytes(&a.input, &bytes)?;
+    drop(bytes);
+    let arch = choose_arch(&a.input, &sd, a.arch.as_deref())?;
+    let mut sd = remap(sd, &arch)?;
+    // Strict check before writing: every key used, every shape right, nothing left over.
+    weights_from_state_dict(&arch, &sd).map_err(|e| with_origin(e, &a.input, &arch))?;
+    let metadata = conversion_metadata(&arch, &sd, &a.input, &source_sha, a.f16);
+    sd.metadata.clear();
+    save_safetensors(&a.output, &sd, &metadata, a.f16)?;
+    let written = std::fs::read(&a.output).map_err(|e| Error::io(&a.output, e))?;
+    let params: usize = sd.tensors.values().map(|t| t.numel()).sum();
+    let summary = serde_json::json!({
+        "input": a.input.display().to_string(),
+        "input_sha256": source_sha,
+        "output": a.output.display().to_string(),
+        "output_sha256": sha256_hex(&written),
+        "variant": arch.name,
+        "tensors": sd.tensors.len(),
+        "values": params,
+        "dtype": if a.f16 { "f16" } else { "f32" },
+    });
+    if a.json {
+        println!("{summary}");
+    } else {
+        println!(
+            "wrote {}: {} ({} tensors, {} values, {}), {} bytes\ninput sha256  {source_sha}\noutput sha256 {}",
+            a.output.display(),
+            arch.name,
+            sd.tensors.len(),
+            params,
+            summary["dtype"].as_str().unwrap_or_default(),
+            written.len(),
+            summary["output_sha256"].as_str().unwrap_or_default(),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn with_origin(e: Error, path: &Path, arch: &Arch) -> Error {
+    match e {
+        Error::Weights { report } => Error::Weights {
+            report: format!("{} as {}:\n{report}", path.display(), arch.name),
+        },
+        e => e,
+    }
+}
+
+/// What a later load (and a reader) needs to know: the variant and everything that defines
+/// its numerics, plus provenance. Metadata the source carried is kept unless it is ours.
+fn conversion_metadata(
+    arch: &Arch,
+    sd: &StateDict,
+    input: &Path,
+    source_sha: &str,
+    f16: bool,
+) -> BTreeMap<String, String> {
+    let mut m: BTreeMap<String, String> = sd
+        .metadata
+        .iter()
+        .filter(|(k, _)| !k.starts_with("effnet."))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let list = |v: [f32; 3]| v.map(|x| x.to_string()).join(",");
+    let p = &arch.preprocess;
+    let source_name = input.file_name().map(|n| n.to_string_lossy().into_owned());
+    let entries = [
+        (META_VARIANT, arch.name.clone()),
+        ("effnet.key_scheme", key_scheme(arch.source).into()),
+        ("effnet.padding", padding_name(arch.padding).into()),
+        ("effnet.bn_eps", arch.bn_eps.to_string()),
+        ("effnet.resolution", arch.resolution.to_string()),
+        ("effnet.preprocess.mean", list(p.mean)),
+        ("effnet.preprocess.std", list(p.std)),
+        ("effnet.preprocess.crop_pct", p.crop_pct.to_string()),
+        ("effnet.preprocess.interpolation", "bicubic".into()),
+        ("effnet.source_file", source_name.unwrap_or_default()),
+        ("effnet.source_sha256", source_sha.into()),
+        ("effnet.dtype", if f16 { "f16" } else { "f32" }.into()),
+        ("effnet.bn_folded", "false".into()),
+        (
+            "effnet.converted_by",
+            format!("effnet {}", env!("CARGO_PKG_VERSION")),
+        ),
+    ];
+    m.extend(entries.into_iter().map(|(k, v)| (k.to_string(), v)));
+    m
+}
+
+fn key_scheme(source: Source) -> &'static str {
+    match source {
+        Source::Timm => "timm",
+        Source::Torchvision => "torchvision",
+    }
+}
+
+fn padding_name(padding: Padding) -> &'static str {
+    match padding {
+        Padding::Same => "tf_same",
+        Padding::Symmetric => "symmetric",
+    }
+}

@@ -1,0 +1,131 @@
+//! `effnet features`: pooled embeddings (the global average of the head output, the
+//! classifier's input) and optionally every stage's output map, saved as safetensors.
+
+use crate::models::ModelArgs;
+use crate::progress::image_bar;
+use crate::runner::{ImageOutput, RunOptions, run_images};
+use clap::Args;
+use effnet::checkpoint::{StateDict, Tensor, save_safetensors};
+use effnet::model::loader::META_VARIANT;
+use effnet::{Error, Result};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct FeaturesArgs {
+    /// JPEG or PNG files.
+    #[arg(required = true, value_name = "IMAGE")]
+    images: Vec<PathBuf>,
+    /// safetensors file to write: `embeddings` [N, C], the file list in metadata.
+    #[arg(long, value_name = "FILE.safetensors")]
+    out: PathBuf,
+    /// Also save every stage's output map as [N, C, H, W], named by stage (`stem`,
+    /// `blocks.0`, ..., `head`).
+    #[arg(long)]
+    stages: bool,
+    #[command(flatten)]
+    model: ModelArgs,
+}
+
+pub fn run(a: FeaturesArgs) -> Result<ExitCode> {
+    let opened = a.model.open()?;
+    let head_name = opened.loaded.arch().head_name.clone();
+    let opts = RunOptions {
+        batch: a.model.batch,
+        res: opened.res,
+        // The head output is read back to pool it, so stages are always captured.
+        capture_stages: true,
+    };
+    let bar = image_bar(a.images.len() as u64, a.model.batch);
+    let mut files = Vec::new();
+    let mut collected = Collected::default();
+    let mut failed = 0usize;
+    run_images(&opened.loaded, &opts, &a.images, |i, result| {
+        bar.inc(1);
+        match result.and_then(|o| collected.add(o, &head_name, a.stages)) {
+            Ok(()) => files.push(a.images[i].display().to_string()),
+            Err(e) => {
+                failed += 1;
+                bar.suspend(|| eprintln!("error: {e}"));
+            }
+        }
+    })?;
+    bar.finish_and_clear();
+    if files.is_empty() {
+        return Err(Error::Input(
+            "no image could be read; nothing written".into(),
+        ));
+    }
+    let mut metadata = BTreeMap::new();
+    metadata.insert(
+        "effnet.files".into(),
+        serde_json::to_string(&files).unwrap_or_default(),
+    );
+    metadata.insert(META_VARIANT.into(), opened.loaded.arch().name.clone());
+    metadata.insert("effnet.model".into(), opened.origin.clone());
+    metadata.insert("effnet.resolution".into(), opened.res.to_string());
+    save_safetensors(
+        &a.out,
+        &collected.into_state_dict(files.len()),
+        &metadata,
+        false,
+    )?;
+    eprintln!("wrote {} ({} images)", a.out.display(), files.len());
+    Ok(if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Embeddings and stage maps of the images so far, image after image.
+#[derive(Default)]
+struct Collected {
+    channels: usize,
+    embeddings: Vec<f32>,
+    /// Stage name -> ([C, H, W], values of every image so far), in network order.
+    stages: Vec<(String, [usize; 3], Vec<f32>)>,
+}
+
+impl Collected {
+    fn add(&mut self, o: ImageOutput, head_name: &str, keep_stages: bool) -> Result<()> {
+        let (_, [c, h, w], head) = (o.stages.iter())
+            .find(|(name, ..)| name == head_name)
+            .ok_or_else(|| Error::Input(format!("the model reports no `{head_name}` output")))?;
+        self.channels = *c;
+        let plane = h * w;
+        (self.embeddings).extend(
+            head.chunks(plane)
+                .map(|p| p.iter().sum::<f32>() / plane as f32),
+        );
+        if keep_stages {
+            if self.stages.is_empty() {
+                self.stages = (o.stages.iter())
+                    .map(|(n, s, _)| (n.clone(), *s, Vec::new()))
+                    .collect();
+            }
+            for ((_, _, all), (_, _, data)) in self.stages.iter_mut().zip(o.stages) {
+                all.extend(data);
+            }
+        }
+        Ok(())
+    }
+
+    fn into_state_dict(self, n: usize) -> StateDict {
+        let mut tensors = BTreeMap::new();
+        let embeddings = Tensor {
+            shape: vec![n, self.channels],
+            data: self.embeddings,
+        };
+        tensors.insert("embeddings".to_string(), embeddings);
+        for (name, [c, h, w], data) in self.stages {
+            let shape = vec![n, c, h, w];
+            tensors.insert(name, Tensor { shape, data });
+        }
+        StateDict {
+            tensors,
+            metadata: BTreeMap::new(),
+        }
+    }
+}

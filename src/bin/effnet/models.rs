@@ -1,0 +1,141 @@
+//! What the image commands share: choosing the model (bundled, named or a checkpoint file),
+//! putting it on the GPU, and the ImageNet labels.
+
+use clap::Args;
+use effnet::gpu::Precision;
+use effnet::model::loader;
+use effnet::{Engine, Error, LoadedModel, Model, Result, checkpoint};
+use std::path::Path;
+
+/// Where the bundled model's bytes came from; named in error messages and reports.
+pub const BUNDLED_PATH: &str = "assets/models/tf_efficientnet_lite0.f16.safetensors";
+
+/// The bundled Lite0 ImageNet model, embedded so that an installed binary needs no files.
+static BUNDLED_BYTES: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/assets/models/tf_efficientnet_lite0.f16.safetensors"
+));
+
+/// The 1000 ImageNet-1k classes: index, WordNet id, label (tab separated, with a header).
+static IMAGENET_TSV: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/assets/imagenet_classes.tsv"
+));
+
+/// Model options shared by `classify`, `features` and `eval`.
+#[derive(Args, Clone, Debug)]
+pub struct ModelArgs {
+    /// A checkpoint file (.safetensors, .pth, .pt, .bin) or a model name such as
+    /// `tf_efficientnet_b0` (a name gets synthetic weights: for timing and testing only).
+    /// Default: the bundled EfficientNet-Lite0 with ImageNet weights.
+    #[arg(long, value_name = "NAME_OR_FILE")]
+    pub model: Option<String>,
+    /// Input resolution (square); defaults to the model's evaluation resolution.
+    #[arg(long, value_name = "R")]
+    pub res: Option<usize>,
+    /// Images per forward pass.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub batch: usize,
+    /// GPU storage precision of weights and activations: f32 or f16.
+    #[arg(long, default_value = "f32")]
+    pub precision: String,
+}
+
+/// A model on the GPU with what the commands need to know about it.
+pub struct Opened {
+    pub loaded: LoadedModel,
+    /// The file or name it came from, for reports.
+    pub origin: String,
+    /// Square input resolution to run at.
+    pub res: usize,
+}
+
+impl ModelArgs {
+    /// Checks the numbers, loads the model and uploads it.
+    pub fn open(&self) -> Result<Opened> {
+        if self.batch == 0 || self.res == Some(0) {
+            return Err(Error::Input("--batch and --res must be at least 1".into()));
+        }
+        let precision = Precision::parse(&self.precision)?;
+        let (model, origin) = read_model(self.model.as_deref())?;
+        let res = self.res.unwrap_or(model.arch.resolution);
+        let engine = Engine::new()?;
+        let loaded = engine.load_with_precision(model, precision)?;
+        Ok(Opened {
+            loaded,
+            origin,
+            res,
+        })
+    }
+}
+
+/// The bundled model, a checkpoint file, or synthetic weights for a model name.
+pub fn read_model(spec: Option<&str>) -> Result<(Model, String)> {
+    let Some(spec) = spec else {
+        let path = Path::new(BUNDLED_PATH);
+        let sd = checkpoint::load_bytes(path, BUNDLED_BYTES)?;
+        let (arch, weights) = loader::load_state_dict(path, sd, None)?;
+        return Ok((Model { arch, weights }, format!("{BUNDLED_PATH} (bundled)")));
+    };
+    let path = Path::new(spec);
+    if path.is_file() {
+        return Ok((Model::from_file(path, None)?, spec.to_string()));
+    }
+    if path.components().count() > 1 || path.extension().is_some() {
+        return Err(Error::Input(format!(
+            "{spec}: no such file; --model takes a checkpoint file or a model name"
+        )));
+    }
+    let model = Model::synthetic(spec)?;
+    eprintln!(
+        "warning: `{spec}` is a model name, so its weights are synthetic (a deterministic rule, \
+         not trained): the answers are meaningless. Pass a checkpoint file to --model for real \
+         predictions, or leave --model out to use the bundled Lite0."
+    );
+    Ok((model, format!("{spec} (synthetic weights)")))
+}
+
+/// One ImageNet class.
+pub struct Class {
+    pub wnid: &'static str,
+    pub label: &'static str,
+}
+
+/// The ImageNet-1k classes in index order.
+pub fn imagenet_classes() -> Vec<Class> {
+    IMAGENET_TSV
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut cols = line.split('\t').skip(1);
+            Some(Class {
+                wnid: cols.next()?,
+                label: cols.next()?,
+            })
+        })
+        .collect()
+}
+
+/// The label of class `index`, or `class N` for models that are not ImageNet-1k classifiers.
+pub fn label_of(classes: &[Class], num_classes: usize, index: usize) -> String {
+    match classes.get(index) {
+        Some(c) if num_classes == classes.len() => c.label.to_string(),
+        _ => format!("class {index}"),
+    }
+}
+
+/// Softmax in f64, so that a large logit cannot overflow.
+pub fn softmax(logits: &[f32]) -> Vec<f64> {
+    let max = logits.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x)) as f64;
+    let exps: Vec<f64> = logits.iter().map(|&x| (x as f64 - max).exp()).collect();
+    let sum: f64 = exps.iter().sum();
+    exps.into_iter().map(|e| e / sum).collect()
+}
+
+/// Indices of the `k` largest values, largest first (ties by lower index).
+pub fn top_k(values: &[f64], k: usize) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..values.len()).collect();
+    idx.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
+    idx.truncate(k);
+    idx
+}

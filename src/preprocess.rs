@@ -1,0 +1,152 @@
+//! The evaluation transform of timm / torchvision, reproduced on PIL semantics: decode to RGB8,
+//! resize the shorter side to `floor(res / crop_pct)` with PIL's antialiased bicubic, centre crop,
+//! scale to [0, 1], normalise per channel, and lay out as NCHW f32.
+
+mod decode;
+mod resize;
+
+pub use decode::{ImageLimits, decode_image, load_image};
+pub use resize::resize_bicubic_pil;
+
+use crate::Result;
+use crate::model::arch::PreprocessSpec;
+use image::RgbImage;
+use std::path::PathBuf;
+
+/// One checkpoint's evaluation transform for an `height × width` input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Transform {
+    pub height: usize,
+    pub width: usize,
+    /// The shorter side after resizing (timm's `scale_size`, torchvision's `resize_size`).
+    pub resize_short: usize,
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+}
+
+impl Transform {
+    /// timm's eval transform: `resize_short = floor(min(height, width) / crop_pct)`. For a
+    /// non-square target timm would resize to exactly `floor(h / crop_pct)` ×
+    /// `floor(w / crop_pct)`; we keep the aspect ratio and centre crop, padding with zeros where
+    /// the resized image is smaller than the target, as torchvision's `CenterCrop` does. For
+    /// torchvision weights, which use a fixed `resize_size`, set `resize_short` to it directly.
+    pub fn from_spec(spec: &PreprocessSpec, height: usize, width: usize) -> Self {
+        Transform {
+            height,
+            width,
+            resize_short: scale_size(height.min(width), spec.crop_pct),
+            mean: spec.mean,
+            std: spec.std,
+        }
+    }
+
+    /// Size `(width, height)` after the resize: the shorter side becomes `resize_short` and the
+    /// longer one `int(resize_short * long / short)` as torchvision computes it (the exact
+    /// integer floor; a float quotient of such integers cannot round across an integer).
+    pub fn resized_size(&self, width: u32, height: u32) -> (u32, u32) {
+        let short = self.resize_short as u64;
+        let (w, h) = (u64::from(width.max(1)), u64::from(height.max(1)));
+        // Saturate rather than wrap for absurd aspect ratios; only the crop window is computed.
+        let side = |v: u64| v.min(u64::from(u32::MAX)) as u32;
+        if w <= h {
+            (side(short), side(short * h / w))
+        } else {
+            (side(short * w / h), side(short))
+        }
+    }
+
+    /// Resize, centre crop, normalise: NCHW f32 with `3 × height × width` values.
+    pub fn apply(&self, img: &RgbImage) -> Vec<f32> {
+        let (rw, rh) = self.resized_size(img.width(), img.height());
+        let (x0, xs) = crop_window(rw, self.width as u32);
+        let (y0, ys) = crop_window(rh, self.height as u32);
+        let window = resize::resize_window(img, rw, rh, xs.clone(), ys.clone());
+        // Exactly torchvision's f32 ops: `x.float().div(255)`, then `sub_(mean).div_(std)`.
+        let lut: [[f32; 256]; 3] = std::array::from_fn(|c| {
+            std::array::from_fn(|v| (v as f32 / 255.0 - self.mean[c]) / self.std[c])
+        });
+        let plane = self.height * self.width;
+        let mut out = Vec::with_capacity(3 * plane);
+        for (c, lut) in lut.iter().enumerate() {
+            // Padding (crop larger than the resized image) is black before normalisation.
+            out.resize(c * plane + plane, lut[0]);
+            let dst = &mut out[c * plane..];
+            for (wy, y) in ys.clone().enumerate() {
+                let row = (i64::from(y) - y0) as usize * self.width;
+                for (wx, x) in xs.clone().enumerate() {
+                    let px = window.get_pixel(wx as u32, wy as u32)[c];
+                    dst[row + (i64::from(x) - x0) as usize] = lut[usize::from(px)];
+                }
+            }
+        }
+        out
+    }
+}
+
+/// timm's `math.floor(img_size / crop_pct)`. `crop_pct` is an f32 here but a Python float in
+/// timm; going through its shortest decimal form recovers that f64 (e.g. 0.9, not 0.89999998),
+/// so `floor` lands where timm's does (441 / 0.882 = 500 there, but 499.99… with the f32).
+fn scale_size(size: usize, crop_pct: f32) -> usize {
+    let pct: f64 = crop_pct.to_string().parse().unwrap_or(f64::from(crop_pct));
+    if !pct.is_finite() || pct <= 0.0 {
+        return size;
+    }
+    ((size as f64 / pct).floor() as usize).max(1)
+}
+
+/// torchvision `center_crop` along one axis of length `size` for a crop of `crop`: the offset of
+/// the crop in image coordinates (negative when the image is zero-padded) and the image range it
+/// covers. torchvision uses `int(round((size - crop) / 2.0))`, and Python rounds half to even.
+fn crop_window(size: u32, crop: u32) -> (i64, std::ops::Range<u32>) {
+    if crop > size {
+        let pad_before = i64::from((crop - size) / 2);
+        return (-pad_before, 0..size);
+    }
+    let diff = size - crop;
+    let half = diff / 2;
+    let offset = if diff % 2 == 1 && half % 2 == 1 {
+        half + 1
+    } else {
+        half
+    };
+    (i64::from(offset), offset..offset + crop)
+}
+
+/// Decode and transform `paths` on a few threads (at most one per core, at most 8: decoding is
+/// CPU bound, and more threads only multiply the memory held by images in flight). Results are
+/// in the order of `paths`; a bad file fails only its own entry.
+pub fn preprocess_batch(paths: &[PathBuf], t: &Transform) -> Vec<Result<Vec<f32>>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8)
+        .min(paths.len());
+    if threads <= 1 {
+        return paths.iter().map(|p| Ok(t.apply(&load_image(p)?))).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<Option<Result<Vec<f32>>>> = (0..paths.len()).map(|_| None).collect();
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(path) = paths.get(i) else { break };
+                        done.push((i, load_image(path).map(|img| t.apply(&img))));
+                    }
+                    done
+                })
+            })
+            .collect();
+        for worker in workers {
+            for (i, r) in worker.join().expect("preprocess worker panicked") {
+                results[i] = Some(r);
+            }
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| r.expect("every index is claimed once"))
+        .collect()
+}

@@ -1,0 +1,173 @@
+//! Decoding image files to the 8-bit RGB that PIL's `Image.open(f).convert('RGB')` gives,
+//! with guards against decompression bombs.
+
+use crate::{Error, Result};
+use image::{DynamicImage, ImageDecoder, ImageError, ImageReader, RgbImage};
+use std::io::Cursor;
+use std::path::Path;
+
+/// Bounds checked from the file header before any pixel is decoded, so a small file that claims
+/// a huge image is rejected instead of exhausting memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImageLimits {
+    /// Largest accepted width × height.
+    pub max_pixels: u64,
+    /// Largest accepted decoder allocation in bytes (decoded buffer plus the RGB8 copy).
+    pub max_alloc: u64,
+}
+
+impl Default for ImageLimits {
+    /// 100 Mpx (a little above PIL's own 89 Mpx bomb warning) and 1 GiB, enough for any
+    /// 100 Mpx 16-bit RGBA PNG.
+    fn default() -> Self {
+        ImageLimits {
+            max_pixels: 100_000_000,
+            max_alloc: 1 << 30,
+        }
+    }
+}
+
+/// Decode a JPEG or PNG held in memory to RGB8: EXIF orientation applied, grey replicated,
+/// alpha dropped (as PIL's `convert('RGB')` does, without compositing), 16 bits cut to 8.
+///
+/// timm's loader does not apply EXIF orientation; we do, because an upright picture is what a
+/// caller means. Files without a rotation tag (ImageNet's, for one) decode the same either way.
+/// Truncated JPEGs are refused as PIL refuses them.
+pub fn decode_image(bytes: &[u8], limits: &ImageLimits) -> Result<RgbImage> {
+    decode_from(bytes, limits, "<memory>")
+}
+
+/// Read and decode an image file with the default [`ImageLimits`].
+pub fn load_image(path: &Path) -> Result<RgbImage> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    decode_from(&bytes, &ImageLimits::default(), &path.display().to_string())
+}
+
+pub(crate) fn decode_from(bytes: &[u8], limits: &ImageLimits, origin: &str) -> Result<RgbImage> {
+    let fail = |message: String| Error::ImageDecode {
+        origin: origin.to_string(),
+        message,
+    };
+    if bytes.is_empty() {
+        return Err(fail("the file is empty".into()));
+    }
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| fail(e.to_string()))?;
+    match reader.format() {
+        None => return Err(fail("unrecognised format (no image signature)".into())),
+        Some(image::ImageFormat::Jpeg) if !jpeg_is_complete(bytes) => {
+            return Err(fail(
+                "the JPEG ends before its end-of-image marker (truncated)".into(),
+            ));
+        }
+        Some(_) => {}
+    }
+    let mut decoder_limits = image::Limits::default();
+    decoder_limits.max_alloc = Some(limits.max_alloc);
+    reader.limits(decoder_limits);
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|e| map_image_error(e, origin, limits))?;
+    check_limits(&decoder, limits, origin)?;
+    // A malformed EXIF block should not reject an otherwise good picture: treat it as upright.
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img =
+        DynamicImage::from_decoder(decoder).map_err(|e| map_image_error(e, origin, limits))?;
+    img.apply_orientation(orientation);
+    Ok(to_rgb8_like_pil(img))
+}
+
+/// Whether an end-of-image marker follows the first scan. zune-jpeg fills a truncated scan with
+/// grey and succeeds, but libjpeg (PIL) reports "image file is truncated" and timm never sees
+/// such a picture, so we refuse it too. Entropy-coded data cannot contain FF D9 (0xFF is
+/// stuffed), whereas an EXIF thumbnail's EOI sits in APP1 before the first SOS.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let Some(sos) = first_scan(bytes) else {
+        return true; // a broken header: the decoder gives the precise error
+    };
+    bytes[sos..].windows(2).any(|w| w == [0xff, 0xd9])
+}
+
+/// Offset of the first start-of-scan marker, walking the length-prefixed header segments;
+/// `None` if the header is malformed.
+fn first_scan(bytes: &[u8]) -> Option<usize> {
+    let mut i = 2; // after SOI
+    loop {
+        if *bytes.get(i)? != 0xff {
+            return None;
+        }
+        while *bytes.get(i + 1)? == 0xff {
+            i += 1; // fill bytes before a marker
+        }
+        match *bytes.get(i + 1)? {
+            0xda => return Some(i),
+            0x01 | 0xd0..=0xd8 => i += 2,
+            _ => {
+                let len = u16::from_be_bytes([*bytes.get(i + 2)?, *bytes.get(i + 3)?]);
+                i += 2 + usize::from(len);
+            }
+        }
+    }
+}
+
+/// Reject from the header alone: pixel count, then decoded bytes plus our RGB8 copy.
+fn check_limits(decoder: &impl ImageDecoder, limits: &ImageLimits, origin: &str) -> Result<()> {
+    let (width, height) = decoder.dimensions();
+    let pixels = u64::from(width) * u64::from(height);
+    let too_large = |needed, limit, limit_name| Error::ImageTooLarge {
+        origin: origin.to_string(),
+        width,
+        height,
+        needed,
+        limit,
+        limit_name,
+    };
+    if pixels > limits.max_pixels {
+        return Err(too_large(pixels, limits.max_pixels, "max_pixels"));
+    }
+    let bytes = decoder.total_bytes().saturating_add(pixels * 3);
+    if bytes > limits.max_alloc {
+        return Err(too_large(bytes, limits.max_alloc, "max_alloc"));
+    }
+    Ok(())
+}
+
+fn map_image_error(e: ImageError, origin: &str, limits: &ImageLimits) -> Error {
+    let message = match e {
+        ImageError::Limits(l) => format!(
+            "{l}; the decoder's allocations exceed ImageLimits::max_alloc = {} bytes",
+            limits.max_alloc
+        ),
+        other => other.to_string(),
+    };
+    Error::ImageDecode {
+        origin: origin.to_string(),
+        message,
+    }
+}
+
+/// PIL opens 16-bit RGB(A) PNGs by keeping the high byte of each sample, so we do the same.
+/// (For 16-bit greyscale PIL's `I;16 -> RGB` saturates every value above 255 to white, which
+/// no one wants; we keep the high byte there too, as for colour.)
+fn to_rgb8_like_pil(img: DynamicImage) -> RgbImage {
+    match img {
+        DynamicImage::ImageRgb8(rgb) => rgb,
+        DynamicImage::ImageLuma16(_)
+        | DynamicImage::ImageLumaA16(_)
+        | DynamicImage::ImageRgb16(_)
+        | DynamicImage::ImageRgba16(_) => {
+            let wide = img.to_rgb16();
+            let (w, h) = wide.dimensions();
+            let narrow = wide
+                .into_raw()
+                .into_iter()
+                .map(|v| (v >> 8) as u8)
+                .collect();
+            RgbImage::from_raw(w, h, narrow).expect("same dimensions")
+        }
+        other => other.to_rgb8(),
+    }
+}
