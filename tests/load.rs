@@ -4,8 +4,8 @@
 //! The model is `common::tiny_arch` (17×17, every block kind and kernel path, rule-filled
 //! weights): about 1.5 ms per inference on lavapipe, so the 3,600 inferences here take
 //! seconds. A real variant would not test more sharing or leaking, only slower: synthetic
-//! `tf_efficientnet_lite0` costs ~150 ms per run on lavapipe whatever the resolution
-//! (its 1280×1000 classifier dominates), which would make this test take ten minutes.
+//! `tf_efficientnet_lite0` costs ~150 ms per run on lavapipe whatever the resolution (a
+//! fixed per-run cost, measured from 8×8 to 64×64), which would make this test take minutes.
 
 mod common;
 
