@@ -1,10 +1,27 @@
 //! The library API: an `Engine` owns (or shares) a GPU device; a `Model` is an architecture
 //! with weights on the CPU; a `LoadedModel` has them on the GPU, is immutable and can be
 //! shared across threads; each thread makes `Session`s (batch, resolution) from it.
+//!
+//! ```
+//! use effnet::{Engine, Model, SessionOptions};
+//! # fn main() -> effnet::Result<()> {
+//! let engine = Engine::new()?; // the best adapter; fails with a hint when there is none
+//! println!("running on {}", engine.describe());
+//! // Rule-filled weights; `Model::from_file` reads a real checkpoint.
+//! let model = engine.load(Model::synthetic("tf_efficientnet_lite0")?);
+//! // A small resolution keeps this example fast on a software driver.
+//! let options = SessionOptions { height: 32, width: 32, ..model.default_options(1) };
+//! let mut session = model.session(options)?;
+//! let output = session.run(&vec![0.5; 3 * 32 * 32])?;
+//! assert_eq!(output.logits.len(), 1000);
+//! # Ok(()) }
+//! ```
+
+mod images;
 
 use crate::Result;
 use crate::gpu::{Gpu, GpuWeights, Precision};
-use crate::graph::{self, Output, lower};
+use crate::graph::{self, Input, Output, guard, lower};
 use crate::model::rule::RuleSource;
 use crate::model::weights::se_sizes;
 use crate::model::{Arch, ModelWeights, load_weights, loader, resolve};
@@ -18,14 +35,17 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Opens the best adapter (`WGPU_BACKEND` / `WGPU_POWER_PREF` are honoured).
+    /// Opens the best adapter (`WGPU_BACKEND` / `WGPU_POWER_PREF` are honoured). Without
+    /// one, `Error::NoAdapter` names the backends tried and how to install a driver.
     pub fn new() -> Result<Self> {
         Ok(Engine {
             gpu: Arc::new(Gpu::new()?),
         })
     }
 
-    /// Shares a device the application already owns.
+    /// Shares a device the application already owns (`info`: `device.adapter_info()`).
+    /// effnet installs its device-lost callback and uncaptured-error handler on it, so wgpu
+    /// errors become `Error`s rather than panics. See `examples/shared_device.rs`.
     pub fn from_device(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo) -> Self {
         Engine {
             gpu: Arc::new(Gpu::from_device(device, queue, info)),
@@ -41,7 +61,28 @@ impl Engine {
         self.gpu.describe()
     }
 
-    /// Uploads a model's weights in f32; the result is shared, immutable and cheap to clone.
+    /// The adapter: name, vendor, device type, driver.
+    pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
+        &self.gpu.info
+    }
+
+    /// The graphics API in use (Vulkan, Metal, DX12, GL).
+    pub fn backend(&self) -> wgpu::Backend {
+        self.gpu.info.backend
+    }
+
+    /// The features the device was opened with.
+    pub fn features(&self) -> wgpu::Features {
+        self.gpu.features
+    }
+
+    /// The device limits sessions are checked against.
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.gpu.limits
+    }
+
+    /// Uploads a model's weights in f32; the result is shared, immutable and cheap to clone. A
+    /// failed upload (device lost, out of memory) is reported by the first `session` call.
     pub fn load(&self, model: Model) -> LoadedModel {
         self.upload(model, Precision::F32)
     }
@@ -89,7 +130,8 @@ impl Model {
     }
 
     /// Loads a checkpoint (safetensors, PyTorch zip or legacy .pth). `name` picks the variant
-    /// when the file does not say.
+    /// when the file does not say. Hostile or damaged files give `Error::BadFile`,
+    /// `Error::UnsafePickle` or `Error::Weights`, never a panic or code execution.
     pub fn from_file(path: &Path, name: Option<&str>) -> Result<Self> {
         let (arch, weights) = loader::load_checkpoint(path, name)?;
         Ok(Model { arch, weights })
@@ -123,6 +165,11 @@ impl LoadedModel {
         &self.model
     }
 
+    /// The device this model lives on.
+    pub fn gpu(&self) -> &Gpu {
+        &self.gpu
+    }
+
     /// How weights and activations are stored on the GPU.
     pub fn precision(&self) -> Precision {
         self.weights.precision
@@ -149,19 +196,34 @@ impl LoadedModel {
         }
     }
 
-    /// Makes every buffer, pipeline and bind group for these options.
+    /// Makes every buffer, pipeline and bind group for these options. Sizes beyond the
+    /// device's limits give `Error::DeviceLimit` with the largest batch or resolution that
+    /// fits, before anything is allocated.
     pub fn session(&self, o: SessionOptions) -> Result<Session> {
+        let limit = guard::tensor_limit(&self.gpu.limits);
+        let size = (o.batch, o.height, o.width);
+        guard::check_size(&self.model.arch, size, self.weights.precision, limit)?;
         let graph = lower(&self.model.arch, o.batch, o.height, o.width)?;
         let sizes = se_sizes(&self.model.arch);
-        let inner = graph::Session::new(&self.gpu, &self.weights, &sizes, graph, o.capture_stages)?;
-        Ok(Session { inner, options: o })
+        let inner = self.gpu.scoped("the session's buffers and pipelines", || {
+            graph::Session::new(&self.gpu, &self.weights, &sizes, graph, o.capture_stages)
+        })?;
+        Ok(Session {
+            inner,
+            options: o,
+            gpu: self.gpu.clone(),
+            preprocess: self.model.arch.preprocess,
+        })
     }
 }
 
-/// A prepared forward pass for one batch size and resolution.
+/// A prepared forward pass for one batch size and resolution. Runs reuse every buffer:
+/// nothing is allocated on the GPU per run.
 pub struct Session {
     inner: graph::Session,
     options: SessionOptions,
+    gpu: Arc<Gpu>,
+    preprocess: crate::model::PreprocessSpec,
 }
 
 impl Session {
@@ -169,9 +231,75 @@ impl Session {
         self.options
     }
 
-    /// Runs on NCHW f32 input of exactly `batch × 3 × height × width` values.
+    /// Runs on NCHW f32 input of exactly `batch × 3 × height × width` values, blocking until
+    /// the results are back.
     pub fn run(&mut self, input: &[f32]) -> Result<Output> {
-        self.inner.run(input)
+        let inner = &self.inner;
+        self.gpu.scoped("a forward pass", || inner.run(input))
+    }
+
+    /// Like `run`, without blocking the async executor: the future completes when the GPU
+    /// is done (a helper thread waits in `Device::poll`; nothing spins).
+    ///
+    /// ```
+    /// # use effnet::{Engine, Model, SessionOptions};
+    /// # fn main() -> effnet::Result<()> {
+    /// # let model = Engine::new()?.load(Model::synthetic("tf_efficientnet_lite0")?);
+    /// let mut session = model.session(SessionOptions { height: 32, width: 32, ..model.default_options(1) })?;
+    /// let output = pollster::block_on(session.run_async(&vec![0.0; 3 * 32 * 32]))?;
+    /// assert_eq!(output.logits.len(), 1000);
+    /// # Ok(()) }
+    /// ```
+    pub async fn run_async(&mut self, input: &[f32]) -> Result<Output> {
+        self.gpu.check()?;
+        let result = self.inner.run_async(Input::Host(input)).await;
+        self.gpu.check()?;
+        result
+    }
+
+    /// Runs on input already on the GPU: `buffer` (usage `COPY_SRC`, same device) holds NCHW
+    /// values from offset 0 in the model's precision (f32 unless loaded with
+    /// `load_with_precision`); it is copied into the session on the GPU, no CPU round trip.
+    ///
+    /// ```
+    /// # use effnet::{Engine, Model, SessionOptions};
+    /// use wgpu::util::DeviceExt;
+    /// # fn main() -> effnet::Result<()> {
+    /// let engine = Engine::new()?;
+    /// let model = engine.load(Model::synthetic("tf_efficientnet_lite0")?);
+    /// let mut session = model.session(SessionOptions { height: 32, width: 32, ..model.default_options(1) })?;
+    /// let input = engine.gpu().device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+    ///     label: Some("app frame"),
+    ///     contents: bytemuck::cast_slice(&vec![0.5f32; 3 * 32 * 32]),
+    ///     usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+    /// });
+    /// let from_gpu = session.run_gpu_buffer(&input)?;
+    /// let from_host = session.run(&vec![0.5; 3 * 32 * 32])?;
+    /// assert_eq!(from_gpu.logits, from_host.logits);
+    /// # Ok(()) }
+    /// ```
+    pub fn run_gpu_buffer(&mut self, buffer: &wgpu::Buffer) -> Result<Output> {
+        let inner = &self.inner;
+        let input = Input::Gpu(buffer);
+        self.gpu.scoped("a forward pass", || inner.run_from(input))
+    }
+
+    /// Runs on input already on the GPU and leaves the logits there: returns the buffer
+    /// (`[batch, classes]` in the model's precision, usage `STORAGE | COPY_SRC`) without waiting. Work the app
+    /// submits to the same queue afterwards sees the results; the next run overwrites them.
+    pub fn run_on_gpu(&mut self, buffer: &wgpu::Buffer) -> Result<&wgpu::Buffer> {
+        let inner = &self.inner;
+        let input = Input::Gpu(buffer);
+        self.gpu
+            .scoped("a forward pass", || inner.run_on_gpu(input))
+    }
+
+    /// Runs on decoded images (exactly `batch` of them), preprocessed the way the model's
+    /// checkpoint family expects (resize, centre crop, normalize).
+    pub fn run_images(&mut self, images: &[image::RgbImage]) -> Result<Output> {
+        let o = self.options;
+        let input = images::to_tensor(images, &self.preprocess, o.batch, o.height, o.width)?;
+        self.run(&input)
     }
 
     /// Runs with a GPU timestamp around every dispatch (see `bench`).

@@ -51,8 +51,23 @@ pub enum Error {
         hint: String,
     },
 
-    #[error("GPU error: {0}")]
+    #[error(
+        "GPU error: {0}; effnet checks sizes and inputs first, so this points to a bug in effnet \
+         or the driver: please report it with the adapter (`effnet info`, `Engine::describe`)"
+    )]
     Gpu(String),
+
+    #[error(
+        "the GPU device was lost ({reason}); the driver reset or the device was removed: drop \
+         this Engine and everything made from it, then create a new Engine"
+    )]
+    DeviceLost { reason: String },
+
+    #[error(
+        "the GPU ran out of memory for {what} ({message}); use a smaller batch or resolution, \
+         or free GPU memory held by other sessions or programs"
+    )]
+    OutOfMemory { what: String, message: String },
 
     /// Image bytes that are empty, of an unknown format, truncated or corrupt.
     #[error("{origin}: cannot decode the image: {message}; expected a complete JPEG or PNG file")]

@@ -78,6 +78,23 @@ pub fn load_bytes(path: &Path, bytes: &[u8]) -> Result<StateDict> {
     clean(path, tensors, metadata)
 }
 
+/// Entry points for the fuzz targets in `fuzz/`: each format's reader on raw bytes, without
+/// the format sniffing, so the fuzzer reaches every reader directly.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::*;
+
+    pub fn safetensors(bytes: &[u8]) -> Result<usize> {
+        Ok(safetensors_io::load(Path::new("fuzz"), bytes)?.0.len())
+    }
+    pub fn torch_zip(bytes: &[u8]) -> Result<usize> {
+        Ok(torch::load_zip(Path::new("fuzz"), bytes)?.len())
+    }
+    pub fn torch_legacy(bytes: &[u8]) -> Result<usize> {
+        Ok(torch::load_legacy(Path::new("fuzz"), bytes)?.len())
+    }
+}
+
 enum Format {
     Safetensors,
     TorchZip,
@@ -92,7 +109,7 @@ fn sniff(bytes: &[u8]) -> Format {
     let header_len = bytes
         .get(..8)
         .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()));
-    if header_len.is_some_and(|n| n < bytes.len() as u64) && bytes[8] == b'{' {
+    if header_len.is_some_and(|n| n < bytes.len() as u64) && bytes.get(8) == Some(&b'{') {
         return Format::Safetensors;
     }
     if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {

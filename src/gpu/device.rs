@@ -1,6 +1,8 @@
-//! The GPU: adapter selection, or an app's own device and queue.
+//! The GPU: adapter selection, or an app's own device and queue; and turning wgpu's
+//! out-of-band failures (validation errors, out of memory, device loss) into `Error`s.
 
 use crate::{Error, Result};
+use std::sync::{Arc, Mutex};
 
 /// A device and queue with what we know about them.
 #[derive(Clone)]
@@ -13,6 +15,15 @@ pub struct Gpu {
     /// Kernel shapes for this adapter: the cached result of `effnet tune`, or the defaults.
     /// Public so callers (and tests) can try other shapes.
     pub tuning: super::Tuning,
+    health: Arc<Health>,
+}
+
+/// What the device callbacks report. wgpu's default uncaptured-error handler panics, which
+/// a library must never do; ours records the message for the next call to return.
+#[derive(Default)]
+struct Health {
+    lost: Mutex<Option<String>>,
+    uncaptured: Mutex<Option<String>>,
 }
 
 impl Gpu {
@@ -48,23 +59,25 @@ impl Gpu {
             })
             .await
             .map_err(|e| Error::Gpu(format!("cannot open the device: {e}")))?;
-        let info = adapter.get_info();
-        let tuning = super::tuning::cached(&info).unwrap_or_default();
-        Ok(Gpu {
-            device,
-            queue,
-            info,
-            limits,
-            features,
-            tuning,
-        })
+        Ok(Self::from_device(device, queue, adapter.get_info()))
     }
 
-    /// Wraps a device the application already owns, so effnet shares it.
+    /// Wraps a device the application already owns, so effnet shares it. Installs effnet's
+    /// device-lost callback and uncaptured-error handler on it (replacing any the app set).
     pub fn from_device(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo) -> Self {
         let limits = device.limits();
         let features = device.features();
         let tuning = super::tuning::cached(&info).unwrap_or_default();
+        let health = Arc::new(Health::default());
+        let h = health.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            *h.lost.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(format!("{reason:?}: {message}"));
+        });
+        let h = health.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            *h.uncaptured.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+        }));
         Gpu {
             device,
             queue,
@@ -72,6 +85,7 @@ impl Gpu {
             limits,
             features,
             tuning,
+            health,
         }
     }
 
@@ -82,5 +96,54 @@ impl Gpu {
             "{} ({:?}, {} {})",
             i.name, i.backend, i.driver, i.driver_info
         )
+    }
+
+    /// Why the device was lost, once it has been.
+    pub fn lost_reason(&self) -> Option<String> {
+        self.health
+            .lost
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// `Error::DeviceLost` once the device is gone; else a pending uncaptured error, if any.
+    pub fn check(&self) -> Result<()> {
+        if let Some(reason) = self.lost_reason() {
+            return Err(Error::DeviceLost { reason });
+        }
+        let pending = self
+            .health
+            .uncaptured
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        match pending {
+            Some(message) => Err(Error::Gpu(message)),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs `f` inside validation and out-of-memory error scopes, so a failure inside becomes
+    /// this call's error instead of a panic or a message to some other call. A lost device
+    /// wins over whatever else went wrong, since it explains it.
+    pub fn scoped<T>(&self, what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.check()?;
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let result = f();
+        let invalid = pollster::block_on(validation.pop());
+        let out_of_memory = pollster::block_on(oom.pop());
+        self.check()?;
+        if let Some(e) = out_of_memory {
+            return Err(Error::OutOfMemory {
+                what: what.into(),
+                message: e.to_string(),
+            });
+        }
+        if let Some(e) = invalid {
+            return Err(Error::Gpu(format!("{what}: {e}")));
+        }
+        result
     }
 }

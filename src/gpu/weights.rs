@@ -3,7 +3,6 @@
 
 use super::{Gpu, Precision};
 use crate::model::ModelWeights;
-use wgpu::util::DeviceExt;
 
 /// Per-layer weight buffers. Each conv buffer holds `weight ++ bias`; each SE buffer
 /// `w1 ++ b1 ++ w2 ++ b2`; the classifier `W ++ b`.
@@ -16,12 +15,14 @@ pub struct GpuWeights {
 
 fn upload(gpu: &Gpu, precision: Precision, label: &str, parts: &[&[f32]]) -> wgpu::Buffer {
     let data: Vec<f32> = parts.concat();
-    gpu.device
-        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+    super::create_buffer_init(
+        &gpu.device,
+        &wgpu::util::BufferInitDescriptor {
             label: Some(label),
             contents: &encode(&data, precision),
             usage: wgpu::BufferUsages::STORAGE,
-        })
+        },
+    )
 }
 
 /// Values in the storage format, padded to a multiple of 4 bytes (a WebGPU copy unit).

@@ -36,19 +36,24 @@ impl<'a> BindContext<'a> {
             let at = i * PARAMS_STRIDE as usize;
             bytes[at..at + size_of::<Params>()].copy_from_slice(bytemuck::bytes_of(&d.params));
         }
-        use wgpu::util::DeviceExt;
-        let params = dev.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("params"),
-            contents: &bytes,
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
+        let params = crate::gpu::create_buffer_init(
+            dev,
+            &wgpu::util::BufferInitDescriptor {
+                label: Some("params"),
+                contents: &bytes,
+                usage: wgpu::BufferUsages::UNIFORM,
+            },
+        );
         let small = |label: &str, size: u64| {
-            dev.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(label),
-                size: size.max(16),
-                usage: wgpu::BufferUsages::STORAGE,
-                mapped_at_creation: false,
-            })
+            crate::gpu::create_buffer(
+                dev,
+                &wgpu::BufferDescriptor {
+                    label: Some(label),
+                    size: size.max(16),
+                    usage: wgpu::BufferUsages::STORAGE,
+                    mapped_at_creation: false,
+                },
+            )
         };
         let pooled: usize = (g.ops.iter())
             .filter_map(|op| match *op {

@@ -8,7 +8,7 @@ use super::ops::{Graph, Op, Shape, TensorId};
 use super::plan;
 use super::timer::{Profile, Timer};
 use crate::gpu::weights::{decode, encode};
-use crate::gpu::{Gpu, GpuWeights, Pipelines, Precision};
+use crate::gpu::{Gpu, GpuWeights, Pipelines, Precision, oneshot};
 use crate::{Error, Result};
 
 struct Dispatch {
@@ -45,15 +45,27 @@ pub struct Session {
     /// Readback regions (tensor, byte offset in `staging`).
     readback: Vec<(TensorId, u64)>,
     staging: wgpu::Buffer,
+    /// Where `run_on_gpu` leaves the logits for the app's own GPU work.
+    logits_out: wgpu::Buffer,
     pipeline_count: usize,
     precision: Precision,
     /// Byte size of each tensor on the GPU.
     sizes: Vec<u64>,
 }
 
+/// Where a forward pass takes its input from.
+#[derive(Clone, Copy)]
+pub enum Input<'a> {
+    /// NCHW f32 values in host memory, uploaded with `Queue::write_buffer`.
+    Host(&'a [f32]),
+    /// An app's GPU buffer holding the NCHW input from offset 0 in the session's precision,
+    /// copied on the GPU; it needs `COPY_SRC` usage and at least the input's size.
+    Gpu(&'a wgpu::Buffer),
+}
+
 /// Byte size of each tensor on the GPU, padded to 4 bytes (SE partial sums hold `tiles`
 /// values per channel).
-fn tensor_bytes(g: &Graph, precision: Precision) -> Vec<u64> {
+pub(crate) fn tensor_bytes(g: &Graph, precision: Precision) -> Vec<u64> {
     let mut values: Vec<u64> = g.shapes.iter().map(|s| s.len() as u64).collect();
     for op in &g.ops {
         if let Op::Depthwise {
@@ -118,12 +130,16 @@ impl Session {
         Ok(Session {
             device: dev.clone(),
             queue: gpu.queue.clone(),
-            staging: dev.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("readback"),
-                size: staging_size,
-                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            }),
+            logits_out: storage(dev, "logits", sizes[graph.logits]),
+            staging: crate::gpu::create_buffer(
+                dev,
+                &wgpu::BufferDescriptor {
+                    label: Some("readback"),
+                    size: staging_size,
+                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                },
+            ),
             graph,
             slots,
             slot_of: p.slot_of,
@@ -156,6 +172,65 @@ impl Session {
         self.encode(&mut enc, None);
         self.queue.submit([enc.finish()]);
         self.read_back()
+    }
+
+    /// Runs a forward pass and reads the results back to the host.
+    pub fn run_from(&self, input: Input) -> Result<Output> {
+        self.submit(input, false)?;
+        self.read_back()
+    }
+
+    /// Submits a forward pass and returns the buffer that will hold the logits (`[batch,
+    /// classes]` in the session's precision, usage `STORAGE | COPY_SRC`) without waiting:
+    /// work the app submits to the same queue afterwards sees them. The next run overwrites
+    /// them.
+    pub fn run_on_gpu(&self, input: Input) -> Result<&wgpu::Buffer> {
+        self.submit(input, true)?;
+        Ok(&self.logits_out)
+    }
+
+    /// Like `run_from`, but waits for the GPU without blocking the caller's executor: a
+    /// helper thread sleeps in `Device::poll` until this submission is done, which fires
+    /// the map callback that completes the future.
+    pub async fn run_async(&self, input: Input<'_>) -> Result<Output> {
+        let index = self.submit(input, false)?;
+        let (done, mapped) = oneshot::channel();
+        self.staging
+            .slice(..)
+            .map_async(wgpu::MapMode::Read, move |r| done.send(r));
+        let device = self.device.clone();
+        std::thread::spawn(move || {
+            let _ = device.poll(wgpu::PollType::Wait {
+                submission_index: Some(index),
+                timeout: None,
+            });
+        });
+        mapped
+            .await
+            .ok_or_else(|| Error::Gpu("readback was dropped".into()))?
+            .map_err(|e| Error::Gpu(format!("cannot map the readback buffer: {e}")))?;
+        self.collect()
+    }
+
+    /// Puts the input in place (upload, or a GPU copy recorded first) and submits the pass.
+    fn submit(&self, input: Input, logits_to_gpu: bool) -> Result<wgpu::SubmissionIndex> {
+        let mut enc = self.device.create_command_encoder(&Default::default());
+        match input {
+            Input::Host(data) => self.upload(data)?,
+            Input::Gpu(buffer) => {
+                let bytes = self.sizes[self.graph.input];
+                let dims = self.graph.shapes[self.graph.input].dims();
+                check_input_buffer(buffer, bytes, dims)?;
+                let input_slot = &self.slots[self.slot_of[self.graph.input].expect("input slot")];
+                enc.copy_buffer_to_buffer(buffer, 0, input_slot, 0, bytes);
+            }
+        }
+        self.encode(&mut enc, None);
+        if logits_to_gpu {
+            let slot = &self.slots[self.slot_of[self.graph.logits].expect("slot")];
+            enc.copy_buffer_to_buffer(slot, 0, &self.logits_out, 0, self.logits_out.size());
+        }
+        Ok(self.queue.submit([enc.finish()]))
     }
 
     /// Like `run`, but each dispatch gets its own pass bracketed by timestamps, so the GPU
@@ -257,6 +332,12 @@ impl Session {
         rx.recv()
             .map_err(|_| Error::Gpu("readback was dropped".into()))?
             .map_err(|e| Error::Gpu(format!("cannot map the readback buffer: {e}")))?;
+        self.collect()
+    }
+
+    /// Copies the mapped staging buffer into an `Output` and unmaps it.
+    fn collect(&self) -> Result<Output> {
+        let slice = self.staging.slice(..);
         let bytes = slice
             .get_mapped_range()
             .map_err(|e| Error::Gpu(format!("cannot read the readback buffer: {e}")))?;
@@ -288,15 +369,37 @@ impl Session {
     }
 }
 
+/// An app's input buffer must be copyable and large enough; wgpu would otherwise report a
+/// validation error far from the cause.
+fn check_input_buffer(buffer: &wgpu::Buffer, bytes: u64, dims: [usize; 4]) -> Result<()> {
+    if !buffer.usage().contains(wgpu::BufferUsages::COPY_SRC) {
+        return Err(Error::Input(format!(
+            "the input buffer lacks COPY_SRC usage ({:?}); create it with \
+             wgpu::BufferUsages::COPY_SRC",
+            buffer.usage()
+        )));
+    }
+    if buffer.size() < bytes {
+        return Err(Error::Input(format!(
+            "the input buffer holds {} bytes but an NCHW input of {dims:?} needs {bytes}",
+            buffer.size()
+        )));
+    }
+    Ok(())
+}
+
 fn storage(dev: &wgpu::Device, label: &str, size: u64) -> wgpu::Buffer {
-    dev.create_buffer(&wgpu::BufferDescriptor {
-        label: Some(label),
-        size: size.next_multiple_of(4),
-        usage: wgpu::BufferUsages::STORAGE
-            | wgpu::BufferUsages::COPY_DST
-            | wgpu::BufferUsages::COPY_SRC,
-        mapped_at_creation: false,
-    })
+    crate::gpu::create_buffer(
+        dev,
+        &wgpu::BufferDescriptor {
+            label: Some(label),
+            size: size.next_multiple_of(4),
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_DST
+                | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        },
+    )
 }
 
 /// Splits the ops into one compute pass per captured tensor (each ends with the op that

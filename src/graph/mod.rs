@@ -3,10 +3,11 @@
 mod bind;
 pub mod dispatch;
 pub mod executor;
+pub mod guard;
 pub mod ops;
 pub mod plan;
 pub mod timer;
 
-pub use executor::{Output, Session, StageTensor};
+pub use executor::{Input, Output, Session, StageTensor};
 pub use ops::{Graph, Op, Shape, TensorId, lower};
 pub use timer::{Profile, Timer};

@@ -1,0 +1,25 @@
+//! Every GPU buffer effnet makes goes through here and is counted, so tests can check that
+//! running a session allocates nothing (the count stays flat) without wgpu's `counters` feature.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use wgpu::util::DeviceExt;
+
+static CREATED: AtomicUsize = AtomicUsize::new(0);
+
+/// How many GPU buffers effnet has created in this process, over all devices.
+pub fn buffers_created() -> usize {
+    CREATED.load(Ordering::Relaxed)
+}
+
+pub(crate) fn create_buffer(dev: &wgpu::Device, desc: &wgpu::BufferDescriptor) -> wgpu::Buffer {
+    CREATED.fetch_add(1, Ordering::Relaxed);
+    dev.create_buffer(desc)
+}
+
+pub(crate) fn create_buffer_init(
+    dev: &wgpu::Device,
+    desc: &wgpu::util::BufferInitDescriptor,
+) -> wgpu::Buffer {
+    CREATED.fetch_add(1, Ordering::Relaxed);
+    dev.create_buffer_init(desc)
+}

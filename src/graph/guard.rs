@@ -1,0 +1,86 @@
+//! Size checks made before a session allocates anything. Activation tensors grow linearly
+//! with the batch and roughly with the pixel count, so absurd requests (100000×100000, a
+//! batch of 10⁹) would overflow `usize` arithmetic or ask the driver for terabytes; instead
+//! they get an error naming the device limit and the largest batch or resolution that fits.
+
+use super::executor::tensor_bytes;
+use super::ops::lower;
+use crate::gpu::Precision;
+use crate::model::Arch;
+use crate::{Error, Result};
+
+/// The largest buffer one tensor may occupy: it must be both allocatable and bindable.
+pub fn tensor_limit(limits: &wgpu::Limits) -> u64 {
+    (limits.max_storage_buffer_binding_size as u64).min(limits.max_buffer_size)
+}
+
+/// Bytes of the largest tensor of one image at `h`×`w`. The caller keeps `h * w` small
+/// enough (see `check_size`) that no shape arithmetic can overflow.
+fn largest_per_image(arch: &Arch, h: usize, w: usize, p: Precision) -> Result<u64> {
+    let g = lower(arch, 1, h, w)?;
+    Ok(tensor_bytes(&g, p).into_iter().max().unwrap_or(0))
+}
+
+/// Checks that `batch` images of `h`×`w` with tensors stored in `p` fit `limit` bytes per
+/// tensor, before lowering the full graph.
+pub fn check_size(
+    arch: &Arch,
+    (batch, h, w): (usize, usize, usize),
+    p: Precision,
+    limit: u64,
+) -> Result<()> {
+    if batch == 0 || h == 0 || w == 0 {
+        return Err(Error::Input(format!(
+            "batch and resolution must be at least 1, got batch {batch}, {h}x{w}"
+        )));
+    }
+    // The input alone (3 f32 channels) bounds what a single image may be; u128 cannot
+    // overflow for any pair of usize.
+    let input_bytes = 12 * h as u128 * w as u128;
+    let per_image = if input_bytes > limit as u128 {
+        input_bytes
+    } else {
+        largest_per_image(arch, h, w, p)? as u128
+    };
+    if per_image > limit as u128 {
+        let side = largest_square(arch, limit, p)?;
+        return Err(Error::DeviceLimit {
+            what: format!("one {h}x{w} image (its largest tensor)"),
+            needed: per_image.min(u64::MAX as u128) as u64,
+            limit,
+            hint: format!("use a resolution of at most {side}x{side} (at batch 1)"),
+        });
+    }
+    let per_image = per_image as u64;
+    let needed = batch as u128 * per_image as u128;
+    if needed > limit as u128 {
+        return Err(Error::DeviceLimit {
+            what: format!("the largest activation tensor at batch {batch}, {h}x{w}"),
+            needed: needed.min(u64::MAX as u128) as u64,
+            limit,
+            hint: format!(
+                "use a batch of at most {} at this resolution, or a smaller resolution",
+                limit / per_image
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The largest square resolution whose tensors fit at batch 1, by bisection (lowering is
+/// cheap: shapes only, no buffers).
+fn largest_square(arch: &Arch, limit: u64, p: Precision) -> Result<usize> {
+    let fits = |r: usize| -> Result<bool> {
+        Ok(12 * (r as u128).pow(2) <= limit as u128 && largest_per_image(arch, r, r, p)? <= limit)
+    };
+    let (mut lo, mut hi) = (0usize, 1usize << 20);
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if fits(mid)? {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    Ok(lo)
+}
