@@ -52,13 +52,11 @@ fn bad(path: &Path, msg: impl Into<String>) -> Error {
 
 fn dims4(path: &Path, v: &Value, what: &str) -> Result<[usize; 4]> {
     let a = v.as_array().filter(|a| a.len() == 4);
-    let dims: Option<Vec<usize>> = a
-        .map(|a| {
-            a.iter()
-                .map(|d| d.as_u64().map(|d| d as usize))
-                .collect::<Option<_>>()
-        })
-        .flatten();
+    let dims: Option<Vec<usize>> = a.and_then(|a| {
+        a.iter()
+            .map(|d| d.as_u64().map(|d| d as usize))
+            .collect::<Option<_>>()
+    });
     match dims {
         Some(d) if d.iter().all(|&x| x > 0 && x <= 1 << 20) => Ok([d[0], d[1], d[2], d[3]]),
         _ => Err(bad(
@@ -83,8 +81,7 @@ fn parse_stage(path: &Path, v: &Value) -> Result<GoldenStage> {
     for s in raw {
         let f: Option<Vec<f64>> = s
             .as_array()
-            .map(|a| a.iter().map(|x| x.as_f64()).collect())
-            .flatten();
+            .and_then(|a| a.iter().map(|x| x.as_f64()).collect());
         let f = f.filter(|f| f.len() == 5).ok_or_else(|| {
             bad(
                 path,
@@ -156,8 +153,7 @@ impl Golden {
         for row in rows {
             let r: Option<Vec<f64>> = row
                 .as_array()
-                .map(|a| a.iter().map(|x| x.as_f64()).collect())
-                .flatten();
+                .and_then(|a| a.iter().map(|x| x.as_f64()).collect());
             logits.extend(r.ok_or_else(|| bad(path, "logits must be rows of numbers"))?);
         }
         Ok(Golden {
@@ -175,6 +171,9 @@ impl Golden {
 /// With float16 storage the README allows: logits 2e-2 relative, samples 5e-2 of the RMS.
 pub const F16_LOGITS_REL: f64 = 2e-2;
 pub const F16_SAMPLE_RMS: f64 = 5e-2;
+
+/// A stage output: name, NCHW shape, values.
+type StageData = (String, [usize; 4], Vec<f32>);
 
 /// Where to run: the GPU (with a storage precision) or the CPU reference.
 pub enum Backend<'a> {
@@ -210,7 +209,7 @@ pub fn verify(golden: &Golden, backend: &Backend) -> Result<Verdict> {
     let weights = load_weights(&arch, &mut RuleSource)?;
     let graph = lower(&arch, n, h, w)?;
     let input = rule_input(&golden.input_shape);
-    let (logits, stages): (Vec<f32>, Vec<(String, [usize; 4], Vec<f32>)>) = match backend {
+    let (logits, stages): (Vec<f32>, Vec<StageData>) = match backend {
         Backend::Gpu(gpu, precision) => {
             crate::engine::check_precision(gpu, *precision)?;
             let gw = GpuWeights::new(gpu, &weights, *precision);
@@ -245,7 +244,7 @@ pub fn verify(golden: &Golden, backend: &Backend) -> Result<Verdict> {
 fn compare(
     golden: &Golden,
     logits: &[f32],
-    stages: &[(String, [usize; 4], Vec<f32>)],
+    stages: &[StageData],
     (logits_tol, sample_tol): (f64, f64),
 ) -> Verdict {
     let mut problems = vec![];

@@ -118,9 +118,12 @@ fn write_variant(name: &str, edit: impl Fn(&mut serde_json::Value)) -> PathBuf {
     path
 }
 
+/// An edit that breaks a golden file.
+type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+
 #[test]
 fn bad_golden_files_give_one_line_errors() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>, &str)> = vec![
+    let cases: Vec<(&str, Edit, &str)> = vec![
         (
             "unknown-model",
             Box::new(|v| v["model"] = "efficientnet_b99".into()),

@@ -128,7 +128,10 @@ fn whole(binding: u32, buf: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
 
 /// Every activation buffer must fit one storage binding of the device.
 pub fn check_limits(gpu: &Gpu, g: &Graph, slot_sizes: &[u64]) -> Result<()> {
-    let limit = (gpu.limits.max_storage_buffer_binding_size as u64).min(gpu.limits.max_buffer_size);
+    let limit = gpu
+        .limits
+        .max_storage_buffer_binding_size
+        .min(gpu.limits.max_buffer_size);
     let largest = slot_sizes.iter().copied().max().unwrap_or(0);
     if largest <= limit {
         return Ok(());

@@ -41,7 +41,7 @@ pub struct Session {
     slot_of: Vec<Option<usize>>,
     dispatches: Vec<Dispatch>,
     /// Dispatch ranges of each compute pass, and the tensor copied out after it.
-    passes: Vec<(std::ops::Range<usize>, Option<TensorId>)>,
+    passes: Vec<Pass>,
     /// Readback regions (tensor, byte offset in `staging`).
     readback: Vec<(TensorId, u64)>,
     staging: wgpu::Buffer,
@@ -402,17 +402,16 @@ fn storage(dev: &wgpu::Device, label: &str, size: u64) -> wgpu::Buffer {
     )
 }
 
+/// The dispatches of one compute pass, and the tensor copied out after it.
+type Pass = (std::ops::Range<usize>, Option<TensorId>);
+
 /// Splits the ops into one compute pass per captured tensor (each ends with the op that
 /// produces it) and lays out the readback buffer.
 fn passes_and_readback(
     g: &Graph,
     captured: &[TensorId],
     sizes: &[u64],
-) -> (
-    Vec<(std::ops::Range<usize>, Option<TensorId>)>,
-    Vec<(TensorId, u64)>,
-    u64,
-) {
+) -> (Vec<Pass>, Vec<(TensorId, u64)>, u64) {
     let mut passes = vec![];
     let mut readback = vec![];
     let mut start = 0;

@@ -11,7 +11,9 @@ use crate::{Error, Result};
 
 /// The largest buffer one tensor may occupy: it must be both allocatable and bindable.
 pub fn tensor_limit(limits: &wgpu::Limits) -> u64 {
-    (limits.max_storage_buffer_binding_size as u64).min(limits.max_buffer_size)
+    limits
+        .max_storage_buffer_binding_size
+        .min(limits.max_buffer_size)
 }
 
 /// Bytes of the largest tensor of one image at `h`×`w`. The caller keeps `h * w` small
