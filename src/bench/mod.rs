@@ -7,7 +7,8 @@ pub mod cost;
 pub mod tune;
 
 use crate::Result;
-use crate::engine::{LoadedModel, SessionOptions};
+use crate::engine::{LoadedModel, Session, SessionOptions};
+use crate::graph::Profile;
 use crate::model::rule::rule_input;
 use crate::model::weights::se_sizes;
 use cost::Role;
@@ -93,18 +94,13 @@ pub fn bench(model: &LoadedModel, o: BenchOptions) -> Result<(BenchReport, Vec<T
     };
     let mut session = model.session(opts)?;
     let input = rule_input(&[o.batch, 3, o.height, o.width]);
-    for _ in 0..o.warmup {
-        session.run(&input)?;
-    }
-    let mut times = Vec::with_capacity(o.iters);
-    for _ in 0..o.iters.max(1) {
-        let t = Instant::now();
-        session.run(&input)?;
-        times.push(t.elapsed().as_secs_f64() * 1e3);
-    }
-    times.sort_by(f64::total_cmp);
+    let times = latencies(&mut session, &input, o)?;
     let median_ms = percentile(&times, 0.5);
     let graph = session.graph().clone();
+    let se = se_sizes(model.arch());
+    let costs: Vec<(u64, u64)> = (graph.ops.iter())
+        .map(|op| cost::cost(&graph, op, &se))
+        .collect();
     let mut report = BenchReport {
         model: model.arch().name.clone(),
         adapter: model.gpu_description(),
@@ -123,35 +119,60 @@ pub fn bench(model: &LoadedModel, o: BenchOptions) -> Result<(BenchReport, Vec<T
         timestamps: false,
         host_encode_submit_ms: 0.0,
         gpu_ms: 0.0,
-        gflop_per_pass: 0.0,
+        gflop_per_pass: costs.iter().map(|c| c.0 as f64).sum::<f64>() / 1e9,
         stages: vec![],
         kinds: vec![],
     };
-    let se = se_sizes(model.arch());
-    let costs: Vec<(u64, u64)> = graph
-        .ops
-        .iter()
-        .map(|op| cost::cost(&graph, op, &se))
-        .collect();
-    report.gflop_per_pass = costs.iter().map(|c| c.0 as f64).sum::<f64>() / 1e9;
     let Ok(timer) = session.timer() else {
         return Ok((report, vec![]));
     };
-    // Per-dispatch times: the median over a few profiled passes of each dispatch.
-    let profiled = o.iters.clamp(1, 5);
-    let mut per_dispatch: Vec<Vec<f64>> = vec![vec![]; graph.ops.len()];
+    let (ms, last) = profile(
+        &mut session,
+        &input,
+        &timer,
+        o.iters.clamp(1, 5),
+        &mut report,
+    )?;
+    summarize(&mut report, &graph, &ms, &costs);
+    Ok((report, trace_events(&graph, &last, &costs)))
+}
+
+/// Wall-clock milliseconds of `iters` forward passes after `warmup` ones, sorted.
+fn latencies(session: &mut Session, input: &[f32], o: BenchOptions) -> Result<Vec<f64>> {
+    for _ in 0..o.warmup {
+        session.run(input)?;
+    }
+    let mut times = Vec::with_capacity(o.iters);
+    for _ in 0..o.iters.max(1) {
+        let t = Instant::now();
+        session.run(input)?;
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times)
+}
+
+/// Median GPU milliseconds of each dispatch over `runs` profiled passes (and the last pass's
+/// profile, for the trace); fills the report's host and GPU totals.
+fn profile(
+    session: &mut Session,
+    input: &[f32],
+    timer: &crate::graph::Timer,
+    runs: usize,
+    report: &mut BenchReport,
+) -> Result<(Vec<f64>, Profile)> {
+    let mut per_dispatch: Vec<Vec<f64>> = vec![vec![]; session.dispatch_count()];
     let mut host = vec![];
     let mut last = None;
-    for _ in 0..profiled {
-        let (_, p) = session.run_profiled(&input, &timer)?;
+    for _ in 0..runs {
+        let (_, p) = session.run_profiled(input, timer)?;
         host.push(p.host_encode_submit_ns / 1e6);
         for (i, &(s, e)) in p.dispatch_ns.iter().enumerate() {
             per_dispatch[i].push((e - s) / 1e6);
         }
         last = Some(p);
     }
-    let ms: Vec<f64> = per_dispatch
-        .iter_mut()
+    let ms: Vec<f64> = (per_dispatch.iter_mut())
         .map(|v| {
             v.sort_by(f64::total_cmp);
             percentile(v, 0.5)
@@ -161,30 +182,29 @@ pub fn bench(model: &LoadedModel, o: BenchOptions) -> Result<(BenchReport, Vec<T
     report.timestamps = true;
     report.host_encode_submit_ms = percentile(&host, 0.5);
     report.gpu_ms = ms.iter().sum();
-    summarize(&mut report, &graph, &ms, &costs);
-    let roles = cost::roles(&graph);
-    let stage_of = cost::stages(&graph);
-    let events = last
-        .map(|p| {
-            (p.dispatch_ns.iter().enumerate())
-                .map(|(i, &(s, e))| TraceEvent {
-                    name: format!("{:?} #{i}", roles[i]),
-                    cat: roles[i],
-                    ph: "X",
-                    ts: s / 1e3,
-                    dur: (e - s) / 1e3,
-                    pid: 1,
-                    tid: 1,
-                    args: serde_json::json!({
-                        "stage": graph.stages[stage_of[i]].name,
-                        "flop": costs[i].0,
-                        "bytes": costs[i].1,
-                    }),
-                })
-                .collect()
+    Ok((ms, last.expect("at least one profiled run")))
+}
+
+/// One complete ("X") slice per dispatch of a profiled pass.
+fn trace_events(graph: &crate::graph::Graph, p: &Profile, costs: &[(u64, u64)]) -> Vec<TraceEvent> {
+    let roles = cost::roles(graph);
+    let stage_of = cost::stages(graph);
+    (p.dispatch_ns.iter().enumerate())
+        .map(|(i, &(s, e))| TraceEvent {
+            name: format!("{:?} #{i}", roles[i]),
+            cat: roles[i],
+            ph: "X",
+            ts: s / 1e3,
+            dur: (e - s) / 1e3,
+            pid: 1,
+            tid: 1,
+            args: serde_json::json!({
+                "stage": graph.stages[stage_of[i]].name,
+                "flop": costs[i].0,
+                "bytes": costs[i].1,
+            }),
         })
-        .unwrap_or_default();
-    Ok((report, events))
+        .collect()
 }
 
 /// Fills the per-stage and per-kind tables from per-dispatch milliseconds.

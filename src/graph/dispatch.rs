@@ -1,7 +1,7 @@
 //! How each op becomes one dispatch: kernel, override constants, shape parameters, which
 //! tensors go to which binding, and the workgroup grid. Pure data, no GPU calls.
 
-use super::ops::{Graph, Op, TensorId};
+use super::ops::{ConvGeom, Graph, Op, TensorId};
 use crate::gpu::pipelines::Constants;
 use crate::gpu::{Kernel, Tuning};
 use crate::model::Activation;
@@ -99,117 +99,61 @@ fn sums_tiles(g: &Graph, sums: TensorId) -> usize {
         .expect("SE sums come from a depthwise op")
 }
 
+/// Shape parameters shared by every kernel: input and output NCHW.
+fn base(g: &Graph, input: TensorId, output: TensorId) -> Params {
+    let (i, o) = (g.shapes[input], g.shapes[output]);
+    Params {
+        n: u(i.n),
+        c_in: u(i.c),
+        h_in: u(i.h),
+        w_in: u(i.w),
+        c_out: u(o.c),
+        h_out: u(o.h),
+        w_out: u(o.w),
+        ..Default::default()
+    }
+}
+
+impl DispatchDesc {
+    fn new(kernel: Kernel, params: Params, weights: WeightRef, dst: TensorId) -> Self {
+        DispatchDesc {
+            kernel,
+            constants: vec![],
+            params,
+            weights,
+            src: None,
+            gate: None,
+            residual: None,
+            dst,
+            sums: None,
+            scratch: false,
+            workgroups: [1, 1, 1],
+        }
+    }
+}
+
 /// Describes op `op` of `g`; `se_sizes[se] = (channels, reduced)` sizes the SE weight offsets.
 pub fn describe(g: &Graph, op: &Op, se_sizes: &[(usize, usize)], tuning: Tuning) -> DispatchDesc {
-    let sh = &g.shapes;
-    let base = |input: TensorId, output: TensorId| {
-        let (i, o) = (sh[input], sh[output]);
-        Params {
-            n: u(i.n),
-            c_in: u(i.c),
-            h_in: u(i.h),
-            w_in: u(i.w),
-            c_out: u(o.c),
-            h_out: u(o.h),
-            w_out: u(o.w),
-            ..Default::default()
-        }
-    };
-    let blank = |kernel, params, weights, dst| DispatchDesc {
-        kernel,
-        constants: vec![],
-        params,
-        weights,
-        src: None,
-        gate: None,
-        residual: None,
-        dst,
-        sums: None,
-        scratch: false,
-        workgroups: [1, 1, 1],
-    };
     match *op {
         Op::Conv {
             input,
             output,
             geom,
             residual,
-        } => {
-            let (i, o) = (sh[input], sh[output]);
-            let mut p = base(input, output);
-            p.pad_top = u(geom.pad_top);
-            p.pad_left = u(geom.pad_left);
-            p.bias_off = u(o.c * i.c * geom.k * geom.k);
-            let mut d = blank(Kernel::Conv, p, WeightRef::Conv(geom.layer), output);
-            d.constants = vec![
-                ("K", u(geom.k)),
-                ("STRIDE", u(geom.stride)),
-                ("ACT", act_code(geom.act)),
-                ("HAS_RESIDUAL", residual.is_some() as u32),
-            ];
-            d.src = Some(input);
-            d.residual = residual;
-            let quads = o.h * o.w.div_ceil(CONV_OUT_X);
-            d.workgroups = [
-                u(quads.div_ceil(64)),
-                u(o.c.div_ceil(CONV_CHANNELS)),
-                u(o.n),
-            ];
-            d
-        }
+        } => conv(g, input, output, geom, residual),
         Op::Depthwise {
             input,
             output,
             geom,
             se_sums,
-        } => {
-            let o = sh[output];
-            let mut p = base(input, output);
-            p.pad_top = u(geom.pad_top);
-            p.pad_left = u(geom.pad_left);
-            p.bias_off = u(o.c * geom.k * geom.k);
-            p.tiles = u(depthwise_tiles(o.h, o.w));
-            let mut d = blank(Kernel::Depthwise, p, WeightRef::Conv(geom.layer), output);
-            d.constants = vec![
-                ("K", u(geom.k)),
-                ("STRIDE", u(geom.stride)),
-                ("ACT", act_code(geom.act)),
-                ("HAS_SUMS", se_sums.is_some() as u32),
-            ];
-            d.src = Some(input);
-            d.sums = se_sums;
-            d.workgroups = [p.tiles, u(o.c), u(o.n)];
-            d
-        }
+        } => depthwise(g, input, output, geom, se_sums),
         Op::SeExcite {
             sums,
             gate,
             se,
             hw,
             act,
-        } => {
-            let (c, r) = se_sizes[se];
-            let s = sh[sums];
-            // The depthwise op that wrote `sums` left this many partial sums per channel.
-            let tiles = sums_tiles(g, sums);
-            let p = Params {
-                n: u(s.n),
-                c_in: u(c),
-                c_out: u(r),
-                tiles: u(tiles),
-                hw: u(hw),
-                off1: u(r * c),
-                off2: u(r * c + r),
-                off3: u(2 * r * c + r),
-                inv_hw: 1.0 / hw as f32,
-                ..Default::default()
-            };
-            let mut d = blank(Kernel::SeExcite, p, WeightRef::Se(se), gate);
-            d.constants = vec![("ACT", act_code(act))];
-            d.sums = Some(sums);
-            d.workgroups = [u(s.n), 1, 1];
-            d
-        }
+        } => se_excite(g, sums, gate, (se, se_sizes[se]), hw, act),
         Op::Pointwise {
             input,
             output,
@@ -218,37 +162,136 @@ pub fn describe(g: &Graph, op: &Op, se_sizes: &[(usize, usize)], tuning: Tuning)
             gate,
             residual,
         } => {
-            let (i, o) = (sh[input], sh[output]);
-            let mut p = base(input, output);
-            p.bias_off = u(o.c * i.c);
-            let mut d = blank(Kernel::Pointwise, p, WeightRef::Conv(layer), output);
-            d.constants = vec![
-                ("ACT", act_code(act)),
-                ("HAS_GATE", gate.is_some() as u32),
-                ("HAS_RESIDUAL", residual.is_some() as u32),
-                ("CO", tuning.pointwise_co),
-            ];
-            d.src = Some(input);
-            d.gate = gate;
-            d.residual = residual;
-            d.workgroups = [
-                u((i.h * i.w).div_ceil(POINTWISE_PIXELS)),
-                u(o.c.div_ceil(tuning.pointwise_co as usize)),
-                u(o.n),
-            ];
+            let mut d = pointwise(g, input, output, layer, act, tuning);
+            d.constants.push(("HAS_GATE", gate.is_some() as u32));
+            d.constants
+                .push(("HAS_RESIDUAL", residual.is_some() as u32));
+            (d.gate, d.residual) = (gate, residual);
             d
         }
-        Op::PoolClassify { input, output } => {
-            let (i, o) = (sh[input], sh[output]);
-            let mut p = base(input, output);
-            p.hw = u(i.h * i.w);
-            p.inv_hw = 1.0 / (i.h * i.w) as f32;
-            p.bias_off = u(o.c * i.c);
-            let mut d = blank(Kernel::Classifier, p, WeightRef::Classifier, output);
-            d.src = Some(input);
-            d.scratch = true;
-            d.workgroups = [u(i.n), 1, 1];
-            d
-        }
+        Op::PoolClassify { input, output } => classifier(g, input, output),
     }
+}
+
+fn conv(
+    g: &Graph,
+    input: TensorId,
+    output: TensorId,
+    geom: ConvGeom,
+    residual: Option<TensorId>,
+) -> DispatchDesc {
+    let (i, o) = (g.shapes[input], g.shapes[output]);
+    let mut p = base(g, input, output);
+    p.pad_top = u(geom.pad_top);
+    p.pad_left = u(geom.pad_left);
+    p.bias_off = u(o.c * i.c * geom.k * geom.k);
+    let mut d = DispatchDesc::new(Kernel::Conv, p, WeightRef::Conv(geom.layer), output);
+    d.constants = vec![
+        ("K", u(geom.k)),
+        ("STRIDE", u(geom.stride)),
+        ("ACT", act_code(geom.act)),
+        ("HAS_RESIDUAL", residual.is_some() as u32),
+    ];
+    d.src = Some(input);
+    d.residual = residual;
+    let quads = o.h * o.w.div_ceil(CONV_OUT_X);
+    d.workgroups = [
+        u(quads.div_ceil(64)),
+        u(o.c.div_ceil(CONV_CHANNELS)),
+        u(o.n),
+    ];
+    d
+}
+
+fn depthwise(
+    g: &Graph,
+    input: TensorId,
+    output: TensorId,
+    geom: ConvGeom,
+    se_sums: Option<TensorId>,
+) -> DispatchDesc {
+    let o = g.shapes[output];
+    let mut p = base(g, input, output);
+    p.pad_top = u(geom.pad_top);
+    p.pad_left = u(geom.pad_left);
+    p.bias_off = u(o.c * geom.k * geom.k);
+    p.tiles = u(depthwise_tiles(o.h, o.w));
+    let mut d = DispatchDesc::new(Kernel::Depthwise, p, WeightRef::Conv(geom.layer), output);
+    d.constants = vec![
+        ("K", u(geom.k)),
+        ("STRIDE", u(geom.stride)),
+        ("ACT", act_code(geom.act)),
+        ("HAS_SUMS", se_sums.is_some() as u32),
+    ];
+    d.src = Some(input);
+    d.sums = se_sums;
+    d.workgroups = [p.tiles, u(o.c), u(o.n)];
+    d
+}
+
+/// `se = (index, (channels, reduced))`.
+fn se_excite(
+    g: &Graph,
+    sums: TensorId,
+    gate: TensorId,
+    se: (usize, (usize, usize)),
+    hw: usize,
+    act: Activation,
+) -> DispatchDesc {
+    let (index, (c, r)) = se;
+    let n = g.shapes[sums].n;
+    let p = Params {
+        n: u(n),
+        c_in: u(c),
+        c_out: u(r),
+        // The depthwise op that wrote `sums` left this many partial sums per channel.
+        tiles: u(sums_tiles(g, sums)),
+        hw: u(hw),
+        off1: u(r * c),
+        off2: u(r * c + r),
+        off3: u(2 * r * c + r),
+        inv_hw: 1.0 / hw as f32,
+        ..Default::default()
+    };
+    let mut d = DispatchDesc::new(Kernel::SeExcite, p, WeightRef::Se(index), gate);
+    d.constants = vec![("ACT", act_code(act))];
+    d.sums = Some(sums);
+    d.workgroups = [u(n), 1, 1];
+    d
+}
+
+fn pointwise(
+    g: &Graph,
+    input: TensorId,
+    output: TensorId,
+    layer: usize,
+    act: Activation,
+    tuning: Tuning,
+) -> DispatchDesc {
+    let (i, o) = (g.shapes[input], g.shapes[output]);
+    let mut p = base(g, input, output);
+    p.bias_off = u(o.c * i.c);
+    let mut d = DispatchDesc::new(Kernel::Pointwise, p, WeightRef::Conv(layer), output);
+    d.constants = vec![("ACT", act_code(act)), ("CO", tuning.pointwise_co)];
+    d.src = Some(input);
+    let channel_groups = o.c.div_ceil(tuning.pointwise_co as usize);
+    d.workgroups = [
+        u((i.h * i.w).div_ceil(POINTWISE_PIXELS)),
+        u(channel_groups),
+        u(o.n),
+    ];
+    d
+}
+
+fn classifier(g: &Graph, input: TensorId, output: TensorId) -> DispatchDesc {
+    let (i, o) = (g.shapes[input], g.shapes[output]);
+    let mut p = base(g, input, output);
+    p.hw = u(i.h * i.w);
+    p.inv_hw = 1.0 / (i.h * i.w) as f32;
+    p.bias_off = u(o.c * i.c);
+    let mut d = DispatchDesc::new(Kernel::Classifier, p, WeightRef::Classifier, output);
+    d.src = Some(input);
+    d.scratch = true;
+    d.workgroups = [u(i.n), 1, 1];
+    d
 }

@@ -5,7 +5,7 @@
 use super::bind::{BindContext, check_grid, check_limits};
 use super::dispatch::{self, DispatchDesc};
 use super::ops::{Graph, Op, Shape, TensorId};
-use super::plan;
+use super::plan::{self, Pass, passes_and_readback};
 use super::timer::{Profile, Timer};
 use crate::gpu::weights::{decode, encode};
 use crate::gpu::{Gpu, GpuWeights, Pipelines, Precision, oneshot};
@@ -400,33 +400,4 @@ fn storage(dev: &wgpu::Device, label: &str, size: u64) -> wgpu::Buffer {
             mapped_at_creation: false,
         },
     )
-}
-
-/// The dispatches of one compute pass, and the tensor copied out after it.
-type Pass = (std::ops::Range<usize>, Option<TensorId>);
-
-/// Splits the ops into one compute pass per captured tensor (each ends with the op that
-/// produces it) and lays out the readback buffer.
-fn passes_and_readback(
-    g: &Graph,
-    captured: &[TensorId],
-    sizes: &[u64],
-) -> (Vec<Pass>, Vec<(TensorId, u64)>, u64) {
-    let mut passes = vec![];
-    let mut readback = vec![];
-    let mut start = 0;
-    let mut offset = 0u64;
-    for (i, op) in g.ops.iter().enumerate() {
-        let (_, writes) = plan::uses(op);
-        if let Some(&t) = writes.iter().find(|t| captured.contains(t)) {
-            passes.push((start..i + 1, Some(t)));
-            readback.push((t, offset));
-            offset += sizes[t];
-            start = i + 1;
-        }
-    }
-    if start < g.ops.len() {
-        passes.push((start..g.ops.len(), None));
-    }
-    (passes, readback, offset.max(4))
 }

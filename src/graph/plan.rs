@@ -1,7 +1,7 @@
 //! Buffer planning by liveness: tensors whose lifetimes do not overlap share a buffer
 //! ("slot"), so a deep network needs only a few activation buffers.
 
-use super::ops::{Op, TensorId};
+use super::ops::{Graph, Op, TensorId};
 
 /// The tensors an op reads and the tensors it writes.
 pub fn uses(op: &Op) -> (Vec<TensorId>, Vec<TensorId>) {
@@ -109,4 +109,33 @@ impl Plan {
         self.slot_sizes[slot] = self.slot_sizes[slot].max(size);
         self.slot_of[t] = Some(slot);
     }
+}
+
+/// The dispatches of one compute pass, and the tensor copied out after it.
+pub type Pass = (std::ops::Range<usize>, Option<TensorId>);
+
+/// Splits the ops into one compute pass per captured tensor (each ends with the op that
+/// produces it) and lays out the readback buffer.
+pub fn passes_and_readback(
+    g: &Graph,
+    captured: &[TensorId],
+    sizes: &[u64],
+) -> (Vec<Pass>, Vec<(TensorId, u64)>, u64) {
+    let mut passes = vec![];
+    let mut readback = vec![];
+    let mut start = 0;
+    let mut offset = 0u64;
+    for (i, op) in g.ops.iter().enumerate() {
+        let (_, writes) = uses(op);
+        if let Some(&t) = writes.iter().find(|t| captured.contains(t)) {
+            passes.push((start..i + 1, Some(t)));
+            readback.push((t, offset));
+            offset += sizes[t];
+            start = i + 1;
+        }
+    }
+    if start < g.ops.len() {
+        passes.push((start..g.ops.len(), None));
+    }
+    (passes, readback, offset.max(4))
 }
