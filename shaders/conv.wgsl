@@ -9,7 +9,6 @@ override STRIDE: u32 = 1u;
 override HAS_RESIDUAL: u32 = 0u;
 const CO: u32 = 4u;
 const OUT_X: u32 = 4u;
-const SEG: u32 = 12u;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -28,14 +27,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         let plane = (n * P.c_in + ci) * P.h_in;
         for (var ky = 0u; ky < K; ky++) {
             let iy = i32(oy * STRIDE + ky) - i32(P.pad_top);
-            let row_ok = iy >= 0 && iy < i32(P.h_in);
-            let row = (plane + u32(clamp(iy, 0, i32(P.h_in) - 1))) * P.w_in;
-            var seg: array<f32, SEG>;
-            for (var s = 0u; s < seg_len; s++) {
-                let ix = x0 + i32(s);
-                let ok = row_ok && ix >= 0 && ix < i32(P.w_in);
-                seg[s] = select(0.0, ld_src(row + u32(clamp(ix, 0, i32(P.w_in) - 1))), ok);
-            }
+            let seg = row_segment(plane, iy, x0, seg_len);
             for (var kx = 0u; kx < K; kx++) {
                 let v = vec4<f32>(seg[kx], seg[STRIDE + kx], seg[2u * STRIDE + kx], seg[3u * STRIDE + kx]);
                 let tap = (ci * K + ky) * K + kx;

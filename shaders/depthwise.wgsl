@@ -11,8 +11,6 @@ override STRIDE: u32 = 1u;
 override HAS_SUMS: u32 = 0u;
 const WG: u32 = 64u;
 const OUT_X: u32 = 4u;
-// Longest input segment: 3 strides of 2 plus a 5-wide kernel.
-const SEG: u32 = 12u;
 
 var<workgroup> partial: array<f32, WG>;
 
@@ -24,14 +22,7 @@ fn quad(c: u32, n: u32, oy: u32, ox0: u32) -> vec4<f32> {
     var acc = vec4<f32>(0.0);
     for (var ky = 0u; ky < K; ky++) {
         let iy = i32(oy * STRIDE + ky) - i32(P.pad_top);
-        let row_ok = iy >= 0 && iy < i32(P.h_in);
-        let row = (in_plane + u32(clamp(iy, 0, i32(P.h_in) - 1))) * P.w_in;
-        var seg: array<f32, SEG>;
-        for (var s = 0u; s < seg_len; s++) {
-            let ix = x0 + i32(s);
-            let ok = row_ok && ix >= 0 && ix < i32(P.w_in);
-            seg[s] = select(0.0, ld_src(row + u32(clamp(ix, 0, i32(P.w_in) - 1))), ok);
-        }
+        let seg = row_segment(in_plane, iy, x0, seg_len);
         for (var kx = 0u; kx < K; kx++) {
             let w = ld_wts(wbase + ky * K + kx);
             let v = vec4<f32>(seg[kx], seg[STRIDE + kx], seg[2u * STRIDE + kx], seg[3u * STRIDE + kx]);
