@@ -1,7 +1,6 @@
 // Shared by every kernel: one bind group layout, one parameter block, the activations.
-// The host puts `alias S = f32;` (or `enable f16; alias S = f16;`) in front: S is the storage
-// type of weights and activations, and kernels go through ld_*/st_* so arithmetic is f32
-// whatever the storage.
+// The host puts the storage bindings in front (storage.wgsl with `alias S = f32` or `f16`, or
+// storage_packed.wgsl): kernels go through ld_*/st_*, so arithmetic is f32 whatever the storage.
 // Shapes travel in `P`; structural choices (kernel, stride, activation, flags) are override
 // constants, so each (kernel, constants) pair is one pipeline made once per session.
 
@@ -13,22 +12,6 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> src: array<S>;
-@group(0) @binding(2) var<storage, read> wts: array<S>;
-@group(0) @binding(3) var<storage, read> gate: array<S>;
-@group(0) @binding(4) var<storage, read> res: array<S>;
-@group(0) @binding(5) var<storage, read_write> dst: array<S>;
-@group(0) @binding(6) var<storage, read_write> sums: array<S>;
-
-fn ld_src(i: u32) -> f32 { return f32(src[i]); }
-fn ld_wts(i: u32) -> f32 { return f32(wts[i]); }
-fn ld_gate(i: u32) -> f32 { return f32(gate[i]); }
-fn ld_res(i: u32) -> f32 { return f32(res[i]); }
-fn ld_dst(i: u32) -> f32 { return f32(dst[i]); }
-fn ld_sums(i: u32) -> f32 { return f32(sums[i]); }
-fn st_dst(i: u32, v: f32) { dst[i] = S(v); }
-fn st_sums(i: u32, v: f32) { sums[i] = S(v); }
-
 // 0: identity, 1: SiLU, 2: ReLU6.
 override ACT: u32 = 0u;
 

@@ -89,7 +89,6 @@ impl Engine {
 
     /// Uploads a model with weights and activations stored in `precision`.
     pub fn load_with_precision(&self, model: Model, precision: Precision) -> Result<LoadedModel> {
-        check_precision(&self.gpu, precision)?;
         Ok(self.upload(model, precision))
     }
 
@@ -101,17 +100,6 @@ impl Engine {
             weights: Arc::new(weights),
         }
     }
-}
-
-/// f16 storage needs the adapter's SHADER_F16 feature.
-pub fn check_precision(gpu: &Gpu, precision: Precision) -> Result<()> {
-    if precision == Precision::F16 && !gpu.features.contains(wgpu::Features::SHADER_F16) {
-        return Err(crate::Error::Input(format!(
-            "{} has no SHADER_F16 feature, so f16 storage is unavailable; use --precision f32",
-            gpu.info.name
-        )));
-    }
-    Ok(())
 }
 
 /// An architecture with its (batch-norm folded) weights, on the CPU.

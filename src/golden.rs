@@ -211,7 +211,6 @@ pub fn verify(golden: &Golden, backend: &Backend) -> Result<Verdict> {
     let input = rule_input(&golden.input_shape);
     let (logits, stages): (Vec<f32>, Vec<StageData>) = match backend {
         Backend::Gpu(gpu, precision) => {
-            crate::engine::check_precision(gpu, *precision)?;
             let gw = GpuWeights::new(gpu, &weights, *precision);
             let session = Session::new(gpu, &gw, &se_sizes(&arch), graph, true)?;
             let out = session.run(&input)?;

@@ -60,12 +60,14 @@ fn golden_files_match_on_gpu() {
 
 #[test]
 fn golden_files_match_on_gpu_in_f16() {
-    let Some(gpu) = common::gpu() else { return };
-    if !gpu.features.contains(wgpu::Features::SHADER_F16) {
-        eprintln!("skipping: {} has no SHADER_F16", gpu.info.name);
-        return;
+    let Some(mut gpu) = common::gpu() else { return };
+    // Native f16 where the adapter has SHADER_F16, and always the packed-pair fallback.
+    let native = gpu.native_f16;
+    for native_f16 in [native, false] {
+        gpu.native_f16 = native_f16;
+        eprintln!("f16 storage, native: {native_f16}");
+        check_all(&Backend::Gpu(&gpu, Precision::F16));
     }
-    check_all(&Backend::Gpu(&gpu, Precision::F16));
 }
 
 #[test]

@@ -15,6 +15,9 @@ pub struct Gpu {
     /// Kernel shapes for this adapter: the cached result of `effnet tune`, or the defaults.
     /// Public so callers (and tests) can try other shapes.
     pub tuning: super::Tuning,
+    /// Store f16 as native `f16` (SHADER_F16); otherwise as packed pairs in `u32` words.
+    /// Public so tests can exercise the packed path on any adapter.
+    pub native_f16: bool,
     health: Arc<Health>,
 }
 
@@ -79,6 +82,7 @@ impl Gpu {
             *h.uncaptured.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
         }));
         Gpu {
+            native_f16: features.contains(wgpu::Features::SHADER_F16),
             device,
             queue,
             info,

@@ -14,6 +14,31 @@ pub enum Kernel {
 }
 
 pub const PRELUDE: &str = include_str!("../../shaders/prelude.wgsl");
+const STORAGE: &str = include_str!("../../shaders/storage.wgsl");
+const STORAGE_PACKED: &str = include_str!("../../shaders/storage_packed.wgsl");
+
+/// How values sit in the storage buffers the kernels read and write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Storage {
+    F32,
+    /// Native `f16` (the adapter has SHADER_F16).
+    F16,
+    /// f16 pairs packed in `u32` words, for adapters without SHADER_F16.
+    F16Packed,
+}
+
+impl Storage {
+    pub const ALL: [Storage; 3] = [Storage::F32, Storage::F16, Storage::F16Packed];
+
+    /// The storage for `precision` on an adapter with (or without) native f16.
+    pub fn for_precision(precision: Precision, native_f16: bool) -> Self {
+        match (precision, native_f16) {
+            (Precision::F32, _) => Storage::F32,
+            (Precision::F16, true) => Storage::F16,
+            (Precision::F16, false) => Storage::F16Packed,
+        }
+    }
+}
 
 impl Kernel {
     pub const ALL: [Kernel; 5] = [
@@ -34,13 +59,14 @@ impl Kernel {
         }
     }
 
-    /// The complete WGSL module: storage type, prelude, kernel.
-    pub fn source(self, precision: Precision) -> String {
-        let storage = match precision {
-            Precision::F32 => "alias S = f32;",
-            Precision::F16 => "enable f16;\nalias S = f16;",
+    /// The complete WGSL module: storage bindings, prelude, kernel.
+    pub fn source(self, storage: Storage) -> String {
+        let bindings = match storage {
+            Storage::F32 => format!("alias S = f32;\n{STORAGE}"),
+            Storage::F16 => format!("enable f16;\nalias S = f16;\n{STORAGE}"),
+            Storage::F16Packed => STORAGE_PACKED.to_string(),
         };
-        format!("{storage}\n{PRELUDE}\n{}", self.body())
+        format!("{bindings}\n{PRELUDE}\n{}", self.body())
     }
 }
 
@@ -50,7 +76,8 @@ impl Kernel {
 pub enum Precision {
     #[default]
     F32,
-    /// Half-precision storage; needs `Features::SHADER_F16`.
+    /// Half-precision storage: native `f16` where the adapter has SHADER_F16, packed pairs
+    /// (`pack2x16float`) elsewhere.
     F16,
 }
 
@@ -90,15 +117,15 @@ pub type Constants = Vec<(&'static str, u32)>;
 
 pub struct Pipelines {
     pub layout: wgpu::BindGroupLayout,
-    precision: Precision,
+    storage: Storage,
     pipeline_layout: wgpu::PipelineLayout,
     modules: HashMap<Kernel, wgpu::ShaderModule>,
     cache: HashMap<(Kernel, Constants), wgpu::ComputePipeline>,
 }
 
 impl Pipelines {
-    pub fn new(device: &wgpu::Device, precision: Precision) -> Self {
-        let storage = |b: u32, read_only: bool| wgpu::BindGroupLayoutEntry {
+    pub fn new(device: &wgpu::Device, storage: Storage) -> Self {
+        let buffer = |b: u32, read_only: bool| wgpu::BindGroupLayoutEntry {
             binding: b,
             visibility: wgpu::ShaderStages::COMPUTE,
             ty: wgpu::BindingType::Buffer {
@@ -114,17 +141,17 @@ impl Pipelines {
                 has_dynamic_offset: false,
                 min_binding_size: None,
             },
-            ..storage(binding::PARAMS, true)
+            ..buffer(binding::PARAMS, true)
         };
         use binding::*;
         let entries = [
             params,
-            storage(SRC, true),
-            storage(WEIGHTS, true),
-            storage(GATE, true),
-            storage(RESIDUAL, true),
-            storage(DST, false),
-            storage(SUMS, false),
+            buffer(SRC, true),
+            buffer(WEIGHTS, true),
+            buffer(GATE, true),
+            buffer(RESIDUAL, true),
+            buffer(DST, false),
+            buffer(SUMS, false),
         ];
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("effnet shared layout"),
@@ -137,7 +164,7 @@ impl Pipelines {
         });
         Pipelines {
             layout,
-            precision,
+            storage,
             pipeline_layout,
             modules: HashMap::new(),
             cache: HashMap::new(),
@@ -151,11 +178,11 @@ impl Pipelines {
         kernel: Kernel,
         constants: Constants,
     ) -> &wgpu::ComputePipeline {
-        let precision = self.precision;
+        let storage = self.storage;
         let module = self.modules.entry(kernel).or_insert_with(|| {
             device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(&format!("{kernel:?}")),
-                source: wgpu::ShaderSource::Wgsl(kernel.source(precision).into()),
+                source: wgpu::ShaderSource::Wgsl(kernel.source(storage).into()),
             })
         });
         let layout = &self.pipeline_layout;

@@ -7,6 +7,7 @@ use super::dispatch::{self, DispatchDesc};
 use super::ops::{Graph, Op, Shape, TensorId};
 use super::plan::{self, Pass, passes_and_readback};
 use super::timer::{Profile, Timer};
+use crate::gpu::pipelines::Storage;
 use crate::gpu::weights::{decode, encode};
 use crate::gpu::{Gpu, GpuWeights, Pipelines, Precision, oneshot};
 use crate::{Error, Result};
@@ -112,7 +113,7 @@ impl Session {
             .collect();
         check_grid(gpu, &descs, se_sizes)?;
         let ctx = BindContext::new(gpu, &graph, &descs, &slots, &p.slot_of, weights);
-        let mut pipelines = Pipelines::new(dev, precision);
+        let mut pipelines = Pipelines::new(dev, Storage::for_precision(precision, gpu.native_f16));
         let dispatches = descs
             .iter()
             .enumerate()

@@ -1,0 +1,18 @@
+// Storage bindings for native element types: the host puts `alias S = f32;` or
+// `enable f16; alias S = f16;` (adapters with SHADER_F16) in front.
+
+@group(0) @binding(1) var<storage, read> src: array<S>;
+@group(0) @binding(2) var<storage, read> wts: array<S>;
+@group(0) @binding(3) var<storage, read> gate: array<S>;
+@group(0) @binding(4) var<storage, read> res: array<S>;
+@group(0) @binding(5) var<storage, read_write> dst: array<S>;
+@group(0) @binding(6) var<storage, read_write> sums: array<S>;
+
+fn ld_src(i: u32) -> f32 { return f32(src[i]); }
+fn ld_wts(i: u32) -> f32 { return f32(wts[i]); }
+fn ld_gate(i: u32) -> f32 { return f32(gate[i]); }
+fn ld_res(i: u32) -> f32 { return f32(res[i]); }
+fn ld_dst(i: u32) -> f32 { return f32(dst[i]); }
+fn ld_sums(i: u32) -> f32 { return f32(sums[i]); }
+fn st_dst(i: u32, v: f32) { dst[i] = S(v); }
+fn st_sums(i: u32, v: f32) { sums[i] = S(v); }

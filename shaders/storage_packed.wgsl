@@ -1,0 +1,35 @@
+// Storage bindings for float16 on adapters without SHADER_F16: two halves per u32 word, the
+// element with the even index in the low 16 bits (little-endian f16 pairs, the bytes the host
+// uploads and reads back). Loads unpack; a store may share its word with a store from another
+// invocation, so it clears and sets only its own half with atomics, which is correct in any
+// interleaving.
+
+@group(0) @binding(1) var<storage, read> src: array<u32>;
+@group(0) @binding(2) var<storage, read> wts: array<u32>;
+@group(0) @binding(3) var<storage, read> gate: array<u32>;
+@group(0) @binding(4) var<storage, read> res: array<u32>;
+@group(0) @binding(5) var<storage, read_write> dst: array<atomic<u32>>;
+@group(0) @binding(6) var<storage, read_write> sums: array<atomic<u32>>;
+
+fn half_of(word: u32, i: u32) -> f32 { return unpack2x16float(word)[i & 1u]; }
+fn ld_src(i: u32) -> f32 { return half_of(src[i >> 1u], i); }
+fn ld_wts(i: u32) -> f32 { return half_of(wts[i >> 1u], i); }
+fn ld_gate(i: u32) -> f32 { return half_of(gate[i >> 1u], i); }
+fn ld_res(i: u32) -> f32 { return half_of(res[i >> 1u], i); }
+fn ld_dst(i: u32) -> f32 { return half_of(atomicLoad(&dst[i >> 1u]), i); }
+fn ld_sums(i: u32) -> f32 { return half_of(atomicLoad(&sums[i >> 1u]), i); }
+
+// The 16 bits of `v` as f16, shifted into the half of its word that element `i` owns.
+fn half_bits(i: u32, v: f32) -> u32 {
+    return (pack2x16float(vec2<f32>(v, 0.0)) & 0xFFFFu) << ((i & 1u) * 16u);
+}
+fn other_half(i: u32) -> u32 { return 0xFFFF0000u >> ((i & 1u) * 16u); }
+
+fn st_dst(i: u32, v: f32) {
+    atomicAnd(&dst[i >> 1u], other_half(i));
+    atomicOr(&dst[i >> 1u], half_bits(i, v));
+}
+fn st_sums(i: u32, v: f32) {
+    atomicAnd(&sums[i >> 1u], other_half(i));
+    atomicOr(&sums[i >> 1u], half_bits(i, v));
+}
