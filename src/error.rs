@@ -43,11 +43,13 @@ pub enum Error {
     )]
     NoAdapter { backends: String },
 
-    #[error("{what} needs {needed} but the device allows at most {limit}; {hint}")]
+    #[error("{what} needs {needed} {unit} but the device allows at most {limit} {unit}; {hint}")]
     DeviceLimit {
         what: String,
         needed: u64,
         limit: u64,
+        /// What `needed` and `limit` count: "bytes", "workgroups", "channels".
+        unit: &'static str,
         hint: String,
     },
 

@@ -142,6 +142,7 @@ pub fn check_limits(gpu: &Gpu, g: &Graph, slot_sizes: &[u64]) -> Result<()> {
         what: format!("the largest activation tensor at batch {batch}"),
         needed: largest,
         limit,
+        unit: "bytes",
         hint: format!(
             "use a batch of at most {} at this resolution, or a smaller resolution",
             limit / per_image
@@ -158,6 +159,7 @@ pub fn check_grid(gpu: &Gpu, descs: &[DispatchDesc], se_sizes: &[(usize, usize)]
                 what: format!("a {:?} dispatch", d.kernel),
                 needed: dim as u64,
                 limit: max as u64,
+                unit: "workgroups",
                 hint: "use a smaller batch or resolution".into(),
             });
         }
@@ -168,6 +170,7 @@ pub fn check_grid(gpu: &Gpu, descs: &[DispatchDesc], se_sizes: &[(usize, usize)]
             what: "the SE reduction".into(),
             needed: reduced as u64,
             limit: super::dispatch::SE_MAX_REDUCED as u64,
+            unit: "channels",
             hint: "this model's SE blocks are wider than the SE kernel supports".into(),
         });
     }

@@ -50,6 +50,7 @@ pub fn check_size(
             what: format!("one {h}x{w} image (its largest tensor)"),
             needed: per_image.min(u64::MAX as u128) as u64,
             limit,
+            unit: "bytes",
             hint: format!("use a resolution of at most {side}x{side} (at batch 1)"),
         });
     }
@@ -60,6 +61,7 @@ pub fn check_size(
             what: format!("the largest activation tensor at batch {batch}, {h}x{w}"),
             needed: needed.min(u64::MAX as u128) as u64,
             limit,
+            unit: "bytes",
             hint: format!(
                 "use a batch of at most {} at this resolution, or a smaller resolution",
                 limit / per_image
