@@ -1,13 +1,10 @@
 // Depthwise k×k convolution + folded BN + activation. Each invocation computes 4 consecutive
 // outputs of one row, loading each input row segment once for all k taps and all 4 outputs
-// (k + 3·stride values instead of 4·k). Out-of-image taps read a clamped address and are
-// zeroed by `select`, which keeps the lanes of a SIMD group on one path.
+// (k + 3·stride values instead of 4·k; see taps.wgsl).
 // With HAS_SUMS it also writes, per workgroup, the sum of the outputs it produced, so the SE
 // block that follows needs no extra pass over the tensor: sums[(n * C + c) * tiles + tile].
 // Grid: x = tiles of WG row quads, y = channels, z = batch.
 
-override K: u32 = 3u;
-override STRIDE: u32 = 1u;
 override HAS_SUMS: u32 = 0u;
 const WG: u32 = 64u;
 const OUT_X: u32 = 4u;
@@ -15,18 +12,16 @@ const OUT_X: u32 = 4u;
 var<workgroup> partial: array<f32, WG>;
 
 fn quad(c: u32, n: u32, oy: u32, ox0: u32) -> vec4<f32> {
-    let in_plane = (n * P.c_in + c) * P.h_in;
-    let wbase = c * K * K;
-    let seg_len = (OUT_X - 1u) * STRIDE + K;
+    let plane = (n * P.c_in + c) * P.h_in;
     let x0 = i32(ox0 * STRIDE) - i32(P.pad_left);
     var acc = vec4<f32>(0.0);
     for (var ky = 0u; ky < K; ky++) {
         let iy = i32(oy * STRIDE + ky) - i32(P.pad_top);
-        let seg = row_segment(in_plane, iy, x0, seg_len);
-        for (var kx = 0u; kx < K; kx++) {
-            let w = ld_wts(wbase + ky * K + kx);
-            let v = vec4<f32>(seg[kx], seg[STRIDE + kx], seg[2u * STRIDE + kx], seg[3u * STRIDE + kx]);
-            acc += v * w;
+        let w = (c * K + ky) * K;
+        if (fast_taps()) {
+            acc += row_dot(row_taps(plane, iy, x0), w);
+        } else {
+            acc += row_dot_generic(plane, iy, x0, w);
         }
     }
     return acc;

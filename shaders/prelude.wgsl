@@ -26,21 +26,3 @@ fn activate(x: f32) -> f32 {
 fn sigmoid(x: f32) -> f32 {
     return 1.0 / (1.0 + exp(-x));
 }
-
-// Longest input row segment a conv invocation reads: 4 outputs at stride 2 with k = 5.
-const SEG: u32 = 12u;
-
-// `len` values of input row `iy` of the plane whose first row is `plane`, from column `x0`;
-// positions outside the image read a clamped address and are zeroed by `select`, which keeps
-// the lanes of a SIMD group on one path (the padding of the convolution).
-fn row_segment(plane: u32, iy: i32, x0: i32, len: u32) -> array<f32, SEG> {
-    let row_ok = iy >= 0 && iy < i32(P.h_in);
-    let row = (plane + u32(clamp(iy, 0, i32(P.h_in) - 1))) * P.w_in;
-    var seg: array<f32, SEG>;
-    for (var s = 0u; s < len; s++) {
-        let ix = x0 + i32(s);
-        let ok = row_ok && ix >= 0 && ix < i32(P.w_in);
-        seg[s] = select(0.0, ld_src(row + u32(clamp(ix, 0, i32(P.w_in) - 1))), ok);
-    }
-    return seg;
-}

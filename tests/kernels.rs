@@ -7,7 +7,7 @@ use effnet::gpu::{Gpu, GpuWeights, Precision, Tuning};
 use effnet::graph::{Session, lower};
 use effnet::model::rule::{RuleSource, rule_input};
 use effnet::model::weights::se_layers;
-use effnet::model::{Activation, Padding, load_weights};
+use effnet::model::{Activation, Arch, Padding, load_weights};
 use effnet::reference;
 
 /// f32 GPU arithmetic vs the f64-accumulating reference over a few hundred terms: relative
@@ -16,22 +16,26 @@ use effnet::reference;
 const TOL_RMS: f64 = 1e-4;
 
 fn check(padding: Padding, act: Activation, n: usize, h: usize, w: usize) {
+    check_arch(common::tiny_arch(padding, act), n, h, w);
+}
+
+fn check_arch(arch: Arch, n: usize, h: usize, w: usize) {
     let Some(mut gpu) = common::gpu() else { return };
     // Every tile shape the tuner may pick must be correct, whichever one a cache holds.
     for co in POINTWISE_CO_CANDIDATES {
         gpu.tuning = Tuning { pointwise_co: co };
-        check_on(&gpu, padding, act, n, h, w);
+        check_on(&gpu, &arch, n, h, w);
     }
 }
 
-fn check_on(gpu: &Gpu, padding: Padding, act: Activation, n: usize, h: usize, w: usize) {
-    let arch = common::tiny_arch(padding, act);
-    let weights = load_weights(&arch, &mut RuleSource).unwrap();
-    let graph = lower(&arch, n, h, w).unwrap();
+fn check_on(gpu: &Gpu, arch: &Arch, n: usize, h: usize, w: usize) {
+    let (padding, act) = (arch.padding, arch.stem.act);
+    let weights = load_weights(arch, &mut RuleSource).unwrap();
+    let graph = lower(arch, n, h, w).unwrap();
     let input = rule_input(&[n, 3, h, w]);
     let expected = reference::run(&graph, &weights, &input);
     let gw = GpuWeights::new(gpu, &weights, Precision::F32);
-    let se_sizes: Vec<_> = se_layers(&arch)
+    let se_sizes: Vec<_> = se_layers(arch)
         .iter()
         .map(|s| (s.channels, s.reduced))
         .collect();
@@ -93,4 +97,16 @@ fn height_one_symmetric() {
 fn larger_planes_use_many_tiles() {
     // 70×70 output planes after the stem: several depthwise tiles and GEMM tiles per channel.
     check(Padding::Same, Activation::Silu, 1, 139, 141);
+}
+
+#[test]
+fn kernel_sizes_off_the_fast_path() {
+    // k = 7 and stride 3 take the kernels' generic row loop instead of the k ∈ {3, 5},
+    // stride ∈ {1, 2} straight-line code; both must agree with the reference.
+    let mut arch = common::tiny_arch(Padding::Same, Activation::Silu);
+    arch.stem.k = 7;
+    arch.stem.stride = 3;
+    let dw = arch.stages[0].blocks[0].depthwise.as_mut().unwrap();
+    dw.k = 7;
+    check_arch(arch, 1, 23, 19);
 }

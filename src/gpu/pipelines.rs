@@ -14,6 +14,7 @@ pub enum Kernel {
 }
 
 pub const PRELUDE: &str = include_str!("../../shaders/prelude.wgsl");
+const TAPS: &str = include_str!("../../shaders/taps.wgsl");
 const STORAGE: &str = include_str!("../../shaders/storage.wgsl");
 const STORAGE_PACKED: &str = include_str!("../../shaders/storage_packed.wgsl");
 
@@ -66,7 +67,12 @@ impl Kernel {
             Storage::F16 => format!("enable f16;\nalias S = f16;\n{STORAGE}"),
             Storage::F16Packed => STORAGE_PACKED.to_string(),
         };
-        format!("{bindings}\n{PRELUDE}\n{}", self.body())
+        // The k×k kernels share the row-tap helpers.
+        let taps = match self {
+            Kernel::Conv | Kernel::Depthwise => TAPS,
+            _ => "",
+        };
+        format!("{bindings}\n{PRELUDE}\n{taps}\n{}", self.body())
     }
 }
 

@@ -9,9 +9,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-/// Output channels per invocation the pointwise kernel may use (`CO` in pointwise.wgsl,
-/// at most its `MAX_CO`).
-pub const POINTWISE_CO_CANDIDATES: [u32; 3] = [4, 8, 16];
+/// Output channels per invocation the pointwise kernel may use (`CO` in pointwise.wgsl).
+pub const POINTWISE_CO_CANDIDATES: [u32; 2] = [4, 8];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tuning {
