@@ -79,13 +79,18 @@ fn u(x: usize) -> u32 {
     x as u32
 }
 
-/// Number of partial sums per channel (= workgroups per channel) the depthwise kernel writes
-/// for an `h`×`w` output.
+/// Workgroups per channel of the depthwise kernel for an `h`×`w` output.
 pub fn depthwise_tiles(h: usize, w: usize) -> usize {
     (h * w.div_ceil(DEPTHWISE_OUT_X)).div_ceil(DEPTHWISE_WG)
 }
 
-fn sums_tiles(g: &Graph, sums: TensorId) -> usize {
+/// Partial sums per channel the depthwise kernel leaves for SE: one per invocation, so it
+/// needs no barrier (the SE kernel adds them up).
+pub fn depthwise_partials(h: usize, w: usize) -> usize {
+    depthwise_tiles(h, w) * DEPTHWISE_WG
+}
+
+fn sums_partials(g: &Graph, sums: TensorId) -> usize {
     g.ops
         .iter()
         .find_map(|op| match *op {
@@ -93,7 +98,7 @@ fn sums_tiles(g: &Graph, sums: TensorId) -> usize {
                 output,
                 se_sums: Some(s),
                 ..
-            } if s == sums => Some(depthwise_tiles(g.shapes[output].h, g.shapes[output].w)),
+            } if s == sums => Some(depthwise_partials(g.shapes[output].h, g.shapes[output].w)),
             _ => None,
         })
         .expect("SE sums come from a depthwise op")
@@ -245,7 +250,7 @@ fn se_excite(
         c_in: u(c),
         c_out: u(r),
         // The depthwise op that wrote `sums` left this many partial sums per channel.
-        tiles: u(sums_tiles(g, sums)),
+        tiles: u(sums_partials(g, sums)),
         hw: u(hw),
         off1: u(r * c),
         off2: u(r * c + r),

@@ -76,7 +76,7 @@ pub(crate) fn tensor_bytes(g: &Graph, precision: Precision) -> Vec<u64> {
         } = *op
         {
             let o = g.shapes[output];
-            values[s] *= dispatch::depthwise_tiles(o.h, o.w) as u64;
+            values[s] *= dispatch::depthwise_partials(o.h, o.w) as u64;
         }
     }
     let bytes = |v: &u64| (v * precision.bytes()).next_multiple_of(4);
