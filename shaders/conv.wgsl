@@ -59,11 +59,5 @@ fn store(n: u32, co: u32, oy: u32, ox0: u32, acc: vec4<f32>) {
     if (co >= P.c_out) { return; }
     let bias = ld_wts(P.bias_off + co);
     let out_row = ((n * P.c_out + co) * P.h_out + oy) * P.w_out;
-    for (var i = 0u; i < OUT_X; i++) {
-        if (ox0 + i >= P.w_out) { break; }
-        let o = out_row + ox0 + i;
-        var y = activate(acc[i] + bias);
-        if (HAS_RESIDUAL != 0u) { y += ld_res(o); }
-        st_dst(o, y);
-    }
+    store4(out_row + ox0, min(OUT_X, P.w_out - ox0), acc, bias, HAS_RESIDUAL != 0u);
 }

@@ -41,12 +41,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         let acc = quad(c, n, oy, ox0);
         let bias = ld_wts(P.bias_off + c);
         let out_row = ((n * P.c_out + c) * P.h_out + oy) * P.w_out;
-        for (var i = 0u; i < OUT_X; i++) {
-            if (ox0 + i >= P.w_out) { break; }
-            let y = activate(acc[i] + bias);
-            st_dst(out_row + ox0 + i, y);
-            local_sum += y;
-        }
+        local_sum = store4(out_row + ox0, min(OUT_X, P.w_out - ox0), acc, bias, false);
     }
     if (HAS_SUMS != 0u) {
         st_sums(((n * P.c_out + c) * P.tiles + wid.x) * WG + li, local_sum);

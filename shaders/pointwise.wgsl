@@ -78,11 +78,5 @@ fn store(n: u32, co: u32, p: u32, acc: vec4<f32>) {
     let hw = P.h_in * P.w_in;
     if (co >= P.c_out) { return; }
     let bias = ld_wts(P.bias_off + co);
-    for (var i = 0u; i < 4u; i++) {
-        if (p + i >= hw) { break; }
-        let o = (n * P.c_out + co) * hw + p + i;
-        var y = activate(acc[i] + bias);
-        if (HAS_RESIDUAL != 0u) { y += ld_res(o); }
-        st_dst(o, y);
-    }
+    store4((n * P.c_out + co) * hw + p, min(4u, hw - p), acc, bias, HAS_RESIDUAL != 0u);
 }

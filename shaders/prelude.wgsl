@@ -26,3 +26,21 @@ fn activate(x: f32) -> f32 {
 fn sigmoid(x: f32) -> f32 {
     return 1.0 / (1.0 + exp(-x));
 }
+
+// Writes act(acc + bias) (+ the residual) to dst[o], dst[o + 1], ... for the first `count`
+// (at most 4) components, and returns their sum. Components are named, not indexed in a
+// loop: CPU drivers keep a loop-indexed vector in memory.
+fn store4(o: u32, count: u32, acc: vec4<f32>, bias: f32, residual: bool) -> f32 {
+    var sum = store1(o, acc.x + bias, residual);
+    if (count > 1u) { sum += store1(o + 1u, acc.y + bias, residual); }
+    if (count > 2u) { sum += store1(o + 2u, acc.z + bias, residual); }
+    if (count > 3u) { sum += store1(o + 3u, acc.w + bias, residual); }
+    return sum;
+}
+
+fn store1(o: u32, v: f32, residual: bool) -> f32 {
+    var y = activate(v);
+    if (residual) { y += ld_res(o); }
+    st_dst(o, y);
+    return y;
+}
