@@ -26,18 +26,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let i1 = min(p + 1u, last);
     let i2 = min(p + 2u, last);
     let i3 = min(p + 3u, last);
-    // Weight rows of the CO output channels (clamped: extra channels are computed, not
-    // stored). Named accumulators, not an array: CPU drivers keep an array indexed in a
-    // loop in memory, which made this kernel 1.5× slower on lavapipe.
-    let last_co = M - 1u;
-    let r0 = co0 * K;
-    let r1 = min(co0 + 1u, last_co) * K;
-    let r2 = min(co0 + 2u, last_co) * K;
-    let r3 = min(co0 + 3u, last_co) * K;
-    let r4 = min(co0 + 4u, last_co) * K;
-    let r5 = min(co0 + 5u, last_co) * K;
-    let r6 = min(co0 + 6u, last_co) * K;
-    let r7 = min(co0 + 7u, last_co) * K;
+    // Weights are stored [ci][rows] with rows = c_out rounded up to 4 (P.off1), so the CO
+    // weights of one input channel are one or two vec4 loads (zero past c_out). Named
+    // accumulators, not an array: CPU drivers keep an array indexed in a loop in memory,
+    // which made this kernel 1.5× slower on lavapipe.
+    let q0 = co0 / 4u;
+    let rows4 = P.off1 / 4u;
     var a0 = vec4<f32>(0.0);
     var a1 = vec4<f32>(0.0);
     var a2 = vec4<f32>(0.0);
@@ -50,15 +44,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         let b = (n * K + ci) * hw;
         var x = vec4<f32>(ld_src(b + p), ld_src(b + i1), ld_src(b + i2), ld_src(b + i3));
         if (HAS_GATE != 0u) { x *= ld_gate(n * K + ci); }
-        a0 += x * ld_wts(r0 + ci);
-        a1 += x * ld_wts(r1 + ci);
-        a2 += x * ld_wts(r2 + ci);
-        a3 += x * ld_wts(r3 + ci);
+        let wa = ld_wts4(ci * rows4 + q0);
+        a0 += x * wa.x;
+        a1 += x * wa.y;
+        a2 += x * wa.z;
+        a3 += x * wa.w;
         if (CO == 8u) {
-            a4 += x * ld_wts(r4 + ci);
-            a5 += x * ld_wts(r5 + ci);
-            a6 += x * ld_wts(r6 + ci);
-            a7 += x * ld_wts(r7 + ci);
+            let wb = ld_wts4(ci * rows4 + q0 + 1u);
+            a4 += x * wb.x;
+            a5 += x * wb.y;
+            a6 += x * wb.z;
+            a7 += x * wb.w;
         }
     }
     store(n, co0, p, a0);

@@ -11,6 +11,13 @@
 @group(0) @binding(5) var<storage, read_write> dst: array<atomic<u32>>;
 @group(0) @binding(6) var<storage, read_write> sums: array<atomic<u32>>;
 
+// The weights again as pairs of words: four halves, for GEMM weights read four at a time.
+@group(0) @binding(7) var<storage, read> wts4: array<vec2<u32>>;
+fn ld_wts4(i: u32) -> vec4<f32> {
+    let w = wts4[i];
+    return vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
+}
+
 fn half_of(word: u32, i: u32) -> f32 { return unpack2x16float(word)[i & 1u]; }
 fn ld_src(i: u32) -> f32 { return half_of(src[i >> 1u], i); }
 fn ld_wts(i: u32) -> f32 { return half_of(wts[i >> 1u], i); }

@@ -110,7 +110,11 @@ fn tune_writes_a_cache_that_bench_uses() {
     let tuned = run(&["tune", "--runs", "1", "--json"]);
     let best = &tuned["best"];
     let candidates = effnet::gpu::tuning::POINTWISE_CO_CANDIDATES.len();
-    assert_eq!(tuned["candidates"].as_array().unwrap().len(), candidates, "{tuned}");
+    assert_eq!(
+        tuned["candidates"].as_array().unwrap().len(),
+        candidates,
+        "{tuned}"
+    );
     let text = std::fs::read_to_string(cache.join("tuning.json")).unwrap();
     let stored: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert!(

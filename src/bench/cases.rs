@@ -20,10 +20,11 @@ fn square(c: usize, h: usize) -> Shape {
     Shape { n: 1, c, h, w: h }
 }
 
-fn conv_weights(name: &str, out: usize, per_out: usize) -> ConvWeights {
+fn conv_weights(name: &str, out: usize, per_out: usize, gemm: bool) -> ConvWeights {
     ConvWeights {
         weight: rule_tensor(name, &[out, per_out]),
         bias: rule_tensor("bias", &[out]),
+        gemm,
     }
 }
 
@@ -86,7 +87,7 @@ pub fn pointwise(name: &'static str, cin: usize, cout: usize, h: usize, gated: b
         name,
         shapes,
         op,
-        vec![conv_weights(name, cout, cin)],
+        vec![conv_weights(name, cout, cin, true)],
         vec![],
     )
 }
@@ -114,7 +115,13 @@ pub fn depthwise(name: &'static str, c: usize, h: usize, k: usize, stride: usize
         geom: geom(k, stride),
         se_sums: None,
     };
-    case(name, shapes, op, vec![conv_weights(name, c, k * k)], vec![])
+    case(
+        name,
+        shapes,
+        op,
+        vec![conv_weights(name, c, k * k, false)],
+        vec![],
+    )
 }
 
 pub fn conv(
@@ -136,7 +143,7 @@ pub fn conv(
         name,
         shapes,
         op,
-        vec![conv_weights(name, cout, cin * k * k)],
+        vec![conv_weights(name, cout, cin * k * k, false)],
         vec![],
     )
 }

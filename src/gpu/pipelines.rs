@@ -116,6 +116,8 @@ pub mod binding {
     pub const RESIDUAL: u32 = 4;
     pub const DST: u32 = 5;
     pub const SUMS: u32 = 6;
+    /// The weights buffer again, viewed as vec4s (GEMM weights are read four at a time).
+    pub const WEIGHTS4: u32 = 7;
 }
 
 /// Override constants of one pipeline, e.g. `[("K", 3), ("STRIDE", 2), ("ACT", 1)]`.
@@ -154,6 +156,7 @@ impl Pipelines {
             params,
             buffer(SRC, true),
             buffer(WEIGHTS, true),
+            buffer(WEIGHTS4, true),
             buffer(GATE, true),
             buffer(RESIDUAL, true),
             buffer(DST, false),

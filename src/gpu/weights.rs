@@ -15,14 +15,36 @@ pub struct GpuWeights {
 
 fn upload(gpu: &Gpu, precision: Precision, label: &str, parts: &[&[f32]]) -> wgpu::Buffer {
     let data: Vec<f32> = parts.concat();
+    // Whole 16-byte elements for the vec4 view of weights (`wts4`).
+    let mut contents = encode(&data, precision);
+    contents.resize(contents.len().next_multiple_of(16), 0);
     super::create_buffer_init(
         &gpu.device,
         &wgpu::util::BufferInitDescriptor {
             label: Some(label),
-            contents: &encode(&data, precision),
+            contents: &contents,
             usage: wgpu::BufferUsages::STORAGE,
         },
     )
+}
+
+/// Output channels of a GEMM weight matrix rounded up to whole vec4s.
+pub fn gemm_rows(out: usize) -> usize {
+    out.next_multiple_of(4)
+}
+
+/// `[out, in]` → `[in, gemm_rows(out)]` with zero padding, so the pointwise kernel reads
+/// four output channels of one input channel as one vec4 (`wts4` in shaders/storage.wgsl).
+fn gemm_layout(weight: &[f32], out: usize) -> Vec<f32> {
+    let inputs = weight.len() / out.max(1);
+    let rows = gemm_rows(out);
+    let mut t = vec![0.0; inputs * rows];
+    for (co, row) in weight.chunks(inputs.max(1)).enumerate() {
+        for (ci, &w) in row.iter().enumerate() {
+            t[ci * rows + co] = w;
+        }
+    }
+    t
 }
 
 /// Values in the storage format, padded to a multiple of 4 bytes (a WebGPU copy unit).
@@ -56,7 +78,14 @@ impl GpuWeights {
             .convs
             .iter()
             .enumerate()
-            .map(|(i, c)| upload(&format!("conv {i}"), &[&c.weight, &c.bias]))
+            .map(|(i, c)| {
+                let label = format!("conv {i}");
+                if c.gemm {
+                    upload(&label, &[&gemm_layout(&c.weight, c.bias.len()), &c.bias])
+                } else {
+                    upload(&label, &[&c.weight, &c.bias])
+                }
+            })
             .collect();
         let ses = w
             .ses

@@ -110,6 +110,7 @@ impl<'a> BindContext<'a> {
             whole(binding::RESIDUAL, read(d.residual)),
             whole(binding::DST, self.slot(d.dst)),
             whole(binding::SUMS, sums),
+            whole(binding::WEIGHTS4, weights),
         ];
         dev.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(&format!("op {index} {:?}", d.kernel)),

@@ -275,7 +275,10 @@ fn pointwise(
 ) -> DispatchDesc {
     let (i, o) = (g.shapes[input], g.shapes[output]);
     let mut p = base(g, input, output);
-    p.bias_off = u(o.c * i.c);
+    // Weights are stored [in][rows] (`gpu::weights::gemm_layout`), the bias after them.
+    let rows = crate::gpu::weights::gemm_rows(o.c);
+    p.off1 = u(rows);
+    p.bias_off = u(rows * i.c);
     let mut d = DispatchDesc::new(Kernel::Pointwise, p, WeightRef::Conv(layer), output);
     d.constants = vec![("ACT", act_code(act)), ("CO", tuning.pointwise_co)];
     d.src = Some(input);

@@ -205,7 +205,7 @@ impl Builder<'_> {
     ) -> Result<TensorId> {
         let (geom, shape) = self.geom(x, layer)?;
         let output = self.tensor(shape);
-        let pointwise = layer.k == 1 && layer.stride == 1;
+        let pointwise = layer.runs_as_gemm();
         self.g.ops.push(if pointwise {
             let (layer, act) = (geom.layer, geom.act);
             Op::Pointwise {

@@ -99,6 +99,14 @@ pub struct Block {
     pub residual: bool,
 }
 
+impl ConvLayer {
+    /// A 1×1, stride-1 dense conv runs as a GEMM (the pointwise kernel), with its weights
+    /// stored transposed on the GPU.
+    pub fn runs_as_gemm(&self) -> bool {
+        self.k == 1 && self.stride == 1 && !self.depthwise
+    }
+}
+
 impl Block {
     pub fn in_c(&self) -> usize {
         self.layers().next().map(|l| l.in_c).unwrap_or(0)

@@ -16,6 +16,8 @@ pub struct ConvWeights {
     /// `[out, in / groups, k, k]`, as PyTorch lays it out.
     pub weight: Vec<f32>,
     pub bias: Vec<f32>,
+    /// Runs as a GEMM (`ConvLayer::runs_as_gemm`): the GPU stores it transposed.
+    pub gemm: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -117,7 +119,11 @@ fn fold_conv(
     let bias = (0..layer.out_c)
         .map(|o| (beta[o] as f64 - mean[o] as f64 * scale[o]) as f32)
         .collect();
-    ConvWeights { weight, bias }
+    ConvWeights {
+        weight,
+        bias,
+        gemm: layer.runs_as_gemm(),
+    }
 }
 
 /// `(channels, reduced)` of every SE layer, in lowering order.
