@@ -81,7 +81,8 @@ fn u(x: usize) -> u32 {
 
 /// Workgroups per channel of the depthwise kernel for an `h`×`w` output.
 pub fn depthwise_tiles(h: usize, w: usize) -> usize {
-    (h * w.div_ceil(DEPTHWISE_OUT_X)).div_ceil(DEPTHWISE_WG)
+    // Each invocation computes 2 rows × DEPTHWISE_OUT_X columns.
+    (h.div_ceil(2) * w.div_ceil(DEPTHWISE_OUT_X)).div_ceil(DEPTHWISE_WG)
 }
 
 /// Partial sums per channel the depthwise kernel leaves for SE: one per invocation, so it
