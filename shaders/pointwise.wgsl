@@ -11,6 +11,8 @@ override HAS_GATE: u32 = 0u;
 override HAS_RESIDUAL: u32 = 0u;
 // 4 or 8 (`effnet tune` picks per adapter).
 override CO: u32 = 8u;
+// Planes hold a multiple of 4 pixels: the 4 pixels of an invocation are one vec4 load.
+override ALIGNED: u32 = 0u;
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -42,7 +44,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var a7 = vec4<f32>(0.0);
     for (var ci = 0u; ci < K; ci++) {
         let b = (n * K + ci) * hw;
-        var x = vec4<f32>(ld_src(b + p), ld_src(b + i1), ld_src(b + i2), ld_src(b + i3));
+        var x: vec4<f32>;
+        if (ALIGNED != 0u) {
+            x = ld_src4((b + p) / 4u);
+        } else {
+            x = vec4<f32>(ld_src(b + p), ld_src(b + i1), ld_src(b + i2), ld_src(b + i3));
+        }
         if (HAS_GATE != 0u) { x *= ld_gate(n * K + ci); }
         let wa = ld_wts4(ci * rows4 + q0);
         a0 += x * wa.x;

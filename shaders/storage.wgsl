@@ -8,6 +8,10 @@
 @group(0) @binding(5) var<storage, read_write> dst: array<S>;
 @group(0) @binding(6) var<storage, read_write> sums: array<S>;
 
+// The input again as vec4s, for planes whose size is a multiple of 4.
+@group(0) @binding(8) var<storage, read> src4: array<vec4<S>>;
+fn ld_src4(i: u32) -> vec4<f32> { return vec4<f32>(src4[i]); }
+
 // The weights again as vec4s, for GEMM weights stored [in][out rounded up to 4].
 @group(0) @binding(7) var<storage, read> wts4: array<vec4<S>>;
 fn ld_wts4(i: u32) -> vec4<f32> { return vec4<f32>(wts4[i]); }

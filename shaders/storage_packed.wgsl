@@ -11,6 +11,13 @@
 @group(0) @binding(5) var<storage, read_write> dst: array<atomic<u32>>;
 @group(0) @binding(6) var<storage, read_write> sums: array<atomic<u32>>;
 
+// The input again as pairs of words (four halves), for planes whose size is a multiple of 4.
+@group(0) @binding(8) var<storage, read> src4: array<vec2<u32>>;
+fn ld_src4(i: u32) -> vec4<f32> {
+    let w = src4[i];
+    return vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
+}
+
 // The weights again as pairs of words: four halves, for GEMM weights read four at a time.
 @group(0) @binding(7) var<storage, read> wts4: array<vec2<u32>>;
 fn ld_wts4(i: u32) -> vec4<f32> {

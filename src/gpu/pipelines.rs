@@ -118,6 +118,8 @@ pub mod binding {
     pub const SUMS: u32 = 6;
     /// The weights buffer again, viewed as vec4s (GEMM weights are read four at a time).
     pub const WEIGHTS4: u32 = 7;
+    /// The input again, viewed as vec4s (the pointwise kernel reads 4 pixels at once).
+    pub const SRC4: u32 = 8;
 }
 
 /// Override constants of one pipeline, e.g. `[("K", 3), ("STRIDE", 2), ("ACT", 1)]`.
@@ -157,6 +159,7 @@ impl Pipelines {
             buffer(SRC, true),
             buffer(WEIGHTS, true),
             buffer(WEIGHTS4, true),
+            buffer(SRC4, true),
             buffer(GATE, true),
             buffer(RESIDUAL, true),
             buffer(DST, false),

@@ -111,6 +111,7 @@ impl<'a> BindContext<'a> {
             whole(binding::DST, self.slot(d.dst)),
             whole(binding::SUMS, sums),
             whole(binding::WEIGHTS4, weights),
+            whole(binding::SRC4, read(d.src)),
         ];
         dev.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(&format!("op {index} {:?}", d.kernel)),

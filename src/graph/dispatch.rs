@@ -281,7 +281,12 @@ fn pointwise(
     p.off1 = u(rows);
     p.bias_off = u(rows * i.c);
     let mut d = DispatchDesc::new(Kernel::Pointwise, p, WeightRef::Conv(layer), output);
-    d.constants = vec![("ACT", act_code(act)), ("CO", tuning.pointwise_co)];
+    let aligned = (i.h * i.w) % 4 == 0;
+    d.constants = vec![
+        ("ACT", act_code(act)),
+        ("CO", tuning.pointwise_co),
+        ("ALIGNED", aligned as u32),
+    ];
     d.src = Some(input);
     let channel_groups = o.c.div_ceil(tuning.pointwise_co as usize);
     d.workgroups = [

@@ -394,7 +394,7 @@ fn storage(dev: &wgpu::Device, label: &str, size: u64) -> wgpu::Buffer {
         dev,
         &wgpu::BufferDescriptor {
             label: Some(label),
-            size: size.next_multiple_of(4),
+            size: size.next_multiple_of(16), // whole elements of the vec4 view (`src4`)
             usage: wgpu::BufferUsages::STORAGE
                 | wgpu::BufferUsages::COPY_DST
                 | wgpu::BufferUsages::COPY_SRC,
