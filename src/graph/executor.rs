@@ -168,11 +168,7 @@ impl Session {
 
     /// Runs a forward pass on `input`, NCHW f32 of the session's batch and resolution.
     pub fn run(&self, input: &[f32]) -> Result<Output> {
-        self.upload(input)?;
-        let mut enc = self.device.create_command_encoder(&Default::default());
-        self.encode(&mut enc, None);
-        self.queue.submit([enc.finish()]);
-        self.read_back()
+        self.run_from(Input::Host(input))
     }
 
     /// Runs a forward pass and reads the results back to the host.
