@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Output channels per invocation the pointwise kernel may use (`CO` in pointwise.wgsl).
-pub const POINTWISE_CO_CANDIDATES: [u32; 2] = [4, 8];
+pub const POINTWISE_CO_CANDIDATES: [u32; 4] = [4, 8, 16, 32];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tuning {
@@ -20,7 +20,7 @@ pub struct Tuning {
 
 impl Default for Tuning {
     fn default() -> Self {
-        Tuning { pointwise_co: 8 }
+        Tuning { pointwise_co: 16 }
     }
 }
 

@@ -28,9 +28,10 @@ fn upload(gpu: &Gpu, precision: Precision, label: &str, parts: &[&[f32]]) -> wgp
     )
 }
 
-/// Output channels of a GEMM weight matrix rounded up to whole vec4s.
+/// Output channels of a GEMM weight matrix rounded up to 32, the largest channel block one
+/// pointwise invocation reads (`CO`), so its vec4 weight loads stay inside the row.
 pub fn gemm_rows(out: usize) -> usize {
-    out.next_multiple_of(4)
+    out.next_multiple_of(32)
 }
 
 /// `[out, in]` → `[in, gemm_rows(out)]` with zero padding, so the pointwise kernel reads
