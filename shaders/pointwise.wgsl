@@ -9,6 +9,9 @@
 // lanes (~25 instructions per lane and component), while a weight load at a workgroup-uniform
 // address is one broadcast, so the more channels share each input load the better: CO = 32
 // runs B0's GEMMs 1.2× faster than CO = 8 there (BENCHMARKS.md).
+// The input-channel loop takes two channels per step: lavapipe blends every accumulator
+// update inside a loop with the loop mask, so one update per two channels halves the blends
+// (B0 89.5 → 87 ms there).
 // Grid: x = pixels / (4 × 64), y = channels / CO, z = batch.
 
 override HAS_GATE: u32 = 0u;
@@ -45,15 +48,70 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var a20 = vec4<f32>(0.0); var a21 = vec4<f32>(0.0); var a22 = vec4<f32>(0.0); var a23 = vec4<f32>(0.0);
     var a24 = vec4<f32>(0.0); var a25 = vec4<f32>(0.0); var a26 = vec4<f32>(0.0); var a27 = vec4<f32>(0.0);
     var a28 = vec4<f32>(0.0); var a29 = vec4<f32>(0.0); var a30 = vec4<f32>(0.0); var a31 = vec4<f32>(0.0);
-    for (var ci = 0u; ci < K; ci++) {
-        let b = (n * K + ci) * hw;
-        var x: vec4<f32>;
-        if (ALIGNED != 0u) {
-            x = ld_src4((b + p) / 4u);
-        } else {
-            x = vec4<f32>(ld_src(b + p), ld_src(b + i1), ld_src(b + i2), ld_src(b + i3));
+    let K2 = K - K % 2u;
+    for (var ci = 0u; ci < K2; ci += 2u) {
+        let x = load_x(n, K, ci, hw, p, i1, i2, i3);
+        let y = load_x(n, K, ci + 1u, hw, p, i1, i2, i3);
+        let w = ci * rows4 + q0;
+        let v = w + rows4;
+        let w0 = ld_wts4(w + 0u);
+        let v0 = ld_wts4(v + 0u);
+        a0 += x * w0.x + y * v0.x;
+        a1 += x * w0.y + y * v0.y;
+        a2 += x * w0.z + y * v0.z;
+        a3 += x * w0.w + y * v0.w;
+        if (CO >= 8u) {
+            let w1 = ld_wts4(w + 1u);
+            let v1 = ld_wts4(v + 1u);
+            a4 += x * w1.x + y * v1.x;
+            a5 += x * w1.y + y * v1.y;
+            a6 += x * w1.z + y * v1.z;
+            a7 += x * w1.w + y * v1.w;
         }
-        if (HAS_GATE != 0u) { x *= ld_gate(n * K + ci); }
+        if (CO >= 16u) {
+            let w2 = ld_wts4(w + 2u);
+            let v2 = ld_wts4(v + 2u);
+            a8 += x * w2.x + y * v2.x;
+            a9 += x * w2.y + y * v2.y;
+            a10 += x * w2.z + y * v2.z;
+            a11 += x * w2.w + y * v2.w;
+            let w3 = ld_wts4(w + 3u);
+            let v3 = ld_wts4(v + 3u);
+            a12 += x * w3.x + y * v3.x;
+            a13 += x * w3.y + y * v3.y;
+            a14 += x * w3.z + y * v3.z;
+            a15 += x * w3.w + y * v3.w;
+        }
+        if (CO >= 32u) {
+            let w4 = ld_wts4(w + 4u);
+            let v4 = ld_wts4(v + 4u);
+            a16 += x * w4.x + y * v4.x;
+            a17 += x * w4.y + y * v4.y;
+            a18 += x * w4.z + y * v4.z;
+            a19 += x * w4.w + y * v4.w;
+            let w5 = ld_wts4(w + 5u);
+            let v5 = ld_wts4(v + 5u);
+            a20 += x * w5.x + y * v5.x;
+            a21 += x * w5.y + y * v5.y;
+            a22 += x * w5.z + y * v5.z;
+            a23 += x * w5.w + y * v5.w;
+            let w6 = ld_wts4(w + 6u);
+            let v6 = ld_wts4(v + 6u);
+            a24 += x * w6.x + y * v6.x;
+            a25 += x * w6.y + y * v6.y;
+            a26 += x * w6.z + y * v6.z;
+            a27 += x * w6.w + y * v6.w;
+            let w7 = ld_wts4(w + 7u);
+            let v7 = ld_wts4(v + 7u);
+            a28 += x * w7.x + y * v7.x;
+            a29 += x * w7.y + y * v7.y;
+            a30 += x * w7.z + y * v7.z;
+            a31 += x * w7.w + y * v7.w;
+        }
+    }
+    for (var ci = K2; ci < K; ci++) {
+        // An odd last channel.
+        let x = load_x(n, K, ci, hw, p, i1, i2, i3);
         let w = ci * rows4 + q0;
         let w0 = ld_wts4(w + 0u);
         a0 += x * w0.x;
@@ -132,4 +190,17 @@ fn store(n: u32, co: u32, p: u32, acc: vec4<f32>) {
     if (co >= P.c_out) { return; }
     let bias = ld_wts(P.bias_off + co);
     store4((n * P.c_out + co) * hw + p, min(4u, hw - p), acc, bias, HAS_RESIDUAL != 0u);
+}
+
+// The 4 pixels of input channel ci of image n, scaled by the SE gate.
+fn load_x(n: u32, K: u32, ci: u32, hw: u32, p: u32, i1: u32, i2: u32, i3: u32) -> vec4<f32> {
+    let b = (n * K + ci) * hw;
+    var x: vec4<f32>;
+    if (ALIGNED != 0u) {
+        x = ld_src4((b + p) / 4u);
+    } else {
+        x = vec4<f32>(ld_src(b + p), ld_src(b + i1), ld_src(b + i2), ld_src(b + i3));
+    }
+    if (HAS_GATE != 0u) { x *= ld_gate(n * K + ci); }
+    return x;
 }
