@@ -48,12 +48,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var a20 = vec4<f32>(0.0); var a21 = vec4<f32>(0.0); var a22 = vec4<f32>(0.0); var a23 = vec4<f32>(0.0);
     var a24 = vec4<f32>(0.0); var a25 = vec4<f32>(0.0); var a26 = vec4<f32>(0.0); var a27 = vec4<f32>(0.0);
     var a28 = vec4<f32>(0.0); var a29 = vec4<f32>(0.0); var a30 = vec4<f32>(0.0); var a31 = vec4<f32>(0.0);
-    let K2 = K - K % 2u;
-    for (var ci = 0u; ci < K2; ci += 2u) {
+    for (var ci = 0u; ci < K; ci += 2u) {
+        // Channels ci and ci + 1; for an odd K the last step's second channel re-reads channel
+        // K - 1 with its input zeroed, which adds nothing.
+        let c1 = min(ci + 1u, K - 1u);
         let x = load_x(n, K, ci, hw, p, i1, i2, i3);
-        let y = load_x(n, K, ci + 1u, hw, p, i1, i2, i3);
+        let y = select(vec4<f32>(0.0), load_x(n, K, c1, hw, p, i1, i2, i3), ci + 1u < K);
         let w = ci * rows4 + q0;
-        let v = w + rows4;
+        let v = c1 * rows4 + q0;
         let w0 = ld_wts4(w + 0u);
         let v0 = ld_wts4(v + 0u);
         a0 += x * w0.x + y * v0.x;
@@ -107,57 +109,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             a29 += x * w7.y + y * v7.y;
             a30 += x * w7.z + y * v7.z;
             a31 += x * w7.w + y * v7.w;
-        }
-    }
-    for (var ci = K2; ci < K; ci++) {
-        // An odd last channel.
-        let x = load_x(n, K, ci, hw, p, i1, i2, i3);
-        let w = ci * rows4 + q0;
-        let w0 = ld_wts4(w + 0u);
-        a0 += x * w0.x;
-        a1 += x * w0.y;
-        a2 += x * w0.z;
-        a3 += x * w0.w;
-        if (CO >= 8u) {
-            let w1 = ld_wts4(w + 1u);
-            a4 += x * w1.x;
-            a5 += x * w1.y;
-            a6 += x * w1.z;
-            a7 += x * w1.w;
-        }
-        if (CO >= 16u) {
-            let w2 = ld_wts4(w + 2u);
-            a8 += x * w2.x;
-            a9 += x * w2.y;
-            a10 += x * w2.z;
-            a11 += x * w2.w;
-            let w3 = ld_wts4(w + 3u);
-            a12 += x * w3.x;
-            a13 += x * w3.y;
-            a14 += x * w3.z;
-            a15 += x * w3.w;
-        }
-        if (CO >= 32u) {
-            let w4 = ld_wts4(w + 4u);
-            a16 += x * w4.x;
-            a17 += x * w4.y;
-            a18 += x * w4.z;
-            a19 += x * w4.w;
-            let w5 = ld_wts4(w + 5u);
-            a20 += x * w5.x;
-            a21 += x * w5.y;
-            a22 += x * w5.z;
-            a23 += x * w5.w;
-            let w6 = ld_wts4(w + 6u);
-            a24 += x * w6.x;
-            a25 += x * w6.y;
-            a26 += x * w6.z;
-            a27 += x * w6.w;
-            let w7 = ld_wts4(w + 7u);
-            a28 += x * w7.x;
-            a29 += x * w7.y;
-            a30 += x * w7.z;
-            a31 += x * w7.w;
         }
     }
     store_block(n, co0, p, a0, a1, a2, a3);
