@@ -1,14 +1,17 @@
 // 1×1 convolution as a register-blocked GEMM with everything around it fused:
 //   out[n, co, p] = act(bias[co] + sum_ci W[co, ci] * gate[n, ci] * x[n, ci, p]) + res[n, co, p]
 // The SE gate scales input channels as they are loaded, so SE costs no extra pass.
-// Each invocation computes 4 consecutive pixels × CO output channels; CO is chosen per adapter
-// by `effnet tune` (see src/gpu/tuning.rs). No workgroup memory and no barriers: on CPU
-// drivers (lavapipe) barriers and shared-memory staging cost more than they save (measured:
-// 2.5× slower), and on GPUs the x loads coalesce across lanes while every lane of a workgroup
-// reads the same weights. On lavapipe an input load at a per-lane address is a loop over the
-// lanes (~25 instructions per lane and component), while a weight load at a workgroup-uniform
-// address is one broadcast, so the more channels share each input load the better: CO = 32
-// runs B0's GEMMs 1.2× faster than CO = 8 there (BENCHMARKS.md).
+// Each invocation computes 4 consecutive pixels × CO output channels; CO and how weights
+// reach the lanes are chosen per adapter by `effnet tune` (see src/gpu/tuning.rs). The entry
+// point and `weight_quads` come from pointwise_plain.wgsl (every lane loads the CO weights
+// of a channel) or pointwise_subgroup.wgsl (each lane loads 4 and subgroupBroadcast shares
+// them). No workgroup memory and no barriers: on CPU drivers (lavapipe) barriers and
+// shared-memory staging cost more than they save (measured: 2.5× slower), and on GPUs the x
+// loads coalesce across lanes while every lane of a workgroup reads the same weights.
+// On lavapipe every load inside a loop is a loop over the SIMD lanes (~14 instructions per
+// lane), even at a workgroup-uniform address, so what pays is loads shared by many
+// multiply-adds: CO = 32 output channels per input load, and weights loaded once per
+// subgroup instead of once per lane (BENCHMARKS.md).
 // The input-channel loop takes two channels per step: lavapipe blends every accumulator
 // update inside a loop with the loop mask, so one update per two channels halves the blends
 // (B0 89.5 → 87 ms there).
@@ -21,21 +24,29 @@ override CO: u32 = 16u;
 // Planes hold a multiple of 4 pixels: the 4 pixels of an invocation are one vec4 load.
 override ALIGNED: u32 = 0u;
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+// The CO weights of one input channel as vec4s (q4..q7 only for CO = 32, and so on).
+struct Quads {
+    q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, q3: vec4<f32>,
+    q4: vec4<f32>, q5: vec4<f32>, q6: vec4<f32>, q7: vec4<f32>,
+}
+
+fn pointwise(wid: vec3<u32>, li: u32) {
     let hw = P.h_in * P.w_in;
     let K = P.c_in;
     let n = wid.z;
     let co0 = wid.y * CO;
     let p = (wid.x * 64u + li) * 4u;
-    if (p >= hw) { return; }
-    // Pixels past the end of the plane re-read the last pixel; their results are not stored.
+    // Lanes past the end of the plane stay until their whole subgroup is done (they take
+    // part in its broadcasts), re-reading the last pixel; their results are not stored.
+    let done = p >= hw;
+    if (all_done(done)) { return; }
     let last = hw - 1u;
+    let p0 = min(p, last);
     let i1 = min(p + 1u, last);
     let i2 = min(p + 2u, last);
     let i3 = min(p + 3u, last);
     // Weights are stored [ci][rows] with rows = c_out rounded up to 32 (P.off1), so the CO
-    // weights of one input channel are CO / 4 vec4 loads (zero past c_out). Named
+    // weights of one input channel are CO / 4 vec4s (zero past c_out). Named
     // accumulators, not an array: CPU drivers keep an array indexed in a loop in memory,
     // which made this kernel 1.5× slower on lavapipe.
     let q0 = co0 / 4u;
@@ -52,65 +63,50 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         // Channels ci and ci + 1; for an odd K the last step's second channel re-reads channel
         // K - 1 with its input zeroed, which adds nothing.
         let c1 = min(ci + 1u, K - 1u);
-        let x = load_x(n, K, ci, hw, p, i1, i2, i3);
-        let y = select(vec4<f32>(0.0), load_x(n, K, c1, hw, p, i1, i2, i3), ci + 1u < K);
-        let w = ci * rows4 + q0;
-        let v = c1 * rows4 + q0;
-        let w0 = ld_wts4(w + 0u);
-        let v0 = ld_wts4(v + 0u);
-        a0 += x * w0.x + y * v0.x;
-        a1 += x * w0.y + y * v0.y;
-        a2 += x * w0.z + y * v0.z;
-        a3 += x * w0.w + y * v0.w;
+        let x = load_x(n, K, ci, hw, p0, i1, i2, i3);
+        let y = select(vec4<f32>(0.0), load_x(n, K, c1, hw, p0, i1, i2, i3), ci + 1u < K);
+        let w = weight_quads(ci * rows4 + q0);
+        let v = weight_quads(c1 * rows4 + q0);
+        a0 += x * w.q0.x + y * v.q0.x;
+        a1 += x * w.q0.y + y * v.q0.y;
+        a2 += x * w.q0.z + y * v.q0.z;
+        a3 += x * w.q0.w + y * v.q0.w;
         if (CO >= 8u) {
-            let w1 = ld_wts4(w + 1u);
-            let v1 = ld_wts4(v + 1u);
-            a4 += x * w1.x + y * v1.x;
-            a5 += x * w1.y + y * v1.y;
-            a6 += x * w1.z + y * v1.z;
-            a7 += x * w1.w + y * v1.w;
+            a4 += x * w.q1.x + y * v.q1.x;
+            a5 += x * w.q1.y + y * v.q1.y;
+            a6 += x * w.q1.z + y * v.q1.z;
+            a7 += x * w.q1.w + y * v.q1.w;
         }
         if (CO >= 16u) {
-            let w2 = ld_wts4(w + 2u);
-            let v2 = ld_wts4(v + 2u);
-            a8 += x * w2.x + y * v2.x;
-            a9 += x * w2.y + y * v2.y;
-            a10 += x * w2.z + y * v2.z;
-            a11 += x * w2.w + y * v2.w;
-            let w3 = ld_wts4(w + 3u);
-            let v3 = ld_wts4(v + 3u);
-            a12 += x * w3.x + y * v3.x;
-            a13 += x * w3.y + y * v3.y;
-            a14 += x * w3.z + y * v3.z;
-            a15 += x * w3.w + y * v3.w;
+            a8 += x * w.q2.x + y * v.q2.x;
+            a9 += x * w.q2.y + y * v.q2.y;
+            a10 += x * w.q2.z + y * v.q2.z;
+            a11 += x * w.q2.w + y * v.q2.w;
+            a12 += x * w.q3.x + y * v.q3.x;
+            a13 += x * w.q3.y + y * v.q3.y;
+            a14 += x * w.q3.z + y * v.q3.z;
+            a15 += x * w.q3.w + y * v.q3.w;
         }
         if (CO >= 32u) {
-            let w4 = ld_wts4(w + 4u);
-            let v4 = ld_wts4(v + 4u);
-            a16 += x * w4.x + y * v4.x;
-            a17 += x * w4.y + y * v4.y;
-            a18 += x * w4.z + y * v4.z;
-            a19 += x * w4.w + y * v4.w;
-            let w5 = ld_wts4(w + 5u);
-            let v5 = ld_wts4(v + 5u);
-            a20 += x * w5.x + y * v5.x;
-            a21 += x * w5.y + y * v5.y;
-            a22 += x * w5.z + y * v5.z;
-            a23 += x * w5.w + y * v5.w;
-            let w6 = ld_wts4(w + 6u);
-            let v6 = ld_wts4(v + 6u);
-            a24 += x * w6.x + y * v6.x;
-            a25 += x * w6.y + y * v6.y;
-            a26 += x * w6.z + y * v6.z;
-            a27 += x * w6.w + y * v6.w;
-            let w7 = ld_wts4(w + 7u);
-            let v7 = ld_wts4(v + 7u);
-            a28 += x * w7.x + y * v7.x;
-            a29 += x * w7.y + y * v7.y;
-            a30 += x * w7.z + y * v7.z;
-            a31 += x * w7.w + y * v7.w;
+            a16 += x * w.q4.x + y * v.q4.x;
+            a17 += x * w.q4.y + y * v.q4.y;
+            a18 += x * w.q4.z + y * v.q4.z;
+            a19 += x * w.q4.w + y * v.q4.w;
+            a20 += x * w.q5.x + y * v.q5.x;
+            a21 += x * w.q5.y + y * v.q5.y;
+            a22 += x * w.q5.z + y * v.q5.z;
+            a23 += x * w.q5.w + y * v.q5.w;
+            a24 += x * w.q6.x + y * v.q6.x;
+            a25 += x * w.q6.y + y * v.q6.y;
+            a26 += x * w.q6.z + y * v.q6.z;
+            a27 += x * w.q6.w + y * v.q6.w;
+            a28 += x * w.q7.x + y * v.q7.x;
+            a29 += x * w.q7.y + y * v.q7.y;
+            a30 += x * w.q7.z + y * v.q7.z;
+            a31 += x * w.q7.w + y * v.q7.w;
         }
     }
+    if (done) { return; }
     store_block(n, co0, p, a0, a1, a2, a3);
     if (CO >= 8u) {
         store_block(n, co0 + 4u, p, a4, a5, a6, a7);

@@ -193,9 +193,7 @@ impl LoadedModel {
         guard::check_size(&self.model.arch, size, self.weights.precision, limit)?;
         let graph = lower(&self.model.arch, o.batch, o.height, o.width)?;
         let sizes = se_sizes(&self.model.arch);
-        let inner = self.gpu.scoped("the session's buffers and pipelines", || {
-            graph::Session::new(&self.gpu, &self.weights, &sizes, graph, o.capture_stages)
-        })?;
+        let inner = graph::Session::new(&self.gpu, &self.weights, &sizes, graph, o.capture_stages)?;
         Ok(Session {
             inner,
             options: o,

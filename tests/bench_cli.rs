@@ -90,9 +90,7 @@ fn bench_json_and_trace() {
 
 #[test]
 fn tune_writes_a_cache_that_bench_uses() {
-    if common::gpu().is_none() {
-        return;
-    }
+    let Some(gpu) = common::gpu() else { return };
     let cache = std::env::temp_dir().join(format!("effnet-tune-{}", std::process::id()));
     let run = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_effnet"))
@@ -109,7 +107,7 @@ fn tune_writes_a_cache_that_bench_uses() {
     };
     let tuned = run(&["tune", "--runs", "1", "--json"]);
     let best = &tuned["best"];
-    let candidates = effnet::gpu::tuning::POINTWISE_CO_CANDIDATES.len();
+    let candidates = effnet::gpu::Tuning::candidates(gpu.subgroup_lanes).len();
     assert_eq!(
         tuned["candidates"].as_array().unwrap().len(),
         candidates,

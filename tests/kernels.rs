@@ -2,7 +2,6 @@
 
 mod common;
 
-use effnet::gpu::tuning::POINTWISE_CO_CANDIDATES;
 use effnet::gpu::{Gpu, GpuWeights, Precision, Tuning};
 use effnet::graph::{Session, lower};
 use effnet::model::rule::{RuleSource, rule_input};
@@ -21,9 +20,10 @@ fn check(padding: Padding, act: Activation, n: usize, h: usize, w: usize) {
 
 fn check_arch(arch: Arch, n: usize, h: usize, w: usize) {
     let Some(mut gpu) = common::gpu() else { return };
-    // Every tile shape the tuner may pick must be correct, whichever one a cache holds.
-    for co in POINTWISE_CO_CANDIDATES {
-        gpu.tuning = Tuning { pointwise_co: co };
+    // Every tile shape and weight path the tuner may pick must be correct, whichever one a
+    // cache holds.
+    for tuning in Tuning::candidates(gpu.subgroup_lanes) {
+        gpu.tuning = tuning;
         check_on(&gpu, &arch, n, h, w);
     }
 }

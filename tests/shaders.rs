@@ -15,9 +15,11 @@ fn every_kernel_validates_with_naga() {
         let mut v = naga::valid::Validator::new(
             naga::valid::ValidationFlags::all(),
             // Native f16 storage needs SHADER_F16; the packed fallback only the
-            // pack2x16float/unpack2x16float builtins (wgpu's SHADER_F16_IN_F32 downlevel flag).
+            // pack2x16float/unpack2x16float builtins (wgpu's SHADER_F16_IN_F32 downlevel flag);
+            // the subgroup GEMM wgpu's SUBGROUP feature.
             naga::valid::Capabilities::SHADER_FLOAT16
-                | naga::valid::Capabilities::SHADER_FLOAT16_IN_FLOAT32,
+                | naga::valid::Capabilities::SHADER_FLOAT16_IN_FLOAT32
+                | naga::valid::Capabilities::SUBGROUP,
         );
         v.validate(&module)
             .unwrap_or_else(|e| panic!("{k:?} {storage:?}: {e:?}"));

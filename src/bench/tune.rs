@@ -3,7 +3,6 @@
 
 use super::cases::tuning_set;
 use crate::Result;
-use crate::gpu::tuning::POINTWISE_CO_CANDIDATES;
 use crate::gpu::{Gpu, GpuWeights, Precision, Tuning};
 use crate::graph::Session;
 use serde::Serialize;
@@ -12,6 +11,7 @@ use std::time::Instant;
 #[derive(Clone, Debug, Serialize)]
 pub struct Candidate {
     pub pointwise_co: u32,
+    pub pointwise_subgroups: bool,
     /// Sum over the tuning shapes of the best run, in milliseconds.
     pub ms: f64,
 }
@@ -20,15 +20,17 @@ pub struct Candidate {
 pub fn tune(gpu: &Gpu, runs: usize) -> Result<(Tuning, Vec<Candidate>)> {
     let cases = tuning_set();
     let mut results = vec![];
-    for co in POINTWISE_CO_CANDIDATES {
+    for tuning in Tuning::candidates(gpu.subgroup_lanes) {
         let mut g = gpu.clone();
-        g.tuning = Tuning { pointwise_co: co };
+        g.tuning = tuning;
         let mut total = 0.0;
         for case in &cases {
             let gw = GpuWeights::new(&g, &case.weights, Precision::F32);
             let session = Session::new(&g, &gw, &case.se, case.graph.clone(), false)?;
             let input = vec![0.5f32; case.graph.shapes[0].len()];
-            session.run(&input)?; // warm-up: pipeline creation and first-use costs
+            // Warm-up (pipeline creation and first-use costs), checked for device errors so a
+            // candidate the driver rejects fails instead of timing nothing.
+            g.scoped("a tuning run", || session.run(&input))?;
             let mut best = f64::INFINITY;
             for _ in 0..runs.max(1) {
                 let t = Instant::now();
@@ -38,7 +40,8 @@ pub fn tune(gpu: &Gpu, runs: usize) -> Result<(Tuning, Vec<Candidate>)> {
             total += best;
         }
         results.push(Candidate {
-            pointwise_co: co,
+            pointwise_co: tuning.pointwise_co,
+            pointwise_subgroups: tuning.pointwise_subgroups,
             ms: total,
         });
     }
@@ -49,6 +52,7 @@ pub fn tune(gpu: &Gpu, runs: usize) -> Result<(Tuning, Vec<Candidate>)> {
     Ok((
         Tuning {
             pointwise_co: best.pointwise_co,
+            pointwise_subgroups: best.pointwise_subgroups,
         },
         results,
     ))

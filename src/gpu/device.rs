@@ -15,6 +15,8 @@ pub struct Gpu {
     /// Kernel shapes for this adapter: the cached result of `effnet tune`, or the defaults.
     /// Public so callers (and tests) can try other shapes.
     pub tuning: super::Tuning,
+    /// The fewest lanes a subgroup has on this device; 0 without the SUBGROUP feature.
+    pub subgroup_lanes: u32,
     /// Store f16 as native `f16` (SHADER_F16); otherwise as packed pairs in `u32` words.
     /// Public so tests can exercise the packed path on any adapter.
     pub native_f16: bool,
@@ -50,9 +52,12 @@ impl Gpu {
             .await
             .map_err(|_| Error::NoAdapter { backends })?;
         let limits = adapter.limits();
-        // Half precision and timestamps where the adapter has them; nothing else is needed.
-        let features =
-            adapter.features() & (wgpu::Features::SHADER_F16 | wgpu::Features::TIMESTAMP_QUERY);
+        // Half precision, subgroups and timestamps where the adapter has them; nothing else
+        // is needed.
+        let features = adapter.features()
+            & (wgpu::Features::SHADER_F16
+                | wgpu::Features::SUBGROUP
+                | wgpu::Features::TIMESTAMP_QUERY);
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("effnet"),
@@ -70,7 +75,13 @@ impl Gpu {
     pub fn from_device(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo) -> Self {
         let limits = device.limits();
         let features = device.features();
-        let tuning = super::tuning::cached(&info).unwrap_or_default();
+        let subgroup_lanes = if features.contains(wgpu::Features::SUBGROUP) {
+            info.subgroup_min_size
+        } else {
+            0
+        };
+        let tuning = super::tuning::cached(&info, subgroup_lanes)
+            .unwrap_or_else(|| super::Tuning::default_for(&info, subgroup_lanes));
         let health = Arc::new(Health::default());
         let h = health.clone();
         device.set_device_lost_callback(move |reason, message| {
@@ -89,6 +100,7 @@ impl Gpu {
             limits,
             features,
             tuning,
+            subgroup_lanes,
             health,
         }
     }

@@ -10,6 +10,9 @@ pub enum Kernel {
     Depthwise,
     SeExcite,
     Pointwise,
+    /// The pointwise GEMM sharing weight loads across a subgroup (needs `SUBGROUP` and
+    /// subgroups of at least CO / 4 lanes).
+    PointwiseSubgroup,
     Classifier,
 }
 
@@ -17,6 +20,7 @@ pub const PRELUDE: &str = include_str!("../../shaders/prelude.wgsl");
 const TAPS: &str = include_str!("../../shaders/taps.wgsl");
 const STORAGE: &str = include_str!("../../shaders/storage.wgsl");
 const STORAGE_PACKED: &str = include_str!("../../shaders/storage_packed.wgsl");
+const POINTWISE: &str = include_str!("../../shaders/pointwise.wgsl");
 
 /// How values sit in the storage buffers the kernels read and write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -42,11 +46,12 @@ impl Storage {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 5] = [
+    pub const ALL: [Kernel; 6] = [
         Kernel::Conv,
         Kernel::Depthwise,
         Kernel::SeExcite,
         Kernel::Pointwise,
+        Kernel::PointwiseSubgroup,
         Kernel::Classifier,
     ];
 
@@ -55,7 +60,8 @@ impl Kernel {
             Kernel::Conv => include_str!("../../shaders/conv.wgsl"),
             Kernel::Depthwise => include_str!("../../shaders/depthwise.wgsl"),
             Kernel::SeExcite => include_str!("../../shaders/se.wgsl"),
-            Kernel::Pointwise => include_str!("../../shaders/pointwise.wgsl"),
+            Kernel::Pointwise => include_str!("../../shaders/pointwise_plain.wgsl"),
+            Kernel::PointwiseSubgroup => include_str!("../../shaders/pointwise_subgroup.wgsl"),
             Kernel::Classifier => include_str!("../../shaders/classifier.wgsl"),
         }
     }
@@ -67,12 +73,15 @@ impl Kernel {
             Storage::F16 => format!("enable f16;\nalias S = f16;\n{STORAGE}"),
             Storage::F16Packed => STORAGE_PACKED.to_string(),
         };
-        // The k×k kernels share the row-tap helpers.
-        let taps = match self {
+        // The k×k kernels share the row-tap helpers; both GEMM entry points the GEMM body.
+        let shared = match self {
             Kernel::Conv | Kernel::Depthwise => TAPS,
+            Kernel::Pointwise | Kernel::PointwiseSubgroup => POINTWISE,
             _ => "",
         };
-        format!("{bindings}\n{PRELUDE}\n{taps}\n{}", self.body())
+        // (No `enable subgroups;` for the subgroup kernel: naga 30 rejects it; wgpu's
+        // SUBGROUP feature is what allows the builtins.)
+        format!("{bindings}\n{PRELUDE}\n{shared}\n{}", self.body())
     }
 }
 

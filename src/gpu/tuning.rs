@@ -16,11 +16,63 @@ pub const POINTWISE_CO_CANDIDATES: [u32; 4] = [4, 8, 16, 32];
 pub struct Tuning {
     /// Output channels one pointwise invocation computes.
     pub pointwise_co: u32,
+    /// Share each channel's pointwise weights across a subgroup (`pointwise_subgroup.wgsl`)
+    /// instead of every lane loading them. Absent from caches written before it existed.
+    #[serde(default)]
+    pub pointwise_subgroups: bool,
 }
 
 impl Default for Tuning {
     fn default() -> Self {
-        Tuning { pointwise_co: 16 }
+        Tuning {
+            pointwise_co: 16,
+            pointwise_subgroups: false,
+        }
+    }
+}
+
+impl Tuning {
+    /// The shapes to use on an adapter nobody has tuned. CPU drivers get what `effnet tune`
+    /// picks on lavapipe (there every load in a loop is a loop over the SIMD lanes, so large
+    /// blocks and subgroup-shared weights pay: BENCHMARKS.md); GPUs the portable middle.
+    pub fn default_for(info: &wgpu::AdapterInfo, subgroup_lanes: u32) -> Self {
+        if info.device_type != wgpu::DeviceType::Cpu {
+            return Tuning::default();
+        }
+        let cpu = Tuning {
+            pointwise_co: 32,
+            pointwise_subgroups: true,
+        };
+        if cpu.fits(subgroup_lanes) {
+            cpu
+        } else {
+            Tuning {
+                pointwise_subgroups: false,
+                ..cpu
+            }
+        }
+    }
+
+    /// Whether an adapter whose subgroups have at least `subgroup_lanes` lanes (0: no
+    /// subgroups) can run this: the subgroup kernel broadcasts from lanes 0 .. CO / 4.
+    pub fn fits(&self, subgroup_lanes: u32) -> bool {
+        POINTWISE_CO_CANDIDATES.contains(&self.pointwise_co)
+            && (!self.pointwise_subgroups || self.pointwise_co / 4 <= subgroup_lanes)
+    }
+
+    /// Every tuning an adapter with `subgroup_lanes`-lane subgroups can run: the candidates
+    /// `effnet tune` times and the tests check against the CPU reference.
+    pub fn candidates(subgroup_lanes: u32) -> Vec<Tuning> {
+        [false, true]
+            .iter()
+            .flat_map(|&pointwise_subgroups| {
+                POINTWISE_CO_CANDIDATES.map(|pointwise_co| Tuning {
+                    pointwise_co,
+                    pointwise_subgroups,
+                })
+            })
+            .filter(|t| t.fits(subgroup_lanes))
+            .collect()
     }
 }
 
@@ -53,12 +105,11 @@ fn read_cache() -> BTreeMap<String, Tuning> {
         .unwrap_or_default()
 }
 
-/// The cached tuning for this adapter, if any. A missing or unreadable cache is not an error.
-pub fn cached(info: &wgpu::AdapterInfo) -> Option<Tuning> {
+/// The cached tuning for this adapter, if any and if it can run with `subgroup_lanes`-lane
+/// subgroups. A missing or unreadable cache is not an error.
+pub fn cached(info: &wgpu::AdapterInfo, subgroup_lanes: u32) -> Option<Tuning> {
     let t = read_cache().remove(&adapter_key(info))?;
-    POINTWISE_CO_CANDIDATES
-        .contains(&t.pointwise_co)
-        .then_some(t)
+    t.fits(subgroup_lanes).then_some(t)
 }
 
 /// Stores `tuning` for this adapter, keeping other adapters' entries.

@@ -280,7 +280,12 @@ fn pointwise(
     let rows = crate::gpu::weights::gemm_rows(o.c);
     p.off1 = u(rows);
     p.bias_off = u(rows * i.c);
-    let mut d = DispatchDesc::new(Kernel::Pointwise, p, WeightRef::Conv(layer), output);
+    let kernel = if tuning.pointwise_subgroups {
+        Kernel::PointwiseSubgroup
+    } else {
+        Kernel::Pointwise
+    };
+    let mut d = DispatchDesc::new(kernel, p, WeightRef::Conv(layer), output);
     let aligned = (i.h * i.w) % 4 == 0;
     d.constants = vec![
         ("ACT", act_code(act)),

@@ -85,8 +85,21 @@ pub(crate) fn tensor_bytes(g: &Graph, precision: Precision) -> Vec<u64> {
 
 impl Session {
     /// Prepares `graph` to run on `gpu` with `weights`. With `capture_stages`, every run also
-    /// returns the output of every stage.
+    /// returns the output of every stage. A shader or pipeline the device rejects is an error
+    /// here, not a silent failure of later runs.
     pub fn new(
+        gpu: &Gpu,
+        weights: &GpuWeights,
+        se_sizes: &[(usize, usize)],
+        graph: Graph,
+        capture_stages: bool,
+    ) -> Result<Self> {
+        gpu.scoped("the session's buffers and pipelines", || {
+            Self::build(gpu, weights, se_sizes, graph, capture_stages)
+        })
+    }
+
+    fn build(
         gpu: &Gpu,
         weights: &GpuWeights,
         se_sizes: &[(usize, usize)],

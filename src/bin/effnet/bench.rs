@@ -63,7 +63,15 @@ pub fn tune(a: TuneArgs) -> Result<ExitCode> {
         println!("{o}");
     } else {
         for c in &candidates {
-            println!("pointwise_co {:>2}: {:8.2} ms", c.pointwise_co, c.ms);
+            let weights = if c.pointwise_subgroups {
+                "subgroup"
+            } else {
+                "per lane"
+            };
+            println!(
+                "pointwise_co {:>2}, weights {weights:>8}: {:8.2} ms",
+                c.pointwise_co, c.ms
+            );
         }
         println!("best: {best:?}");
         if let Some(p) = saved {
