@@ -2,45 +2,75 @@
 // outputs of two rows, loading each input row segment once for all k taps and all 4 outputs
 // (k + 3·stride values instead of 4·k; see taps.wgsl) and each input row once for both
 // output rows (k + stride rows instead of 2k).
+// Weights are stored [C][K][RS] (RS = P.off1, 8 for k ≤ 7), the bias in the last slot of
+// row 0 (src/gpu/weights.rs), so for k = 3 and 5 a channel's weights and bias are K
+// `shared8` blocks, loaded once per invocation before any row (with subgroups, one load per
+// block for the whole subgroup: lanes_subgroup.wgsl). Those sizes also run their rows as
+// straight-line code: on CPU drivers a loop's body is blended with the loop mask and every
+// load in it is a loop over the lanes (BENCHMARKS.md).
 // With HAS_SUMS each invocation also writes the sum of the outputs it produced, so the SE
 // block that follows needs no extra pass over the tensor: sums[((n * C + c) * tiles + tile)
 // * WG + lane]. One value per invocation instead of a workgroup reduction: barriers cost CPU
 // drivers more than the SE kernel's extra additions (B0 on lavapipe, depthwise + SE: 46.2 ms
 // with a tree reduction, 37.2 with one barrier, 31.4 with none).
 // Grid: x = tiles of WG blocks of 2 rows × 4 columns, y = channels, z = batch.
+// The channel is the same for the whole workgroup, so any subgroup layout shares weights.
 
 override HAS_SUMS: u32 = 0u;
-const WG: u32 = 64u;
+// Invocations per workgroup: 8 to 64, sized to the plane (`depthwise_grid` in
+// src/graph/dispatch.rs).
+override WG: u32 = 64u;
 const OUT_X: u32 = 4u;
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+// Weight rows 0 .. K - 1 of a channel (kernel column i in component i of lo, then hi).
+struct DwWeights { r0: Pair, r1: Pair, r2: Pair, r3: Pair, r4: Pair }
+
+fn kernel(wid: vec3<u32>, li: u32) {
     let c = wid.y;
     let n = wid.z;
     let quads_per_row = (P.w_out + OUT_X - 1u) / OUT_X;
-    let row_pairs = (P.h_out + 1u) / 2u;
+    let items = (P.h_out + 1u) / 2u * quads_per_row;
     let item = wid.x * WG + li;
-    var local_sum = 0.0;
-    if (item < row_pairs * quads_per_row) {
-        // Two output rows share the input rows between them: k + stride rows instead of 2k.
-        let oy = (item / quads_per_row) * 2u;
-        let ox0 = (item % quads_per_row) * OUT_X;
-        let plane = (n * P.c_in + c) * P.h_in;
-        let x0 = i32(ox0 * STRIDE) - i32(P.pad_left);
-        var top = vec4<f32>(0.0);
-        var bottom = vec4<f32>(0.0);
+    // Lanes past the last item leave with their subgroup (they still write their zero SE
+    // sum); in a subgroup with work left they compute the last item again and store
+    // nothing, so that every lane takes part in the weight broadcasts.
+    if (all_done(item >= items)) {
+        if (HAS_SUMS != 0u) { st_sums(((n * P.c_out + c) * P.tiles + wid.x) * WG + li, 0.0); }
+        return;
+    }
+    let it = min(item, items - 1u);
+    let oy = (it / quads_per_row) * 2u;
+    let ox0 = (it % quads_per_row) * OUT_X;
+    let plane = (n * P.c_in + c) * P.h_in;
+    let x0 = i32(ox0 * STRIDE) - i32(P.pad_left);
+    let iy0 = i32(oy * STRIDE) - i32(P.pad_top);
+    let base = c * K * P.off1;
+    var top = vec4<f32>(0.0);
+    var bottom = vec4<f32>(0.0);
+    var bias: f32;
+    if (fast_taps()) {
+        let w = dw_weights(base);
+        bias = w.r0.hi.w;
+        // Input rows 0 .. K + STRIDE - 1 of the pair, unrolled (K and STRIDE are constants).
+        dw_row(0u, plane, iy0, x0, w, &top, &bottom);
+        dw_row(1u, plane, iy0, x0, w, &top, &bottom);
+        dw_row(2u, plane, iy0, x0, w, &top, &bottom);
+        dw_row(3u, plane, iy0, x0, w, &top, &bottom);
+        if (K + STRIDE > 4u) { dw_row(4u, plane, iy0, x0, w, &top, &bottom); }
+        if (K + STRIDE > 5u) { dw_row(5u, plane, iy0, x0, w, &top, &bottom); }
+        if (K + STRIDE > 6u) { dw_row(6u, plane, iy0, x0, w, &top, &bottom); }
+    } else {
+        bias = ld_wts(base + P.off1 - 1u);
         for (var r = 0u; r < K + STRIDE; r++) {
-            let iy = i32(oy * STRIDE + r) - i32(P.pad_top);
-            if (fast_taps()) {
-                let t = row_taps(plane, iy, x0);
-                if (r < K) { top += row_dot(t, (c * K + r) * K); }
-                if (r >= STRIDE) { bottom += row_dot(t, (c * K + r - STRIDE) * K); }
-            } else {
-                if (r < K) { top += row_dot_generic(plane, iy, x0, (c * K + r) * K); }
-                if (r >= STRIDE) { bottom += row_dot_generic(plane, iy, x0, (c * K + r - STRIDE) * K); }
+            let iy = iy0 + i32(r);
+            if (r < K) { top += row_dot_generic(plane, iy, x0, base + r * P.off1); }
+            if (r >= STRIDE) {
+                bottom += row_dot_generic(plane, iy, x0, base + (r - STRIDE) * P.off1);
             }
         }
-        let bias = ld_wts(P.bias_off + c);
+    }
+    var local_sum = 0.0;
+    if (item < items) {
         let count = min(OUT_X, P.w_out - ox0);
         let out_row = ((n * P.c_out + c) * P.h_out + oy) * P.w_out + ox0;
         local_sum = store4(out_row, count, top, bias, false);
@@ -51,4 +81,43 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (HAS_SUMS != 0u) {
         st_sums(((n * P.c_out + c) * P.tiles + wid.x) * WG + li, local_sum);
     }
+}
+
+// The K weight rows of the channel whose block starts at `base` (rows 8 apart: k ≤ 5 here).
+fn dw_weights(base: u32) -> DwWeights {
+    var w: DwWeights;
+    w.r0 = shared8(base);
+    w.r1 = shared8(base + 8u);
+    w.r2 = shared8(base + 16u);
+    if (K == 5u) {
+        w.r3 = shared8(base + 24u);
+        w.r4 = shared8(base + 32u);
+    }
+    return w;
+}
+
+// Input row `r` of the pair's window: weight row r for the top output row, r - STRIDE for
+// the bottom one. `r` is a literal, so the branches and the row choice fold away.
+fn dw_row(r: u32, plane: u32, iy0: i32, x0: i32, w: DwWeights,
+          top: ptr<function, vec4<f32>>, bottom: ptr<function, vec4<f32>>) {
+    let t = row_taps(plane, iy0 + i32(r), x0);
+    if (r < K) { *top += row_dot_pair(t, weight_row(w, r)); }
+    if (r >= STRIDE) { *bottom += row_dot_pair(t, weight_row(w, r - STRIDE)); }
+}
+
+fn weight_row(w: DwWeights, r: u32) -> Pair {
+    switch r {
+        case 0u: { return w.r0; }
+        case 1u: { return w.r1; }
+        case 2u: { return w.r2; }
+        case 3u: { return w.r3; }
+        default: { return w.r4; }
+    }
+}
+
+// Σ over kernel columns of taps × the weights of one row.
+fn row_dot_pair(t: Taps, w: Pair) -> vec4<f32> {
+    var acc = t.t0 * w.lo.x + t.t1 * w.lo.y + t.t2 * w.lo.z;
+    if (K == 5u) { acc += t.t3 * w.lo.w + t.t4 * w.hi.x; }
+    return acc;
 }

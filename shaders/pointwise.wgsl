@@ -2,10 +2,10 @@
 //   out[n, co, p] = act(bias[co] + sum_ci W[co, ci] * gate[n, ci] * x[n, ci, p]) + res[n, co, p]
 // The SE gate scales input channels as they are loaded, so SE costs no extra pass.
 // Each invocation computes 4 consecutive pixels × CO output channels; CO and how weights
-// reach the lanes are chosen per adapter by `effnet tune` (see src/gpu/tuning.rs). The entry
-// point and `weight_quads` come from pointwise_plain.wgsl (every lane loads the CO weights
-// of a channel) or pointwise_subgroup.wgsl (each lane loads 4 and subgroupBroadcast shares
-// them). No workgroup memory and no barriers: on CPU drivers (lavapipe) barriers and
+// reach the lanes are chosen per adapter by `effnet tune` (see src/gpu/tuning.rs): the entry
+// point and `shared_quads` come from lanes_plain.wgsl (every lane loads the CO weights of a
+// channel) or lanes_subgroup.wgsl (each lane loads 4 and subgroupBroadcast shares them).
+// No workgroup memory and no barriers: on CPU drivers (lavapipe) barriers and
 // shared-memory staging cost more than they save (measured: 2.5× slower), and on GPUs the x
 // loads coalesce across lanes while every lane of a workgroup reads the same weights.
 // On lavapipe every load inside a loop is a loop over the SIMD lanes (~14 instructions per
@@ -24,18 +24,14 @@ override CO: u32 = 16u;
 // Planes hold a multiple of 4 pixels: the 4 pixels of an invocation are one vec4 load.
 override ALIGNED: u32 = 0u;
 
-// The CO weights of one input channel as vec4s (q4..q7 only for CO = 32, and so on).
-struct Quads {
-    q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, q3: vec4<f32>,
-    q4: vec4<f32>, q5: vec4<f32>, q6: vec4<f32>, q7: vec4<f32>,
-}
+const WG: u32 = 64u;
 
-fn pointwise(wid: vec3<u32>, li: u32) {
+fn kernel(wid: vec3<u32>, li: u32) {
     let hw = P.h_in * P.w_in;
     let K = P.c_in;
     let n = wid.z;
     let co0 = wid.y * CO;
-    let p = (wid.x * 64u + li) * 4u;
+    let p = (wid.x * WG + li) * 4u;
     // Lanes past the end of the plane stay until their whole subgroup is done (they take
     // part in its broadcasts), re-reading the last pixel; their results are not stored.
     let done = p >= hw;
@@ -65,8 +61,8 @@ fn pointwise(wid: vec3<u32>, li: u32) {
         let c1 = min(ci + 1u, K - 1u);
         let x = load_x(n, K, ci, hw, p0, i1, i2, i3);
         let y = select(vec4<f32>(0.0), load_x(n, K, c1, hw, p0, i1, i2, i3), ci + 1u < K);
-        let w = weight_quads(ci * rows4 + q0);
-        let v = weight_quads(c1 * rows4 + q0);
+        let w = shared_quads(ci * rows4 + q0, CO / 4u);
+        let v = shared_quads(c1 * rows4 + q0, CO / 4u);
         a0 += x * w.q0.x + y * v.q0.x;
         a1 += x * w.q0.y + y * v.q0.y;
         a2 += x * w.q0.z + y * v.q0.z;

@@ -5,13 +5,15 @@ use effnet::gpu::pipelines::Storage;
 
 #[test]
 fn every_kernel_validates_with_naga() {
-    for (k, storage) in Kernel::ALL
+    for (k, storage, subgroups) in Kernel::ALL
         .iter()
         .flat_map(|&k| Storage::ALL.map(|s| (k, s)))
+        .flat_map(|(k, s)| [(k, s, false), (k, s, true)])
     {
-        let src = k.source(storage);
-        let module = naga::front::wgsl::parse_str(&src)
-            .unwrap_or_else(|e| panic!("{k:?} {storage:?}: {}", e.emit_to_string(&src)));
+        let src = k.source(storage, subgroups);
+        let module = naga::front::wgsl::parse_str(&src).unwrap_or_else(|e| {
+            panic!("{k:?} {storage:?} {subgroups}: {}", e.emit_to_string(&src))
+        });
         let mut v = naga::valid::Validator::new(
             naga::valid::ValidationFlags::all(),
             // Native f16 storage needs SHADER_F16; the packed fallback only the
@@ -22,7 +24,7 @@ fn every_kernel_validates_with_naga() {
                 | naga::valid::Capabilities::SUBGROUP,
         );
         v.validate(&module)
-            .unwrap_or_else(|e| panic!("{k:?} {storage:?}: {e:?}"));
+            .unwrap_or_else(|e| panic!("{k:?} {storage:?} {subgroups}: {e:?}"));
         assert!(
             module.entry_points.iter().any(|e| e.name == "main"),
             "{k:?} has an entry point `main`"
@@ -35,7 +37,8 @@ fn every_wgsl_file_is_compiled() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/shaders");
     let sources: Vec<String> = Kernel::ALL
         .iter()
-        .flat_map(|&k| Storage::ALL.map(|s| k.source(s)))
+        .flat_map(|&k| Storage::ALL.map(|s| [k.source(s, false), k.source(s, true)]))
+        .flatten()
         .collect();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();

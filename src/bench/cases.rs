@@ -5,7 +5,7 @@ use crate::graph::ops::ConvGeom;
 use crate::graph::{Graph, Op, Shape};
 use crate::model::Activation;
 use crate::model::rule::rule_tensor;
-use crate::model::weights::{ConvWeights, ModelWeights, SeWeights};
+use crate::model::weights::{ConvKind, ConvWeights, ModelWeights, SeWeights};
 
 /// A single op with its weights.
 pub struct Case {
@@ -20,11 +20,11 @@ fn square(c: usize, h: usize) -> Shape {
     Shape { n: 1, c, h, w: h }
 }
 
-fn conv_weights(name: &str, out: usize, per_out: usize, gemm: bool) -> ConvWeights {
+fn conv_weights(name: &str, out: usize, per_out: usize, kind: ConvKind) -> ConvWeights {
     ConvWeights {
         weight: rule_tensor(name, &[out, per_out]),
         bias: rule_tensor("bias", &[out]),
-        gemm,
+        kind,
     }
 }
 
@@ -87,7 +87,7 @@ pub fn pointwise(name: &'static str, cin: usize, cout: usize, h: usize, gated: b
         name,
         shapes,
         op,
-        vec![conv_weights(name, cout, cin, true)],
+        vec![conv_weights(name, cout, cin, ConvKind::Gemm)],
         vec![],
     )
 }
@@ -119,7 +119,7 @@ pub fn depthwise(name: &'static str, c: usize, h: usize, k: usize, stride: usize
         name,
         shapes,
         op,
-        vec![conv_weights(name, c, k * k, false)],
+        vec![conv_weights(name, c, k * k, ConvKind::Depthwise { k })],
         vec![],
     )
 }
@@ -143,7 +143,7 @@ pub fn conv(
         name,
         shapes,
         op,
-        vec![conv_weights(name, cout, cin * k * k, false)],
+        vec![conv_weights(name, cout, cin * k * k, ConvKind::Dense)],
         vec![],
     )
 }

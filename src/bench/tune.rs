@@ -11,7 +11,7 @@ use std::time::Instant;
 #[derive(Clone, Debug, Serialize)]
 pub struct Candidate {
     pub pointwise_co: u32,
-    pub pointwise_subgroups: bool,
+    pub subgroups: bool,
     /// Sum over the tuning shapes of the best run, in milliseconds.
     pub ms: f64,
 }
@@ -41,7 +41,7 @@ pub fn tune(gpu: &Gpu, runs: usize) -> Result<(Tuning, Vec<Candidate>)> {
         }
         results.push(Candidate {
             pointwise_co: tuning.pointwise_co,
-            pointwise_subgroups: tuning.pointwise_subgroups,
+            subgroups: tuning.subgroups,
             ms: total,
         });
     }
@@ -52,7 +52,7 @@ pub fn tune(gpu: &Gpu, runs: usize) -> Result<(Tuning, Vec<Candidate>)> {
     Ok((
         Tuning {
             pointwise_co: best.pointwise_co,
-            pointwise_subgroups: best.pointwise_subgroups,
+            subgroups: best.subgroups,
         },
         results,
     ))

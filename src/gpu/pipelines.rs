@@ -10,9 +10,6 @@ pub enum Kernel {
     Depthwise,
     SeExcite,
     Pointwise,
-    /// The pointwise GEMM sharing weight loads across a subgroup (needs `SUBGROUP` and
-    /// subgroups of at least CO / 4 lanes).
-    PointwiseSubgroup,
     Classifier,
 }
 
@@ -20,7 +17,8 @@ pub const PRELUDE: &str = include_str!("../../shaders/prelude.wgsl");
 const TAPS: &str = include_str!("../../shaders/taps.wgsl");
 const STORAGE: &str = include_str!("../../shaders/storage.wgsl");
 const STORAGE_PACKED: &str = include_str!("../../shaders/storage_packed.wgsl");
-const POINTWISE: &str = include_str!("../../shaders/pointwise.wgsl");
+const LANES_PLAIN: &str = include_str!("../../shaders/lanes_plain.wgsl");
+const LANES_SUBGROUP: &str = include_str!("../../shaders/lanes_subgroup.wgsl");
 
 /// How values sit in the storage buffers the kernels read and write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -46,12 +44,11 @@ impl Storage {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 6] = [
+    pub const ALL: [Kernel; 5] = [
         Kernel::Conv,
         Kernel::Depthwise,
         Kernel::SeExcite,
         Kernel::Pointwise,
-        Kernel::PointwiseSubgroup,
         Kernel::Classifier,
     ];
 
@@ -60,28 +57,38 @@ impl Kernel {
             Kernel::Conv => include_str!("../../shaders/conv.wgsl"),
             Kernel::Depthwise => include_str!("../../shaders/depthwise.wgsl"),
             Kernel::SeExcite => include_str!("../../shaders/se.wgsl"),
-            Kernel::Pointwise => include_str!("../../shaders/pointwise_plain.wgsl"),
-            Kernel::PointwiseSubgroup => include_str!("../../shaders/pointwise_subgroup.wgsl"),
+            Kernel::Pointwise => include_str!("../../shaders/pointwise.wgsl"),
             Kernel::Classifier => include_str!("../../shaders/classifier.wgsl"),
         }
     }
 
-    /// The complete WGSL module: storage bindings, prelude, kernel.
-    pub fn source(self, storage: Storage) -> String {
+    /// Whether the kernel gets its entry point and shared-weight loads from a lanes file
+    /// (lanes_plain.wgsl or, with `subgroups`, lanes_subgroup.wgsl).
+    fn uses_lanes(self) -> bool {
+        matches!(self, Kernel::Depthwise | Kernel::Pointwise)
+    }
+
+    /// The complete WGSL module: storage bindings, prelude, helpers, kernel. With
+    /// `subgroups` (wgpu's SUBGROUP feature, subgroups of at least 8 lanes) the kernels that
+    /// share weights do it by subgroup broadcast.
+    pub fn source(self, storage: Storage, subgroups: bool) -> String {
         let bindings = match storage {
             Storage::F32 => format!("alias S = f32;\n{STORAGE}"),
             Storage::F16 => format!("enable f16;\nalias S = f16;\n{STORAGE}"),
             Storage::F16Packed => STORAGE_PACKED.to_string(),
         };
-        // The k×k kernels share the row-tap helpers; both GEMM entry points the GEMM body.
-        let shared = match self {
+        // The k×k kernels share the row-tap helpers.
+        let taps = match self {
             Kernel::Conv | Kernel::Depthwise => TAPS,
-            Kernel::Pointwise | Kernel::PointwiseSubgroup => POINTWISE,
             _ => "",
         };
-        // (No `enable subgroups;` for the subgroup kernel: naga 30 rejects it; wgpu's
-        // SUBGROUP feature is what allows the builtins.)
-        format!("{bindings}\n{PRELUDE}\n{shared}\n{}", self.body())
+        // (No `enable subgroups;`: naga 30 rejects it; the SUBGROUP feature allows them.)
+        let lanes = match (self.uses_lanes(), subgroups) {
+            (false, _) => "",
+            (true, false) => LANES_PLAIN,
+            (true, true) => LANES_SUBGROUP,
+        };
+        format!("{bindings}\n{PRELUDE}\n{lanes}\n{taps}\n{}", self.body())
     }
 }
 
@@ -137,13 +144,14 @@ pub type Constants = Vec<(&'static str, u32)>;
 pub struct Pipelines {
     pub layout: wgpu::BindGroupLayout,
     storage: Storage,
+    subgroups: bool,
     pipeline_layout: wgpu::PipelineLayout,
     modules: HashMap<Kernel, wgpu::ShaderModule>,
     cache: HashMap<(Kernel, Constants), wgpu::ComputePipeline>,
 }
 
 impl Pipelines {
-    pub fn new(device: &wgpu::Device, storage: Storage) -> Self {
+    pub fn new(device: &wgpu::Device, storage: Storage, subgroups: bool) -> Self {
         let buffer = |b: u32, read_only: bool| wgpu::BindGroupLayoutEntry {
             binding: b,
             visibility: wgpu::ShaderStages::COMPUTE,
@@ -186,6 +194,7 @@ impl Pipelines {
         Pipelines {
             layout,
             storage,
+            subgroups,
             pipeline_layout,
             modules: HashMap::new(),
             cache: HashMap::new(),
@@ -199,11 +208,11 @@ impl Pipelines {
         kernel: Kernel,
         constants: Constants,
     ) -> &wgpu::ComputePipeline {
-        let storage = self.storage;
+        let (storage, subgroups) = (self.storage, self.subgroups);
         let module = self.modules.entry(kernel).or_insert_with(|| {
             device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(&format!("{kernel:?}")),
-                source: wgpu::ShaderSource::Wgsl(kernel.source(storage).into()),
+                source: wgpu::ShaderSource::Wgsl(kernel.source(storage, subgroups).into()),
             })
         });
         let layout = &self.pipeline_layout;

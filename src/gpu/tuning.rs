@@ -16,17 +16,18 @@ pub const POINTWISE_CO_CANDIDATES: [u32; 4] = [4, 8, 16, 32];
 pub struct Tuning {
     /// Output channels one pointwise invocation computes.
     pub pointwise_co: u32,
-    /// Share each channel's pointwise weights across a subgroup (`pointwise_subgroup.wgsl`)
-    /// instead of every lane loading them. Absent from caches written before it existed.
+    /// Share weights across a subgroup (shaders/lanes_subgroup.wgsl: one lane loads, a
+    /// broadcast hands the value to all) instead of every lane loading them. Needs subgroups
+    /// of at least 8 lanes. Absent from caches written before it existed.
     #[serde(default)]
-    pub pointwise_subgroups: bool,
+    pub subgroups: bool,
 }
 
 impl Default for Tuning {
     fn default() -> Self {
         Tuning {
             pointwise_co: 16,
-            pointwise_subgroups: false,
+            subgroups: false,
         }
     }
 }
@@ -41,23 +42,23 @@ impl Tuning {
         }
         let cpu = Tuning {
             pointwise_co: 32,
-            pointwise_subgroups: true,
+            subgroups: true,
         };
         if cpu.fits(subgroup_lanes) {
             cpu
         } else {
             Tuning {
-                pointwise_subgroups: false,
+                subgroups: false,
                 ..cpu
             }
         }
     }
 
     /// Whether an adapter whose subgroups have at least `subgroup_lanes` lanes (0: no
-    /// subgroups) can run this: the subgroup kernel broadcasts from lanes 0 .. CO / 4.
+    /// subgroups) can run this: the subgroup kernels broadcast from lanes 0 .. 8.
     pub fn fits(&self, subgroup_lanes: u32) -> bool {
         POINTWISE_CO_CANDIDATES.contains(&self.pointwise_co)
-            && (!self.pointwise_subgroups || self.pointwise_co / 4 <= subgroup_lanes)
+            && (!self.subgroups || subgroup_lanes >= 8)
     }
 
     /// Every tuning an adapter with `subgroup_lanes`-lane subgroups can run: the candidates
@@ -65,10 +66,10 @@ impl Tuning {
     pub fn candidates(subgroup_lanes: u32) -> Vec<Tuning> {
         [false, true]
             .iter()
-            .flat_map(|&pointwise_subgroups| {
+            .flat_map(|&subgroups| {
                 POINTWISE_CO_CANDIDATES.map(|pointwise_co| Tuning {
                     pointwise_co,
-                    pointwise_subgroups,
+                    subgroups,
                 })
             })
             .filter(|t| t.fits(subgroup_lanes))

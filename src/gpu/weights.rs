@@ -3,6 +3,7 @@
 
 use super::{Gpu, Precision};
 use crate::model::ModelWeights;
+use crate::model::weights::{ConvKind, ConvWeights};
 
 /// Per-layer weight buffers. Each conv buffer holds `weight ++ bias`; each SE buffer
 /// `w1 ++ b1 ++ w2 ++ b2`; the classifier `W ++ b`.
@@ -48,6 +49,36 @@ fn gemm_layout(weight: &[f32], out: usize) -> Vec<f32> {
     t
 }
 
+/// Slots per kernel row of a depthwise weight block: the row padded to 8 (whole `shared8`
+/// blocks, see shaders/depthwise.wgsl) with at least one slot left for the bias.
+pub fn depthwise_row_stride(k: usize) -> usize {
+    (k + 1).next_multiple_of(4).max(8)
+}
+
+/// `[c, k, k]` + bias → `[c, k, row stride]` with zero padding and channel c's bias in the
+/// last slot of its row 0, so one block holds everything an invocation needs.
+fn depthwise_layout(weight: &[f32], bias: &[f32], k: usize) -> Vec<f32> {
+    let rs = depthwise_row_stride(k);
+    let mut t = vec![0.0; bias.len() * k * rs];
+    for (c, (taps, &b)) in weight.chunks(k * k).zip(bias).enumerate() {
+        let block = &mut t[c * k * rs..(c + 1) * k * rs];
+        for (row, src) in block.chunks_mut(rs).zip(taps.chunks(k)) {
+            row[..k].copy_from_slice(src);
+        }
+        block[rs - 1] = b;
+    }
+    t
+}
+
+/// One conv layer's weights as its kernel reads them.
+fn conv_layout(c: &ConvWeights) -> Vec<f32> {
+    match c.kind {
+        ConvKind::Gemm => [gemm_layout(&c.weight, c.bias.len()), c.bias.clone()].concat(),
+        ConvKind::Depthwise { k } => depthwise_layout(&c.weight, &c.bias, k),
+        ConvKind::Dense => [&c.weight[..], &c.bias].concat(),
+    }
+}
+
 /// Values in the storage format, padded to a multiple of 4 bytes (a WebGPU copy unit).
 pub fn encode(data: &[f32], precision: Precision) -> Vec<u8> {
     let mut bytes = match precision {
@@ -79,14 +110,7 @@ impl GpuWeights {
             .convs
             .iter()
             .enumerate()
-            .map(|(i, c)| {
-                let label = format!("conv {i}");
-                if c.gemm {
-                    upload(&label, &[&gemm_layout(&c.weight, c.bias.len()), &c.bias])
-                } else {
-                    upload(&label, &[&c.weight, &c.bias])
-                }
-            })
+            .map(|(i, c)| upload(&format!("conv {i}"), &[&conv_layout(c)]))
             .collect();
         let ses = w
             .ses

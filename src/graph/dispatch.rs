@@ -28,8 +28,8 @@ pub struct Params {
     pub inv_hw: f32,
 }
 
-/// Outputs along a row one depthwise invocation computes, and invocations per workgroup
-/// (`OUT_X` and `WG` in `shaders/depthwise.wgsl`).
+/// Outputs along a row one depthwise invocation computes, and the most invocations per
+/// workgroup (`OUT_X` and `WG` in `shaders/depthwise.wgsl`).
 pub const DEPTHWISE_OUT_X: usize = 4;
 pub const DEPTHWISE_WG: usize = 64;
 /// Output channels and row outputs one conv invocation computes (`CO`, `OUT_X` in
@@ -79,16 +79,26 @@ fn u(x: usize) -> u32 {
     x as u32
 }
 
-/// Workgroups per channel of the depthwise kernel for an `h`×`w` output.
-pub fn depthwise_tiles(h: usize, w: usize) -> usize {
+/// Invocations per workgroup and workgroups per channel of the depthwise kernel for an
+/// `h`×`w` output (`WG` and the grid's x in shaders/depthwise.wgsl). The workgroup is sized to
+/// the plane in steps of 8 lanes (one lavapipe SIMD group) with the fewest lanes in all: a
+/// lane group with nothing to do still runs the kernel's straight-line code on CPU drivers,
+/// so small planes (7×7: 8 invocations) get small workgroups.
+pub fn depthwise_grid(h: usize, w: usize) -> (usize, usize) {
     // Each invocation computes 2 rows × DEPTHWISE_OUT_X columns.
-    (h.div_ceil(2) * w.div_ceil(DEPTHWISE_OUT_X)).div_ceil(DEPTHWISE_WG)
+    let items = h.div_ceil(2) * w.div_ceil(DEPTHWISE_OUT_X);
+    (1..=DEPTHWISE_WG / 8)
+        .rev()
+        .map(|groups| (groups * 8, items.div_ceil(groups * 8)))
+        .min_by_key(|&(wg, tiles)| wg * tiles)
+        .expect("at least one size")
 }
 
 /// Partial sums per channel the depthwise kernel leaves for SE: one per invocation, so it
 /// needs no barrier (the SE kernel adds them up).
 pub fn depthwise_partials(h: usize, w: usize) -> usize {
-    depthwise_tiles(h, w) * DEPTHWISE_WG
+    let (wg, tiles) = depthwise_grid(h, w);
+    wg * tiles
 }
 
 fn sums_partials(g: &Graph, sums: TensorId) -> usize {
@@ -220,14 +230,17 @@ fn depthwise(
     let mut p = base(g, input, output);
     p.pad_top = u(geom.pad_top);
     p.pad_left = u(geom.pad_left);
-    p.bias_off = u(o.c * geom.k * geom.k);
-    p.tiles = u(depthwise_tiles(o.h, o.w));
+    // Channel blocks of k rows of `off1` slots, biases inside (see src/gpu/weights.rs).
+    p.off1 = u(crate::gpu::weights::depthwise_row_stride(geom.k));
+    let (wg, tiles) = depthwise_grid(o.h, o.w);
+    p.tiles = u(tiles);
     let mut d = DispatchDesc::new(Kernel::Depthwise, p, WeightRef::Conv(geom.layer), output);
     d.constants = vec![
         ("K", u(geom.k)),
         ("STRIDE", u(geom.stride)),
         ("ACT", act_code(geom.act)),
         ("HAS_SUMS", se_sums.is_some() as u32),
+        ("WG", u(wg)),
     ];
     d.src = Some(input);
     d.sums = se_sums;
@@ -280,12 +293,7 @@ fn pointwise(
     let rows = crate::gpu::weights::gemm_rows(o.c);
     p.off1 = u(rows);
     p.bias_off = u(rows * i.c);
-    let kernel = if tuning.pointwise_subgroups {
-        Kernel::PointwiseSubgroup
-    } else {
-        Kernel::Pointwise
-    };
-    let mut d = DispatchDesc::new(kernel, p, WeightRef::Conv(layer), output);
+    let mut d = DispatchDesc::new(Kernel::Pointwise, p, WeightRef::Conv(layer), output);
     let aligned = (i.h * i.w) % 4 == 0;
     d.constants = vec![
         ("ACT", act_code(act)),

@@ -126,7 +126,8 @@ impl Session {
             .collect();
         check_grid(gpu, &descs, se_sizes)?;
         let ctx = BindContext::new(gpu, &graph, &descs, &slots, &p.slot_of, weights);
-        let mut pipelines = Pipelines::new(dev, Storage::for_precision(precision, gpu.native_f16));
+        let format = Storage::for_precision(precision, gpu.native_f16);
+        let mut pipelines = Pipelines::new(dev, format, gpu.tuning.subgroups);
         let dispatches = descs
             .iter()
             .enumerate()

@@ -16,8 +16,31 @@ pub struct ConvWeights {
     /// `[out, in / groups, k, k]`, as PyTorch lays it out.
     pub weight: Vec<f32>,
     pub bias: Vec<f32>,
-    /// Runs as a GEMM (`ConvLayer::runs_as_gemm`): the GPU stores it transposed.
-    pub gemm: bool,
+    /// Which kernel runs it, and so how the GPU lays the weights out.
+    pub kind: ConvKind,
+}
+
+/// The kernel a conv layer runs on (`src/gpu/weights.rs` lays its weights out for it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvKind {
+    /// Dense k×k (conv.wgsl): PyTorch's layout.
+    Dense,
+    /// Depthwise k×k (depthwise.wgsl): rows padded, bias beside them.
+    Depthwise { k: usize },
+    /// 1×1 stride 1 (`ConvLayer::runs_as_gemm`, pointwise.wgsl): transposed.
+    Gemm,
+}
+
+impl ConvKind {
+    pub fn of(layer: &ConvLayer) -> Self {
+        if layer.runs_as_gemm() {
+            ConvKind::Gemm
+        } else if layer.depthwise {
+            ConvKind::Depthwise { k: layer.k }
+        } else {
+            ConvKind::Dense
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -122,7 +145,7 @@ fn fold_conv(
     ConvWeights {
         weight,
         bias,
-        gemm: layer.runs_as_gemm(),
+        kind: ConvKind::of(layer),
     }
 }
 

@@ -63,11 +63,7 @@ pub fn tune(a: TuneArgs) -> Result<ExitCode> {
         println!("{o}");
     } else {
         for c in &candidates {
-            let weights = if c.pointwise_subgroups {
-                "subgroup"
-            } else {
-                "per lane"
-            };
+            let weights = if c.subgroups { "subgroup" } else { "per lane" };
             println!(
                 "pointwise_co {:>2}, weights {weights:>8}: {:8.2} ms",
                 c.pointwise_co, c.ms
