@@ -12,10 +12,10 @@
 // lane), even at a workgroup-uniform address, so what pays is loads shared by many
 // multiply-adds: CO = 32 output channels per input load, and weights loaded once per
 // subgroup instead of once per lane (BENCHMARKS.md).
-// The input-channel loop takes two channels per step: lavapipe blends every accumulator
-// update inside a loop with the loop mask, so one update per two channels halves the blends
-// (B0 89.5 → 87 ms there).
-// Grid: x = pixels / (4 × 64), y = channels / CO, z = batch.
+// The input-channel loop takes four channels per step: lavapipe blends every accumulator
+// update inside a loop with the loop mask (and spills the accumulators), so one update per
+// four channels quarters that work (B0's GEMMs: 2 channels 7% faster than 1, 4 another 7%).
+// Grid: x = pixels / (4 × WG), y = channels / CO, z = batch.
 
 override HAS_GATE: u32 = 0u;
 override HAS_RESIDUAL: u32 = 0u;
@@ -24,7 +24,9 @@ override CO: u32 = 16u;
 // Planes hold a multiple of 4 pixels: the 4 pixels of an invocation are one vec4 load.
 override ALIGNED: u32 = 0u;
 
-const WG: u32 = 64u;
+// Invocations per workgroup: 8 to 64, sized to the plane (`lane_grid` in
+// src/graph/dispatch.rs).
+override WG: u32 = 64u;
 
 fn kernel(wid: vec3<u32>, li: u32) {
     let hw = P.h_in * P.w_in;
@@ -55,51 +57,57 @@ fn kernel(wid: vec3<u32>, li: u32) {
     var a20 = vec4<f32>(0.0); var a21 = vec4<f32>(0.0); var a22 = vec4<f32>(0.0); var a23 = vec4<f32>(0.0);
     var a24 = vec4<f32>(0.0); var a25 = vec4<f32>(0.0); var a26 = vec4<f32>(0.0); var a27 = vec4<f32>(0.0);
     var a28 = vec4<f32>(0.0); var a29 = vec4<f32>(0.0); var a30 = vec4<f32>(0.0); var a31 = vec4<f32>(0.0);
-    for (var ci = 0u; ci < K; ci += 2u) {
-        // Channels ci and ci + 1; for an odd K the last step's second channel re-reads channel
-        // K - 1 with its input zeroed, which adds nothing.
+    for (var ci = 0u; ci < K; ci += 4u) {
+        // Channels ci .. ci + 3; past K - 1 a step re-reads channel K - 1 with its input
+        // zeroed, which adds nothing.
         let c1 = min(ci + 1u, K - 1u);
+        let c2 = min(ci + 2u, K - 1u);
+        let c3 = min(ci + 3u, K - 1u);
         let x = load_x(n, K, ci, hw, p0, i1, i2, i3);
         let y = select(vec4<f32>(0.0), load_x(n, K, c1, hw, p0, i1, i2, i3), ci + 1u < K);
+        let z = select(vec4<f32>(0.0), load_x(n, K, c2, hw, p0, i1, i2, i3), ci + 2u < K);
+        let u = select(vec4<f32>(0.0), load_x(n, K, c3, hw, p0, i1, i2, i3), ci + 3u < K);
         let w = shared_quads(ci * rows4 + q0, CO / 4u);
         let v = shared_quads(c1 * rows4 + q0, CO / 4u);
-        a0 += x * w.q0.x + y * v.q0.x;
-        a1 += x * w.q0.y + y * v.q0.y;
-        a2 += x * w.q0.z + y * v.q0.z;
-        a3 += x * w.q0.w + y * v.q0.w;
+        let s = shared_quads(c2 * rows4 + q0, CO / 4u);
+        let t = shared_quads(c3 * rows4 + q0, CO / 4u);
+        a0 += x * w.q0.x + y * v.q0.x + z * s.q0.x + u * t.q0.x;
+        a1 += x * w.q0.y + y * v.q0.y + z * s.q0.y + u * t.q0.y;
+        a2 += x * w.q0.z + y * v.q0.z + z * s.q0.z + u * t.q0.z;
+        a3 += x * w.q0.w + y * v.q0.w + z * s.q0.w + u * t.q0.w;
         if (CO >= 8u) {
-            a4 += x * w.q1.x + y * v.q1.x;
-            a5 += x * w.q1.y + y * v.q1.y;
-            a6 += x * w.q1.z + y * v.q1.z;
-            a7 += x * w.q1.w + y * v.q1.w;
+            a4 += x * w.q1.x + y * v.q1.x + z * s.q1.x + u * t.q1.x;
+            a5 += x * w.q1.y + y * v.q1.y + z * s.q1.y + u * t.q1.y;
+            a6 += x * w.q1.z + y * v.q1.z + z * s.q1.z + u * t.q1.z;
+            a7 += x * w.q1.w + y * v.q1.w + z * s.q1.w + u * t.q1.w;
         }
         if (CO >= 16u) {
-            a8 += x * w.q2.x + y * v.q2.x;
-            a9 += x * w.q2.y + y * v.q2.y;
-            a10 += x * w.q2.z + y * v.q2.z;
-            a11 += x * w.q2.w + y * v.q2.w;
-            a12 += x * w.q3.x + y * v.q3.x;
-            a13 += x * w.q3.y + y * v.q3.y;
-            a14 += x * w.q3.z + y * v.q3.z;
-            a15 += x * w.q3.w + y * v.q3.w;
+            a8 += x * w.q2.x + y * v.q2.x + z * s.q2.x + u * t.q2.x;
+            a9 += x * w.q2.y + y * v.q2.y + z * s.q2.y + u * t.q2.y;
+            a10 += x * w.q2.z + y * v.q2.z + z * s.q2.z + u * t.q2.z;
+            a11 += x * w.q2.w + y * v.q2.w + z * s.q2.w + u * t.q2.w;
+            a12 += x * w.q3.x + y * v.q3.x + z * s.q3.x + u * t.q3.x;
+            a13 += x * w.q3.y + y * v.q3.y + z * s.q3.y + u * t.q3.y;
+            a14 += x * w.q3.z + y * v.q3.z + z * s.q3.z + u * t.q3.z;
+            a15 += x * w.q3.w + y * v.q3.w + z * s.q3.w + u * t.q3.w;
         }
         if (CO >= 32u) {
-            a16 += x * w.q4.x + y * v.q4.x;
-            a17 += x * w.q4.y + y * v.q4.y;
-            a18 += x * w.q4.z + y * v.q4.z;
-            a19 += x * w.q4.w + y * v.q4.w;
-            a20 += x * w.q5.x + y * v.q5.x;
-            a21 += x * w.q5.y + y * v.q5.y;
-            a22 += x * w.q5.z + y * v.q5.z;
-            a23 += x * w.q5.w + y * v.q5.w;
-            a24 += x * w.q6.x + y * v.q6.x;
-            a25 += x * w.q6.y + y * v.q6.y;
-            a26 += x * w.q6.z + y * v.q6.z;
-            a27 += x * w.q6.w + y * v.q6.w;
-            a28 += x * w.q7.x + y * v.q7.x;
-            a29 += x * w.q7.y + y * v.q7.y;
-            a30 += x * w.q7.z + y * v.q7.z;
-            a31 += x * w.q7.w + y * v.q7.w;
+            a16 += x * w.q4.x + y * v.q4.x + z * s.q4.x + u * t.q4.x;
+            a17 += x * w.q4.y + y * v.q4.y + z * s.q4.y + u * t.q4.y;
+            a18 += x * w.q4.z + y * v.q4.z + z * s.q4.z + u * t.q4.z;
+            a19 += x * w.q4.w + y * v.q4.w + z * s.q4.w + u * t.q4.w;
+            a20 += x * w.q5.x + y * v.q5.x + z * s.q5.x + u * t.q5.x;
+            a21 += x * w.q5.y + y * v.q5.y + z * s.q5.y + u * t.q5.y;
+            a22 += x * w.q5.z + y * v.q5.z + z * s.q5.z + u * t.q5.z;
+            a23 += x * w.q5.w + y * v.q5.w + z * s.q5.w + u * t.q5.w;
+            a24 += x * w.q6.x + y * v.q6.x + z * s.q6.x + u * t.q6.x;
+            a25 += x * w.q6.y + y * v.q6.y + z * s.q6.y + u * t.q6.y;
+            a26 += x * w.q6.z + y * v.q6.z + z * s.q6.z + u * t.q6.z;
+            a27 += x * w.q6.w + y * v.q6.w + z * s.q6.w + u * t.q6.w;
+            a28 += x * w.q7.x + y * v.q7.x + z * s.q7.x + u * t.q7.x;
+            a29 += x * w.q7.y + y * v.q7.y + z * s.q7.y + u * t.q7.y;
+            a30 += x * w.q7.z + y * v.q7.z + z * s.q7.z + u * t.q7.z;
+            a31 += x * w.q7.w + y * v.q7.w + z * s.q7.w + u * t.q7.w;
         }
     }
     if (done) { return; }

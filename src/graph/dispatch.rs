@@ -36,9 +36,10 @@ pub const DEPTHWISE_WG: usize = 64;
 /// `shaders/conv.wgsl`).
 pub const CONV_CHANNELS: usize = 4;
 pub const CONV_OUT_X: usize = 4;
-/// Pixels one pointwise workgroup covers (`shaders/pointwise.wgsl`); its output channels are
-/// `Tuning::pointwise_co`.
-pub const POINTWISE_PIXELS: usize = 4 * 64;
+/// Pixels one pointwise invocation computes, and the most invocations per workgroup
+/// (`shaders/pointwise.wgsl`); its output channels are `Tuning::pointwise_co`.
+pub const POINTWISE_PIXELS: usize = 4;
+pub const POINTWISE_WG: usize = 64;
 /// Largest SE reduction the SE kernel holds in workgroup memory (`MAX_REDUCED`).
 pub const SE_MAX_REDUCED: usize = 1024;
 
@@ -79,19 +80,24 @@ fn u(x: usize) -> u32 {
     x as u32
 }
 
-/// Invocations per workgroup and workgroups per channel of the depthwise kernel for an
-/// `h`×`w` output (`WG` and the grid's x in shaders/depthwise.wgsl). The workgroup is sized to
-/// the plane in steps of 8 lanes (one lavapipe SIMD group) with the fewest lanes in all: a
-/// lane group with nothing to do still runs the kernel's straight-line code on CPU drivers,
-/// so small planes (7×7: 8 invocations) get small workgroups.
-pub fn depthwise_grid(h: usize, w: usize) -> (usize, usize) {
-    // Each invocation computes 2 rows × DEPTHWISE_OUT_X columns.
-    let items = h.div_ceil(2) * w.div_ceil(DEPTHWISE_OUT_X);
-    (1..=DEPTHWISE_WG / 8)
-        .rev()
-        .map(|groups| (groups * 8, items.div_ceil(groups * 8)))
+/// Invocations per workgroup (8, 16, 32 or 64, at most `max_wg`) and workgroups for `items`
+/// units of work, with the fewest invocations in all. On CPU drivers a group of 8 lanes with
+/// nothing to do still runs a kernel's straight-line code, so small planes get small
+/// workgroups (B0's 7×7 depthwise layers ran 3× faster for it on lavapipe). Powers of two
+/// only: each size is another pipeline to compile (lavapipe: ~0.2 s each, cold).
+fn lane_grid(items: usize, max_wg: usize) -> (usize, usize) {
+    [64, 32, 16, 8]
+        .into_iter()
+        .filter(|&wg| wg <= max_wg)
+        .map(|wg| (wg, items.div_ceil(wg)))
         .min_by_key(|&(wg, tiles)| wg * tiles)
         .expect("at least one size")
+}
+
+/// `WG` and workgroups per channel of the depthwise kernel for an `h`×`w` output
+/// (shaders/depthwise.wgsl); each invocation computes 2 rows × DEPTHWISE_OUT_X columns.
+pub fn depthwise_grid(h: usize, w: usize) -> (usize, usize) {
+    lane_grid(h.div_ceil(2) * w.div_ceil(DEPTHWISE_OUT_X), DEPTHWISE_WG)
 }
 
 /// Partial sums per channel the depthwise kernel leaves for SE: one per invocation, so it
@@ -295,18 +301,20 @@ fn pointwise(
     p.bias_off = u(rows * i.c);
     let mut d = DispatchDesc::new(Kernel::Pointwise, p, WeightRef::Conv(layer), output);
     let aligned = (i.h * i.w) % 4 == 0;
+    // Small planes (7×7) get 16 lanes; elsewhere the kernel's loop ends at once for lanes
+    // with nothing to do, so one size keeps the pipeline count down.
+    let lanes = (i.h * i.w).div_ceil(POINTWISE_PIXELS);
+    let wg = if lanes <= 16 { 16 } else { POINTWISE_WG };
+    let tiles = lanes.div_ceil(wg);
     d.constants = vec![
         ("ACT", act_code(act)),
         ("CO", tuning.pointwise_co),
         ("ALIGNED", aligned as u32),
+        ("WG", u(wg)),
     ];
     d.src = Some(input);
     let channel_groups = o.c.div_ceil(tuning.pointwise_co as usize);
-    d.workgroups = [
-        u((i.h * i.w).div_ceil(POINTWISE_PIXELS)),
-        u(channel_groups),
-        u(o.n),
-    ];
+    d.workgroups = [u(tiles), u(channel_groups), u(o.n)];
     d
 }
 
