@@ -2,28 +2,33 @@
 // expansion and ConvBnAct. Each invocation computes 4 consecutive outputs of one row for
 // CO output channels: every input row segment is loaded once for all k taps, 4 outputs and
 // CO channels (see taps.wgsl).
-// Grid: x = row quads / 64, y = output channels / CO, z = batch.
+// Weights are stored in blocks of the CO channels' k values for one (input channel, kernel
+// row): [c_out / CO][c_in][k][CO · k padded to 8 = P.off1], channel j's at j·k + kx
+// (src/gpu/weights.rs), so for k = 3 and 5 a block is 2 or 3 `shared8` loads (one load per
+// 8 values per subgroup where tuned: lanes_subgroup.wgsl) instead of CO · k per lane. The
+// biases follow at bias_off.
+// Grid: x = row quads / WG, y = output channels / CO, z = batch.
 
 override HAS_RESIDUAL: u32 = 0u;
 const CO: u32 = 4u;
 const OUT_X: u32 = 4u;
+const WG: u32 = 64u;
 
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+// One weight block: slots 0..7 in a, 8..15 in b, 16..23 in c (k = 5 only).
+struct ConvBlock { a: Pair, b: Pair, c: Pair }
+
+fn kernel(wid: vec3<u32>, li: u32) {
     let quads_per_row = (P.w_out + OUT_X - 1u) / OUT_X;
-    let item = gid.x;
-    if (item >= P.h_out * quads_per_row) { return; }
-    let oy = item / quads_per_row;
-    let ox0 = (item % quads_per_row) * OUT_X;
-    let n = gid.z;
-    let co0 = gid.y * CO;
-    let taps = P.c_in * K * K;
-    // Weight rows of the 4 output channels (clamped: extra channels are computed, not stored).
-    let last = P.c_out - 1u;
-    let w0 = co0 * taps;
-    let w1 = min(co0 + 1u, last) * taps;
-    let w2 = min(co0 + 2u, last) * taps;
-    let w3 = min(co0 + 3u, last) * taps;
+    let items = P.h_out * quads_per_row;
+    let item = wid.x * WG + li;
+    // Lanes past the last item compute it again and store nothing (they take part in the
+    // weight broadcasts); whole subgroups of them leave.
+    if (all_done(item >= items)) { return; }
+    let it = min(item, items - 1u);
+    let oy = it / quads_per_row;
+    let ox0 = (it % quads_per_row) * OUT_X;
+    let n = wid.z;
+    let co0 = wid.y * CO;
     let x0 = i32(ox0 * STRIDE) - i32(P.pad_left);
     // Named accumulators, not an array: see taps.wgsl.
     var a0 = vec4<f32>(0.0);
@@ -34,25 +39,65 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         let plane = (n * P.c_in + ci) * P.h_in;
         for (var ky = 0u; ky < K; ky++) {
             let iy = i32(oy * STRIDE + ky) - i32(P.pad_top);
-            let off = (ci * K + ky) * K;
+            let w = ((wid.y * P.c_in + ci) * K + ky) * P.off1;
             if (fast_taps()) {
                 let t = row_taps(plane, iy, x0);
-                a0 += row_dot(t, w0 + off);
-                a1 += row_dot(t, w1 + off);
-                a2 += row_dot(t, w2 + off);
-                a3 += row_dot(t, w3 + off);
+                let b = conv_block(w);
+                a0 += block_dot(t, b, 0u);
+                a1 += block_dot(t, b, 1u);
+                a2 += block_dot(t, b, 2u);
+                a3 += block_dot(t, b, 3u);
             } else {
-                a0 += row_dot_generic(plane, iy, x0, w0 + off);
-                a1 += row_dot_generic(plane, iy, x0, w1 + off);
-                a2 += row_dot_generic(plane, iy, x0, w2 + off);
-                a3 += row_dot_generic(plane, iy, x0, w3 + off);
+                a0 += row_dot_generic(plane, iy, x0, w);
+                a1 += row_dot_generic(plane, iy, x0, w + K);
+                a2 += row_dot_generic(plane, iy, x0, w + 2u * K);
+                a3 += row_dot_generic(plane, iy, x0, w + 3u * K);
             }
         }
     }
+    if (item >= items) { return; }
     store(n, co0, oy, ox0, a0);
     store(n, co0 + 1u, oy, ox0, a1);
     store(n, co0 + 2u, oy, ox0, a2);
     store(n, co0 + 3u, oy, ox0, a3);
+}
+
+fn conv_block(w: u32) -> ConvBlock {
+    var b: ConvBlock;
+    b.a = shared8(w);
+    b.b = shared8(w + 8u);
+    if (K == 5u) { b.c = shared8(w + 16u); }
+    return b;
+}
+
+// Σ over kernel columns of taps × channel j's weights. `j` is a literal and K a constant,
+// so every slot index is a constant and the switches below fold away.
+fn block_dot(t: Taps, b: ConvBlock, j: u32) -> vec4<f32> {
+    let s = j * K;
+    var acc = t.t0 * slot(b, s) + t.t1 * slot(b, s + 1u) + t.t2 * slot(b, s + 2u);
+    if (K == 5u) { acc += t.t3 * slot(b, s + 3u) + t.t4 * slot(b, s + 4u); }
+    return acc;
+}
+
+fn slot(b: ConvBlock, i: u32) -> f32 {
+    switch i / 8u {
+        case 0u: { return pick(b.a, i % 8u); }
+        case 1u: { return pick(b.b, i % 8u); }
+        default: { return pick(b.c, i % 8u); }
+    }
+}
+
+fn pick(p: Pair, i: u32) -> f32 {
+    switch i {
+        case 0u: { return p.lo.x; }
+        case 1u: { return p.lo.y; }
+        case 2u: { return p.lo.z; }
+        case 3u: { return p.lo.w; }
+        case 4u: { return p.hi.x; }
+        case 5u: { return p.hi.y; }
+        case 6u: { return p.hi.z; }
+        default: { return p.hi.w; }
+    }
 }
 
 fn store(n: u32, co: u32, oy: u32, ox0: u32, acc: vec4<f32>) {

@@ -38,3 +38,9 @@ fn shared_quads(base: u32, count: u32) -> Quads {
 fn shared8(base: u32) -> Pair {
     return Pair(ld_wts4(base / 4u), ld_wts4(base / 4u + 1u));
 }
+
+// The 8 values of the scratch buffer `sums` from `base`.
+fn shared_sums8(base: u32) -> Pair {
+    return Pair(vec4<f32>(ld_sums(base), ld_sums(base + 1u), ld_sums(base + 2u), ld_sums(base + 3u)),
+                vec4<f32>(ld_sums(base + 4u), ld_sums(base + 5u), ld_sums(base + 6u), ld_sums(base + 7u)));
+}

@@ -47,3 +47,12 @@ fn shared8(base: u32) -> Pair {
                        subgroupBroadcast(own, 6u), subgroupBroadcast(own, 7u));
     return Pair(lo, hi);
 }
+
+fn shared_sums8(base: u32) -> Pair {
+    let own = ld_sums(base + lane % 8u);
+    let lo = vec4<f32>(subgroupBroadcast(own, 0u), subgroupBroadcast(own, 1u),
+                       subgroupBroadcast(own, 2u), subgroupBroadcast(own, 3u));
+    let hi = vec4<f32>(subgroupBroadcast(own, 4u), subgroupBroadcast(own, 5u),
+                       subgroupBroadcast(own, 6u), subgroupBroadcast(own, 7u));
+    return Pair(lo, hi);
+}

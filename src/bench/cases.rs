@@ -143,7 +143,7 @@ pub fn conv(
         name,
         shapes,
         op,
-        vec![conv_weights(name, cout, cin * k * k, ConvKind::Dense)],
+        vec![conv_weights(name, cout, cin * k * k, ConvKind::Dense { k })],
         vec![],
     )
 }

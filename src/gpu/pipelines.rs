@@ -65,7 +65,10 @@ impl Kernel {
     /// Whether the kernel gets its entry point and shared-weight loads from a lanes file
     /// (lanes_plain.wgsl or, with `subgroups`, lanes_subgroup.wgsl).
     fn uses_lanes(self) -> bool {
-        matches!(self, Kernel::Depthwise | Kernel::Pointwise)
+        matches!(
+            self,
+            Kernel::Conv | Kernel::Depthwise | Kernel::Pointwise | Kernel::Classifier
+        )
     }
 
     /// The complete WGSL module: storage bindings, prelude, helpers, kernel. With

@@ -2,6 +2,7 @@
 //! shared by every session made from it.
 
 use super::{Gpu, Precision};
+use crate::graph::dispatch::CONV_CHANNELS;
 use crate::model::ModelWeights;
 use crate::model::weights::{ConvKind, ConvWeights};
 
@@ -70,13 +71,52 @@ fn depthwise_layout(weight: &[f32], bias: &[f32], k: usize) -> Vec<f32> {
     t
 }
 
+/// Slots per weight block of the dense conv kernel: the k weights of each of its
+/// `CONV_CHANNELS` output channels for one (input channel, kernel row), padded to whole
+/// `shared8` blocks (shaders/conv.wgsl).
+pub fn conv_block_stride(k: usize) -> usize {
+    (CONV_CHANNELS * k).next_multiple_of(8)
+}
+
+/// `[out, in, k, k]` → `[out / CONV_CHANNELS][in][k][conv_block_stride(k)]`, channel j of a
+/// block at j·k + kx, zero-padded (channels past `out` included); the bias after it.
+fn dense_layout(weight: &[f32], bias: &[f32], k: usize) -> Vec<f32> {
+    let (out, rs) = (bias.len(), conv_block_stride(k));
+    let inputs = weight.len() / (out * k * k).max(1);
+    let mut t = vec![0.0; out.div_ceil(CONV_CHANNELS) * inputs * k * rs];
+    for (i, &w) in weight.iter().enumerate() {
+        let (co, ci, ky, kx) = (i / (inputs * k * k), i / (k * k) % inputs, i / k % k, i % k);
+        let block = ((co / CONV_CHANNELS * inputs + ci) * k + ky) * rs;
+        t[block + co % CONV_CHANNELS * k + kx] = w;
+    }
+    t.extend_from_slice(bias);
+    t
+}
+
 /// One conv layer's weights as its kernel reads them.
 fn conv_layout(c: &ConvWeights) -> Vec<f32> {
     match c.kind {
         ConvKind::Gemm => [gemm_layout(&c.weight, c.bias.len()), c.bias.clone()].concat(),
         ConvKind::Depthwise { k } => depthwise_layout(&c.weight, &c.bias, k),
-        ConvKind::Dense => [&c.weight[..], &c.bias].concat(),
+        ConvKind::Dense { k } => dense_layout(&c.weight, &c.bias, k),
     }
+}
+
+/// Features per classifier weight row on the GPU: rounded up to 8, whole `shared_sums8`
+/// blocks (shaders/classifier.wgsl).
+pub fn classifier_row_len(features: usize) -> usize {
+    features.next_multiple_of(8)
+}
+
+/// `[classes, features]` → `[classes, classifier_row_len(features)]`, zero-padded.
+fn classifier_rows(weight: &[f32], classes: usize) -> Vec<f32> {
+    let features = weight.len() / classes.max(1);
+    let len = classifier_row_len(features);
+    let mut t = vec![0.0; classes * len];
+    for (dst, src) in t.chunks_mut(len).zip(weight.chunks(features.max(1))) {
+        dst[..features].copy_from_slice(src);
+    }
+    t
 }
 
 /// Values in the storage format, padded to a multiple of 4 bytes (a WebGPU copy unit).
@@ -121,7 +161,9 @@ impl GpuWeights {
                 upload(&format!("se {i}"), &parts)
             })
             .collect();
-        let classifier = upload("classifier", &[&w.classifier_w, &w.classifier_b]);
+        let classes = w.classifier_b.len();
+        let rows = classifier_rows(&w.classifier_w, classes);
+        let classifier = upload("classifier", &[&rows, &w.classifier_b]);
         GpuWeights {
             precision,
             convs,

@@ -57,7 +57,11 @@ impl<'a> BindContext<'a> {
         };
         let pooled: usize = (g.ops.iter())
             .filter_map(|op| match *op {
-                Op::PoolClassify { input, .. } => Some(g.shapes[input].n * g.shapes[input].c),
+                Op::PoolClassify { input, .. } => {
+                    let s = g.shapes[input];
+                    let row = crate::gpu::weights::classifier_row_len(s.c);
+                    Some(s.n * super::dispatch::CLASSIFIER_GROUPS * row)
+                }
                 _ => None,
             })
             .sum();

@@ -40,6 +40,9 @@ pub const CONV_OUT_X: usize = 4;
 /// (`shaders/pointwise.wgsl`); its output channels are `Tuning::pointwise_co`.
 pub const POINTWISE_PIXELS: usize = 4;
 pub const POINTWISE_WG: usize = 64;
+/// Workgroups per image of the classifier (`G` in shaders/classifier.wgsl); each pools the
+/// whole image again, so more only pays where more cores would otherwise idle.
+pub const CLASSIFIER_GROUPS: usize = 2;
 /// Largest SE reduction the SE kernel holds in workgroup memory (`MAX_REDUCED`).
 pub const SE_MAX_REDUCED: usize = 1024;
 
@@ -206,7 +209,10 @@ fn conv(
     let mut p = base(g, input, output);
     p.pad_top = u(geom.pad_top);
     p.pad_left = u(geom.pad_left);
-    p.bias_off = u(o.c * i.c * geom.k * geom.k);
+    // Weight blocks of `off1` slots, the biases after them (`gpu::weights::dense_layout`).
+    let rs = crate::gpu::weights::conv_block_stride(geom.k);
+    p.off1 = u(rs);
+    p.bias_off = u(o.c.div_ceil(CONV_CHANNELS) * i.c * geom.k * rs);
     let mut d = DispatchDesc::new(Kernel::Conv, p, WeightRef::Conv(geom.layer), output);
     d.constants = vec![
         ("K", u(geom.k)),
@@ -323,10 +329,14 @@ fn classifier(g: &Graph, input: TensorId, output: TensorId) -> DispatchDesc {
     let mut p = base(g, input, output);
     p.hw = u(i.h * i.w);
     p.inv_hw = 1.0 / (i.h * i.w) as f32;
-    p.bias_off = u(o.c * i.c);
+    // Rows padded to `off1` features (`gpu::weights::classifier_rows`), the bias after them.
+    let row = crate::gpu::weights::classifier_row_len(i.c);
+    p.off1 = u(row);
+    p.bias_off = u(o.c * row);
+    p.tiles = u(CLASSIFIER_GROUPS);
     let mut d = DispatchDesc::new(Kernel::Classifier, p, WeightRef::Classifier, output);
     d.src = Some(input);
     d.scratch = true;
-    d.workgroups = [u(i.n), 1, 1];
+    d.workgroups = [u(CLASSIFIER_GROUPS), 1, u(i.n)];
     d
 }

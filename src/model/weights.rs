@@ -23,8 +23,8 @@ pub struct ConvWeights {
 /// The kernel a conv layer runs on (`src/gpu/weights.rs` lays its weights out for it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConvKind {
-    /// Dense k×k (conv.wgsl): PyTorch's layout.
-    Dense,
+    /// Dense k×k (conv.wgsl): blocks of output channels.
+    Dense { k: usize },
     /// Depthwise k×k (depthwise.wgsl): rows padded, bias beside them.
     Depthwise { k: usize },
     /// 1×1 stride 1 (`ConvLayer::runs_as_gemm`, pointwise.wgsl): transposed.
@@ -38,7 +38,7 @@ impl ConvKind {
         } else if layer.depthwise {
             ConvKind::Depthwise { k: layer.k }
         } else {
-            ConvKind::Dense
+            ConvKind::Dense { k: layer.k }
         }
     }
 }
