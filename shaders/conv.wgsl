@@ -10,6 +10,8 @@
 // Grid: x = row quads / WG, y = output channels / CO, z = batch.
 
 override HAS_RESIDUAL: u32 = 0u;
+// Output rows hold a multiple of 4 values: each row quad is one vec4 store.
+override ALIGNED: u32 = 0u;
 const CO: u32 = 4u;
 const OUT_X: u32 = 4u;
 const WG: u32 = 64u;
@@ -104,5 +106,6 @@ fn store(n: u32, co: u32, oy: u32, ox0: u32, acc: vec4<f32>) {
     if (co >= P.c_out) { return; }
     let bias = ld_wts(P.bias_off + co);
     let out_row = ((n * P.c_out + co) * P.h_out + oy) * P.w_out;
-    store4(out_row + ox0, min(OUT_X, P.w_out - ox0), acc, bias, HAS_RESIDUAL != 0u);
+    let count = min(OUT_X, P.w_out - ox0);
+    store4(out_row + ox0, count, acc, bias, HAS_RESIDUAL != 0u, ALIGNED != 0u);
 }

@@ -17,6 +17,8 @@
 // The channel is the same for the whole workgroup, so any subgroup layout shares weights.
 
 override HAS_SUMS: u32 = 0u;
+// Output rows hold a multiple of 4 values: each row quad is one vec4 store.
+override ALIGNED: u32 = 0u;
 // Invocations per workgroup: 8 to 64, sized to the plane (`depthwise_grid` in
 // src/graph/dispatch.rs).
 override WG: u32 = 64u;
@@ -73,9 +75,9 @@ fn kernel(wid: vec3<u32>, li: u32) {
     if (item < items) {
         let count = min(OUT_X, P.w_out - ox0);
         let out_row = ((n * P.c_out + c) * P.h_out + oy) * P.w_out + ox0;
-        local_sum = store4(out_row, count, top, bias, false);
+        local_sum = store4(out_row, count, top, bias, false, ALIGNED != 0u);
         if (oy + 1u < P.h_out) {
-            local_sum += store4(out_row + P.w_out, count, bottom, bias, false);
+            local_sum += store4(out_row + P.w_out, count, bottom, bias, false, ALIGNED != 0u);
         }
     }
     if (HAS_SUMS != 0u) {

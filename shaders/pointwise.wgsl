@@ -135,12 +135,13 @@ fn store_block(n: u32, co: u32, p: u32, a: vec4<f32>, b: vec4<f32>, c: vec4<f32>
     store(n, co + 3u, p, d);
 }
 
-// Output channel `co` at pixels p .. p + 3 of image n.
+// Output channel `co` at pixels p .. p + 3 of image n (one vec4 store on aligned planes).
 fn store(n: u32, co: u32, p: u32, acc: vec4<f32>) {
     let hw = P.h_in * P.w_in;
     if (co >= P.c_out) { return; }
     let bias = ld_wts(P.bias_off + co);
-    store4((n * P.c_out + co) * hw + p, min(4u, hw - p), acc, bias, HAS_RESIDUAL != 0u);
+    let o = (n * P.c_out + co) * hw + p;
+    store4(o, min(4u, hw - p), acc, bias, HAS_RESIDUAL != 0u, ALIGNED != 0u);
 }
 
 // The 4 pixels of input channel ci of image n, scaled by the SE gate.

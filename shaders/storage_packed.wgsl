@@ -6,10 +6,14 @@
 
 @group(0) @binding(1) var<storage, read> src: array<u32>;
 @group(0) @binding(2) var<storage, read> wts: array<u32>;
-@group(0) @binding(3) var<storage, read> gate: array<u32>;
-@group(0) @binding(4) var<storage, read> res: array<u32>;
+// The SE gate a GEMM reads, or the SE partial sums / classifier scratch: no kernel needs both.
+@group(0) @binding(3) var<storage, read_write> aux: array<atomic<u32>>;
+// The residual as pairs of words (four halves; tensor buffers hold whole pairs).
+@group(0) @binding(4) var<storage, read> res4: array<vec2<u32>>;
 @group(0) @binding(5) var<storage, read_write> dst: array<atomic<u32>>;
-@group(0) @binding(6) var<storage, read_write> sums: array<atomic<u32>>;
+// The output again as pairs of words: a store of 4 values at a multiple of 4 owns both
+// words, so it needs no atomics.
+@group(0) @binding(6) var<storage, read_write> dst4: array<vec2<u32>>;
 
 // The input again as pairs of words (four halves), for planes whose size is a multiple of 4.
 @group(0) @binding(8) var<storage, read> src4: array<vec2<u32>>;
@@ -28,10 +32,17 @@ fn ld_wts4(i: u32) -> vec4<f32> {
 fn half_of(word: u32, i: u32) -> f32 { return unpack2x16float(word)[i & 1u]; }
 fn ld_src(i: u32) -> f32 { return half_of(src[i >> 1u], i); }
 fn ld_wts(i: u32) -> f32 { return half_of(wts[i >> 1u], i); }
-fn ld_gate(i: u32) -> f32 { return half_of(gate[i >> 1u], i); }
-fn ld_res(i: u32) -> f32 { return half_of(res[i >> 1u], i); }
+fn ld_gate(i: u32) -> f32 { return half_of(atomicLoad(&aux[i >> 1u]), i); }
+fn ld_res(i: u32) -> f32 {
+    let w = res4[i >> 2u];
+    return half_of(select(w.x, w.y, (i & 2u) != 0u), i);
+}
+fn ld_res4(i: u32) -> vec4<f32> {
+    let w = res4[i];
+    return vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
+}
 fn ld_dst(i: u32) -> f32 { return half_of(atomicLoad(&dst[i >> 1u]), i); }
-fn ld_sums(i: u32) -> f32 { return half_of(atomicLoad(&sums[i >> 1u]), i); }
+fn ld_sums(i: u32) -> f32 { return half_of(atomicLoad(&aux[i >> 1u]), i); }
 
 // The 16 bits of `v` as f16, shifted into the half of its word that element `i` owns.
 fn half_bits(i: u32, v: f32) -> u32 {
@@ -44,6 +55,10 @@ fn st_dst(i: u32, v: f32) {
     atomicOr(&dst[i >> 1u], half_bits(i, v));
 }
 fn st_sums(i: u32, v: f32) {
-    atomicAnd(&sums[i >> 1u], other_half(i));
-    atomicOr(&sums[i >> 1u], half_bits(i, v));
+    atomicAnd(&aux[i >> 1u], other_half(i));
+    atomicOr(&aux[i >> 1u], half_bits(i, v));
 }
+fn st_dst4(i: u32, v: vec4<f32>) {
+    dst4[i] = vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw));
+}
+

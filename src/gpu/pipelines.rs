@@ -126,15 +126,20 @@ impl Precision {
     }
 }
 
-/// Binding numbers of the shared layout (see `shaders/prelude.wgsl`).
+/// Binding numbers of the shared layout (see `shaders/storage.wgsl`): eight storage buffers,
+/// WebGPU's default per-stage limit.
 pub mod binding {
     pub const PARAMS: u32 = 0;
     pub const SRC: u32 = 1;
     pub const WEIGHTS: u32 = 2;
-    pub const GATE: u32 = 3;
-    pub const RESIDUAL: u32 = 4;
+    /// The SE gate a GEMM reads, or the SE partial sums (depthwise writes, SE reads) and
+    /// the classifier's scratch: no kernel needs both.
+    pub const AUX: u32 = 3;
+    /// The residual, viewed as vec4s.
+    pub const RESIDUAL4: u32 = 4;
     pub const DST: u32 = 5;
-    pub const SUMS: u32 = 6;
+    /// The output again, viewed as vec4s (4 consecutive outputs stored at once).
+    pub const DST4: u32 = 6;
     /// The weights buffer again, viewed as vec4s (GEMM weights are read four at a time).
     pub const WEIGHTS4: u32 = 7;
     /// The input again, viewed as vec4s (the pointwise kernel reads 4 pixels at once).
@@ -180,10 +185,10 @@ impl Pipelines {
             buffer(WEIGHTS, true),
             buffer(WEIGHTS4, true),
             buffer(SRC4, true),
-            buffer(GATE, true),
-            buffer(RESIDUAL, true),
+            buffer(AUX, false),
+            buffer(RESIDUAL4, true),
             buffer(DST, false),
-            buffer(SUMS, false),
+            buffer(DST4, false),
         ];
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("effnet shared layout"),

@@ -93,7 +93,8 @@ impl<'a> BindContext<'a> {
             WeightRef::Classifier => &self.weights.classifier,
         };
         let read = |t: Option<TensorId>| t.map_or(&self.dummy_ro, |t| self.slot(t));
-        let sums = match (d.sums, d.scratch) {
+        debug_assert!(d.gate.is_none() || (d.sums.is_none() && !d.scratch));
+        let aux = match (d.gate.or(d.sums), d.scratch) {
             (Some(t), _) => self.slot(t),
             (None, true) => &self.scratch,
             (None, false) => &self.dummy_rw,
@@ -110,10 +111,10 @@ impl<'a> BindContext<'a> {
             },
             whole(binding::SRC, read(d.src)),
             whole(binding::WEIGHTS, weights),
-            whole(binding::GATE, read(d.gate)),
-            whole(binding::RESIDUAL, read(d.residual)),
+            whole(binding::AUX, aux),
+            whole(binding::RESIDUAL4, read(d.residual)),
             whole(binding::DST, self.slot(d.dst)),
-            whole(binding::SUMS, sums),
+            whole(binding::DST4, self.slot(d.dst)),
             whole(binding::WEIGHTS4, weights),
             whole(binding::SRC4, read(d.src)),
         ];

@@ -219,6 +219,7 @@ fn conv(
         ("STRIDE", u(geom.stride)),
         ("ACT", act_code(geom.act)),
         ("HAS_RESIDUAL", residual.is_some() as u32),
+        ("ALIGNED", o.w.is_multiple_of(4) as u32),
     ];
     d.src = Some(input);
     d.residual = residual;
@@ -253,6 +254,7 @@ fn depthwise(
         ("ACT", act_code(geom.act)),
         ("HAS_SUMS", se_sums.is_some() as u32),
         ("WG", u(wg)),
+        ("ALIGNED", o.w.is_multiple_of(4) as u32),
     ];
     d.src = Some(input);
     d.sums = se_sums;
