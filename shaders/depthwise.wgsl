@@ -1,7 +1,7 @@
 // Depthwise k×k convolution + folded BN + activation. Each invocation computes 4 consecutive
-// outputs of two rows, loading each input row segment once for all k taps and all 4 outputs
-// (k + 3·stride values instead of 4·k; see taps.wgsl) and each input row once for both
-// output rows (k + stride rows instead of 2k).
+// outputs of ROWS rows, loading each input row segment once for all k taps and all 4 outputs
+// (k + 3·stride values instead of 4·k; see taps.wgsl) and each input row once for all its
+// output rows ((ROWS - 1)·stride + k rows instead of ROWS·k).
 // Weights are stored [C][K][RS] (RS = P.off1, 8 for k ≤ 7), the bias in the last slot of
 // row 0 (src/gpu/weights.rs), so for k = 3 and 5 a channel's weights and bias are K
 // `shared8` blocks, loaded once per invocation before any row (with subgroups, one load per
@@ -13,12 +13,15 @@
 // * WG + lane]. One value per invocation instead of a workgroup reduction: barriers cost CPU
 // drivers more than the SE kernel's extra additions (B0 on lavapipe, depthwise + SE: 46.2 ms
 // with a tree reduction, 37.2 with one barrier, 31.4 with none).
-// Grid: x = tiles of WG blocks of 2 rows × 4 columns, y = channels, z = batch.
+// Grid: x = tiles of WG blocks of ROWS rows × 4 columns, y = channels, z = batch.
 // The channel is the same for the whole workgroup, so any subgroup layout shares weights.
 
 override HAS_SUMS: u32 = 0u;
 // Output rows hold a multiple of 4 values: each row quad is one vec4 store.
 override ALIGNED: u32 = 0u;
+// Output rows per invocation: 2, or 4 on large planes (k + 3·stride input rows for 4 rows
+// instead of 2·(k + stride) for two pairs). Chosen by `depthwise_grid`.
+override ROWS: u32 = 2u;
 // Invocations per workgroup: 8 to 64, sized to the plane (`depthwise_grid` in
 // src/graph/dispatch.rs).
 override WG: u32 = 64u;
@@ -27,11 +30,14 @@ const OUT_X: u32 = 4u;
 // Weight rows 0 .. K - 1 of a channel (kernel column i in component i of lo, then hi).
 struct DwWeights { r0: Pair, r1: Pair, r2: Pair, r3: Pair, r4: Pair }
 
+// The ROWS output row quads of an invocation.
+struct Outs { o0: vec4<f32>, o1: vec4<f32>, o2: vec4<f32>, o3: vec4<f32> }
+
 fn kernel(wid: vec3<u32>, li: u32) {
     let c = wid.y;
     let n = wid.z;
     let quads_per_row = (P.w_out + OUT_X - 1u) / OUT_X;
-    let items = (P.h_out + 1u) / 2u * quads_per_row;
+    let items = (P.h_out + ROWS - 1u) / ROWS * quads_per_row;
     let item = wid.x * WG + li;
     // Lanes past the last item leave with their subgroup (they still write their zero SE
     // sum); in a subgroup with work left they compute the last item again and store
@@ -41,33 +47,38 @@ fn kernel(wid: vec3<u32>, li: u32) {
         return;
     }
     let it = min(item, items - 1u);
-    let oy = (it / quads_per_row) * 2u;
+    let oy = (it / quads_per_row) * ROWS;
     let ox0 = (it % quads_per_row) * OUT_X;
     let plane = (n * P.c_in + c) * P.h_in;
     let x0 = i32(ox0 * STRIDE) - i32(P.pad_left);
     let iy0 = i32(oy * STRIDE) - i32(P.pad_top);
     let base = c * K * P.off1;
-    var top = vec4<f32>(0.0);
-    var bottom = vec4<f32>(0.0);
+    var o: Outs;
     var bias: f32;
     if (fast_taps()) {
         let w = dw_weights(base);
         bias = w.r0.hi.w;
-        // Input rows 0 .. K + STRIDE - 1 of the pair, unrolled (K and STRIDE are constants).
-        dw_row(0u, plane, iy0, x0, w, &top, &bottom);
-        dw_row(1u, plane, iy0, x0, w, &top, &bottom);
-        dw_row(2u, plane, iy0, x0, w, &top, &bottom);
-        dw_row(3u, plane, iy0, x0, w, &top, &bottom);
-        if (K + STRIDE > 4u) { dw_row(4u, plane, iy0, x0, w, &top, &bottom); }
-        if (K + STRIDE > 5u) { dw_row(5u, plane, iy0, x0, w, &top, &bottom); }
-        if (K + STRIDE > 6u) { dw_row(6u, plane, iy0, x0, w, &top, &bottom); }
+        // Input rows 0 .. (ROWS - 1)·STRIDE + K - 1 of the window, unrolled (constants).
+        let rows = (ROWS - 1u) * STRIDE + K;
+        dw_row(0u, plane, iy0, x0, w, &o);
+        dw_row(1u, plane, iy0, x0, w, &o);
+        dw_row(2u, plane, iy0, x0, w, &o);
+        dw_row(3u, plane, iy0, x0, w, &o);
+        if (rows > 4u) { dw_row(4u, plane, iy0, x0, w, &o); }
+        if (rows > 5u) { dw_row(5u, plane, iy0, x0, w, &o); }
+        if (rows > 6u) { dw_row(6u, plane, iy0, x0, w, &o); }
+        if (rows > 7u) { dw_row(7u, plane, iy0, x0, w, &o); }
+        if (rows > 8u) { dw_row(8u, plane, iy0, x0, w, &o); }
+        if (rows > 9u) { dw_row(9u, plane, iy0, x0, w, &o); }
+        if (rows > 10u) { dw_row(10u, plane, iy0, x0, w, &o); }
     } else {
+        // Other kernel sizes and strides run with ROWS = 2.
         bias = ld_wts(base + P.off1 - 1u);
         for (var r = 0u; r < K + STRIDE; r++) {
             let iy = iy0 + i32(r);
-            if (r < K) { top += row_dot_generic(plane, iy, x0, base + r * P.off1); }
+            if (r < K) { o.o0 += row_dot_generic(plane, iy, x0, base + r * P.off1); }
             if (r >= STRIDE) {
-                bottom += row_dot_generic(plane, iy, x0, base + (r - STRIDE) * P.off1);
+                o.o1 += row_dot_generic(plane, iy, x0, base + (r - STRIDE) * P.off1);
             }
         }
     }
@@ -75,9 +86,16 @@ fn kernel(wid: vec3<u32>, li: u32) {
     if (item < items) {
         let count = min(OUT_X, P.w_out - ox0);
         let out_row = ((n * P.c_out + c) * P.h_out + oy) * P.w_out + ox0;
-        local_sum = store4(out_row, count, top, bias, false, ALIGNED != 0u);
+        let aligned = ALIGNED != 0u;
+        local_sum = store4(out_row, count, o.o0, bias, false, aligned);
         if (oy + 1u < P.h_out) {
-            local_sum += store4(out_row + P.w_out, count, bottom, bias, false, ALIGNED != 0u);
+            local_sum += store4(out_row + P.w_out, count, o.o1, bias, false, aligned);
+        }
+        if (ROWS == 4u && oy + 2u < P.h_out) {
+            local_sum += store4(out_row + 2u * P.w_out, count, o.o2, bias, false, aligned);
+        }
+        if (ROWS == 4u && oy + 3u < P.h_out) {
+            local_sum += store4(out_row + 3u * P.w_out, count, o.o3, bias, false, aligned);
         }
     }
     if (HAS_SUMS != 0u) {
@@ -98,13 +116,16 @@ fn dw_weights(base: u32) -> DwWeights {
     return w;
 }
 
-// Input row `r` of the pair's window: weight row r for the top output row, r - STRIDE for
-// the bottom one. `r` is a literal, so the branches and the row choice fold away.
-fn dw_row(r: u32, plane: u32, iy0: i32, x0: i32, w: DwWeights,
-          top: ptr<function, vec4<f32>>, bottom: ptr<function, vec4<f32>>) {
+// Input row `r` of the window: weight row r - m·STRIDE for output row m, where that is a
+// kernel row. `r` is a literal, so the branches and the row choice fold away.
+fn dw_row(r: u32, plane: u32, iy0: i32, x0: i32, w: DwWeights, o: ptr<function, Outs>) {
     let t = row_taps(plane, iy0 + i32(r), x0);
-    if (r < K) { *top += row_dot_pair(t, weight_row(w, r)); }
-    if (r >= STRIDE) { *bottom += row_dot_pair(t, weight_row(w, r - STRIDE)); }
+    if (r < K) { (*o).o0 += row_dot_pair(t, weight_row(w, r)); }
+    if (r >= STRIDE && r < STRIDE + K) { (*o).o1 += row_dot_pair(t, weight_row(w, r - STRIDE)); }
+    let s2 = 2u * STRIDE;
+    if (ROWS == 4u && r >= s2 && r < s2 + K) { (*o).o2 += row_dot_pair(t, weight_row(w, r - s2)); }
+    let s3 = 3u * STRIDE;
+    if (ROWS == 4u && r >= s3 && r < s3 + K) { (*o).o3 += row_dot_pair(t, weight_row(w, r - s3)); }
 }
 
 fn weight_row(w: DwWeights, r: u32) -> Pair {

@@ -72,11 +72,12 @@ pub(crate) fn tensor_bytes(g: &Graph, precision: Precision) -> Vec<u64> {
         if let Op::Depthwise {
             output,
             se_sums: Some(s),
+            geom,
             ..
         } = *op
         {
             let o = g.shapes[output];
-            values[s] *= dispatch::depthwise_partials(o.h, o.w) as u64;
+            values[s] *= dispatch::depthwise_partials(o.h, o.w, &geom) as u64;
         }
     }
     let bytes = |v: &u64| (v * precision.bytes()).next_multiple_of(4);
