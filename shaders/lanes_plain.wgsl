@@ -44,3 +44,9 @@ fn shared_sums8(base: u32) -> Pair {
     return Pair(vec4<f32>(ld_sums(base), ld_sums(base + 1u), ld_sums(base + 2u), ld_sums(base + 3u)),
                 vec4<f32>(ld_sums(base + 4u), ld_sums(base + 5u), ld_sums(base + 6u), ld_sums(base + 7u)));
 }
+
+// The 8 values of the output buffer `dst` from `base`.
+fn shared_dst8(base: u32) -> Pair {
+    return Pair(vec4<f32>(ld_dst(base), ld_dst(base + 1u), ld_dst(base + 2u), ld_dst(base + 3u)),
+                vec4<f32>(ld_dst(base + 4u), ld_dst(base + 5u), ld_dst(base + 6u), ld_dst(base + 7u)));
+}

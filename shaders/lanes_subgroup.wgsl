@@ -40,16 +40,19 @@ fn shared_quads(base: u32, count: u32) -> Quads {
 }
 
 fn shared8(base: u32) -> Pair {
-    let own = ld_wts(base + lane % 8u);
-    let lo = vec4<f32>(subgroupBroadcast(own, 0u), subgroupBroadcast(own, 1u),
-                       subgroupBroadcast(own, 2u), subgroupBroadcast(own, 3u));
-    let hi = vec4<f32>(subgroupBroadcast(own, 4u), subgroupBroadcast(own, 5u),
-                       subgroupBroadcast(own, 6u), subgroupBroadcast(own, 7u));
-    return Pair(lo, hi);
+    return share8(ld_wts(base + lane % 8u));
 }
 
 fn shared_sums8(base: u32) -> Pair {
-    let own = ld_sums(base + lane % 8u);
+    return share8(ld_sums(base + lane % 8u));
+}
+
+fn shared_dst8(base: u32) -> Pair {
+    return share8(ld_dst(base + lane % 8u));
+}
+
+// Lane i's `own` as component i, for i < 8.
+fn share8(own: f32) -> Pair {
     let lo = vec4<f32>(subgroupBroadcast(own, 0u), subgroupBroadcast(own, 1u),
                        subgroupBroadcast(own, 2u), subgroupBroadcast(own, 3u));
     let hi = vec4<f32>(subgroupBroadcast(own, 4u), subgroupBroadcast(own, 5u),

@@ -1,17 +1,18 @@
 // Squeeze-and-excitation in one dispatch, one workgroup per image:
 //   1. mean[c] = sum of the depthwise kernel's partial sums / hw, kept in `dst` (the gate);
-//   2. hidden[r] = act(b1[r] + sum_c w1[r, c] * mean[c]);
+//   2. hidden[r] = act(b1[r] + sum_c w1[r, c] * mean[c]), kept in this image's partial sums
+//      (all read by then: `aux` from (n * C) * tiles on);
 //   3. gate[c] = sigmoid(b2[c] + sum_r w2[c, r] * hidden[r]), overwriting the mean.
-// The weights buffer holds w1 [R, C] at 0, b1 at off1, w2 [C, R] at off2, b2 at off3.
-// Params: c_in = C, c_out = R, tiles = partial sums per channel.
+// Weights (src/gpu/weights.rs `se_layout`): w1 [R, C8] at 0, b1 at off1, w2 [C, R8] at
+// off2, b2 at off3, rows zero-padded to multiples of 8 so a lane reads its row as vec4s.
+// Steps 2 and 3 give each lane one output and share the vector it is dotted with across
+// the subgroup (shared_dst8 / shared_sums8: one load per 8 values where tuned), so on CPU
+// drivers no load is repeated by every lane. Params: c_in = C, c_out = R, tiles = partial
+// sums per channel.
 
 const WG: u32 = 256u;
-const MAX_REDUCED: u32 = 1024u;
 
-var<workgroup> hidden: array<f32, MAX_REDUCED>;
-
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+fn kernel(wid: vec3<u32>, li: u32) {
     let n = wid.x;
     let C = P.c_in;
     let R = P.c_out;
@@ -23,16 +24,49 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     storageBarrier();
     workgroupBarrier();
-    for (var r = li; r < R; r += WG) {
-        var acc = ld_wts(P.off1 + r);
-        for (var c = 0u; c < C; c++) { acc += ld_wts(r * C + c) * ld_dst(n * C + c); }
-        hidden[r] = activate(acc);
+    let hidden = n * C * P.tiles;
+    let c8 = (C + 7u) / 8u * 8u;
+    for (var r0 = 0u; r0 < R; r0 += WG) {
+        // Lanes past R compute row R - 1 again with their subgroup; whole subgroups of them
+        // skip the work (their loop ends at once).
+        if (!all_done(r0 + li >= R)) {
+            let r = min(r0 + li, R - 1u);
+            let acc = ld_wts(P.off1 + r) + row_dot_dst(r * c8, n * C, C);
+            if (r0 + li < R) { st_sums(hidden + r, activate(acc)); }
+        }
     }
     storageBarrier();
     workgroupBarrier();
-    for (var c = li; c < C; c += WG) {
-        var acc = ld_wts(P.off3 + c);
-        for (var r = 0u; r < R; r++) { acc += ld_wts(P.off2 + c * R + r) * hidden[r]; }
-        st_dst(n * C + c, sigmoid(acc));
+    let r8 = (R + 7u) / 8u * 8u;
+    for (var c0 = 0u; c0 < C; c0 += WG) {
+        if (!all_done(c0 + li >= C)) {
+            let c = min(c0 + li, C - 1u);
+            let acc = ld_wts(P.off3 + c) + row_dot_sums(P.off2 + c * r8, hidden, R);
+            if (c0 + li < C) { st_dst(n * C + c, sigmoid(acc)); }
+        }
     }
+}
+
+// Σ_i wts[w + i] · dst[v + i] for i < len; `w` a multiple of 8.
+fn row_dot_dst(w: u32, v: u32, len: u32) -> f32 {
+    var acc = 0.0;
+    var i = 0u;
+    for (; i + 8u <= len; i += 8u) {
+        let x = shared_dst8(v + i);
+        acc += dot(ld_wts4((w + i) / 4u), x.lo) + dot(ld_wts4((w + i) / 4u + 1u), x.hi);
+    }
+    for (; i < len; i++) { acc += ld_wts(w + i) * ld_dst(v + i); }
+    return acc;
+}
+
+// Σ_i wts[w + i] · sums[v + i] for i < len; `w` a multiple of 8.
+fn row_dot_sums(w: u32, v: u32, len: u32) -> f32 {
+    var acc = 0.0;
+    var i = 0u;
+    for (; i + 8u <= len; i += 8u) {
+        let x = shared_sums8(v + i);
+        acc += dot(ld_wts4((w + i) / 4u), x.lo) + dot(ld_wts4((w + i) / 4u + 1u), x.hi);
+    }
+    for (; i < len; i++) { acc += ld_wts(w + i) * ld_sums(v + i); }
+    return acc;
 }

@@ -67,7 +67,11 @@ impl Kernel {
     fn uses_lanes(self) -> bool {
         matches!(
             self,
-            Kernel::Conv | Kernel::Depthwise | Kernel::Pointwise | Kernel::Classifier
+            Kernel::Conv
+                | Kernel::Depthwise
+                | Kernel::SeExcite
+                | Kernel::Pointwise
+                | Kernel::Classifier
         )
     }
 

@@ -4,7 +4,7 @@
 use super::{Gpu, Precision};
 use crate::graph::dispatch::CONV_CHANNELS;
 use crate::model::ModelWeights;
-use crate::model::weights::{ConvKind, ConvWeights};
+use crate::model::weights::{ConvKind, ConvWeights, SeWeights};
 
 /// Per-layer weight buffers. Each conv buffer holds `weight ++ bias`; each SE buffer
 /// `w1 ++ b1 ++ w2 ++ b2`; the classifier `W ++ b`.
@@ -120,6 +120,33 @@ fn classifier_rows(weight: &[f32], classes: usize) -> Vec<f32> {
     t
 }
 
+/// Where the parts of an SE layer's weights start for `c` channels reduced to `r`:
+/// `[w1 (r × c8), b1, w2 (c × r8), b2]` with c8, r8 rounded up to 8 and w2 at a multiple
+/// of 8, so each row is whole vec4s (shaders/se.wgsl). Returns (b1, w2, b2) offsets.
+pub fn se_offsets(c: usize, r: usize) -> (usize, usize, usize) {
+    let (c8, r8) = (c.next_multiple_of(8), r.next_multiple_of(8));
+    let b1 = r * c8;
+    let w2 = (b1 + r).next_multiple_of(8);
+    (b1, w2, w2 + c * r8)
+}
+
+/// An SE layer's weights in the `se_offsets` layout, zero-padded.
+fn se_layout(s: &SeWeights) -> Vec<f32> {
+    let (c, r) = (s.expand_b.len(), s.reduce_b.len());
+    let (b1, w2, b2) = se_offsets(c, r);
+    let (c8, r8) = (c.next_multiple_of(8), r.next_multiple_of(8));
+    let mut t = vec![0.0; b2 + c];
+    for (row, src) in s.reduce_w.chunks(c.max(1)).enumerate().take(r) {
+        t[row * c8..row * c8 + src.len()].copy_from_slice(src);
+    }
+    t[b1..b1 + r].copy_from_slice(&s.reduce_b);
+    for (row, src) in s.expand_w.chunks(r.max(1)).enumerate().take(c) {
+        t[w2 + row * r8..w2 + row * r8 + src.len()].copy_from_slice(src);
+    }
+    t[b2..b2 + c].copy_from_slice(&s.expand_b);
+    t
+}
+
 /// Values in the storage format, padded to a multiple of 4 bytes (a WebGPU copy unit).
 pub fn encode(data: &[f32], precision: Precision) -> Vec<u8> {
     let mut bytes = match precision {
@@ -157,10 +184,7 @@ impl GpuWeights {
             .ses
             .iter()
             .enumerate()
-            .map(|(i, s)| {
-                let parts = [&s.reduce_w[..], &s.reduce_b, &s.expand_w, &s.expand_b];
-                upload(&format!("se {i}"), &parts)
-            })
+            .map(|(i, s)| upload(&format!("se {i}"), &[&se_layout(s)]))
             .collect();
         let classes = w.classifier_b.len();
         let rows = classifier_rows(&w.classifier_w, classes);

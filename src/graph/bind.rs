@@ -171,12 +171,14 @@ pub fn check_grid(gpu: &Gpu, descs: &[DispatchDesc], se_sizes: &[(usize, usize)]
             });
         }
     }
-    let reduced = se_sizes.iter().map(|s| s.1).max().unwrap_or(0);
-    if reduced > super::dispatch::SE_MAX_REDUCED {
+    // The SE kernel keeps its hidden layer in the partial sums it has consumed, at least
+    // `SE_MIN_PARTIALS` per channel (every EfficientNet reduces: hidden ≤ channels).
+    let min = super::dispatch::SE_MIN_PARTIALS;
+    if let Some(&(c, r)) = se_sizes.iter().find(|&&(c, r)| r > c * min) {
         return Err(Error::DeviceLimit {
             what: "the SE reduction".into(),
-            needed: reduced as u64,
-            limit: super::dispatch::SE_MAX_REDUCED as u64,
+            needed: r as u64,
+            limit: (c * min) as u64,
             unit: "channels",
             hint: "this model's SE blocks are wider than the SE kernel supports".into(),
         });

@@ -43,8 +43,9 @@ pub const POINTWISE_WG: usize = 64;
 /// Workgroups per image of the classifier (`G` in shaders/classifier.wgsl); each pools the
 /// whole image again, so more only pays where more cores would otherwise idle.
 pub const CLASSIFIER_GROUPS: usize = 2;
-/// Largest SE reduction the SE kernel holds in workgroup memory (`MAX_REDUCED`).
-pub const SE_MAX_REDUCED: usize = 1024;
+/// Fewest partial sums per channel the depthwise kernel leaves for SE (one per invocation,
+/// at least 8 per workgroup): room for the SE kernel's hidden layer.
+pub const SE_MIN_PARTIALS: usize = 8;
 
 /// Which weights an op reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -288,6 +289,8 @@ fn se_excite(
 ) -> DispatchDesc {
     let (index, (c, r)) = se;
     let n = g.shapes[sums].n;
+    // Padded rows (`gpu::weights::se_offsets`).
+    let (b1, w2, b2) = crate::gpu::weights::se_offsets(c, r);
     let p = Params {
         n: u(n),
         c_in: u(c),
@@ -295,9 +298,9 @@ fn se_excite(
         // The depthwise op that wrote `sums` left this many partial sums per channel.
         tiles: u(sums_partials(g, sums)),
         hw: u(hw),
-        off1: u(r * c),
-        off2: u(r * c + r),
-        off3: u(2 * r * c + r),
+        off1: u(b1),
+        off2: u(w2),
+        off3: u(b2),
         inv_hw: 1.0 / hw as f32,
         ..Default::default()
     };
