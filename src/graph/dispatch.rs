@@ -34,7 +34,7 @@ pub const DEPTHWISE_OUT_X: usize = 4;
 pub const DEPTHWISE_WG: usize = 64;
 /// Output channels and row outputs one conv invocation computes (`CO`, `OUT_X` in
 /// `shaders/conv.wgsl`).
-pub const CONV_CHANNELS: usize = 4;
+pub const CONV_CHANNELS: usize = 16;
 pub const CONV_OUT_X: usize = 4;
 /// Pixels one pointwise invocation computes, and the most invocations per workgroup
 /// (`shaders/pointwise.wgsl`); its output channels are `Tuning::pointwise_co`.
