@@ -4,8 +4,9 @@
 // and 16 channels (see taps.wgsl).
 // Weights are stored in blocks of the CO channels' k values for one (input channel, kernel
 // row): [c_out / CO][c_in][k][CO · k padded to 8 = P.off1], channel j's at j·k + kx
-// (src/gpu/weights.rs), so for k = 3 and 5 a block is 6 or 10 `shared8` loads (one load per
-// 8 values per subgroup where tuned: lanes_subgroup.wgsl). The biases follow at bias_off.
+// (src/gpu/weights.rs), so for k = 3 and 5 a block is 12 or 20 vec4s, 2 or 3 `shared_quads`
+// loads (one load per 8 vec4s per subgroup where tuned: lanes_subgroup.wgsl). The biases
+// follow at bias_off.
 // 16 channels rather than 4: on lavapipe each input row load then serves 4× the
 // multiply-adds (EfficientNetV2-S at 300: fused-MBConv convs 2× faster).
 // Grid: x = row quads / WG, y = output channels / CO, z = batch.
@@ -17,11 +18,8 @@ const CO: u32 = 16u;
 const OUT_X: u32 = 4u;
 const WG: u32 = 64u;
 
-// One weight block: slots 8·i .. 8·i + 7 in p_i (up to 80 slots: 16 channels × k = 5).
-struct ConvBlock {
-    p0: Pair, p1: Pair, p2: Pair, p3: Pair, p4: Pair,
-    p5: Pair, p6: Pair, p7: Pair, p8: Pair, p9: Pair,
-}
+// One weight block as vec4s: slots 4·i .. 4·i + 3 in quad i of a (i < 8), b (8 ≤ i < 16), c.
+struct ConvBlock { a: Quads, b: Quads, c: Quads }
 
 fn kernel(wid: vec3<u32>, li: u32) {
     let quads_per_row = (P.w_out + OUT_X - 1u) / OUT_X;
@@ -104,14 +102,16 @@ fn kernel(wid: vec3<u32>, li: u32) {
     store(n, co0 + 15u, oy, ox0, a15);
 }
 
-// The block at `w`: 6 `shared8` loads for k = 3, 10 for k = 5.
+// The block at `w` (a multiple of 4): 12 vec4s for k = 3, 20 for k = 5, as 2 or 3
+// `shared_quads` loads (one lane loop each for a subgroup where tuned).
 fn conv_block(w: u32) -> ConvBlock {
     var b: ConvBlock;
-    b.p0 = shared8(w); b.p1 = shared8(w + 8u); b.p2 = shared8(w + 16u);
-    b.p3 = shared8(w + 24u); b.p4 = shared8(w + 32u); b.p5 = shared8(w + 40u);
+    let q = w / 4u;
+    b.a = shared_quads(q, 8u);
+    if (K == 3u) { b.b = shared_quads(q + 8u, 4u); }
     if (K == 5u) {
-        b.p6 = shared8(w + 48u); b.p7 = shared8(w + 56u);
-        b.p8 = shared8(w + 64u); b.p9 = shared8(w + 72u);
+        b.b = shared_quads(q + 8u, 8u);
+        b.c = shared_quads(q + 16u, 4u);
     }
     return b;
 }
@@ -126,30 +126,30 @@ fn block_dot(t: Taps, b: ConvBlock, j: u32) -> vec4<f32> {
 }
 
 fn slot(b: ConvBlock, i: u32) -> f32 {
-    switch i / 8u {
-        case 0u: { return pick(b.p0, i % 8u); }
-        case 1u: { return pick(b.p1, i % 8u); }
-        case 2u: { return pick(b.p2, i % 8u); }
-        case 3u: { return pick(b.p3, i % 8u); }
-        case 4u: { return pick(b.p4, i % 8u); }
-        case 5u: { return pick(b.p5, i % 8u); }
-        case 6u: { return pick(b.p6, i % 8u); }
-        case 7u: { return pick(b.p7, i % 8u); }
-        case 8u: { return pick(b.p8, i % 8u); }
-        default: { return pick(b.p9, i % 8u); }
+    switch i / 32u {
+        case 0u: { return pick(b.a, i % 32u); }
+        case 1u: { return pick(b.b, i % 32u); }
+        default: { return pick(b.c, i % 32u); }
     }
 }
 
-fn pick(p: Pair, i: u32) -> f32 {
-    switch i {
-        case 0u: { return p.lo.x; }
-        case 1u: { return p.lo.y; }
-        case 2u: { return p.lo.z; }
-        case 3u: { return p.lo.w; }
-        case 4u: { return p.hi.x; }
-        case 5u: { return p.hi.y; }
-        case 6u: { return p.hi.z; }
-        default: { return p.hi.w; }
+fn pick(q: Quads, i: u32) -> f32 {
+    var v: vec4<f32>;
+    switch i / 4u {
+        case 0u: { v = q.q0; }
+        case 1u: { v = q.q1; }
+        case 2u: { v = q.q2; }
+        case 3u: { v = q.q3; }
+        case 4u: { v = q.q4; }
+        case 5u: { v = q.q5; }
+        case 6u: { v = q.q6; }
+        default: { v = q.q7; }
+    }
+    switch i % 4u {
+        case 0u: { return v.x; }
+        case 1u: { return v.y; }
+        case 2u: { return v.z; }
+        default: { return v.w; }
     }
 }
 
