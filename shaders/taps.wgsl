@@ -10,6 +10,10 @@
 
 override K: u32 = 3u;
 override STRIDE: u32 = 1u;
+// Stride 1, input rows of 4k values and left padding k / 2: the 4 middle taps of a row
+// segment are one aligned vec4 load (`src4`) instead of 4 scalar loads, each of which is a
+// loop over the lanes on CPU drivers.
+override VEC_TAPS: u32 = 0u;
 
 // The inputs of the 4 outputs for kernel column i: t_i = (x[x0 + i], x[x0 + S + i],
 // x[x0 + 2S + i], x[x0 + 3S + i]); t3 and t4 only for k = 5.
@@ -31,7 +35,24 @@ fn row_taps(plane: u32, iy: i32, x0: i32) -> Taps {
     let ok = iy >= 0 && iy < i32(P.h_in);
     let r = (plane + u32(clamp(iy, 0, i32(P.h_in) - 1))) * P.w_in;
     var t: Taps;
-    if (STRIDE == 1u) {
+    if (STRIDE == 1u && VEC_TAPS != 0u) {
+        // x0 + K / 2 is the first output's column, a multiple of 4 inside the row.
+        let m = select(vec4<f32>(0.0), ld_src4((r + u32(x0 + i32(K / 2u))) / 4u), ok);
+        if (K == 3u) {
+            let s0 = tap(r, ok, x0); let s5 = tap(r, ok, x0 + 5);
+            t.t0 = vec4<f32>(s0, m.xyz);
+            t.t1 = m;
+            t.t2 = vec4<f32>(m.yzw, s5);
+        } else {
+            let s0 = tap(r, ok, x0); let s1 = tap(r, ok, x0 + 1);
+            let s6 = tap(r, ok, x0 + 6); let s7 = tap(r, ok, x0 + 7);
+            t.t0 = vec4<f32>(s0, s1, m.xy);
+            t.t1 = vec4<f32>(s1, m.xyz);
+            t.t2 = m;
+            t.t3 = vec4<f32>(m.yzw, s6);
+            t.t4 = vec4<f32>(m.zw, s6, s7);
+        }
+    } else if (STRIDE == 1u) {
         let s0 = tap(r, ok, x0); let s1 = tap(r, ok, x0 + 1); let s2 = tap(r, ok, x0 + 2);
         let s3 = tap(r, ok, x0 + 3); let s4 = tap(r, ok, x0 + 4); let s5 = tap(r, ok, x0 + 5);
         t.t0 = vec4<f32>(s0, s1, s2, s3);

@@ -98,6 +98,13 @@ fn lane_grid(items: usize, max_wg: usize) -> (usize, usize) {
         .expect("at least one size")
 }
 
+/// Whether a k×k kernel reads the middle 4 taps of each row segment as one aligned vec4
+/// (`VEC_TAPS` in shaders/taps.wgsl): stride 1, input rows of 4k values, left padding k / 2
+/// (so each invocation's first output column, a multiple of 4, sits at x0 + k / 2).
+fn vec_taps(w_in: usize, geom: &ConvGeom) -> bool {
+    geom.stride == 1 && w_in.is_multiple_of(4) && geom.pad_left == geom.k / 2
+}
+
 /// Output rows one depthwise invocation computes (`ROWS` in shaders/depthwise.wgsl): 4 on
 /// planes of at least 28 rows with the unrolled kernel sizes, whose input rows then serve
 /// more outputs (B0's large depthwise layers ran ~15% faster for it on lavapipe); 2 on
@@ -235,6 +242,7 @@ fn conv(
         ("ACT", act_code(geom.act)),
         ("HAS_RESIDUAL", residual.is_some() as u32),
         ("ALIGNED", o.w.is_multiple_of(4) as u32),
+        ("VEC_TAPS", vec_taps(i.w, &geom) as u32),
     ];
     d.src = Some(input);
     d.residual = residual;
@@ -271,6 +279,7 @@ fn depthwise(
         ("WG", u(wg)),
         ("ALIGNED", o.w.is_multiple_of(4) as u32),
         ("ROWS", u(depthwise_rows(o.h, &geom))),
+        ("VEC_TAPS", vec_taps(g.shapes[input].w, &geom) as u32),
     ];
     d.src = Some(input);
     d.sums = se_sums;
