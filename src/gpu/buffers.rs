@@ -23,3 +23,19 @@ pub(crate) fn create_buffer_init(
     CREATED.fetch_add(1, Ordering::Relaxed);
     dev.create_buffer_init(desc)
 }
+
+/// A storage buffer the host can fill and read back (activations, logits), rounded up to
+/// whole 16-byte elements for the vec4 views of shaders/storage.wgsl.
+pub(crate) fn create_storage(dev: &wgpu::Device, label: &str, size: u64) -> wgpu::Buffer {
+    create_buffer(
+        dev,
+        &wgpu::BufferDescriptor {
+            label: Some(label),
+            size: size.next_multiple_of(16),
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_DST
+                | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        },
+    )
+}

@@ -8,7 +8,7 @@ pub mod tuning;
 pub mod weights;
 
 pub use buffers::buffers_created;
-pub(crate) use buffers::{create_buffer, create_buffer_init};
+pub(crate) use buffers::{create_buffer, create_buffer_init, create_storage};
 pub use device::Gpu;
 pub use pipelines::{Kernel, Pipelines, Precision};
 pub use tuning::Tuning;

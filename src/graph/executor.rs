@@ -4,12 +4,12 @@
 
 use super::bind::{BindContext, check_grid, check_limits};
 use super::dispatch::{self, DispatchDesc};
-use super::ops::{Graph, Op, Shape, TensorId};
-use super::plan::{self, Pass, passes_and_readback};
+use super::ops::{Graph, Shape, TensorId};
+use super::plan::{self, Pass, passes_and_readback, tensor_bytes};
 use super::timer::{Profile, Timer};
 use crate::gpu::pipelines::Storage;
 use crate::gpu::weights::{decode, encode};
-use crate::gpu::{Gpu, GpuWeights, Pipelines, Precision, oneshot};
+use crate::gpu::{Gpu, GpuWeights, Pipelines, Precision, create_storage, oneshot};
 use crate::{Error, Result};
 
 struct Dispatch {
@@ -64,26 +64,6 @@ pub enum Input<'a> {
     Gpu(&'a wgpu::Buffer),
 }
 
-/// Byte size of each tensor on the GPU, padded to 4 bytes (SE partial sums hold `tiles`
-/// values per channel).
-pub(crate) fn tensor_bytes(g: &Graph, precision: Precision) -> Vec<u64> {
-    let mut values: Vec<u64> = g.shapes.iter().map(|s| s.len() as u64).collect();
-    for op in &g.ops {
-        if let Op::Depthwise {
-            output,
-            se_sums: Some(s),
-            geom,
-            ..
-        } = *op
-        {
-            let o = g.shapes[output];
-            values[s] *= dispatch::depthwise_partials(o.h, o.w, &geom) as u64;
-        }
-    }
-    let bytes = |v: &u64| (v * precision.bytes()).next_multiple_of(4);
-    values.iter().map(bytes).collect()
-}
-
 impl Session {
     /// Prepares `graph` to run on `gpu` with `weights`. With `capture_stages`, every run also
     /// returns the output of every stage. A shader or pipeline the device rejects is an error
@@ -118,7 +98,7 @@ impl Session {
             .slot_sizes
             .iter()
             .enumerate()
-            .map(|(i, &size)| storage(dev, &format!("slot {i}"), size.max(4)))
+            .map(|(i, &size)| create_storage(dev, &format!("slot {i}"), size.max(4)))
             .collect();
         let descs: Vec<DispatchDesc> = graph
             .ops
@@ -146,7 +126,7 @@ impl Session {
         Ok(Session {
             device: dev.clone(),
             queue: gpu.queue.clone(),
-            logits_out: storage(dev, "logits", sizes[graph.logits]),
+            logits_out: create_storage(dev, "logits", sizes[graph.logits]),
             staging: crate::gpu::create_buffer(
                 dev,
                 &wgpu::BufferDescriptor {
@@ -398,18 +378,4 @@ fn check_input_buffer(buffer: &wgpu::Buffer, bytes: u64, dims: [usize; 4]) -> Re
         )));
     }
     Ok(())
-}
-
-fn storage(dev: &wgpu::Device, label: &str, size: u64) -> wgpu::Buffer {
-    crate::gpu::create_buffer(
-        dev,
-        &wgpu::BufferDescriptor {
-            label: Some(label),
-            size: size.next_multiple_of(16), // whole elements of the vec4 view (`src4`)
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_DST
-                | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        },
-    )
 }

@@ -3,8 +3,8 @@
 //! batch of 10⁹) would overflow `usize` arithmetic or ask the driver for terabytes; instead
 //! they get an error naming the device limit and the largest batch or resolution that fits.
 
-use super::executor::tensor_bytes;
 use super::ops::lower;
+use super::plan::tensor_bytes;
 use crate::gpu::Precision;
 use crate::model::Arch;
 use crate::{Error, Result};

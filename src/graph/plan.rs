@@ -1,7 +1,9 @@
 //! Buffer planning by liveness: tensors whose lifetimes do not overlap share a buffer
 //! ("slot"), so a deep network needs only a few activation buffers.
 
+use super::dispatch;
 use super::ops::{Graph, Op, TensorId};
+use crate::gpu::Precision;
 
 /// The tensors an op reads and the tensors it writes.
 pub fn uses(op: &Op) -> (Vec<TensorId>, Vec<TensorId>) {
@@ -138,4 +140,24 @@ pub fn passes_and_readback(
         passes.push((start..g.ops.len(), None));
     }
     (passes, readback, offset.max(4))
+}
+
+/// Byte size of each tensor on the GPU, padded to 4 bytes (SE partial sums hold `tiles`
+/// values per channel).
+pub(crate) fn tensor_bytes(g: &Graph, precision: Precision) -> Vec<u64> {
+    let mut values: Vec<u64> = g.shapes.iter().map(|s| s.len() as u64).collect();
+    for op in &g.ops {
+        if let Op::Depthwise {
+            output,
+            se_sums: Some(s),
+            geom,
+            ..
+        } = *op
+        {
+            let o = g.shapes[output];
+            values[s] *= dispatch::depthwise_partials(o.h, o.w, &geom) as u64;
+        }
+    }
+    let bytes = |v: &u64| (v * precision.bytes()).next_multiple_of(4);
+    values.iter().map(bytes).collect()
 }
