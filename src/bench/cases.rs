@@ -183,12 +183,15 @@ pub fn all() -> Vec<Case> {
     ]
 }
 
-/// The pointwise shapes the tuner times: an early wide-plane expansion, a gated projection
-/// and a late narrow-plane expansion.
+/// The shapes the tuner times: pointwise (an early wide-plane expansion, a gated projection,
+/// a late narrow-plane expansion), since its channel block is tuned, and a depthwise and a
+/// dense conv, since the subgroup choice applies to their weights too.
 pub fn tuning_set() -> Vec<Case> {
     vec![
         pointwise("b0_expand_16to96_112", 16, 96, 112, false),
         pointwise("b0_project_gated_144to24_56", 144, 24, 56, true),
         pointwise("b0_expand_192to1152_7", 192, 1152, 7, false),
+        depthwise("b0_dw3x3s1_c144_56", 144, 56, 3, 1),
+        conv("b0_stem_3to32_224", 3, 32, 224, 3, 2),
     ]
 }

@@ -64,8 +64,13 @@ pub fn tune(a: TuneArgs) -> Result<ExitCode> {
     } else {
         for c in &candidates {
             let weights = if c.subgroups { "subgroup" } else { "per lane" };
+            let verdict = if c.correct {
+                ""
+            } else {
+                "  WRONG RESULTS, never used"
+            };
             println!(
-                "pointwise_co {:>2}, weights {weights:>8}: {:8.2} ms",
+                "pointwise_co {:>2}, weights {weights:>8}: {:8.2} ms{verdict}",
                 c.pointwise_co, c.ms
             );
         }
