@@ -21,6 +21,14 @@ const WG: u32 = 64u;
 // One weight block as vec4s: slots 4·i .. 4·i + 3 in quad i of a (i < 8), b (8 ≤ i < 16), c.
 struct ConvBlock { a: Quads, b: Quads, c: Quads }
 
+// The 16 output channels' accumulators.
+struct Accs {
+    a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>,
+    a4: vec4<f32>, a5: vec4<f32>, a6: vec4<f32>, a7: vec4<f32>,
+    a8: vec4<f32>, a9: vec4<f32>, a10: vec4<f32>, a11: vec4<f32>,
+    a12: vec4<f32>, a13: vec4<f32>, a14: vec4<f32>, a15: vec4<f32>,
+}
+
 fn kernel(wid: vec3<u32>, li: u32) {
     let quads_per_row = (P.w_out + OUT_X - 1u) / OUT_X;
     let items = P.h_out * quads_per_row;
@@ -34,72 +42,84 @@ fn kernel(wid: vec3<u32>, li: u32) {
     let n = wid.z;
     let co0 = wid.y * CO;
     let x0 = i32(ox0 * STRIDE) - i32(P.pad_left);
-    // Named accumulators, not an array: see taps.wgsl.
-    var a0 = vec4<f32>(0.0); var a1 = vec4<f32>(0.0); var a2 = vec4<f32>(0.0); var a3 = vec4<f32>(0.0);
-    var a4 = vec4<f32>(0.0); var a5 = vec4<f32>(0.0); var a6 = vec4<f32>(0.0); var a7 = vec4<f32>(0.0);
-    var a8 = vec4<f32>(0.0); var a9 = vec4<f32>(0.0); var a10 = vec4<f32>(0.0); var a11 = vec4<f32>(0.0);
-    var a12 = vec4<f32>(0.0); var a13 = vec4<f32>(0.0); var a14 = vec4<f32>(0.0); var a15 = vec4<f32>(0.0);
+    // Named accumulators (struct fields), not an array: see taps.wgsl.
+    var acc: Accs;
     for (var ci = 0u; ci < P.c_in; ci++) {
         let plane = (n * P.c_in + ci) * P.h_in;
-        for (var ky = 0u; ky < K; ky++) {
-            let iy = i32(oy * STRIDE + ky) - i32(P.pad_top);
-            let w = ((wid.y * P.c_in + ci) * K + ky) * P.off1;
-            if (fast_taps()) {
-                let t = row_taps(plane, iy, x0);
-                let b = conv_block(w);
-                a0 += block_dot(t, b, 0u);
-                a1 += block_dot(t, b, 1u);
-                a2 += block_dot(t, b, 2u);
-                a3 += block_dot(t, b, 3u);
-                a4 += block_dot(t, b, 4u);
-                a5 += block_dot(t, b, 5u);
-                a6 += block_dot(t, b, 6u);
-                a7 += block_dot(t, b, 7u);
-                a8 += block_dot(t, b, 8u);
-                a9 += block_dot(t, b, 9u);
-                a10 += block_dot(t, b, 10u);
-                a11 += block_dot(t, b, 11u);
-                a12 += block_dot(t, b, 12u);
-                a13 += block_dot(t, b, 13u);
-                a14 += block_dot(t, b, 14u);
-                a15 += block_dot(t, b, 15u);
-            } else {
-                a0 += row_dot_generic(plane, iy, x0, w);
-                a1 += row_dot_generic(plane, iy, x0, w + 1u * K);
-                a2 += row_dot_generic(plane, iy, x0, w + 2u * K);
-                a3 += row_dot_generic(plane, iy, x0, w + 3u * K);
-                a4 += row_dot_generic(plane, iy, x0, w + 4u * K);
-                a5 += row_dot_generic(plane, iy, x0, w + 5u * K);
-                a6 += row_dot_generic(plane, iy, x0, w + 6u * K);
-                a7 += row_dot_generic(plane, iy, x0, w + 7u * K);
-                a8 += row_dot_generic(plane, iy, x0, w + 8u * K);
-                a9 += row_dot_generic(plane, iy, x0, w + 9u * K);
-                a10 += row_dot_generic(plane, iy, x0, w + 10u * K);
-                a11 += row_dot_generic(plane, iy, x0, w + 11u * K);
-                a12 += row_dot_generic(plane, iy, x0, w + 12u * K);
-                a13 += row_dot_generic(plane, iy, x0, w + 13u * K);
-                a14 += row_dot_generic(plane, iy, x0, w + 14u * K);
-                a15 += row_dot_generic(plane, iy, x0, w + 15u * K);
+        let w = (wid.y * P.c_in + ci) * K * P.off1;
+        if (fast_taps()) {
+            // Kernel rows unrolled (K is a constant): each accumulator is written once per
+            // input channel, and CPU drivers blend every loop-carried write with the mask.
+            conv_row(0u, plane, oy, x0, w, &acc);
+            conv_row(1u, plane, oy, x0, w, &acc);
+            conv_row(2u, plane, oy, x0, w, &acc);
+            if (K == 5u) {
+                conv_row(3u, plane, oy, x0, w, &acc);
+                conv_row(4u, plane, oy, x0, w, &acc);
+            }
+        } else {
+            for (var ky = 0u; ky < K; ky++) {
+                let iy = i32(oy * STRIDE + ky) - i32(P.pad_top);
+                let w = w + ky * P.off1;
+                acc.a0 += row_dot_generic(plane, iy, x0, w);
+                acc.a1 += row_dot_generic(plane, iy, x0, w + 1u * K);
+                acc.a2 += row_dot_generic(plane, iy, x0, w + 2u * K);
+                acc.a3 += row_dot_generic(plane, iy, x0, w + 3u * K);
+                acc.a4 += row_dot_generic(plane, iy, x0, w + 4u * K);
+                acc.a5 += row_dot_generic(plane, iy, x0, w + 5u * K);
+                acc.a6 += row_dot_generic(plane, iy, x0, w + 6u * K);
+                acc.a7 += row_dot_generic(plane, iy, x0, w + 7u * K);
+                acc.a8 += row_dot_generic(plane, iy, x0, w + 8u * K);
+                acc.a9 += row_dot_generic(plane, iy, x0, w + 9u * K);
+                acc.a10 += row_dot_generic(plane, iy, x0, w + 10u * K);
+                acc.a11 += row_dot_generic(plane, iy, x0, w + 11u * K);
+                acc.a12 += row_dot_generic(plane, iy, x0, w + 12u * K);
+                acc.a13 += row_dot_generic(plane, iy, x0, w + 13u * K);
+                acc.a14 += row_dot_generic(plane, iy, x0, w + 14u * K);
+                acc.a15 += row_dot_generic(plane, iy, x0, w + 15u * K);
             }
         }
     }
     if (item >= items) { return; }
-    store(n, co0, oy, ox0, a0);
-    store(n, co0 + 1u, oy, ox0, a1);
-    store(n, co0 + 2u, oy, ox0, a2);
-    store(n, co0 + 3u, oy, ox0, a3);
-    store(n, co0 + 4u, oy, ox0, a4);
-    store(n, co0 + 5u, oy, ox0, a5);
-    store(n, co0 + 6u, oy, ox0, a6);
-    store(n, co0 + 7u, oy, ox0, a7);
-    store(n, co0 + 8u, oy, ox0, a8);
-    store(n, co0 + 9u, oy, ox0, a9);
-    store(n, co0 + 10u, oy, ox0, a10);
-    store(n, co0 + 11u, oy, ox0, a11);
-    store(n, co0 + 12u, oy, ox0, a12);
-    store(n, co0 + 13u, oy, ox0, a13);
-    store(n, co0 + 14u, oy, ox0, a14);
-    store(n, co0 + 15u, oy, ox0, a15);
+    store(n, co0, oy, ox0, acc.a0);
+    store(n, co0 + 1u, oy, ox0, acc.a1);
+    store(n, co0 + 2u, oy, ox0, acc.a2);
+    store(n, co0 + 3u, oy, ox0, acc.a3);
+    store(n, co0 + 4u, oy, ox0, acc.a4);
+    store(n, co0 + 5u, oy, ox0, acc.a5);
+    store(n, co0 + 6u, oy, ox0, acc.a6);
+    store(n, co0 + 7u, oy, ox0, acc.a7);
+    store(n, co0 + 8u, oy, ox0, acc.a8);
+    store(n, co0 + 9u, oy, ox0, acc.a9);
+    store(n, co0 + 10u, oy, ox0, acc.a10);
+    store(n, co0 + 11u, oy, ox0, acc.a11);
+    store(n, co0 + 12u, oy, ox0, acc.a12);
+    store(n, co0 + 13u, oy, ox0, acc.a13);
+    store(n, co0 + 14u, oy, ox0, acc.a14);
+    store(n, co0 + 15u, oy, ox0, acc.a15);
+}
+
+// Kernel row `ky` (a literal) of input channel block `w`: its taps times its weights.
+fn conv_row(ky: u32, plane: u32, oy: u32, x0: i32, w: u32, acc: ptr<function, Accs>) {
+    let iy = i32(oy * STRIDE + ky) - i32(P.pad_top);
+    let t = row_taps(plane, iy, x0);
+    let b = conv_block(w + ky * P.off1);
+    (*acc).a0 += block_dot(t, b, 0u);
+    (*acc).a1 += block_dot(t, b, 1u);
+    (*acc).a2 += block_dot(t, b, 2u);
+    (*acc).a3 += block_dot(t, b, 3u);
+    (*acc).a4 += block_dot(t, b, 4u);
+    (*acc).a5 += block_dot(t, b, 5u);
+    (*acc).a6 += block_dot(t, b, 6u);
+    (*acc).a7 += block_dot(t, b, 7u);
+    (*acc).a8 += block_dot(t, b, 8u);
+    (*acc).a9 += block_dot(t, b, 9u);
+    (*acc).a10 += block_dot(t, b, 10u);
+    (*acc).a11 += block_dot(t, b, 11u);
+    (*acc).a12 += block_dot(t, b, 12u);
+    (*acc).a13 += block_dot(t, b, 13u);
+    (*acc).a14 += block_dot(t, b, 14u);
+    (*acc).a15 += block_dot(t, b, 15u);
 }
 
 // The block at `w` (a multiple of 4): 12 vec4s for k = 3, 20 for k = 5, as 2 or 3
