@@ -7,15 +7,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     kernel(wid, li);
 }
 
-// Four vec4s (q4..q7 for up to 8).
-struct Quads {
-    q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, q3: vec4<f32>,
-    q4: vec4<f32>, q5: vec4<f32>, q6: vec4<f32>, q7: vec4<f32>,
-}
-
-// Eight values.
-struct Pair { lo: vec4<f32>, hi: vec4<f32> }
-
 // Whether a lane may leave: at once, here.
 fn all_done(done: bool) -> bool {
     return done;

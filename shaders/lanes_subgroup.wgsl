@@ -14,13 +14,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     kernel(wid, li);
 }
 
-struct Quads {
-    q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, q3: vec4<f32>,
-    q4: vec4<f32>, q5: vec4<f32>, q6: vec4<f32>, q7: vec4<f32>,
-}
-
-struct Pair { lo: vec4<f32>, hi: vec4<f32> }
-
 // Lanes stay until their whole subgroup is done: a broadcast needs every lane of it.
 fn all_done(done: bool) -> bool {
     return subgroupAll(done);

@@ -12,6 +12,14 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
+
+// Blocks of weights as the shared loads of lanes_*.wgsl return them: up to 8 vec4s, or 8
+// values.
+struct Quads {
+    q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, q3: vec4<f32>,
+    q4: vec4<f32>, q5: vec4<f32>, q6: vec4<f32>, q7: vec4<f32>,
+}
+struct Pair { lo: vec4<f32>, hi: vec4<f32> }
 // 0: identity, 1: SiLU, 2: ReLU6.
 override ACT: u32 = 0u;
 

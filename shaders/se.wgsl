@@ -31,7 +31,7 @@ fn kernel(wid: vec3<u32>, li: u32) {
         // skip the work (their loop ends at once).
         if (!all_done(r0 + li >= R)) {
             let r = min(r0 + li, R - 1u);
-            let acc = ld_wts(P.off1 + r) + row_dot_dst(r * c8, n * C, C);
+            let acc = ld_wts(P.off1 + r) + row_dot(r * c8, n * C, C, true);
             if (r0 + li < R) { st_sums(hidden + r, activate(acc)); }
         }
     }
@@ -41,32 +41,26 @@ fn kernel(wid: vec3<u32>, li: u32) {
     for (var c0 = 0u; c0 < C; c0 += WG) {
         if (!all_done(c0 + li >= C)) {
             let c = min(c0 + li, C - 1u);
-            let acc = ld_wts(P.off3 + c) + row_dot_sums(P.off2 + c * r8, hidden, R);
+            let acc = ld_wts(P.off3 + c) + row_dot(P.off2 + c * r8, hidden, R, false);
             if (c0 + li < C) { st_dst(n * C + c, sigmoid(acc)); }
         }
     }
 }
 
-// Σ_i wts[w + i] · dst[v + i] for i < len; `w` a multiple of 8.
-fn row_dot_dst(w: u32, v: u32, len: u32) -> f32 {
+// Σ_i wts[w + i] · x[v + i] for i < len, x the means in `dst` (`means`, a literal) or the
+// hidden layer in `sums`; `w` a multiple of 8.
+fn row_dot(w: u32, v: u32, len: u32, means: bool) -> f32 {
     var acc = 0.0;
     var i = 0u;
     for (; i + 8u <= len; i += 8u) {
-        let x = shared_dst8(v + i);
+        var x: Pair;
+        if (means) { x = shared_dst8(v + i); } else { x = shared_sums8(v + i); }
         acc += dot(ld_wts4((w + i) / 4u), x.lo) + dot(ld_wts4((w + i) / 4u + 1u), x.hi);
     }
-    for (; i < len; i++) { acc += ld_wts(w + i) * ld_dst(v + i); }
-    return acc;
-}
-
-// Σ_i wts[w + i] · sums[v + i] for i < len; `w` a multiple of 8.
-fn row_dot_sums(w: u32, v: u32, len: u32) -> f32 {
-    var acc = 0.0;
-    var i = 0u;
-    for (; i + 8u <= len; i += 8u) {
-        let x = shared_sums8(v + i);
-        acc += dot(ld_wts4((w + i) / 4u), x.lo) + dot(ld_wts4((w + i) / 4u + 1u), x.hi);
+    for (; i < len; i++) {
+        var x: f32;
+        if (means) { x = ld_dst(v + i); } else { x = ld_sums(v + i); }
+        acc += ld_wts(w + i) * x;
     }
-    for (; i < len; i++) { acc += ld_wts(w + i) * ld_sums(v + i); }
     return acc;
 }

@@ -79,13 +79,6 @@ fn row_taps(plane: u32, iy: i32, x0: i32) -> Taps {
     return t;
 }
 
-// Σ over kernel columns of taps × weights, weights at `w`, `w + 1`, ...
-fn row_dot(t: Taps, w: u32) -> vec4<f32> {
-    var acc = t.t0 * ld_wts(w) + t.t1 * ld_wts(w + 1u) + t.t2 * ld_wts(w + 2u);
-    if (K == 5u) { acc += t.t3 * ld_wts(w + 3u) + t.t4 * ld_wts(w + 4u); }
-    return acc;
-}
-
 // The generic path for other kernel sizes and strides: one row, one weight row.
 fn row_dot_generic(plane: u32, iy: i32, x0: i32, w: u32) -> vec4<f32> {
     let ok = iy >= 0 && iy < i32(P.h_in);

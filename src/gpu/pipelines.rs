@@ -62,19 +62,6 @@ impl Kernel {
         }
     }
 
-    /// Whether the kernel gets its entry point and shared-weight loads from a lanes file
-    /// (lanes_plain.wgsl or, with `subgroups`, lanes_subgroup.wgsl).
-    fn uses_lanes(self) -> bool {
-        matches!(
-            self,
-            Kernel::Conv
-                | Kernel::Depthwise
-                | Kernel::SeExcite
-                | Kernel::Pointwise
-                | Kernel::Classifier
-        )
-    }
-
     /// The complete WGSL module: storage bindings, prelude, helpers, kernel. With
     /// `subgroups` (wgpu's SUBGROUP feature, subgroups of at least 8 lanes) the kernels that
     /// share weights do it by subgroup broadcast.
@@ -89,11 +76,12 @@ impl Kernel {
             Kernel::Conv | Kernel::Depthwise => TAPS,
             _ => "",
         };
-        // (No `enable subgroups;`: naga 30 rejects it; the SUBGROUP feature allows them.)
-        let lanes = match (self.uses_lanes(), subgroups) {
-            (false, _) => "",
-            (true, false) => LANES_PLAIN,
-            (true, true) => LANES_SUBGROUP,
+        // Every kernel gets its entry point and shared-weight loads from a lanes file. (No
+        // `enable subgroups;`: naga 30 rejects it; the SUBGROUP feature allows them.)
+        let lanes = if subgroups {
+            LANES_SUBGROUP
+        } else {
+            LANES_PLAIN
         };
         format!("{bindings}\n{PRELUDE}\n{lanes}\n{taps}\n{}", self.body())
     }
