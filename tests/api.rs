@@ -24,20 +24,25 @@ fn read(dev: &wgpu::Device, queue: &wgpu::Queue, src: &wgpu::Buffer) -> Vec<f32>
     bytemuck::pod_collect_to_vec(&staging.slice(..).get_mapped_range().unwrap())
 }
 
+/// A synthetic Lite0 at batch 2 and 32×32: small enough for lavapipe, and a batch catches
+/// row mix-ups.
+fn small_lite0_session(engine: &Engine) -> effnet::Session {
+    let model = engine.load(Model::synthetic("tf_efficientnet_lite0").unwrap());
+    let o = SessionOptions {
+        height: 32,
+        width: 32,
+        ..model.default_options(2)
+    };
+    model.session(o).unwrap()
+}
+
 #[test]
 fn every_input_and_output_path_gives_the_same_logits() {
     let Some(gpu) = common::gpu() else { return };
     let engine = Engine::from_device(gpu.device, gpu.queue, gpu.info);
     assert_eq!(engine.backend(), engine.adapter_info().backend);
     assert!(!engine.adapter_info().name.is_empty());
-    let model = engine.load(Model::synthetic("tf_efficientnet_lite0").unwrap());
-    // Batch 2 at 32×32: small enough for lavapipe, and a batch catches row mix-ups.
-    let o = SessionOptions {
-        height: 32,
-        width: 32,
-        ..model.default_options(2)
-    };
-    let mut s = model.session(o).unwrap();
+    let mut s = small_lite0_session(&engine);
     let x: Vec<f32> = (0..2 * 3 * 32 * 32)
         .map(|i| (i as f32 * 0.37).sin())
         .collect();
@@ -62,13 +67,7 @@ fn every_input_and_output_path_gives_the_same_logits() {
 fn images_of_any_size_run_through_the_models_preprocessing() {
     let Some(gpu) = common::gpu() else { return };
     let engine = Engine::from_device(gpu.device, gpu.queue, gpu.info);
-    let model = engine.load(Model::synthetic("tf_efficientnet_lite0").unwrap());
-    let o = SessionOptions {
-        height: 32,
-        width: 32,
-        ..model.default_options(2)
-    };
-    let mut s = model.session(o).unwrap();
+    let mut s = small_lite0_session(&engine);
     let wide = image::RgbImage::from_fn(90, 20, |x, _| image::Rgb([x as u8, 40, 200]));
     let tall = image::RgbImage::from_fn(7, 50, |_, y| image::Rgb([9, y as u8 * 5, 0]));
     let out = s.run_images(&[wide, tall]).unwrap();
