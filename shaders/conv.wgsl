@@ -3,10 +3,12 @@
 // CO = 16 output channels: every input row segment is loaded once for all k taps, 4 outputs
 // and 16 channels (see taps.wgsl).
 // Weights are stored in blocks of the CO channels' k values for one (input channel, kernel
-// row): [c_out / CO][c_in][k][CO · k padded to 8 = P.off1], channel j's at j·k + kx
-// (src/gpu/weights.rs), so for k = 3 and 5 a block is 12 or 20 vec4s, 2 or 3 `shared_quads`
-// loads (one load per 8 vec4s per subgroup where tuned: lanes_subgroup.wgsl). The biases
-// follow at bias_off.
+// row): [c_out / CO][c_in][k][CO · kp = P.off1] with kp = k rounded up to 4, channel j's at
+// j·kp + kx (src/gpu/weights.rs), so for k = 3 a channel's row is one vec4 and a block 16
+// vec4s: 2 `shared_quads` loads (one load per 8 vec4s per subgroup where tuned:
+// lanes_subgroup.wgsl); 4 for k = 5. Each channel's weights are then named fields, not
+// slots picked by a constant index: that code (switches folded away) took lavapipe's
+// shader compiler ~1 s per pipeline. The biases follow at bias_off.
 // 16 channels rather than 4: on lavapipe each input row load then serves 4× the
 // multiply-adds (EfficientNetV2-S at 300: fused-MBConv convs 2× faster).
 // Grid: x = row quads / WG, y = output channels / CO, z = batch.
@@ -18,8 +20,8 @@ const CO: u32 = 16u;
 const OUT_X: u32 = 4u;
 const WG: u32 = 64u;
 
-// One weight block as vec4s: slots 4·i .. 4·i + 3 in quad i of a (i < 8), b (8 ≤ i < 16), c.
-struct ConvBlock { a: Quads, b: Quads, c: Quads }
+// One weight block: vec4 i in quad i % 8 of a, b, c, d (c and d for k = 5 only).
+struct ConvBlock { a: Quads, b: Quads, c: Quads, d: Quads }
 
 // The 16 output channels' accumulators.
 struct Accs {
@@ -58,25 +60,26 @@ fn kernel(wid: vec3<u32>, li: u32) {
                 conv_row(4u, plane, oy, x0, w, &acc);
             }
         } else {
+            let kp = (K + 3u) / 4u * 4u;
             for (var ky = 0u; ky < K; ky++) {
                 let iy = i32(oy * STRIDE + ky) - i32(P.pad_top);
                 let w = w + ky * P.off1;
                 acc.a0 += row_dot_generic(plane, iy, x0, w);
-                acc.a1 += row_dot_generic(plane, iy, x0, w + 1u * K);
-                acc.a2 += row_dot_generic(plane, iy, x0, w + 2u * K);
-                acc.a3 += row_dot_generic(plane, iy, x0, w + 3u * K);
-                acc.a4 += row_dot_generic(plane, iy, x0, w + 4u * K);
-                acc.a5 += row_dot_generic(plane, iy, x0, w + 5u * K);
-                acc.a6 += row_dot_generic(plane, iy, x0, w + 6u * K);
-                acc.a7 += row_dot_generic(plane, iy, x0, w + 7u * K);
-                acc.a8 += row_dot_generic(plane, iy, x0, w + 8u * K);
-                acc.a9 += row_dot_generic(plane, iy, x0, w + 9u * K);
-                acc.a10 += row_dot_generic(plane, iy, x0, w + 10u * K);
-                acc.a11 += row_dot_generic(plane, iy, x0, w + 11u * K);
-                acc.a12 += row_dot_generic(plane, iy, x0, w + 12u * K);
-                acc.a13 += row_dot_generic(plane, iy, x0, w + 13u * K);
-                acc.a14 += row_dot_generic(plane, iy, x0, w + 14u * K);
-                acc.a15 += row_dot_generic(plane, iy, x0, w + 15u * K);
+                acc.a1 += row_dot_generic(plane, iy, x0, w + 1u * kp);
+                acc.a2 += row_dot_generic(plane, iy, x0, w + 2u * kp);
+                acc.a3 += row_dot_generic(plane, iy, x0, w + 3u * kp);
+                acc.a4 += row_dot_generic(plane, iy, x0, w + 4u * kp);
+                acc.a5 += row_dot_generic(plane, iy, x0, w + 5u * kp);
+                acc.a6 += row_dot_generic(plane, iy, x0, w + 6u * kp);
+                acc.a7 += row_dot_generic(plane, iy, x0, w + 7u * kp);
+                acc.a8 += row_dot_generic(plane, iy, x0, w + 8u * kp);
+                acc.a9 += row_dot_generic(plane, iy, x0, w + 9u * kp);
+                acc.a10 += row_dot_generic(plane, iy, x0, w + 10u * kp);
+                acc.a11 += row_dot_generic(plane, iy, x0, w + 11u * kp);
+                acc.a12 += row_dot_generic(plane, iy, x0, w + 12u * kp);
+                acc.a13 += row_dot_generic(plane, iy, x0, w + 13u * kp);
+                acc.a14 += row_dot_generic(plane, iy, x0, w + 14u * kp);
+                acc.a15 += row_dot_generic(plane, iy, x0, w + 15u * kp);
             }
         }
     }
@@ -104,73 +107,64 @@ fn conv_row(ky: u32, plane: u32, oy: u32, x0: i32, w: u32, acc: ptr<function, Ac
     let iy = i32(oy * STRIDE + ky) - i32(P.pad_top);
     let t = row_taps(plane, iy, x0);
     let b = conv_block(w + ky * P.off1);
-    (*acc).a0 += block_dot(t, b, 0u);
-    (*acc).a1 += block_dot(t, b, 1u);
-    (*acc).a2 += block_dot(t, b, 2u);
-    (*acc).a3 += block_dot(t, b, 3u);
-    (*acc).a4 += block_dot(t, b, 4u);
-    (*acc).a5 += block_dot(t, b, 5u);
-    (*acc).a6 += block_dot(t, b, 6u);
-    (*acc).a7 += block_dot(t, b, 7u);
-    (*acc).a8 += block_dot(t, b, 8u);
-    (*acc).a9 += block_dot(t, b, 9u);
-    (*acc).a10 += block_dot(t, b, 10u);
-    (*acc).a11 += block_dot(t, b, 11u);
-    (*acc).a12 += block_dot(t, b, 12u);
-    (*acc).a13 += block_dot(t, b, 13u);
-    (*acc).a14 += block_dot(t, b, 14u);
-    (*acc).a15 += block_dot(t, b, 15u);
+    if (K == 3u) {
+        (*acc).a0 += dot3(t, b.a.q0);
+        (*acc).a1 += dot3(t, b.a.q1);
+        (*acc).a2 += dot3(t, b.a.q2);
+        (*acc).a3 += dot3(t, b.a.q3);
+        (*acc).a4 += dot3(t, b.a.q4);
+        (*acc).a5 += dot3(t, b.a.q5);
+        (*acc).a6 += dot3(t, b.a.q6);
+        (*acc).a7 += dot3(t, b.a.q7);
+        (*acc).a8 += dot3(t, b.b.q0);
+        (*acc).a9 += dot3(t, b.b.q1);
+        (*acc).a10 += dot3(t, b.b.q2);
+        (*acc).a11 += dot3(t, b.b.q3);
+        (*acc).a12 += dot3(t, b.b.q4);
+        (*acc).a13 += dot3(t, b.b.q5);
+        (*acc).a14 += dot3(t, b.b.q6);
+        (*acc).a15 += dot3(t, b.b.q7);
+    } else {
+        (*acc).a0 += dot5(t, b.a.q0, b.a.q1);
+        (*acc).a1 += dot5(t, b.a.q2, b.a.q3);
+        (*acc).a2 += dot5(t, b.a.q4, b.a.q5);
+        (*acc).a3 += dot5(t, b.a.q6, b.a.q7);
+        (*acc).a4 += dot5(t, b.b.q0, b.b.q1);
+        (*acc).a5 += dot5(t, b.b.q2, b.b.q3);
+        (*acc).a6 += dot5(t, b.b.q4, b.b.q5);
+        (*acc).a7 += dot5(t, b.b.q6, b.b.q7);
+        (*acc).a8 += dot5(t, b.c.q0, b.c.q1);
+        (*acc).a9 += dot5(t, b.c.q2, b.c.q3);
+        (*acc).a10 += dot5(t, b.c.q4, b.c.q5);
+        (*acc).a11 += dot5(t, b.c.q6, b.c.q7);
+        (*acc).a12 += dot5(t, b.d.q0, b.d.q1);
+        (*acc).a13 += dot5(t, b.d.q2, b.d.q3);
+        (*acc).a14 += dot5(t, b.d.q4, b.d.q5);
+        (*acc).a15 += dot5(t, b.d.q6, b.d.q7);
+    }
 }
 
-// The block at `w` (a multiple of 4): 12 vec4s for k = 3, 20 for k = 5, as 2 or 3
-// `shared_quads` loads (one lane loop each for a subgroup where tuned).
+// The block at `w` (a multiple of 4): 16 vec4s for k = 3, 32 for k = 5.
 fn conv_block(w: u32) -> ConvBlock {
     var b: ConvBlock;
     let q = w / 4u;
     b.a = shared_quads(q, 8u);
-    if (K == 3u) { b.b = shared_quads(q + 8u, 4u); }
+    b.b = shared_quads(q + 8u, 8u);
     if (K == 5u) {
-        b.b = shared_quads(q + 8u, 8u);
-        b.c = shared_quads(q + 16u, 4u);
+        b.c = shared_quads(q + 16u, 8u);
+        b.d = shared_quads(q + 24u, 8u);
     }
     return b;
 }
 
-// Σ over kernel columns of taps × channel j's weights. `j` is a literal and K a constant,
-// so every slot index is a constant and the switches below fold away.
-fn block_dot(t: Taps, b: ConvBlock, j: u32) -> vec4<f32> {
-    let s = j * K;
-    var acc = t.t0 * slot(b, s) + t.t1 * slot(b, s + 1u) + t.t2 * slot(b, s + 2u);
-    if (K == 5u) { acc += t.t3 * slot(b, s + 3u) + t.t4 * slot(b, s + 4u); }
-    return acc;
+// Σ over kernel columns of taps × one channel's weights (k = 3: w.xyz).
+fn dot3(t: Taps, w: vec4<f32>) -> vec4<f32> {
+    return t.t0 * w.x + t.t1 * w.y + t.t2 * w.z;
 }
 
-fn slot(b: ConvBlock, i: u32) -> f32 {
-    switch i / 32u {
-        case 0u: { return pick(b.a, i % 32u); }
-        case 1u: { return pick(b.b, i % 32u); }
-        default: { return pick(b.c, i % 32u); }
-    }
-}
-
-fn pick(q: Quads, i: u32) -> f32 {
-    var v: vec4<f32>;
-    switch i / 4u {
-        case 0u: { v = q.q0; }
-        case 1u: { v = q.q1; }
-        case 2u: { v = q.q2; }
-        case 3u: { v = q.q3; }
-        case 4u: { v = q.q4; }
-        case 5u: { v = q.q5; }
-        case 6u: { v = q.q6; }
-        default: { v = q.q7; }
-    }
-    switch i % 4u {
-        case 0u: { return v.x; }
-        case 1u: { return v.y; }
-        case 2u: { return v.z; }
-        default: { return v.w; }
-    }
+// The same for k = 5: lo.xyzw, hi.x.
+fn dot5(t: Taps, lo: vec4<f32>, hi: vec4<f32>) -> vec4<f32> {
+    return dot3(t, lo) + t.t3 * lo.w + t.t4 * hi.x;
 }
 
 fn store(n: u32, co: u32, oy: u32, ox0: u32, acc: vec4<f32>) {

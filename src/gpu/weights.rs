@@ -75,11 +75,12 @@ fn depthwise_layout(weight: &[f32], bias: &[f32], k: usize) -> Vec<f32> {
 /// `CONV_CHANNELS` output channels for one (input channel, kernel row), padded to whole
 /// `shared8` blocks (shaders/conv.wgsl).
 pub fn conv_block_stride(k: usize) -> usize {
-    (CONV_CHANNELS * k).next_multiple_of(8)
+    CONV_CHANNELS * k.next_multiple_of(4)
 }
 
 /// `[out, in, k, k]` → `[out / CONV_CHANNELS][in][k][conv_block_stride(k)]`, channel j of a
-/// block at j·k + kx, zero-padded (channels past `out` included); the bias after it.
+/// block at j·kp + kx (kp = k rounded up to 4), zero-padded (channels past `out` included);
+/// the bias after it.
 fn dense_layout(weight: &[f32], bias: &[f32], k: usize) -> Vec<f32> {
     let (out, rs) = (bias.len(), conv_block_stride(k));
     let inputs = weight.len() / (out * k * k).max(1);
@@ -87,7 +88,7 @@ fn dense_layout(weight: &[f32], bias: &[f32], k: usize) -> Vec<f32> {
     for (i, &w) in weight.iter().enumerate() {
         let (co, ci, ky, kx) = (i / (inputs * k * k), i / (k * k) % inputs, i / k % k, i % k);
         let block = ((co / CONV_CHANNELS * inputs + ci) * k + ky) * rs;
-        t[block + co % CONV_CHANNELS * k + kx] = w;
+        t[block + co % CONV_CHANNELS * k.next_multiple_of(4) + kx] = w;
     }
     t.extend_from_slice(bias);
     t

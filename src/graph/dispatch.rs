@@ -85,17 +85,23 @@ fn u(x: usize) -> u32 {
 }
 
 /// Invocations per workgroup (8, 16, 32 or 64, at most `max_wg`) and workgroups for `items`
-/// units of work, with the fewest invocations in all. On CPU drivers a group of 8 lanes with
-/// nothing to do still runs a kernel's straight-line code, so small planes get small
-/// workgroups (B0's 7×7 depthwise layers ran 3× faster for it on lavapipe). Powers of two
-/// only: each size is another pipeline to compile (lavapipe: ~0.2 s each, cold).
+/// units of work: the largest size whose invocations exceed the fewest possible by at most
+/// 1/8. On CPU drivers a group of 8 lanes with nothing to do still runs a kernel's
+/// straight-line code, so small planes get small workgroups (B0's 7×7 depthwise layers ran
+/// 3× faster for it on lavapipe); large planes keep 64: fewer workgroups, and fewer distinct
+/// pipelines to compile (lavapipe: ~50 ms each, at every start).
 fn lane_grid(items: usize, max_wg: usize) -> (usize, usize) {
-    [64, 32, 16, 8]
-        .into_iter()
-        .filter(|&wg| wg <= max_wg)
-        .map(|wg| (wg, items.div_ceil(wg)))
-        .min_by_key(|&(wg, tiles)| wg * tiles)
-        .expect("at least one size")
+    let sizes = [64, 32, 16, 8].into_iter().filter(|&wg| wg <= max_wg);
+    let grid = |wg: usize| (wg, items.div_ceil(wg));
+    let fewest = sizes
+        .clone()
+        .map(|wg| wg * items.div_ceil(wg))
+        .min()
+        .unwrap_or(8);
+    sizes
+        .map(grid)
+        .find(|&(wg, tiles)| wg * tiles <= fewest + fewest / 8)
+        .unwrap_or_else(|| grid(8))
 }
 
 /// Whether a k×k kernel reads the middle 4 taps of each row segment as one aligned vec4
