@@ -3,7 +3,8 @@
 // ([n, G, C8], C8 = C rounded up to 8 = P.off1, zero past C; its own row so that
 // workgroups never share memory), then each lane computes classes g·WG + lane, + G·WG, ...
 // Weights: W [classes, C8] (rows zero-padded) at 0, bias at bias_off. Params: c_in = C,
-// c_out = classes.
+// c_out = classes, or 0 for a headless backbone: then the one workgroup per image writes the
+// pooled features [n, C] to dst instead.
 // On CPU drivers a lane per class reading its weight row as vec4s, with the pooled
 // features shared by `shared_sums8` (one load per 8 values per subgroup where tuned), costs
 // a quarter of the loads of one lane per class reading scalars, and G workgroups keep G
@@ -24,6 +25,7 @@ fn kernel(wid: vec3<u32>, li: u32) {
             for (var p = 0u; p < P.hw; p++) { s += ld_src(base + p); }
         }
         st_sums(row + c, s * P.inv_hw);
+        if (P.c_out == 0u && c < C) { st_dst(n * C + c, s * P.inv_hw); }
     }
     storageBarrier();
     workgroupBarrier();

@@ -107,6 +107,9 @@ impl Engine {
 pub struct Model {
     pub arch: Arch,
     pub weights: ModelWeights,
+    /// Class names where the checkpoint (its metadata or a hub `config.json`) gives them;
+    /// `labels()` falls back to ImageNet's for 1000-class models.
+    pub labels: Option<Vec<String>>,
 }
 
 impl Model {
@@ -114,15 +117,51 @@ impl Model {
     pub fn synthetic(name: &str) -> Result<Self> {
         let arch = resolve(name, None)?;
         let weights = load_weights(&arch, &mut RuleSource)?;
-        Ok(Model { arch, weights })
+        Ok(Model {
+            arch,
+            weights,
+            labels: None,
+        })
     }
 
-    /// Loads a checkpoint (safetensors, PyTorch zip or legacy .pth). `name` picks the variant
-    /// when the file does not say. Hostile or damaged files give `Error::BadFile`,
-    /// `Error::UnsafePickle` or `Error::Weights`, never a panic or code execution.
+    /// Loads a checkpoint (safetensors, PyTorch zip or legacy .pth). The model is, in order:
+    /// `name` (an explicit `--arch`), the file's metadata, a hub `config.json` beside it, a
+    /// model name in the file or folder name, or the tensor shapes where only one model fits
+    /// them (several that compute differently: an error naming them). The classifier takes
+    /// the file's number of classes (none for a headless backbone). Hostile or damaged files
+    /// give `Error::BadFile`, `Error::UnsafePickle` or `Error::Weights`, never a panic or
+    /// code execution.
     pub fn from_file(path: &Path, name: Option<&str>) -> Result<Self> {
-        let (arch, weights) = loader::load_checkpoint(path, name)?;
-        Ok(Model { arch, weights })
+        Self::from_checkpoint(loader::load_checkpoint(path, name)?)
+    }
+
+    /// Like [`Model::from_file`], for a checkpoint already in memory; `path` names it (its file
+    /// and folder name may identify the model; a `config.json` beside it is read).
+    pub fn from_bytes(path: &Path, bytes: &[u8], name: Option<&str>) -> Result<Self> {
+        let sd = crate::checkpoint::load_bytes(path, bytes)?;
+        Self::from_checkpoint(loader::load_state_dict(path, sd, name)?)
+    }
+
+    fn from_checkpoint(c: loader::LoadedCheckpoint) -> Result<Self> {
+        Ok(Model {
+            arch: c.arch,
+            weights: c.weights,
+            labels: c.labels,
+        })
+    }
+
+    /// Replaces the class names (one per class; `Error::Input` when the count differs).
+    pub fn with_labels(mut self, labels: Vec<String>) -> Result<Self> {
+        let classes = self.arch.num_classes();
+        if labels.len() != classes {
+            return Err(crate::Error::Input(format!(
+                "{} class names for a model with {classes} classes; give one name per class, in \
+                 class index order",
+                labels.len()
+            )));
+        }
+        self.labels = Some(labels);
+        Ok(self)
     }
 }
 

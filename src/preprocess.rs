@@ -1,15 +1,16 @@
 //! The evaluation transform of timm / torchvision, reproduced on PIL semantics: decode to RGB8,
-//! resize the shorter side to `floor(res / crop_pct)` with PIL's antialiased bicubic, centre crop,
+//! resize the shorter side to `floor(res / crop_pct)` with PIL's antialiased bicubic or bilinear
+//! filter (whichever the checkpoint's source uses), centre crop,
 //! scale to [0, 1], normalise per channel, and lay out as NCHW f32.
 
 mod decode;
 mod resize;
 
 pub use decode::{ImageLimits, decode_image, load_image};
-pub use resize::resize_bicubic_pil;
+pub use resize::{resize_bicubic_pil, resize_pil};
 
 use crate::Result;
-use crate::model::arch::PreprocessSpec;
+use crate::model::arch::{Interpolation, PreprocessSpec};
 use image::RgbImage;
 use std::path::PathBuf;
 
@@ -20,6 +21,7 @@ pub struct Transform {
     pub width: usize,
     /// The shorter side after resizing (timm's `scale_size`, torchvision's `resize_size`).
     pub resize_short: usize,
+    pub interpolation: Interpolation,
     pub mean: [f32; 3],
     pub std: [f32; 3],
 }
@@ -35,6 +37,7 @@ impl Transform {
             height,
             width,
             resize_short: scale_size(height.min(width), spec.crop_pct),
+            interpolation: spec.interpolation,
             mean: spec.mean,
             std: spec.std,
         }
@@ -60,7 +63,8 @@ impl Transform {
         let (rw, rh) = self.resized_size(img.width(), img.height());
         let (x0, xs) = crop_window(rw, self.width as u32);
         let (y0, ys) = crop_window(rh, self.height as u32);
-        let window = resize::resize_window(img, rw, rh, xs.clone(), ys.clone());
+        let f = self.interpolation;
+        let window = resize::resize_window(img, f, (rw, rh), xs.clone(), ys.clone());
         // Exactly torchvision's f32 ops: `x.float().div(255)`, then `sub_(mean).div_(std)`.
         let lut: [[f32; 256]; 3] = std::array::from_fn(|c| {
             std::array::from_fn(|v| (v as f32 / 255.0 - self.mean[c]) / self.std[c])
@@ -83,15 +87,15 @@ impl Transform {
     }
 }
 
-/// timm's `math.floor(img_size / crop_pct)`. `crop_pct` is an f32 here but a Python float in
-/// timm; going through its shortest decimal form recovers that f64 (e.g. 0.9, not 0.89999998),
-/// so `floor` lands where timm's does (441 / 0.882 = 500 there, but 499.99… with the f32).
-fn scale_size(size: usize, crop_pct: f32) -> usize {
-    let pct: f64 = crop_pct.to_string().parse().unwrap_or(f64::from(crop_pct));
-    if !pct.is_finite() || pct <= 0.0 {
+/// timm's `math.floor(img_size / crop_pct)`, on the same f64 quotient (117 / 0.936 is
+/// 124.99999999999999 there, so 124). torchvision's weights give an integer `resize_size`,
+/// stored as `crop_pct = crop / resize`, which divides back exactly at the weights'
+/// resolution (`src/model/pretrained.rs` tests every source's resize).
+fn scale_size(size: usize, crop_pct: f64) -> usize {
+    if !crop_pct.is_finite() || crop_pct <= 0.0 {
         return size;
     }
-    ((size as f64 / pct).floor() as usize).max(1)
+    ((size as f64 / crop_pct).floor() as usize).max(1)
 }
 
 /// torchvision `center_crop` along one axis of length `size` for a crop of `crop`: the offset of

@@ -92,7 +92,7 @@ pub fn run_op(op: &Op, graph: &Graph, w: &ModelWeights, t: &mut [Vec<f32>]) {
                 res,
             );
         }
-        Op::PoolClassify { input, output } => {
+        Op::PoolClassify { input, output, .. } => {
             t[output] = pool_classify(&t[input], sh[input], w);
         }
     }
@@ -202,6 +202,7 @@ fn pointwise(
     out
 }
 
+/// Pooled features through the classifier; without one (no classes), the pooled features.
 fn pool_classify(x: &[f32], si: Shape, w: &ModelWeights) -> Vec<f32> {
     let hw = si.h * si.w;
     let classes = w.classifier_b.len();
@@ -216,6 +217,9 @@ fn pool_classify(x: &[f32], si: Shape, w: &ModelWeights) -> Vec<f32> {
                     / hw as f64
             })
             .collect();
+        if classes == 0 {
+            out.extend(pooled.iter().map(|&p| p as f32));
+        }
         for k in 0..classes {
             let row = &w.classifier_w[k * si.c..][..si.c];
             let dot: f64 = row.iter().zip(&pooled).map(|(&a, &b)| a as f64 * b).sum();

@@ -39,7 +39,7 @@ fn model() -> Option<&'static LoadedModel> {
             let engine = Engine::from_device(gpu.device, gpu.queue, gpu.info);
             let arch = common::tiny_arch(Padding::Same, Activation::Silu);
             let weights = load_weights(&arch, &mut RuleSource).unwrap();
-            Some(engine.load(Model { arch, weights }))
+            Some(engine.load(Model { arch, weights, labels: None }))
         })
         .as_ref()
 }

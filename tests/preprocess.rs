@@ -2,7 +2,7 @@
 //! values come from `tools/make_preprocess_fixtures.py` (Pillow + numpy, run once, committed);
 //! no Python runs here. Decoder edge cases live in `tests/preprocess_decode.rs`.
 
-use effnet::model::arch::PreprocessSpec;
+use effnet::model::arch::{Interpolation, PreprocessSpec};
 use effnet::preprocess::{Transform, load_image, preprocess_batch, resize_bicubic_pil};
 use image::RgbImage;
 use serde_json::Value;
@@ -97,7 +97,8 @@ fn transform_matches_torchvision_on_png() {
         let spec = PreprocessSpec {
             mean: f3(&case["mean"]),
             std: f3(&case["std"]),
-            crop_pct: case["crop_pct"].as_f64().unwrap() as f32,
+            crop_pct: case["crop_pct"].as_f64().unwrap(),
+            interpolation: Interpolation::Bicubic,
         };
         let (h, w) = (u(&case["height"]), u(&case["width"]));
         let t = Transform::from_spec(&spec, h, w);
@@ -133,6 +134,7 @@ fn transform_matches_torchvision_on_png() {
 fn normalisation_is_torchvision_float32() {
     for spec in json("normalize.json").as_array().unwrap() {
         let t = Transform {
+            interpolation: Interpolation::Bicubic,
             height: 1,
             width: 256,
             resize_short: 1,
@@ -151,25 +153,26 @@ fn normalisation_is_torchvision_float32() {
     }
 }
 
-/// timm computes `floor(res / crop_pct)` with crop_pct a Python (f64) float; ours is an f32.
+/// timm computes `floor(res / crop_pct)` with crop_pct a Python (f64) float, as we do.
 #[test]
 fn resize_short_follows_timm() {
     let spec = |crop_pct| PreprocessSpec {
         mean: [0.5; 3],
         std: [0.5; 3],
         crop_pct,
+        interpolation: Interpolation::Bicubic,
     };
     // tf_efficientnet_lite0: 224 / 0.875 = 256.
     assert_eq!(
         Transform::from_spec(&spec(0.875), 224, 224).resize_short,
         256
     );
-    // 441 / 0.882 is exactly 500 in f64 but 499.99 with the f32 0.882.
+    // 441 / 0.882 is exactly 500 in f64 (499.99 with an f32 0.882).
     assert_eq!(
         Transform::from_spec(&spec(0.882), 441, 441).resize_short,
         500
     );
-    // 117 / 0.936 is 124.99999999999999 in f64 but 125.0 with the f32 0.936.
+    // 117 / 0.936 is 124.99999999999999 in f64 (125.0 with an f32 0.936).
     assert_eq!(
         Transform::from_spec(&spec(0.936), 117, 117).resize_short,
         124
@@ -189,7 +192,8 @@ fn photos_match_timm_lite0_eval() {
     let spec = PreprocessSpec {
         mean: f3(&fx["mean"]),
         std: f3(&fx["std"]),
-        crop_pct: fx["crop_pct"].as_f64().unwrap() as f32,
+        crop_pct: fx["crop_pct"].as_f64().unwrap(),
+        interpolation: Interpolation::Bicubic,
     };
     let t = Transform::from_spec(&spec, u(&fx["height"]), u(&fx["width"]));
     assert_eq!(t.resize_short, u(&fx["resize_short"]));
@@ -271,6 +275,7 @@ fn batch_keeps_order_and_isolates_errors() {
     paths.insert(2, dir.join("missing.jpg"));
     paths.push(empty);
     let t = Transform {
+        interpolation: Interpolation::Bicubic,
         height: 64,
         width: 48,
         resize_short: 70,
@@ -295,6 +300,7 @@ fn batch_keeps_order_and_isolates_errors() {
 fn extreme_aspect_ratio_only_computes_the_crop() {
     let img = RgbImage::from_fn(1, 50_000, |_, y| image::Rgb([(y % 251) as u8, 9, 200]));
     let t = Transform {
+        interpolation: Interpolation::Bicubic,
         height: 224,
         width: 224,
         resize_short: 256,

@@ -113,9 +113,13 @@ pub fn cost(g: &Graph, op: &Op, se_sizes: &[(usize, usize)]) -> (u64, u64) {
                 f * (len(input) + len(output) + (o.c * i.c) as u64 + extra),
             )
         }
-        Op::PoolClassify { input, output } => {
+        Op::PoolClassify {
+            input,
+            output,
+            classify,
+        } => {
             let c = sh[input].c as u64;
-            let classes = sh[output].c as u64;
+            let classes = if classify { sh[output].c as u64 } else { 0 };
             (
                 len(input) + 2 * c * classes * sh[input].n as u64,
                 f * (len(input) + c * classes + len(output)),

@@ -126,7 +126,8 @@ fn sniff(bytes: &[u8]) -> Format {
     Format::Unknown
 }
 
-/// Applies the key clean-ups that every format shares.
+/// Applies the key clean-ups that every format shares, and refuses non-finite values: a NaN
+/// or infinite weight (a diverged run, a damaged file) makes every answer meaningless.
 fn clean(
     path: &Path,
     tensors: Vec<(String, Tensor)>,
@@ -141,6 +142,18 @@ fn clean(
             .strip_prefix("module.")
             .map(str::to_owned)
             .unwrap_or(key);
+        if let Some(i) = tensor.data.iter().position(|v| !v.is_finite()) {
+            let bad = tensor.data.iter().filter(|v| !v.is_finite()).count();
+            return Err(Error::bad_file(
+                path,
+                format!(
+                    "tensor `{key}` holds {bad} non-finite values (the first, {}, at element \
+                     {i}); the checkpoint is damaged or comes from a diverged training run: use \
+                     another checkpoint",
+                    tensor.data[i]
+                ),
+            ));
+        }
         if out.contains_key(&key) {
             return Err(Error::bad_file(
                 path,

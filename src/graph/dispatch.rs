@@ -222,7 +222,11 @@ pub fn describe(g: &Graph, op: &Op, se_sizes: &[(usize, usize)], tuning: Tuning)
             (d.gate, d.residual) = (gate, residual);
             d
         }
-        Op::PoolClassify { input, output } => classifier(g, input, output),
+        Op::PoolClassify {
+            input,
+            output,
+            classify,
+        } => classifier(g, input, output, classify),
     }
 }
 
@@ -359,19 +363,24 @@ fn pointwise(
     d
 }
 
-fn classifier(g: &Graph, input: TensorId, output: TensorId) -> DispatchDesc {
+fn classifier(g: &Graph, input: TensorId, output: TensorId, classify: bool) -> DispatchDesc {
     let (i, o) = (g.shapes[input], g.shapes[output]);
     let mut p = base(g, input, output);
+    // No classes: the shader writes the pooled features instead (one workgroup per image).
+    let groups = if classify { CLASSIFIER_GROUPS } else { 1 };
+    if !classify {
+        p.c_out = 0;
+    }
     p.hw = u(i.h * i.w);
     p.inv_hw = 1.0 / (i.h * i.w) as f32;
     // Rows padded to `off1` features (`gpu::weights::classifier_rows`), the bias after them.
     let row = crate::gpu::weights::classifier_row_len(i.c);
     p.off1 = u(row);
     p.bias_off = u(o.c * row);
-    p.tiles = u(CLASSIFIER_GROUPS);
+    p.tiles = u(groups);
     let mut d = DispatchDesc::new(Kernel::Classifier, p, WeightRef::Classifier, output);
     d.src = Some(input);
     d.scratch = true;
-    d.workgroups = [u(CLASSIFIER_GROUPS), 1, u(i.n)];
+    d.workgroups = [u(groups), 1, u(i.n)];
     d
 }

@@ -73,8 +73,14 @@ pub enum Op {
         gate: Option<TensorId>,
         residual: Option<TensorId>,
     },
-    /// Global average pool followed by the classifier: `[n, c, h, w]` -> `[n, classes]`.
-    PoolClassify { input: TensorId, output: TensorId },
+    /// Global average pool followed by the classifier: `[n, c, h, w]` -> `[n, classes]`; a
+    /// model without a classifier outputs the pooled `[n, c]` (the weights have no classes).
+    PoolClassify {
+        input: TensorId,
+        output: TensorId,
+        /// False for a headless backbone: the output is the pooled features.
+        classify: bool,
+    },
 }
 
 /// A stage whose output a run can return.
@@ -122,16 +128,16 @@ pub fn lower(arch: &Arch, n: usize, h: usize, w: usize) -> Result<Graph> {
     }
     x = b.conv(x, &arch.head, None)?;
     b.stage_output(&arch.head_name, x);
-    let classes = arch.classifier.out_features;
     let logits = b.tensor(Shape {
         n,
-        c: classes,
+        c: arch.output_width(),
         h: 1,
         w: 1,
     });
     b.g.ops.push(Op::PoolClassify {
         input: x,
         output: logits,
+        classify: arch.classifier.is_some(),
     });
     b.g.logits = logits;
     Ok(b.g)

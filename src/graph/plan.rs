@@ -40,7 +40,7 @@ pub fn uses(op: &Op) -> (Vec<TensorId>, Vec<TensorId>) {
                 .collect(),
             vec![output],
         ),
-        Op::PoolClassify { input, output } => (vec![input], vec![output]),
+        Op::PoolClassify { input, output, .. } => (vec![input], vec![output]),
     }
 }
 

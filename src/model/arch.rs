@@ -166,15 +166,72 @@ pub struct Arch {
     pub head: ConvLayer,
     /// Name of the head output (`head` or `features.L`).
     pub head_name: String,
-    pub classifier: Linear,
+    /// The final linear layer; `None` for a headless backbone, whose output is the pooled
+    /// head features (timm `num_classes=0`).
+    pub classifier: Option<Linear>,
     pub preprocess: PreprocessSpec,
 }
 
-/// The evaluation transform of a checkpoint family: resize the shorter side to
-/// `resolution / crop_pct` (bicubic), centre crop, scale to [0, 1], normalize.
+impl Arch {
+    /// Classes the model outputs (0 without a classifier).
+    pub fn num_classes(&self) -> usize {
+        self.classifier.as_ref().map_or(0, |c| c.out_features)
+    }
+
+    /// Values per image of the model's output: the classes, or the pooled features of a
+    /// headless backbone.
+    pub fn output_width(&self) -> usize {
+        self.classifier
+            .as_ref()
+            .map_or(self.head.out_c, |c| c.out_features)
+    }
+
+    /// The model with `classes` outputs (`0`: no classifier), as fine-tuned checkpoints have.
+    pub fn with_classes(mut self, classes: usize) -> Self {
+        if classes == 0 {
+            self.classifier = None;
+        } else if let Some(c) = &mut self.classifier {
+            c.out_features = classes;
+        }
+        self
+    }
+}
+
+/// Resampling filter of the resize, as PIL implements it (both antialias when downscaling).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Interpolation {
+    Bicubic,
+    Bilinear,
+}
+
+impl Interpolation {
+    /// The name timm and torchvision use (`bicubic`, `bilinear`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Interpolation::Bicubic => "bicubic",
+            Interpolation::Bilinear => "bilinear",
+        }
+    }
+
+    /// Parses timm's / torchvision's name.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "bicubic" => Some(Interpolation::Bicubic),
+            "bilinear" => Some(Interpolation::Bilinear),
+            _ => None,
+        }
+    }
+}
+
+/// The evaluation transform of a checkpoint: resize the shorter side to
+/// `floor(resolution / crop_pct)` with `interpolation`, centre crop, scale to [0, 1],
+/// normalize.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct PreprocessSpec {
     pub mean: [f32; 3],
     pub std: [f32; 3],
-    pub crop_pct: f32,
+    /// A Python float in the sources; kept in f64 so that `floor` lands where theirs does.
+    pub crop_pct: f64,
+    pub interpolation: Interpolation,
 }

@@ -2,17 +2,17 @@
 //! ceiling) and the state-dict key names of each library.
 
 use super::arch::{
-    Activation, Arch, Block, BlockKind, ConvKeys, ConvLayer, Linear, PreprocessSpec, SeLayer,
-    Source, Stage,
+    Activation, Arch, Block, BlockKind, ConvKeys, ConvLayer, Linear, SeLayer, Source, Stage,
 };
-use super::variants::{Entry, Norm, StageDef, Variant, make_divisible};
+use super::pretrained::Pretrained;
+use super::variants::{Entry, StageDef, Variant, make_divisible};
 use BlockKind::{
     ConvBnAct as Cn, DepthwiseSeparable as Ds, EdgeResidual as Er, InvertedResidual as Ir,
 };
 use Source::{Timm, Torchvision as Tv};
 
 /// The network of `variant` with the conventions of `entry`.
-pub(super) fn build(entry: &Entry, variant: &Variant) -> Arch {
+pub(super) fn build(entry: &Entry, variant: &Variant, pretrained: &Pretrained) -> Arch {
     let fam = variant.family;
     let width = |c: usize| make_divisible(c as f64 * variant.width, 8, fam.round_limit);
     let ends = |c: usize| if fam.fixed_ends { c } else { width(c) };
@@ -54,32 +54,24 @@ pub(super) fn build(entry: &Entry, variant: &Variant) -> Arch {
         });
     }
     let (weight, bias) = keys.classifier();
-    let (mean, std) = match entry.norm {
-        Norm::ImageNet => ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
-        Norm::Half => ([0.5; 3], [0.5; 3]),
-    };
     Arch {
         name: entry.name.to_string(),
         source: entry.source,
         padding: entry.conv.0,
         bn_eps: entry.conv.1,
-        resolution: entry.resolution.unwrap_or(variant.resolution),
+        resolution: pretrained.resolution,
         stem,
         stem_name: keys.stem_name(),
         head: plain_conv(in_c, head_c, 1, 1, fam.act, keys.head(stages.len())),
         head_name: keys.head_name(stages.len()),
         stages,
-        classifier: Linear {
+        classifier: Some(Linear {
             in_features: head_c,
             out_features: 1000,
             weight,
             bias,
-        },
-        preprocess: PreprocessSpec {
-            mean,
-            std,
-            crop_pct: entry.crop_pct,
-        },
+        }),
+        preprocess: pretrained.spec,
     }
 }
 

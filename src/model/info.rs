@@ -164,9 +164,9 @@ pub fn info(arch: &Arch, height: usize, width: usize, batch: usize) -> ModelInfo
         });
     }
     rows.push(conv_row(&mut walk, &arch.head_name, &arch.head));
-    let fc = &arch.classifier;
-    let fc_macs = (fc.in_features * fc.out_features) as u64;
-    let params = rows.iter().map(|r| r.params).sum::<u64>() + fc_macs + fc.out_features as u64;
+    let classes = arch.num_classes();
+    let fc_macs = (arch.head.out_c * classes) as u64;
+    let params = rows.iter().map(|r| r.params).sum::<u64>() + fc_macs + classes as u64;
     let stage_output_bytes = rows
         .iter()
         .map(|r| 4 * r.output_shape.iter().product::<usize>() as u64)
@@ -184,7 +184,7 @@ pub fn info(arch: &Arch, height: usize, width: usize, batch: usize) -> ModelInfo
         weight_bytes: 4 * params,
         stage_output_bytes,
         peak_activation_bytes: walk.peak,
-        classes: fc.out_features,
+        classes,
         stages: rows,
     }
 }
@@ -214,7 +214,7 @@ pub fn format_table(info: &ModelInfo) -> String {
     let mut out = format!(
         "{} ({:?}, padding {:?}, BN eps {:e}), input {n}x{c}x{h}x{w}, default resolution {}\n\
          params {} ({:.1} MiB f32)   MACs {:.3} G per image   stage outputs {:.1} MiB   peak activations {:.1} MiB\n\
-         preprocess: mean {:?} std {:?} crop_pct {}\n\n",
+         preprocess: {} resize to resolution / crop_pct {}, mean {:?} std {:?}\n\n",
         info.name,
         info.source,
         info.padding,
@@ -225,9 +225,10 @@ pub fn format_table(info: &ModelInfo) -> String {
         info.macs as f64 / 1e9,
         mib(info.stage_output_bytes),
         mib(info.peak_activation_bytes),
+        info.preprocess.interpolation.name(),
+        info.preprocess.crop_pct,
         info.preprocess.mean,
         info.preprocess.std,
-        info.preprocess.crop_pct,
     );
     out += &format!(
         "{:<12} {:<19} {:>2} {:>2} {:>4} {:>3} {:>5} {:>5} {:>4} {:>20} {:>12} {:>9}\n",

@@ -1,38 +1,47 @@
-//! Weights from checkpoint files: choosing the variant, renaming keys to the variant's
-//! source, and one report of every missing, unexpected or mis-shaped tensor.
+//! Weights from checkpoint files: identifying the model (`identify.rs`), renaming keys to the
+//! model's source, and one short report of the missing, unexpected or mis-shaped tensors.
 
 use super::arch::{Arch, Source};
-use super::variants::{known_names, resolve};
+use super::identify::{Identified, describe_scheme, identify};
 use super::weights::{ModelWeights, TensorSource, load_weights};
 use crate::checkpoint::{self, KeyScheme, StateDict, detect_scheme};
 use crate::{Error, Result};
 use std::collections::BTreeSet;
 use std::path::Path;
 
-/// Metadata key under which `effnet convert` records the variant name.
+/// Metadata key under which `effnet convert` records the model's exact name.
 pub const META_VARIANT: &str = "effnet.variant";
+/// Metadata key of the library whose key names the file uses (`timm`, `torchvision`).
+pub const META_SOURCE: &str = "effnet.key_scheme";
+
+/// How many keys of each kind a report lists before it only counts them.
+const REPORT_FIRST: usize = 5;
 
 /// Serves tensors from a state dict and remembers which keys were used.
 struct StateDictSource<'a> {
     sd: &'a StateDict,
     used: BTreeSet<String>,
+    missing: Vec<String>,
+    misshaped: Vec<String>,
+}
+
+/// Equal shapes, or a 1×1 conv stored as a linear weight (or the reverse): same elements.
+pub(super) fn same_shape(got: &[usize], want: &[usize]) -> bool {
+    got == want
+        || (got.iter().filter(|&&d| d != 1)).eq(want.iter().filter(|&&d| d != 1))
+            && got.iter().product::<usize>() == want.iter().product::<usize>()
 }
 
 impl TensorSource for StateDictSource<'_> {
     fn fetch(&mut self, key: &str, shape: &[usize]) -> Result<Vec<f32>> {
-        let t = self
-            .sd
-            .tensors
-            .get(key)
-            .ok_or_else(|| Error::Input(format!("missing key {key} {shape:?}")))?;
+        let Some(t) = self.sd.tensors.get(key) else {
+            self.missing.push(format!("{key} {shape:?}"));
+            return Err(Error::Input(format!("missing key {key}")));
+        };
         self.used.insert(key.to_string());
-        // A 1×1 conv stored as a linear weight (or the reverse) has the same elements.
-        let same = t.shape == shape
-            || t.shape
-                .iter()
-                .filter(|&&d| d != 1)
-                .eq(shape.iter().filter(|&&d| d != 1));
-        if !same || t.data.len() != shape.iter().product::<usize>() {
+        if !same_shape(&t.shape, shape) || t.data.len() != shape.iter().product::<usize>() {
+            self.misshaped
+                .push(format!("{key}: expected {shape:?}, got {:?}", t.shape));
             return Err(Error::Shape {
                 what: key.into(),
                 expected: shape.to_vec(),
@@ -44,80 +53,86 @@ impl TensorSource for StateDictSource<'_> {
 }
 
 /// Loads `sd` into `arch`, strictly: missing keys, unexpected keys and shape mismatches all
-/// go into one report.
+/// go into one report that counts them and lists the first few.
 pub fn weights_from_state_dict(arch: &Arch, sd: &StateDict) -> Result<ModelWeights> {
     let mut src = StateDictSource {
         sd,
         used: BTreeSet::new(),
+        missing: vec![],
+        misshaped: vec![],
     };
     let loaded = load_weights(arch, &mut src);
     let unexpected: Vec<String> = (sd.tensors.keys())
         .filter(|k| !src.used.contains(*k) && !k.ends_with("num_batches_tracked"))
-        .map(|k| format!("unexpected key {k} {:?}", sd.tensors[k].shape))
+        .map(|k| format!("{k} {:?}", sd.tensors[k].shape))
         .collect();
     match loaded {
         Ok(w) if unexpected.is_empty() => Ok(w),
-        Ok(_) => Err(Error::Weights {
-            report: unexpected.join("\n"),
+        Ok(_) | Err(Error::Weights { .. }) => Err(Error::Weights {
+            report: report(arch, sd, &src.missing, &src.misshaped, &unexpected),
         }),
-        Err(Error::Weights { report }) => {
-            let all = std::iter::once(report)
-                .chain(unexpected)
-                .collect::<Vec<_>>()
-                .join("\n");
-            Err(Error::Weights { report: all })
-        }
         Err(e) => Err(e),
     }
 }
 
-/// Picks the variant of a checkpoint: the name given, the file's own metadata, a known
-/// model name inside the file name, or (for efficientnet_pytorch files, which are TF ports)
-/// the `tf_` variant whose tensors fit.
-pub fn choose_arch(path: &Path, sd: &StateDict, name: Option<&str>) -> Result<Arch> {
-    if let Some(n) = name.or(sd.metadata.get(META_VARIANT).map(String::as_str)) {
-        return resolve(n, None);
+/// Counts, the first few of each kind, and what the keys look like.
+fn report(
+    arch: &Arch,
+    sd: &StateDict,
+    missing: &[String],
+    misshaped: &[String],
+    unexpected: &[String],
+) -> String {
+    let mut lines = Vec::new();
+    for (what, list) in [
+        ("missing", missing),
+        ("with the wrong shape", misshaped),
+        ("unexpected", unexpected),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        let shown = list.len().min(REPORT_FIRST);
+        let more = list.len() - shown;
+        let tail = if more > 0 {
+            format!(", and {more} more")
+        } else {
+            String::new()
+        };
+        let keys = if list.len() == 1 { "key" } else { "keys" };
+        lines.push(format!(
+            "{} {keys} {what}: {}{tail}",
+            list.len(),
+            list[..shown].join(", ")
+        ));
     }
+    let wanted = match arch.source {
+        Source::Timm => Some(KeyScheme::Timm),
+        Source::Torchvision => Some(KeyScheme::Torchvision),
+    };
     let scheme = detect_scheme(sd);
-    let stem = path
-        .file_name()
-        .map(|s| s.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
-    let mut candidates: Vec<String> = known_names();
-    // Longest names first, so `tf_efficientnet_lite0` wins over `efficientnet_lite0`.
-    candidates.sort_by_key(|n| std::cmp::Reverse(n.len()));
-    let in_name = candidates.iter().find(|n| {
-        let bare = n.split(':').next_back().unwrap_or(n);
-        stem.contains(bare) && matches_source(n, scheme)
-    });
-    if let Some(n) = in_name {
-        return resolve(n, None);
-    }
-    let fits = candidates
-        .iter()
-        .filter(|n| n.starts_with("tf_") || n.starts_with("torchvision:"))
-        .find(|n| {
-            resolve(n, None).is_ok_and(|a| {
-                matches_source(n, scheme)
-                    && remap(sd.clone(), &a).is_ok_and(|s| weights_from_state_dict(&a, &s).is_ok())
-            })
-        });
-    match fits {
-        Some(n) => resolve(n, None),
-        None => Err(Error::bad_file(
-            path,
-            "cannot tell which EfficientNet this checkpoint is; pass the model name (e.g. --arch tf_efficientnet_b0)",
-        )),
-    }
-}
-
-fn matches_source(name: &str, scheme: Option<KeyScheme>) -> bool {
-    let tv = name.starts_with("torchvision:") || name.starts_with("efficientnet_v2_");
-    match scheme {
-        Some(KeyScheme::Torchvision) => tv,
-        Some(_) => !tv,
-        None => true,
-    }
+    let hint = if scheme != wanted && scheme != Some(KeyScheme::EfficientNetPytorch) {
+        format!(
+            "{} but {} uses {}'s names: the file is probably another model; pass the right one \
+             with --arch NAME",
+            describe_scheme(scheme),
+            arch.name,
+            if wanted == Some(KeyScheme::Timm) {
+                "timm"
+            } else {
+                "torchvision"
+            }
+        )
+    } else {
+        format!(
+            "{}, so the checkpoint is probably another variant or size than {}; pass the right \
+             one with --arch NAME (`effnet models` lists them)",
+            describe_scheme(scheme),
+            arch.name
+        )
+    };
+    lines.push(hint);
+    lines.join("\n")
 }
 
 /// Renames keys into the scheme of `arch`'s source.
@@ -131,25 +146,40 @@ pub fn remap(sd: StateDict, arch: &Arch) -> Result<StateDict> {
     }
 }
 
-/// Loads a checkpoint file into the chosen variant.
-pub fn load_checkpoint(path: &Path, name: Option<&str>) -> Result<(Arch, ModelWeights)> {
+/// A checkpoint loaded as the model it is.
+#[derive(Clone, Debug)]
+pub struct LoadedCheckpoint {
+    pub arch: Arch,
+    pub weights: ModelWeights,
+    /// Class names from the file's metadata or a hub `config.json`.
+    pub labels: Option<Vec<String>>,
+}
+
+/// Loads a checkpoint file into its model; `name` (`--arch`) overrides identification.
+pub fn load_checkpoint(path: &Path, name: Option<&str>) -> Result<LoadedCheckpoint> {
     load_state_dict(path, checkpoint::load(path)?, name)
 }
 
-/// Like [`load_checkpoint`], for a state dict already read; `path` is its origin (its file name
-/// may name the variant, and error reports mention it).
-pub fn load_state_dict(
-    path: &Path,
-    sd: StateDict,
-    name: Option<&str>,
-) -> Result<(Arch, ModelWeights)> {
-    let arch = choose_arch(path, &sd, name)?;
+/// Like [`load_checkpoint`], for a state dict already read; `path` is its origin (its name and
+/// folder may name the model, a `config.json` beside it may describe it, errors mention it).
+pub fn load_state_dict(path: &Path, sd: StateDict, name: Option<&str>) -> Result<LoadedCheckpoint> {
+    let Identified {
+        arch, labels, by, ..
+    } = identify(path, &sd, name)?;
     let sd = remap(sd, &arch)?;
     let weights = weights_from_state_dict(&arch, &sd).map_err(|e| match e {
         Error::Weights { report } => Error::Weights {
-            report: format!("{} as {}:\n{report}", path.display(), arch.name),
+            report: format!(
+                "{} as {} (chosen by {by}):\n{report}",
+                path.display(),
+                super::qualified_name(&arch)
+            ),
         },
         e => e,
     })?;
-    Ok((arch, weights))
+    Ok(LoadedCheckpoint {
+        arch,
+        weights,
+        labels,
+    })
 }

@@ -3,13 +3,17 @@
 
 pub mod arch;
 mod build;
+pub mod hub;
+mod identify;
 pub mod info;
 pub mod loader;
+pub mod pretrained;
 pub mod rule;
 pub mod variants;
 pub mod weights;
 
 pub use arch::*;
+pub use identify::{Identified, identify};
 pub use info::{ModelInfo, StageInfo, format_table, info};
-pub use variants::{known_names, resolve};
+pub use variants::{known_names, qualified_name, resolve};
 pub use weights::{ModelWeights, TensorSource, load_weights};

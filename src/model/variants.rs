@@ -129,46 +129,38 @@ const V2_M: Family = fam(&V2_M_STAGES, 24, Activation::Silu, false, 0.9);
 const V2_L: Family = fam(&V2_L_STAGES, 32, Activation::Silu, false, 0.9);
 const V2_XL: Family = fam(&V2_XL_STAGES, 32, Activation::Silu, false, 0.9);
 
-/// A scaled member of a family: width and depth multipliers and the evaluation resolution.
+/// A scaled member of a family: width and depth multipliers.
 #[derive(Debug)]
 pub(super) struct Variant {
     pub(super) key: &'static str,
     pub(super) family: &'static Family,
     pub(super) width: f64,
     pub(super) depth: f64,
-    pub(super) resolution: usize,
 }
 
-const fn var(
-    key: &'static str,
-    family: &'static Family,
-    width: f64,
-    depth: f64,
-    resolution: usize,
-) -> Variant {
+const fn var(key: &'static str, family: &'static Family, width: f64, depth: f64) -> Variant {
     Variant {
         key,
         family,
         width,
         depth,
-        resolution,
     }
 }
 
 #[rustfmt::skip]
 const VARIANTS: &[Variant] = &[
-    var("b0", &EFFNET, 1.0, 1.0, 224), var("b1", &EFFNET, 1.0, 1.1, 240),
-    var("b2", &EFFNET, 1.1, 1.2, 260), var("b3", &EFFNET, 1.2, 1.4, 300),
-    var("b4", &EFFNET, 1.4, 1.8, 380), var("b5", &EFFNET, 1.6, 2.2, 456),
-    var("b6", &EFFNET, 1.8, 2.6, 528), var("b7", &EFFNET, 2.0, 3.1, 600),
-    var("b8", &EFFNET, 2.2, 3.6, 672), var("l2", &EFFNET, 4.3, 5.3, 800),
-    var("lite0", &LITE, 1.0, 1.0, 224), var("lite1", &LITE, 1.0, 1.1, 240),
-    var("lite2", &LITE, 1.1, 1.2, 260), var("lite3", &LITE, 1.2, 1.4, 280),
-    var("lite4", &LITE, 1.4, 1.8, 300),
-    var("v2_b0", &V2_BASE, 1.0, 1.0, 224), var("v2_b1", &V2_BASE, 1.0, 1.1, 240),
-    var("v2_b2", &V2_BASE, 1.1, 1.2, 260), var("v2_b3", &V2_BASE, 1.2, 1.4, 300),
-    var("v2_s", &V2_S, 1.0, 1.0, 384), var("v2_m", &V2_M, 1.0, 1.0, 480),
-    var("v2_l", &V2_L, 1.0, 1.0, 480), var("v2_xl", &V2_XL, 1.0, 1.0, 512),
+    var("b0", &EFFNET, 1.0, 1.0), var("b1", &EFFNET, 1.0, 1.1),
+    var("b2", &EFFNET, 1.1, 1.2), var("b3", &EFFNET, 1.2, 1.4),
+    var("b4", &EFFNET, 1.4, 1.8), var("b5", &EFFNET, 1.6, 2.2),
+    var("b6", &EFFNET, 1.8, 2.6), var("b7", &EFFNET, 2.0, 3.1),
+    var("b8", &EFFNET, 2.2, 3.6), var("l2", &EFFNET, 4.3, 5.3),
+    var("lite0", &LITE, 1.0, 1.0), var("lite1", &LITE, 1.0, 1.1),
+    var("lite2", &LITE, 1.1, 1.2), var("lite3", &LITE, 1.2, 1.4),
+    var("lite4", &LITE, 1.4, 1.8),
+    var("v2_b0", &V2_BASE, 1.0, 1.0), var("v2_b1", &V2_BASE, 1.0, 1.1),
+    var("v2_b2", &V2_BASE, 1.1, 1.2), var("v2_b3", &V2_BASE, 1.2, 1.4),
+    var("v2_s", &V2_S, 1.0, 1.0), var("v2_m", &V2_M, 1.0, 1.0),
+    var("v2_l", &V2_L, 1.0, 1.0), var("v2_xl", &V2_XL, 1.0, 1.0),
 ];
 
 /// Padding and BN epsilon of a checkpoint family.
@@ -181,92 +173,58 @@ const PT: Conv = Conv(Padding::Symmetric, 1e-5);
 /// torchvision B5–B7 and all V2 pass `BatchNorm2d(eps=1e-3)`.
 const PT3: Conv = Conv(Padding::Symmetric, 1e-3);
 
-/// Normalization of the input: ImageNet statistics or Inception-style 0.5 / 0.5.
-#[derive(Clone, Copy, Debug)]
-pub(super) enum Norm {
-    ImageNet,
-    Half,
-}
-
-/// A name users know, the variant it is and the conventions of its checkpoints.
+/// A name users know, the variant it is and the conventions of its checkpoints. Its
+/// preprocessing and default resolution come from `preprocess.tsv` (`pretrained.rs`).
 #[derive(Debug)]
 pub(super) struct Entry {
     pub(super) name: &'static str,
     pub(super) source: Source,
     pub(super) variant: &'static str,
     pub(super) conv: Conv,
-    pub(super) norm: Norm,
-    /// Centre-crop fraction of the default pretrained weights.
-    pub(super) crop_pct: f32,
-    /// Evaluation resolution where the source's weights differ from the variant's.
-    pub(super) resolution: Option<usize>,
 }
 
-const fn e(
-    name: &'static str,
-    source: Source,
-    variant: &'static str,
-    conv: Conv,
-    norm: Norm,
-    crop_pct: f32,
-) -> Entry {
+const fn e(name: &'static str, source: Source, variant: &'static str, conv: Conv) -> Entry {
     Entry {
         name,
         source,
         variant,
         conv,
-        norm,
-        crop_pct,
-        resolution: None,
     }
 }
 
-use Norm::{Half, ImageNet as In};
-
-// Preprocessing follows the first (default) pretrained tag of each name in timm's
-// `default_cfgs` (crop_pct defaults to 0.875, mean/std to ImageNet) and the DEFAULT weights'
-// `ImageClassification` transform in torchvision (crop_pct = crop_size / resize_size).
 // timm rows come first so that a name both libraries use resolves to timm by default.
 #[rustfmt::skip]
 const ENTRIES: &[Entry] = &[
-    // tf_efficientnet_bN.ns_jft_in1k; b8 only has .ap_in1k (0.5 mean/std); l2 at 800 px.
-    e("tf_efficientnet_b0", Timm, "b0", TF, In, 0.875), e("tf_efficientnet_b1", Timm, "b1", TF, In, 0.882),
-    e("tf_efficientnet_b2", Timm, "b2", TF, In, 0.890), e("tf_efficientnet_b3", Timm, "b3", TF, In, 0.904),
-    e("tf_efficientnet_b4", Timm, "b4", TF, In, 0.922), e("tf_efficientnet_b5", Timm, "b5", TF, In, 0.934),
-    e("tf_efficientnet_b6", Timm, "b6", TF, In, 0.942), e("tf_efficientnet_b7", Timm, "b7", TF, In, 0.949),
-    e("tf_efficientnet_b8", Timm, "b8", TF, Half, 0.954), e("tf_efficientnet_l2", Timm, "l2", TF, In, 0.96),
-    // efficientnet_b0.ra_in1k, b1.ra4_e3600_r240_in1k (0.5 mean/std), b2.ra, b3/b4.ra2,
-    // b5.sw_in12k_ft_in1k; b6..l2 are untrained configs.
-    e("efficientnet_b0", Timm, "b0", PT, In, 0.875), e("efficientnet_b1", Timm, "b1", PT, Half, 0.9),
-    e("efficientnet_b2", Timm, "b2", PT, In, 0.875), e("efficientnet_b3", Timm, "b3", PT, In, 0.875),
-    e("efficientnet_b4", Timm, "b4", PT, In, 0.875), e("efficientnet_b5", Timm, "b5", PT, In, 1.0),
-    e("efficientnet_b6", Timm, "b6", PT, In, 0.942), e("efficientnet_b7", Timm, "b7", PT, In, 0.949),
-    e("efficientnet_b8", Timm, "b8", PT, In, 0.954), e("efficientnet_l2", Timm, "l2", PT, In, 0.961),
-    // tf_efficientnet_liteN.in1k.
-    e("tf_efficientnet_lite0", Timm, "lite0", TF, Half, 0.875), e("tf_efficientnet_lite1", Timm, "lite1", TF, Half, 0.882),
-    e("tf_efficientnet_lite2", Timm, "lite2", TF, Half, 0.890), e("tf_efficientnet_lite3", Timm, "lite3", TF, Half, 0.904),
-    e("tf_efficientnet_lite4", Timm, "lite4", TF, Half, 0.920),
-    // efficientnet_lite0.ra_in1k; lite1..4 untrained.
-    e("efficientnet_lite0", Timm, "lite0", PT, In, 0.875), e("efficientnet_lite1", Timm, "lite1", PT, In, 0.882),
-    e("efficientnet_lite2", Timm, "lite2", PT, In, 0.890), e("efficientnet_lite3", Timm, "lite3", PT, In, 0.904),
-    e("efficientnet_lite4", Timm, "lite4", PT, In, 0.922),
-    // tf_efficientnetv2_b0..b2.in1k use ImageNet statistics; b3's default is in21k_ft_in1k.
-    e("tf_efficientnetv2_b0", Timm, "v2_b0", TF, In, 0.875), e("tf_efficientnetv2_b1", Timm, "v2_b1", TF, In, 0.882),
-    e("tf_efficientnetv2_b2", Timm, "v2_b2", TF, In, 0.890), e("tf_efficientnetv2_b3", Timm, "v2_b3", TF, Half, 0.9),
-    // tf_efficientnetv2_{s,m,l,xl}.in21k_ft_in1k.
-    e("tf_efficientnetv2_s", Timm, "v2_s", TF, Half, 1.0), e("tf_efficientnetv2_m", Timm, "v2_m", TF, Half, 1.0),
-    e("tf_efficientnetv2_l", Timm, "v2_l", TF, Half, 1.0), e("tf_efficientnetv2_xl", Timm, "v2_xl", TF, Half, 1.0),
-    // efficientnetv2_{s,m,l,xl}.untrained (timm has no non-tf V2 B0-B3).
-    e("efficientnetv2_s", Timm, "v2_s", PT, In, 1.0), e("efficientnetv2_m", Timm, "v2_m", PT, In, 1.0),
-    e("efficientnetv2_l", Timm, "v2_l", PT, In, 1.0), e("efficientnetv2_xl", Timm, "v2_xl", PT, In, 1.0),
-    // torchvision EfficientNet_*_Weights.DEFAULT (B1's DEFAULT is IMAGENET1K_V2: 240 / 255).
-    e("efficientnet_b0", Tv, "b0", PT, In, 224.0 / 256.0), e("efficientnet_b1", Tv, "b1", PT, In, 240.0 / 255.0),
-    Entry { resolution: Some(288), ..e("efficientnet_b2", Tv, "b2", PT, In, 1.0) },
-    e("efficientnet_b3", Tv, "b3", PT, In, 300.0 / 320.0), e("efficientnet_b4", Tv, "b4", PT, In, 380.0 / 384.0),
-    e("efficientnet_b5", Tv, "b5", PT3, In, 1.0), e("efficientnet_b6", Tv, "b6", PT3, In, 1.0),
-    e("efficientnet_b7", Tv, "b7", PT3, In, 1.0),
-    e("efficientnet_v2_s", Tv, "v2_s", PT3, In, 1.0), e("efficientnet_v2_m", Tv, "v2_m", PT3, In, 1.0),
-    e("efficientnet_v2_l", Tv, "v2_l", PT3, Half, 1.0),
+    e("tf_efficientnet_b0", Timm, "b0", TF), e("tf_efficientnet_b1", Timm, "b1", TF),
+    e("tf_efficientnet_b2", Timm, "b2", TF), e("tf_efficientnet_b3", Timm, "b3", TF),
+    e("tf_efficientnet_b4", Timm, "b4", TF), e("tf_efficientnet_b5", Timm, "b5", TF),
+    e("tf_efficientnet_b6", Timm, "b6", TF), e("tf_efficientnet_b7", Timm, "b7", TF),
+    e("tf_efficientnet_b8", Timm, "b8", TF), e("tf_efficientnet_l2", Timm, "l2", TF),
+    e("efficientnet_b0", Timm, "b0", PT), e("efficientnet_b1", Timm, "b1", PT),
+    e("efficientnet_b2", Timm, "b2", PT), e("efficientnet_b3", Timm, "b3", PT),
+    e("efficientnet_b4", Timm, "b4", PT), e("efficientnet_b5", Timm, "b5", PT),
+    e("efficientnet_b6", Timm, "b6", PT), e("efficientnet_b7", Timm, "b7", PT),
+    e("efficientnet_b8", Timm, "b8", PT), e("efficientnet_l2", Timm, "l2", PT),
+    e("tf_efficientnet_lite0", Timm, "lite0", TF), e("tf_efficientnet_lite1", Timm, "lite1", TF),
+    e("tf_efficientnet_lite2", Timm, "lite2", TF), e("tf_efficientnet_lite3", Timm, "lite3", TF),
+    e("tf_efficientnet_lite4", Timm, "lite4", TF),
+    e("efficientnet_lite0", Timm, "lite0", PT), e("efficientnet_lite1", Timm, "lite1", PT),
+    e("efficientnet_lite2", Timm, "lite2", PT), e("efficientnet_lite3", Timm, "lite3", PT),
+    e("efficientnet_lite4", Timm, "lite4", PT),
+    e("tf_efficientnetv2_b0", Timm, "v2_b0", TF), e("tf_efficientnetv2_b1", Timm, "v2_b1", TF),
+    e("tf_efficientnetv2_b2", Timm, "v2_b2", TF), e("tf_efficientnetv2_b3", Timm, "v2_b3", TF),
+    e("tf_efficientnetv2_s", Timm, "v2_s", TF), e("tf_efficientnetv2_m", Timm, "v2_m", TF),
+    e("tf_efficientnetv2_l", Timm, "v2_l", TF), e("tf_efficientnetv2_xl", Timm, "v2_xl", TF),
+    // timm has no non-tf V2 B0-B3.
+    e("efficientnetv2_s", Timm, "v2_s", PT), e("efficientnetv2_m", Timm, "v2_m", PT),
+    e("efficientnetv2_l", Timm, "v2_l", PT), e("efficientnetv2_xl", Timm, "v2_xl", PT),
+    // torchvision B5-B7 and all V2 pass `BatchNorm2d(eps=1e-3)`.
+    e("efficientnet_b0", Tv, "b0", PT), e("efficientnet_b1", Tv, "b1", PT),
+    e("efficientnet_b2", Tv, "b2", PT), e("efficientnet_b3", Tv, "b3", PT),
+    e("efficientnet_b4", Tv, "b4", PT), e("efficientnet_b5", Tv, "b5", PT3),
+    e("efficientnet_b6", Tv, "b6", PT3), e("efficientnet_b7", Tv, "b7", PT3),
+    e("efficientnet_v2_s", Tv, "v2_s", PT3), e("efficientnet_v2_m", Tv, "v2_m", PT3),
+    e("efficientnet_v2_l", Tv, "v2_l", PT3),
 ];
 
 /// Every name `resolve` accepts; a name both libraries use appears once bare (timm, the
@@ -279,13 +237,26 @@ pub fn known_names() -> Vec<String> {
                 && ENTRIES
                     .iter()
                     .any(|o| o.source == Timm && o.name == en.name);
-            if shadowed {
-                format!("torchvision:{}", en.name)
-            } else {
-                en.name.to_string()
+            match shadowed {
+                true => format!("torchvision:{}", en.name),
+                false => en.name.to_string(),
             }
         })
         .collect()
+}
+
+/// The name `resolve` maps back to exactly this model: `torchvision:NAME` where timm has a
+/// model of the same name.
+pub fn qualified_name(arch: &Arch) -> String {
+    let shadowed = arch.source == Tv
+        && ENTRIES
+            .iter()
+            .any(|o| o.source == Timm && o.name == arch.name);
+    if shadowed {
+        format!("torchvision:{}", arch.name)
+    } else {
+        arch.name.clone()
+    }
 }
 
 /// The architecture behind a model name. A `timm:` or `torchvision:` prefix picks the
@@ -311,7 +282,9 @@ pub fn resolve(name: &str, source: Option<Source>) -> Result<Arch> {
         .iter()
         .find(|v| v.key == entry.variant)
         .expect("every ENTRIES row names a row of VARIANTS");
-    Ok(build(entry, variant))
+    let pretrained = super::pretrained::pretrained(entry.name, entry.source)
+        .expect("every ENTRIES row has a row in preprocess.tsv (tested)");
+    Ok(build(entry, variant, &pretrained))
 }
 
 /// timm `round_channels` / `make_divisible`: nearest multiple of `divisor`, at least

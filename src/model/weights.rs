@@ -57,7 +57,7 @@ pub struct SeWeights {
 pub struct ModelWeights {
     pub convs: Vec<ConvWeights>,
     pub ses: Vec<SeWeights>,
-    /// `[classes, features]`
+    /// `[classes, features]`; both empty without a classifier.
     pub classifier_w: Vec<f32>,
     pub classifier_b: Vec<f32>,
 }
@@ -75,6 +75,41 @@ pub fn conv_layers(arch: &Arch) -> Vec<&ConvLayer> {
 pub fn se_layers(arch: &Arch) -> Vec<&SeLayer> {
     let blocks = arch.stages.iter().flat_map(|s| s.blocks.iter());
     blocks.filter_map(|b| b.se.as_ref()).collect()
+}
+
+/// `[out, in / groups, k, k]` of a conv layer's weight.
+fn conv_shape(layer: &ConvLayer) -> [usize; 4] {
+    let in_per_group = if layer.depthwise { 1 } else { layer.in_c };
+    [layer.out_c, in_per_group, layer.k, layer.k]
+}
+
+/// Every tensor `load_weights` fetches, as (key, shape), without any data: what a checkpoint
+/// of this model holds (`num_batches_tracked` counters aside).
+pub fn expected_tensors(arch: &Arch) -> Vec<(String, Vec<usize>)> {
+    let mut out = Vec::new();
+    for l in conv_layers(arch) {
+        out.push((l.keys.weight.clone(), conv_shape(l).to_vec()));
+        for p in ["weight", "bias", "running_mean", "running_var"] {
+            out.push((format!("{}.{p}", l.keys.bn), vec![l.out_c]));
+        }
+    }
+    for se in se_layers(arch) {
+        out.push((
+            se.reduce_weight.clone(),
+            vec![se.reduced, se.channels, 1, 1],
+        ));
+        out.push((se.reduce_bias.clone(), vec![se.reduced]));
+        out.push((
+            se.expand_weight.clone(),
+            vec![se.channels, se.reduced, 1, 1],
+        ));
+        out.push((se.expand_bias.clone(), vec![se.channels]));
+    }
+    if let Some(c) = &arch.classifier {
+        out.push((c.weight.clone(), vec![c.out_features, c.in_features]));
+        out.push((c.bias.clone(), vec![c.out_features]));
+    }
+    out
 }
 
 /// Fetches every tensor the model needs and folds batch norm. Problems with individual tensors
@@ -100,9 +135,13 @@ pub fn load_weights(arch: &Arch, src: &mut dyn TensorSource) -> Result<ModelWeig
             expand_b: get(&se.expand_bias, &[se.channels]),
         })
         .collect();
-    let c = &arch.classifier;
-    let classifier_w = get(&c.weight, &[c.out_features, c.in_features]);
-    let classifier_b = get(&c.bias, &[c.out_features]);
+    let (classifier_w, classifier_b) = match &arch.classifier {
+        Some(c) => (
+            get(&c.weight, &[c.out_features, c.in_features]),
+            get(&c.bias, &[c.out_features]),
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
     if !problems.is_empty() {
         return Err(Error::Weights {
             report: problems.join("\n"),
@@ -122,9 +161,7 @@ fn fold_conv(
     eps: f64,
     get: &mut dyn FnMut(&str, &[usize]) -> Vec<f32>,
 ) -> ConvWeights {
-    let in_per_group = if layer.depthwise { 1 } else { layer.in_c };
-    let shape = [layer.out_c, in_per_group, layer.k, layer.k];
-    let weight = get(&layer.keys.weight, &shape);
+    let weight = get(&layer.keys.weight, &conv_shape(layer));
     let bn = |name: &str| format!("{}.{}", layer.keys.bn, name);
     let gamma = get(&bn("weight"), &[layer.out_c]);
     let beta = get(&bn("bias"), &[layer.out_c]);

@@ -1,10 +1,12 @@
-//! PIL's `Image.resize((w, h), Image.BICUBIC)` for 8-bit RGB, reproduced operation by operation
-//! from Pillow's `libImaging/Resample.c` so that our tensors equal the ones the checkpoints were
-//! evaluated with: a separable convolution whose support widens by the downscale factor (so
-//! downscaling is antialiased), the a = -0.5 cubic kernel, weights normalised in f64 and then
+//! PIL's `Image.resize((w, h), Image.BICUBIC)` and `Image.BILINEAR` for 8-bit RGB, reproduced
+//! operation by operation from Pillow's `libImaging/Resample.c` so that our tensors equal the ones
+//! the checkpoints were evaluated with: a separable convolution whose support widens by the
+//! downscale factor (so downscaling is antialiased), the a = -0.5 cubic kernel (or the triangle
+//! of bilinear), weights normalised in f64 and then
 //! quantised to 22-bit fixed point, and a first pass whose result is rounded and clamped to u8
 //! before the second pass runs (Pillow 13's pass order, see `resize_window`).
 
+use crate::model::Interpolation;
 use image::RgbImage;
 use std::ops::Range;
 
@@ -13,8 +15,27 @@ use std::ops::Range;
 const PRECISION_BITS: u32 = 32 - 8 - 2;
 /// Added to every accumulator so that the final shift rounds half up instead of truncating.
 const HALF: i32 = 1 << (PRECISION_BITS - 1);
-/// PIL's bicubic filter support (in source pixels, before widening for downscales).
-const SUPPORT: f64 = 2.0;
+
+/// PIL's filter support (in source pixels, before widening for downscales).
+fn support(f: Interpolation) -> f64 {
+    match f {
+        Interpolation::Bicubic => 2.0,
+        Interpolation::Bilinear => 1.0,
+    }
+}
+
+fn filter(f: Interpolation, x: f64) -> f64 {
+    match f {
+        Interpolation::Bicubic => bicubic(x),
+        Interpolation::Bilinear => bilinear(x),
+    }
+}
+
+/// PIL's `bilinear_filter`: the triangle 1 - |x| on (-1, 1).
+fn bilinear(x: f64) -> f64 {
+    let x = x.abs();
+    if x < 1.0 { 1.0 - x } else { 0.0 }
+}
 
 /// Keys' cubic convolution kernel with a = -0.5, written in PIL's exact operation order so the
 /// f64 weights (and hence their fixed-point rounding) match bit for bit.
@@ -41,10 +62,10 @@ impl Coeffs {
     /// PIL's `precompute_coeffs` + `normalize_coeffs_8bpc` for the box `[0, in_size)`, for the
     /// output indices `outs` only (each index's weights are independent of the others, and a
     /// window keeps memory bounded even when the full resized side would be huge).
-    fn new(in_size: usize, out_size: usize, outs: Range<usize>) -> Self {
+    fn new(f: Interpolation, in_size: usize, out_size: usize, outs: Range<usize>) -> Self {
         let scale = in_size as f64 / out_size as f64;
         let filterscale = scale.max(1.0);
-        let support = SUPPORT * filterscale;
+        let support = support(f) * filterscale;
         let ss = 1.0 / filterscale;
         let mut taps = Vec::with_capacity(outs.len());
         let mut weights = Vec::new();
@@ -55,7 +76,7 @@ impl Coeffs {
             let xmin = ((center - support + 0.5) as i64).max(0) as usize;
             let xmax = ((center + support + 0.5) as i64).min(in_size as i64) as usize - xmin;
             w.clear();
-            w.extend((0..xmax).map(|x| bicubic(((x + xmin) as f64 - center + 0.5) * ss)));
+            w.extend((0..xmax).map(|x| filter(f, ((x + xmin) as f64 - center + 0.5) * ss)));
             let ww = w.iter().fold(0.0, |acc, wx| acc + wx); // PIL's summation order
             let at = weights.len();
             weights.extend(
@@ -94,16 +115,27 @@ fn clip8(acc: i32) -> u8 {
 /// Resize an RGB image exactly as Pillow's `img.resize((width, height), Image.BICUBIC)` does
 /// (bit-exact by construction; the tests allow ±1 LSB). A zero target size gives an empty image.
 pub fn resize_bicubic_pil(img: &RgbImage, width: u32, height: u32) -> RgbImage {
-    resize_window(img, width, height, 0..width, 0..height)
+    resize_window(
+        img,
+        Interpolation::Bicubic,
+        (width, height),
+        0..width,
+        0..height,
+    )
 }
 
-/// The `xs × ys` window of `resize_bicubic_pil(img, width, height)`, computing only that window.
+/// Like [`resize_bicubic_pil`] with any of PIL's filters we support (`Image.BILINEAR` too).
+pub fn resize_pil(img: &RgbImage, f: Interpolation, width: u32, height: u32) -> RgbImage {
+    resize_window(img, f, (width, height), 0..width, 0..height)
+}
+
+/// The `xs × ys` window of `resize_pil(img, f, width, height)`, computing only that window.
 /// Every output pixel depends only on its own taps, so cropping after a full resize and resizing
 /// only the crop give identical pixels; the centre crop uses this to skip the discarded border.
 pub(crate) fn resize_window(
     img: &RgbImage,
-    width: u32,
-    height: u32,
+    f: Interpolation,
+    (width, height): (u32, u32),
     xs: Range<u32>,
     ys: Range<u32>,
 ) -> RgbImage {
@@ -114,8 +146,8 @@ pub(crate) fn resize_window(
         return RgbImage::new(xs.len() as u32, ys.len() as u32);
     }
     // Like PIL, skip a pass whose axis keeps its size (that pass would be the identity).
-    let hc = (width as usize != in_w).then(|| Coeffs::new(in_w, width as usize, xs.clone()));
-    let vc = (height as usize != in_h).then(|| Coeffs::new(in_h, height as usize, ys.clone()));
+    let hc = (width as usize != in_w).then(|| Coeffs::new(f, in_w, width as usize, xs.clone()));
+    let vc = (height as usize != in_h).then(|| Coeffs::new(f, in_h, height as usize, ys.clone()));
     let src = Plane {
         data: img.as_raw(),
         x0: 0,

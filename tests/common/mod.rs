@@ -111,16 +111,17 @@ pub fn tiny_arch(padding: Padding, act: Activation) -> Arch {
         ],
         head: conv("head", 9, 11, 1, 1, false, act),
         head_name: "head".into(),
-        classifier: Linear {
+        classifier: Some(Linear {
             in_features: 11,
             out_features: 6,
             weight: "fc.weight".into(),
             bias: "fc.bias".into(),
-        },
+        }),
         preprocess: PreprocessSpec {
             mean: [0.5; 3],
             std: [0.5; 3],
             crop_pct: 1.0,
+            interpolation: Interpolation::Bicubic,
         },
     }
 }

@@ -1,6 +1,6 @@
 //! `effnet classify`: the top-k ImageNet classes of each image, with probabilities.
 
-use crate::models::{ModelArgs, imagenet_classes, label_of, softmax, top_k};
+use crate::models::{ModelArgs, class_names, require_classifier, softmax, top_k};
 use crate::progress::image_bar;
 use crate::runner::{RunOptions, run_images};
 use clap::Args;
@@ -26,8 +26,8 @@ pub struct ClassifyArgs {
 
 pub fn run(a: ClassifyArgs) -> Result<ExitCode> {
     let opened = a.model.open()?;
-    let classes = imagenet_classes();
-    let num_classes = opened.loaded.arch().classifier.out_features;
+    require_classifier(&opened)?;
+    let names = class_names(opened.loaded.model());
     if !a.json {
         eprintln!("model: {} at {}x{}", opened.origin, opened.res, opened.res);
     }
@@ -52,7 +52,7 @@ pub fn run(a: ClassifyArgs) -> Result<ExitCode> {
         let probs = softmax(&output.logits);
         let top: Vec<(usize, String, f64)> = top_k(&probs, a.top_k.max(1))
             .into_iter()
-            .map(|c| (c, label_of(&classes, num_classes, c), probs[c]))
+            .map(|c| (c, names[c].clone(), probs[c]))
             .collect();
         bar.suspend(|| print_top(&file, &top, a.json));
     })?;

@@ -5,8 +5,9 @@
 use crate::sha256::sha256_hex;
 use clap::Args;
 use effnet::checkpoint::{self, StateDict, save_safetensors};
-use effnet::model::loader::{META_VARIANT, choose_arch, remap, weights_from_state_dict};
-use effnet::model::{Arch, Padding, Source};
+use effnet::model::hub::{self, META_LABELS, META_PREPROCESS_ORIGIN};
+use effnet::model::loader::{META_SOURCE, META_VARIANT, remap, weights_from_state_dict};
+use effnet::model::{Arch, Identified, Padding, Source, identify, qualified_name};
 use effnet::{Error, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,9 +25,14 @@ pub struct ConvertArgs {
     /// Store tensors as f16 (half the size; rounding to nearest).
     #[arg(long)]
     f16: bool,
-    /// Model variant, when the file does not say which it is (e.g. `tf_efficientnet_b0`).
+    /// Which model the checkpoint is, when neither its metadata, a `config.json` beside it nor
+    /// its file name says (e.g. `tf_efficientnet_b0`; `effnet models` lists them).
     #[arg(long, value_name = "NAME")]
     arch: Option<String>,
+    /// Class names to store, one per line in class index order (fine-tuned heads), so that
+    /// the converted file classifies with its own names and no flags.
+    #[arg(long, value_name = "FILE")]
+    labels: Option<PathBuf>,
     /// One JSON object describing the result.
     #[arg(long)]
     json: bool,
@@ -42,11 +48,31 @@ pub fn run(a: ConvertArgs) -> Result<ExitCode> {
     let source_sha = sha256_hex(&bytes);
     let sd = checkpoint::load_bytes(&a.input, &bytes)?;
     drop(bytes);
-    let arch = choose_arch(&a.input, &sd, a.arch.as_deref())?;
-    let mut sd = remap(sd, &arch)?;
+    let found = identify(&a.input, &sd, a.arch.as_deref())?;
+    let labels = match &a.labels {
+        Some(path) => Some(hub::read_labels(path)?),
+        None => found.labels.clone(),
+    };
+    if let Some(l) = labels
+        .as_ref()
+        .filter(|l| l.len() != found.arch.num_classes())
+    {
+        return Err(Error::Input(format!(
+            "{} class names for a model with {} classes; give one name per class",
+            l.len(),
+            found.arch.num_classes()
+        )));
+    }
+    let arch = &found.arch;
+    let mut sd = remap(sd, arch)?;
     // Strict check before writing: every key used, every shape right, nothing left over.
-    weights_from_state_dict(&arch, &sd).map_err(|e| with_origin(e, &a.input, &arch))?;
-    let metadata = conversion_metadata(&arch, &sd, &a.input, &source_sha, a.f16);
+    weights_from_state_dict(arch, &sd).map_err(|e| with_origin(e, &a.input, arch))?;
+    let source = Provenance {
+        input: &a.input,
+        sha: &source_sha,
+        f16: a.f16,
+    };
+    let metadata = conversion_metadata(&found, labels.as_deref(), &sd, &source);
     sd.metadata.clear();
     save_safetensors(&a.output, &sd, &metadata, a.f16)?;
     let written = std::fs::read(&a.output).map_err(|e| Error::io(&a.output, e))?;
@@ -56,7 +82,9 @@ pub fn run(a: ConvertArgs) -> Result<ExitCode> {
         "input_sha256": source_sha,
         "output": a.output.display().to_string(),
         "output_sha256": sha256_hex(&written),
-        "variant": arch.name,
+        "variant": qualified_name(arch),
+        "classes": arch.num_classes(),
+        "identified_by": found.by,
         "tensors": sd.tensors.len(),
         "values": params,
         "dtype": if a.f16 { "f16" } else { "f32" },
@@ -65,9 +93,11 @@ pub fn run(a: ConvertArgs) -> Result<ExitCode> {
         println!("{summary}");
     } else {
         println!(
-            "wrote {}: {} ({} tensors, {} values, {}), {} bytes\ninput sha256  {source_sha}\noutput sha256 {}",
+            "wrote {}: {} ({} classes; identified by {}) ({} tensors, {} values, {}), {} bytes\ninput sha256  {source_sha}\noutput sha256 {}",
             a.output.display(),
-            arch.name,
+            qualified_name(arch),
+            arch.num_classes(),
+            found.by,
             sd.tensors.len(),
             params,
             summary["dtype"].as_str().unwrap_or_default(),
@@ -87,15 +117,23 @@ fn with_origin(e: Error, path: &Path, arch: &Arch) -> Error {
     }
 }
 
-/// What a later load (and a reader) needs to know: the variant and everything that defines
-/// its numerics, plus provenance. Metadata the source carried is kept unless it is ours.
-fn conversion_metadata(
-    arch: &Arch,
-    sd: &StateDict,
-    input: &Path,
-    source_sha: &str,
+/// Where a conversion's input came from.
+struct Provenance<'a> {
+    input: &'a Path,
+    sha: &'a str,
     f16: bool,
+}
+
+/// What a later load (and a reader) needs to know: the exact model name and everything that
+/// defines its numerics, class names, plus provenance. Metadata the source carried is kept
+/// unless it is ours.
+fn conversion_metadata(
+    found: &Identified,
+    labels: Option<&[String]>,
+    sd: &StateDict,
+    src: &Provenance,
 ) -> BTreeMap<String, String> {
+    let arch = &found.arch;
     let mut m: BTreeMap<String, String> = sd
         .metadata
         .iter()
@@ -104,20 +142,34 @@ fn conversion_metadata(
         .collect();
     let list = |v: [f32; 3]| v.map(|x| x.to_string()).join(",");
     let p = &arch.preprocess;
-    let source_name = input.file_name().map(|n| n.to_string_lossy().into_owned());
+    let source_name = src
+        .input
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned());
+    // A hub config's preprocessing is the model's own: it must override the table on load.
+    let preprocess_origin = if found.own_preprocess {
+        "config.json"
+    } else {
+        "source"
+    };
     let entries = [
-        (META_VARIANT, arch.name.clone()),
-        ("effnet.key_scheme", key_scheme(arch.source).into()),
+        (META_VARIANT, qualified_name(arch)),
+        (META_SOURCE, key_scheme(arch.source).into()),
         ("effnet.padding", padding_name(arch.padding).into()),
         ("effnet.bn_eps", arch.bn_eps.to_string()),
         ("effnet.resolution", arch.resolution.to_string()),
         ("effnet.preprocess.mean", list(p.mean)),
         ("effnet.preprocess.std", list(p.std)),
         ("effnet.preprocess.crop_pct", p.crop_pct.to_string()),
-        ("effnet.preprocess.interpolation", "bicubic".into()),
+        (
+            "effnet.preprocess.interpolation",
+            p.interpolation.name().into(),
+        ),
+        (META_PREPROCESS_ORIGIN, preprocess_origin.into()),
+        ("effnet.classes", arch.num_classes().to_string()),
         ("effnet.source_file", source_name.unwrap_or_default()),
-        ("effnet.source_sha256", source_sha.into()),
-        ("effnet.dtype", if f16 { "f16" } else { "f32" }.into()),
+        ("effnet.source_sha256", src.sha.into()),
+        ("effnet.dtype", if src.f16 { "f16" } else { "f32" }.into()),
         ("effnet.bn_folded", "false".into()),
         (
             "effnet.converted_by",
@@ -125,6 +177,10 @@ fn conversion_metadata(
         ),
     ];
     m.extend(entries.into_iter().map(|(k, v)| (k.to_string(), v)));
+    if let Some(labels) = labels {
+        let json = serde_json::to_string(labels).expect("strings serialize");
+        m.insert(META_LABELS.into(), json);
+    }
     m
 }
 

@@ -1,7 +1,9 @@
 //! `effnet eval`: top-1 / top-5 accuracy over an ImageFolder tree (one subfolder per class,
-//! named by WordNet id or class index), with a progress bar and the throughput.
+//! named by the model's class name, WordNet id or class index), with a progress bar and the
+//! throughput.
 
-use crate::models::{Class, ModelArgs, Opened, imagenet_classes, softmax, top_k};
+use crate::models::{ModelArgs, Opened, class_names, imagenet_classes, require_classifier};
+use crate::models::{softmax, top_k};
 use crate::progress::image_bar;
 use crate::runner::{RunOptions, run_images};
 use clap::Args;
@@ -12,7 +14,8 @@ use std::time::Instant;
 
 #[derive(Args)]
 pub struct EvalArgs {
-    /// ImageFolder root: DIR/<wnid or class index>/<image>.
+    /// ImageFolder root: DIR/<class>/<image>, each folder named by the model's class name
+    /// (fine-tuned models), WordNet id (ImageNet models) or class index.
     #[arg(value_name = "DIR")]
     dir: PathBuf,
     #[command(flatten)]
@@ -26,8 +29,14 @@ pub struct EvalArgs {
 }
 
 pub fn run(a: EvalArgs) -> Result<ExitCode> {
-    let classes = imagenet_classes();
-    let mut samples = image_folder(&a.dir, &classes)?;
+    let opened = a.model.open()?;
+    require_classifier(&opened)?;
+    let num_classes = opened.loaded.arch().num_classes();
+    let mut names = class_names(opened.loaded.model());
+    if num_classes == 1000 {
+        names.extend(imagenet_classes().iter().map(|c| c.wnid.to_string()));
+    }
+    let mut samples = image_folder(&a.dir, &names, num_classes)?;
     if let Some(n) = a.limit {
         samples.truncate(n);
     }
@@ -37,8 +46,6 @@ pub fn run(a: EvalArgs) -> Result<ExitCode> {
             a.dir.display()
         )));
     }
-    let opened = a.model.open()?;
-    let num_classes = opened.loaded.arch().classifier.out_features;
     if let Some((path, label)) = samples.iter().find(|(_, l)| *l >= num_classes) {
         return Err(Error::Input(format!(
             "{}: class {label}, but the model has {num_classes} classes",
@@ -129,17 +136,21 @@ fn print_report(t: &Tally, opened: &Opened, json: bool) {
 }
 
 /// `(image, class index)` for every image under `dir`, sorted by folder then file name.
-fn image_folder(dir: &Path, classes: &[Class]) -> Result<Vec<(PathBuf, usize)>> {
+/// `names` are the class names, possibly followed by a second name per class (WordNet ids).
+fn image_folder(dir: &Path, names: &[String], classes: usize) -> Result<Vec<(PathBuf, usize)>> {
     let mut samples = Vec::new();
     for folder in sorted_entries(dir)?.into_iter().filter(|p| p.is_dir()) {
         let name = folder.file_name().map(|n| n.to_string_lossy().into_owned());
         let name = name.unwrap_or_default();
-        let label = (classes.iter().position(|c| c.wnid == name))
+        let label = (names.iter().position(|c| *c == name))
+            .map(|i| i % classes.max(1))
             .or_else(|| name.parse::<usize>().ok())
             .ok_or_else(|| {
                 Error::Input(format!(
-                    "{}: a class folder must be named by WordNet id (e.g. n01440764) or class index (0-999)",
-                    folder.display()
+                    "{}: a class folder must be named by one of the model's class names, a \
+                     WordNet id (ImageNet models, e.g. n01440764) or a class index (0-{})",
+                    folder.display(),
+                    classes.saturating_sub(1)
                 ))
             })?;
         let images = sorted_entries(&folder)?.into_iter().filter(|p| is_image(p));

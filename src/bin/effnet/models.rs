@@ -3,9 +3,8 @@
 
 use clap::Args;
 use effnet::gpu::Precision;
-use effnet::model::loader;
-use effnet::{Engine, Error, LoadedModel, Model, Result, checkpoint};
-use std::path::Path;
+use effnet::{Engine, Error, LoadedModel, Model, Result};
+use std::path::{Path, PathBuf};
 
 /// Where the bundled model's bytes came from; named in error messages and reports.
 pub const BUNDLED_PATH: &str = "assets/models/tf_efficientnet_lite0.f16.safetensors";
@@ -30,6 +29,15 @@ pub struct ModelArgs {
     /// Default: the bundled EfficientNet-Lite0 with ImageNet weights.
     #[arg(long, value_name = "NAME_OR_FILE")]
     pub model: Option<String>,
+    /// Which model a checkpoint file is, when neither its metadata, a `config.json` beside it
+    /// nor its file name says (e.g. `efficientnet_b0` vs `tf_efficientnet_b0`, which share
+    /// every tensor shape): a name from `effnet models`.
+    #[arg(long, value_name = "NAME")]
+    pub arch: Option<String>,
+    /// Class names, one per line in class index order (default: the checkpoint's own, else
+    /// ImageNet's for 1000-class models, else `class N`).
+    #[arg(long, value_name = "FILE")]
+    pub labels: Option<PathBuf>,
     /// Input resolution (square); defaults to the model's evaluation resolution.
     #[arg(long, value_name = "R")]
     pub res: Option<usize>,
@@ -57,7 +65,10 @@ impl ModelArgs {
             return Err(Error::Input("--batch and --res must be at least 1".into()));
         }
         let precision = Precision::parse(&self.precision)?;
-        let (model, origin) = read_model(self.model.as_deref())?;
+        let (mut model, origin) = read_model(self.model.as_deref(), self.arch.as_deref())?;
+        if let Some(path) = &self.labels {
+            model = model.with_labels(effnet::model::hub::read_labels(path)?)?;
+        }
         let res = self.res.unwrap_or(model.arch.resolution);
         let engine = Engine::new()?;
         let loaded = engine.load_with_precision(model, precision)?;
@@ -69,17 +80,23 @@ impl ModelArgs {
     }
 }
 
-/// The bundled model, a checkpoint file, or synthetic weights for a model name.
-pub fn read_model(spec: Option<&str>) -> Result<(Model, String)> {
+/// The bundled model, a checkpoint file (`arch`: which model it is, where the file does not
+/// say), or synthetic weights for a model name.
+pub fn read_model(spec: Option<&str>, arch: Option<&str>) -> Result<(Model, String)> {
     let Some(spec) = spec else {
         let path = Path::new(BUNDLED_PATH);
-        let sd = checkpoint::load_bytes(path, BUNDLED_BYTES)?;
-        let (arch, weights) = loader::load_state_dict(path, sd, None)?;
-        return Ok((Model { arch, weights }, format!("{BUNDLED_PATH} (bundled)")));
+        let model = Model::from_bytes(path, BUNDLED_BYTES, arch)?;
+        return Ok((model, format!("{BUNDLED_PATH} (bundled)")));
     };
     let path = Path::new(spec);
     if path.is_file() {
-        return Ok((Model::from_file(path, None)?, spec.to_string()));
+        return Ok((Model::from_file(path, arch)?, spec.to_string()));
+    }
+    if arch.is_some() {
+        return Err(Error::Input(format!(
+            "{spec}: no such file; --arch says which model a checkpoint file is, so --model must \
+             name a file"
+        )));
     }
     if path.components().count() > 1 || path.extension().is_some() {
         return Err(Error::Input(format!(
@@ -116,12 +133,30 @@ pub fn imagenet_classes() -> Vec<Class> {
         .collect()
 }
 
-/// The label of class `index`, or `class N` for models that are not ImageNet-1k classifiers.
-pub fn label_of(classes: &[Class], num_classes: usize, index: usize) -> String {
-    match classes.get(index) {
-        Some(c) if num_classes == classes.len() => c.label.to_string(),
-        _ => format!("class {index}"),
+/// The class names of `model`: its own, else ImageNet's for a 1000-class model, else
+/// `class N`.
+pub fn class_names(model: &Model) -> Vec<String> {
+    let classes = model.arch.num_classes();
+    if let Some(labels) = &model.labels {
+        return labels.clone();
     }
+    let imagenet = imagenet_classes();
+    if classes == imagenet.len() {
+        return imagenet.iter().map(|c| c.label.to_string()).collect();
+    }
+    (0..classes).map(|i| format!("class {i}")).collect()
+}
+
+/// The error for `classify` / `eval` on a backbone without a classifier.
+pub fn require_classifier(opened: &Opened) -> Result<()> {
+    if opened.loaded.arch().classifier.is_none() {
+        return Err(Error::Input(format!(
+            "{} has no classifier (a headless backbone, e.g. timm's num_classes=0): it gives \
+             embeddings, not classes; use `effnet features`, or a checkpoint with a classifier",
+            opened.origin
+        )));
+    }
+    Ok(())
 }
 
 /// Softmax in f64, so that a large logit cannot overflow.
