@@ -3,8 +3,8 @@
 use effnet::bench::{BenchOptions, BenchReport, bench, trace_json};
 use effnet::gpu::tuning::store;
 use effnet::gpu::{Gpu, Precision};
-use effnet::{Engine, Error, Model, Result};
-use std::path::{Path, PathBuf};
+use effnet::{Engine, Error, Result};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -12,6 +12,10 @@ pub struct BenchArgs {
     /// Model name (weights synthesized by the golden rule) or a checkpoint file.
     #[arg(long, default_value = "tf_efficientnet_b0")]
     pub model: String,
+    /// Which model a checkpoint file is, when the file does not say (`effnet models`).
+    #[arg(long, value_name = "NAME")]
+    pub arch: Option<String>,
+    /// Images per forward pass.
     #[arg(long, default_value_t = 1)]
     pub batch: usize,
     /// Input resolution (square); defaults to the model's evaluation resolution.
@@ -23,6 +27,7 @@ pub struct BenchArgs {
     /// Timed iterations after the warm-up.
     #[arg(long, default_value_t = 20)]
     pub iters: usize,
+    /// Untimed forward passes before timing (pipeline warm-up, clocks).
     #[arg(long, default_value_t = 3)]
     pub warmup: usize,
     /// Write a Chrome trace-event JSON (Perfetto) with one slice per dispatch.
@@ -87,12 +92,7 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
     if a.batch == 0 || a.res == Some(0) {
         return Err(Error::Input("--batch and --res must be at least 1".into()));
     }
-    let path = Path::new(&a.model);
-    let model = if path.is_file() {
-        Model::from_file(path, None)?
-    } else {
-        Model::synthetic(&a.model)?
-    };
+    let model = crate::models::read_model(Some(&a.model), a.arch.as_deref(), false)?.0;
     let engine = Engine::new()?;
     let r = a.res.unwrap_or(model.arch.resolution);
     let loaded = engine.load_with_precision(model, precision)?;

@@ -62,7 +62,10 @@ pub fn run(a: FeaturesArgs) -> Result<ExitCode> {
         "effnet.files".into(),
         serde_json::to_string(&files).unwrap_or_default(),
     );
-    metadata.insert(META_VARIANT.into(), opened.loaded.arch().name.clone());
+    metadata.insert(
+        META_VARIANT.into(),
+        effnet::model::qualified_name(opened.loaded.arch()),
+    );
     metadata.insert("effnet.model".into(), opened.origin.clone());
     metadata.insert("effnet.resolution".into(), opened.res.to_string());
     save_safetensors(

@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 use effnet::golden::{Backend, Golden, verify};
 use effnet::gpu::{Gpu, Precision};
-use effnet::model::{format_table, info, resolve};
+use effnet::model::{format_table, info};
 use std::path::PathBuf;
 
 mod bench;
@@ -42,12 +42,21 @@ enum Command {
     /// Print a model's stages, parameters, multiply-adds and activation memory.
     Info {
         /// Model name: timm (`tf_efficientnet_b0`, `efficientnetv2_s`, ...) or torchvision
-        /// (`torchvision:efficientnet_b0`, `efficientnet_v2_s`, ...).
+        /// (`torchvision:efficientnet_b0`, `efficientnet_v2_s`, ...), or a checkpoint file.
         model: String,
+        /// Which model a checkpoint file is, when the file does not say.
+        #[arg(long, value_name = "NAME")]
+        arch: Option<String>,
         /// Input resolution (square); defaults to the model's evaluation resolution.
         #[arg(long)]
         res: Option<usize>,
         /// One JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List every model name with its source, default resolution, preprocessing and size.
+    Models {
+        /// One JSON object per model and line.
         #[arg(long)]
         json: bool,
     },
@@ -79,7 +88,13 @@ fn main() -> ExitCode {
         Command::Features(a) => features::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Convert(a) => convert::run(a),
-        Command::Info { model, res, json } => cmd_info(&model, res, json),
+        Command::Info {
+            model,
+            arch,
+            res,
+            json,
+        } => cmd_info(&model, arch.as_deref(), res, json),
+        Command::Models { json } => models::list(json),
         Command::Verify {
             files,
             cpu,
@@ -98,8 +113,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn cmd_info(model: &str, res: Option<usize>, json: bool) -> effnet::Result<ExitCode> {
-    let arch = resolve(model, None)?;
+fn cmd_info(
+    model: &str,
+    arch: Option<&str>,
+    res: Option<usize>,
+    json: bool,
+) -> effnet::Result<ExitCode> {
+    let arch = models::read_model(Some(model), arch, false)?.0.arch;
     let r = res.unwrap_or(arch.resolution);
     if r == 0 {
         return Err(effnet::Error::Input("--res must be at least 1".into()));

@@ -65,7 +65,7 @@ impl ModelArgs {
             return Err(Error::Input("--batch and --res must be at least 1".into()));
         }
         let precision = Precision::parse(&self.precision)?;
-        let (mut model, origin) = read_model(self.model.as_deref(), self.arch.as_deref())?;
+        let (mut model, origin) = read_model(self.model.as_deref(), self.arch.as_deref(), true)?;
         if let Some(path) = &self.labels {
             model = model.with_labels(effnet::model::hub::read_labels(path)?)?;
         }
@@ -81,8 +81,13 @@ impl ModelArgs {
 }
 
 /// The bundled model, a checkpoint file (`arch`: which model it is, where the file does not
-/// say), or synthetic weights for a model name.
-pub fn read_model(spec: Option<&str>, arch: Option<&str>) -> Result<(Model, String)> {
+/// say), or synthetic weights for a model name (with a warning where answers matter:
+/// `warn_synthetic`; `bench` and `info` use them on purpose).
+pub fn read_model(
+    spec: Option<&str>,
+    arch: Option<&str>,
+    warn_synthetic: bool,
+) -> Result<(Model, String)> {
     let Some(spec) = spec else {
         let path = Path::new(BUNDLED_PATH);
         let model = Model::from_bytes(path, BUNDLED_BYTES, arch)?;
@@ -104,6 +109,9 @@ pub fn read_model(spec: Option<&str>, arch: Option<&str>) -> Result<(Model, Stri
         )));
     }
     let model = Model::synthetic(spec)?;
+    if !warn_synthetic {
+        return Ok((model, format!("{spec} (synthetic weights)")));
+    }
     eprintln!(
         "warning: `{spec}` is a model name, so its weights are synthetic (a deterministic rule, \
          not trained): the answers are meaningless. Pass a checkpoint file to --model for real \
@@ -173,4 +181,41 @@ pub fn top_k(values: &[f64], k: usize) -> Vec<usize> {
     idx.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
     idx.truncate(k);
     idx
+}
+
+/// `effnet models`: every known name with what defines its answers.
+pub fn list(json: bool) -> Result<std::process::ExitCode> {
+    if !json {
+        println!(
+            "{:<29} {:<11} {:>4} {:>6} {:<8} {:<9} {:>11}",
+            "name", "source", "res", "resize", "filter", "mean/std", "parameters"
+        );
+    }
+    for name in effnet::model::known_names() {
+        let arch = effnet::model::resolve(&name, None)?;
+        let p = arch.preprocess;
+        let params = effnet::model::info(&arch, arch.resolution, arch.resolution, 1).params;
+        let norm = if p.mean == [0.5; 3] {
+            "0.5/0.5"
+        } else {
+            "imagenet"
+        };
+        let r = arch.resolution;
+        let resize = effnet::preprocess::Transform::from_spec(&p, r, r).resize_short;
+        let source = format!("{:?}", arch.source).to_lowercase();
+        if json {
+            let row = serde_json::json!({"name": name, "source": source,
+                "resolution": arch.resolution, "resize": resize, "crop_pct": p.crop_pct,
+                "interpolation": p.interpolation.name(), "mean": p.mean, "std": p.std,
+                "padding": format!("{:?}", arch.padding).to_lowercase(), "bn_eps": arch.bn_eps,
+                "parameters": params});
+            println!("{row}");
+        } else {
+            println!(
+                "{name:<29} {source:<11} {r:>4} {resize:>6} {:<8} {norm:<9} {params:>11}",
+                p.interpolation.name(),
+            );
+        }
+    }
+    Ok(std::process::ExitCode::SUCCESS)
 }
