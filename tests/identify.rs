@@ -329,3 +329,65 @@ fn converted_files_load_as_the_same_model_anywhere() {
         }
     }
 }
+
+/// A fine-tuned head converted with `--labels` classifies with its own names and no flags; a
+/// headless backbone gives embeddings and a clear refusal to classify.
+#[test]
+fn converted_fine_tuned_heads_keep_their_class_names() {
+    let dir = scratch("labels");
+    let input = dir.join("tf_efficientnet_lite0_pets.safetensors");
+    let sd = state_dict("tf_efficientnet_lite0", 3);
+    save_safetensors(&input, &sd, &BTreeMap::new(), false).unwrap();
+    let labels = write(&dir, "labels.txt", b"tabby cat\nbeagle\nhamster\n");
+    let out = dir.join("pets.safetensors");
+    let args = ["convert", "--labels"].map(AsRef::as_ref);
+    effnet(
+        &[
+            &args[..],
+            &[labels.as_os_str(), input.as_os_str(), out.as_os_str()],
+        ]
+        .concat(),
+    );
+    let model = Model::from_file(&out, None).unwrap();
+    assert_eq!(model.labels.unwrap(), ["tabby cat", "beagle", "hamster"]);
+    if common::gpu().is_none() {
+        return;
+    }
+    let photo = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/images/n02123045_tabby.JPEG");
+    let cmd = [
+        "classify".as_ref(),
+        photo.as_os_str(),
+        "--model".as_ref(),
+        out.as_os_str(),
+    ];
+    let printed = effnet(&[&cmd[..], &["--res", "64", "--json"].map(AsRef::as_ref)[..]].concat());
+    let json: serde_json::Value = serde_json::from_str(printed.trim()).unwrap();
+    let names: Vec<&str> = (json["top"].as_array().unwrap().iter())
+        .map(|t| t["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names.len(),
+        3,
+        "top-k is capped at the class count: {printed}"
+    );
+    assert!(names.contains(&"beagle"), "{printed}");
+
+    let backbone = dir.join("tf_efficientnet_lite0_backbone.safetensors");
+    let sd = state_dict("tf_efficientnet_lite0", 0);
+    save_safetensors(&backbone, &sd, &BTreeMap::new(), false).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_effnet"))
+        .args([
+            "classify".as_ref(),
+            photo.as_os_str(),
+            "--model".as_ref(),
+            backbone.as_os_str(),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("no classifier"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("effnet features"), "{stderr}");
+}
