@@ -194,7 +194,8 @@ pub fn list(json: bool) -> Result<std::process::ExitCode> {
     for name in effnet::model::known_names() {
         let arch = effnet::model::resolve(&name, None)?;
         let p = arch.preprocess;
-        let params = effnet::model::info(&arch, arch.resolution, arch.resolution, 1).params;
+        let info = effnet::model::info(&arch, arch.resolution, arch.resolution, 1);
+        let params = info.params;
         let norm = if p.mean == [0.5; 3] {
             "0.5/0.5"
         } else {
@@ -208,7 +209,7 @@ pub fn list(json: bool) -> Result<std::process::ExitCode> {
                 "resolution": arch.resolution, "resize": resize, "crop_pct": p.crop_pct,
                 "interpolation": p.interpolation.name(), "mean": p.mean, "std": p.std,
                 "padding": format!("{:?}", arch.padding).to_lowercase(), "bn_eps": arch.bn_eps,
-                "parameters": params});
+                "parameters": params, "macs": info.macs});
             println!("{row}");
         } else {
             println!(
