@@ -1,88 +1,51 @@
 //! `src/preprocess` against PIL, the reference the checkpoints were evaluated with. Expected
 //! values come from `tools/make_preprocess_fixtures.py` (Pillow + numpy, run once, committed);
-//! no Python runs here. Decoder edge cases live in `tests/preprocess_decode.rs`.
+//! no Python runs here. Decoder edge cases live in `tests/preprocess_decode.rs`; the bilinear
+//! models against timm's and torchvision's own transforms in `tests/preprocess_sources.rs`.
+
+#[path = "support/preprocess_fixtures.rs"]
+mod fixtures;
 
 use effnet::model::arch::{Interpolation, PreprocessSpec};
-use effnet::preprocess::{Transform, load_image, preprocess_batch, resize_bicubic_pil};
+use effnet::preprocess::{Transform, load_image, preprocess_batch, resize_pil};
+use fixtures::{DATA, Diff, compare_photos, f3, json, photos_dir, u};
 use image::RgbImage;
-use serde_json::Value;
 use std::path::{Path, PathBuf};
-
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/preprocess");
-
-fn photos_dir() -> PathBuf {
-    // The shared images sit next to the main checkout; from a worktree under `wt/` they are
-    // one level further up.
-    let main = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/images"));
-    let worktree = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/images"));
-    [main, worktree]
-        .into_iter()
-        .find(|p| p.is_dir())
-        .expect("shared/images not found next to the checkout")
-}
-
-fn json(name: &str) -> Value {
-    let text = std::fs::read_to_string(Path::new(DATA).join(name)).expect("fixture");
-    serde_json::from_str(&text).expect("fixture is JSON")
-}
 
 fn png(name: &str) -> RgbImage {
     load_image(&Path::new(DATA).join("resize").join(name)).expect("fixture PNG")
 }
 
-fn u(v: &Value) -> usize {
-    v.as_u64().expect("unsigned") as usize
-}
-
-fn f3(v: &Value) -> [f32; 3] {
-    std::array::from_fn(|i| v[i].as_f64().expect("number") as f32)
-}
-
-/// Absolute differences, in u8 levels, summarised.
-#[derive(Default, Debug)]
-struct Diff {
-    n: usize,
-    over_1: usize,
-    max: f64,
-    sum: f64,
-}
-
-impl Diff {
-    fn add(&mut self, d: f64) {
-        self.n += 1;
-        self.over_1 += usize::from(d > 1.0 + 1e-3);
-        self.max = self.max.max(d);
-        self.sum += d;
-    }
-    fn within_1(&self) -> f64 {
-        1.0 - self.over_1 as f64 / self.n as f64
-    }
-    fn mean(&self) -> f64 {
-        self.sum / self.n as f64
-    }
-}
-
 /// Resize only, on lossless inputs (so decoding plays no part): synthetic edges and noise,
-/// a PIL-decoded photo crop, up- and downscaling, one axis only, 1×N and 1×1.
+/// a PIL-decoded photo crop, up- and downscaling, one axis only, 1×N and 1×1, with
+/// `Image.BICUBIC` and (cases with `"filter": "bilinear"`) `Image.BILINEAR`.
 #[test]
 fn resize_matches_pil() {
     let mut all = Diff::default();
+    let mut bilinear = 0;
     for case in json("resize_cases.json").as_array().unwrap() {
         let input = png(case["input"].as_str().unwrap());
         let expected = png(case["expected"].as_str().unwrap());
         let (w, h) = (u(&case["width"]) as u32, u(&case["height"]) as u32);
-        let ours = resize_bicubic_pil(&input, w, h);
+        let filter = case["filter"]
+            .as_str()
+            .map_or(Interpolation::Bicubic, |name| {
+                Interpolation::parse(name).expect("known filter")
+            });
+        bilinear += usize::from(filter == Interpolation::Bilinear);
+        let ours = resize_pil(&input, filter, w, h);
         assert_eq!(ours.dimensions(), (w, h));
         let mut diff = Diff::default();
         for (a, b) in ours.as_raw().iter().zip(expected.as_raw()) {
             diff.add(f64::from(a.abs_diff(*b)));
             all.add(f64::from(a.abs_diff(*b)));
         }
-        eprintln!("{} -> {w}x{h}: {diff:?}", case["input"]);
+        eprintln!("{} -> {w}x{h} {}: {diff:?}", case["input"], filter.name());
         // The port is exact by construction (measured: 0 differences); the contract allows a
         // float-rounding slip of 1 LSB, and never 3 (a wrong tap or weight gives far more).
         assert!(diff.max <= 2.0, "{case}: max diff {}", diff.max);
     }
+    assert!(bilinear >= 10, "only {bilinear} bilinear cases");
     // Contract: ±1 LSB on at least 99.9% of values.
     assert!(all.within_1() >= 0.999, "{all:?}");
 }
@@ -196,63 +159,20 @@ fn photos_match_timm_lite0_eval() {
         interpolation: Interpolation::Bicubic,
     };
     let t = Transform::from_spec(&spec, u(&fx["height"]), u(&fx["width"]));
-    assert_eq!(t.resize_short, u(&fx["resize_short"]));
-    let stride = u(&fx["sample_stride"]);
     let mut all = Diff::default();
-    for photo in fx["photos"].as_array().unwrap() {
-        let img = load_image(&photos_dir().join(photo["file"].as_str().unwrap())).unwrap();
-        assert_eq!(
-            [img.width() as usize, img.height() as usize],
-            [0, 1].map(|i| u(&photo["size"][i]))
-        );
-        let resized = t.resized_size(img.width(), img.height());
-        assert_eq!(
-            [resized.0 as usize, resized.1 as usize],
-            [0, 1].map(|i| u(&photo["resized"][i]))
-        );
-        let ours = t.apply(&img);
-        let mut diff = Diff::default();
-        for (k, level) in photo["samples"].as_array().unwrap().iter().enumerate() {
-            let i = k * stride;
-            let c = i / (t.height * t.width);
-            let reference = (u(level) as f32 / 255.0 - t.mean[c]) / t.std[c];
-            diff.add(f64::from((ours[i] - reference).abs() * t.std[c] * 255.0));
-        }
-        let plane = t.height * t.width;
-        for c in 0..3 {
-            let mean = ours[c * plane..(c + 1) * plane]
-                .iter()
-                .map(|&v| f64::from(v))
-                .sum::<f64>();
-            let delta = (mean / plane as f64 - photo["channel_mean"][c].as_f64().unwrap()).abs();
-            // Decoder differences barely move the means: measured <= 0.011 LSB on the 4:4:4
-            // files; the 4:2:0 tree frog's chroma upsampling shifts them by up to 0.22 LSB.
-            let lsb = delta * f64::from(t.std[c]) * 255.0;
-            assert!(
-                lsb < 0.3,
-                "{}: channel {c} mean off by {lsb} LSB",
-                photo["file"]
-            );
-        }
-        eprintln!("{}: {diff:?} (mean {:.3})", photo["file"], diff.mean());
+    for (file, _, (diff, ..)) in compare_photos(&fx, &t) {
         // zune-jpeg (ours) and libjpeg-turbo (PIL) round their IDCT and chroma upsampling
         // differently: decoded pixels differ by up to 4 levels (measured: max 3 on the 4:4:4
         // files, 4 on the 4:2:0 tree frog with 3.9% of values off by more than 1). On PIL's own
         // decoded pixels our tensors are identical, so all of this is decoding; resizing
         // averages it down to at most 3 levels over whole tensors, 1.5% over 1 on the frog
         // (2% of its samples, mean 0.20) and <= 0.06% elsewhere (sample means <= 0.03).
-        assert!(diff.max <= 4.0, "{}: {diff:?}", photo["file"]);
+        assert!(diff.max <= 4.0, "{file}: {diff:?}");
         assert!(
             diff.within_1() >= 0.97 && diff.mean() < 0.3,
-            "{}: {diff:?}",
-            photo["file"]
+            "{file}: {diff:?}"
         );
-        all = Diff {
-            n: all.n + diff.n,
-            over_1: all.over_1 + diff.over_1,
-            max: all.max.max(diff.max),
-            sum: all.sum + diff.sum,
-        };
+        all.merge(&diff);
     }
     eprintln!("all photos: {all:?}");
     // Over all photos the 4:4:4 majority dominates: measured 99.85% of samples within 1 LSB.
