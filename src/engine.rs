@@ -223,6 +223,19 @@ impl LoadedModel {
         }
     }
 
+    /// The largest batch whose tensors fit this device at `height`×`width`, or
+    /// `Error::DeviceLimit` (naming the largest resolution that fits) when not even one image
+    /// does. Allocates nothing: check this before decoding or resizing images for a session.
+    pub fn max_batch(&self, height: usize, width: usize) -> Result<usize> {
+        let limit = guard::tensor_limit(&self.gpu.limits);
+        guard::max_batch(
+            &self.model.arch,
+            (height, width),
+            self.weights.precision,
+            limit,
+        )
+    }
+
     /// Makes every buffer, pipeline and bind group for these options. Sizes beyond the
     /// device's limits give `Error::DeviceLimit` with the largest batch or resolution that
     /// fits, before anything is allocated.

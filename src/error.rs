@@ -24,6 +24,13 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("cannot write {path}: {source}; check that its folder exists and is writable")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("shape mismatch for {what}: expected {expected:?}, got {got:?}")]
     Shape {
         what: String,

@@ -133,20 +133,50 @@ pub fn save_safetensors(
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     });
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let partial = path.with_file_name(format!(".{file_name}.partial"));
+    let partial = partial_path(path);
+    let write_err = |e| Error::Write {
+        path: path.to_path_buf(),
+        source: e,
+    };
     let finish = safetensors::serialize(encoded.iter().map(|(k, e)| (*k, e)), info)
-        .map_err(|e| Error::bad_file(&partial, format!("cannot write safetensors: {e}")))
+        .map_err(|e| Error::bad_file(path, format!("cannot write safetensors: {e}")))
         .map(sorted_header)
-        .and_then(|bytes| std::fs::write(&partial, bytes).map_err(|e| Error::io(&partial, e)))
-        .and_then(|()| std::fs::rename(&partial, path).map_err(|e| Error::io(path, e)));
+        .and_then(|bytes| std::fs::write(&partial, bytes).map_err(write_err))
+        .and_then(|()| std::fs::rename(&partial, path).map_err(write_err));
     if finish.is_err() {
         let _ = std::fs::remove_file(&partial);
     }
     finish
+}
+
+/// Where `save_safetensors` writes before renaming into place: beside `path`, hidden.
+fn partial_path(path: &Path) -> std::path::PathBuf {
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{file_name}.partial"))
+}
+
+/// Checks, before long work, that `save_safetensors(path, ..)` will be able to write: the
+/// folder exists and takes a new file, and `path` is not a folder. Leaves nothing behind.
+pub fn check_writable(path: &Path) -> Result<()> {
+    let fail = |e: std::io::Error| Error::Write {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    if path.is_dir() || path.file_name().is_none() {
+        return Err(fail(std::io::Error::other("it is a folder; name a file")));
+    }
+    let probe = partial_path(path);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&probe)
+        .map_err(fail)?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }
 
 /// The same file with its JSON header's keys sorted (`__metadata__` included), so that equal

@@ -71,6 +71,14 @@ pub fn check_size(
     Ok(())
 }
 
+/// The largest batch whose tensors fit `limit` at `h`×`w` (at most 65535, the workgroup grid's
+/// limit on the image axis); the error of `check_size` when not even one image fits.
+pub fn max_batch(arch: &Arch, (h, w): (usize, usize), p: Precision, limit: u64) -> Result<usize> {
+    check_size(arch, (1, h, w), p, limit)?;
+    let per_image = largest_per_image(arch, h, w, p)?.max(1);
+    Ok(((limit / per_image) as usize).clamp(1, 65535))
+}
+
 /// The largest square resolution whose tensors fit at batch 1, by bisection (lowering is
 /// cheap: shapes only, no buffers).
 fn largest_square(arch: &Arch, limit: u64, p: Precision) -> Result<usize> {

@@ -22,7 +22,7 @@ pub struct BenchArgs {
     #[arg(long)]
     pub res: Option<usize>,
     /// Storage precision of weights and activations: f32 or f16 (arithmetic is f32).
-    #[arg(long, default_value = "f32")]
+    #[arg(long, default_value = "f32", value_parser = ["f32", "f16"])]
     pub precision: String,
     /// Timed iterations after the warm-up.
     #[arg(long, default_value_t = 20)]
@@ -65,7 +65,7 @@ pub fn tune(a: TuneArgs) -> Result<ExitCode> {
     };
     if a.json {
         let o = serde_json::json!({ "adapter": gpu.describe(), "best": best, "candidates": candidates, "cache": saved });
-        println!("{o}");
+        out!("{o}");
     } else {
         for c in &candidates {
             let weights = if c.subgroups { "subgroup" } else { "per lane" };
@@ -74,14 +74,15 @@ pub fn tune(a: TuneArgs) -> Result<ExitCode> {
             } else {
                 "  WRONG RESULTS, never used"
             };
-            println!(
+            out!(
                 "pointwise_co {:>2}, weights {weights:>8}: {:8.2} ms{verdict}",
-                c.pointwise_co, c.ms
+                c.pointwise_co,
+                c.ms
             );
         }
-        println!("best: {best:?}");
+        out!("best: {best:?}");
         if let Some(p) = saved {
-            println!("saved to {}", p.display());
+            out!("saved to {}", p.display());
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -109,12 +110,12 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
         std::fs::write(t, text).map_err(|e| Error::io(t, e))?;
     }
     if a.json {
-        println!(
+        out!(
             "{}",
             serde_json::to_string(&report).expect("report serializes")
         );
     } else {
-        print!("{}", format_report(&report));
+        out!("{}", format_report(&report).trim_end());
     }
     Ok(ExitCode::SUCCESS)
 }

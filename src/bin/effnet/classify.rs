@@ -16,8 +16,9 @@ pub struct ClassifyArgs {
     #[command(flatten)]
     model: ModelArgs,
     /// How many classes to print per image.
-    #[arg(long, value_name = "K", default_value_t = 5)]
-    top_k: usize,
+    #[arg(short = 'k', long, value_name = "K", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    top_k: u64,
     /// One JSON object per image and line: {"file", "top": [{"index", "label", "prob"}]}
     /// (or {"file", "error"} for an image that could not be read).
     #[arg(long)]
@@ -50,7 +51,7 @@ pub fn run(a: ClassifyArgs) -> Result<ExitCode> {
             }
         };
         let probs = softmax(&output.logits);
-        let top: Vec<(usize, String, f64)> = top_k(&probs, a.top_k.max(1))
+        let top: Vec<(usize, String, f64)> = top_k(&probs, a.top_k as usize)
             .into_iter()
             .map(|c| (c, names[c].clone(), probs[c]))
             .collect();
@@ -70,7 +71,7 @@ pub fn run(a: ClassifyArgs) -> Result<ExitCode> {
 fn report_failure(file: &str, e: &effnet::Error, json: bool) {
     eprintln!("error: {e}");
     if json {
-        println!(
+        out!(
             "{}",
             serde_json::json!({"file": file, "error": e.to_string()})
         );
@@ -83,11 +84,11 @@ fn print_top(file: &str, top: &[(usize, String, f64)], json: bool) {
             .iter()
             .map(|(index, label, prob)| serde_json::json!({"index": index, "label": label, "prob": prob}))
             .collect();
-        println!("{}", serde_json::json!({"file": file, "top": top}));
+        out!("{}", serde_json::json!({"file": file, "top": top}));
         return;
     }
-    println!("{file}");
+    out!("{file}");
     for (index, label, prob) in top {
-        println!("  {:>6.2}%  {index:>4}  {label}", prob * 100.0);
+        out!("  {:>6.2}%  {index:>4}  {label}", prob * 100.0);
     }
 }

@@ -44,6 +44,7 @@ pub fn run(a: ConvertArgs) -> Result<ExitCode> {
             "IN and OUT are the same file; pick another OUT".into(),
         ));
     }
+    checkpoint::check_writable(&a.output)?;
     let bytes = std::fs::read(&a.input).map_err(|e| Error::io(&a.input, e))?;
     let source_sha = sha256_hex(&bytes);
     let sd = checkpoint::load_bytes(&a.input, &bytes)?;
@@ -90,9 +91,9 @@ pub fn run(a: ConvertArgs) -> Result<ExitCode> {
         "dtype": if a.f16 { "f16" } else { "f32" },
     });
     if a.json {
-        println!("{summary}");
+        out!("{summary}");
     } else {
-        println!(
+        out!(
             "wrote {}: {} ({} classes; identified by {}) ({} tensors, {} values, {}), {} bytes\ninput sha256  {source_sha}\noutput sha256 {}",
             a.output.display(),
             qualified_name(arch),

@@ -61,7 +61,13 @@ pub fn run(a: EvalArgs) -> Result<ExitCode> {
     let bar = image_bar(paths.len() as u64, a.model.batch);
     let (mut top1, mut top5, mut done, mut failed) = (0usize, 0usize, 0usize, 0usize);
     let started = Instant::now();
-    run_images(&opened.loaded, &opts, &paths, |i, result| {
+    bar.set_message("compiling pipelines");
+    let timing = run_images(&opened.loaded, &opts, &paths, |i, result| {
+        if i == 0 {
+            // Rate and ETA from here on: start-up is not images per second.
+            bar.reset_elapsed();
+            bar.reset_eta();
+        }
         bar.inc(1);
         match result {
             Ok(o) => {
@@ -85,6 +91,7 @@ pub fn run(a: EvalArgs) -> Result<ExitCode> {
         top1,
         top5,
         seconds: started.elapsed().as_secs_f64(),
+        startup: timing.startup.as_secs_f64(),
     };
     print_report(&tally, &opened, a.json);
     Ok(if failed > 0 {
@@ -100,10 +107,14 @@ struct Tally {
     failed: usize,
     top1: usize,
     top5: usize,
+    /// The whole run, start-up included.
     seconds: f64,
+    /// Making the session: compiling pipelines, allocating buffers.
+    startup: f64,
 }
 
-/// Throughput counts every image read, the unreadable ones too: all went through decoding.
+/// Throughput counts every image read, the unreadable ones too (all went through decoding),
+/// over the time after start-up, which is reported apart.
 fn print_report(t: &Tally, opened: &Opened, json: bool) {
     let ratio = |k: usize| {
         if t.done == 0 {
@@ -112,11 +123,12 @@ fn print_report(t: &Tally, opened: &Opened, json: bool) {
             k as f64 / t.done as f64
         }
     };
-    let per_s = (t.done + t.failed) as f64 / t.seconds.max(1e-9);
+    let per_s = (t.done + t.failed) as f64 / (t.seconds - t.startup).max(1e-9);
     if json {
         let report = serde_json::json!({"images": t.done, "top1": ratio(t.top1),
-            "top5": ratio(t.top5), "images_per_s": per_s, "failed": t.failed});
-        println!("{report}");
+            "top5": ratio(t.top5), "images_per_s": per_s, "startup_s": t.startup,
+            "failed": t.failed, "model": opened.origin, "resolution": opened.res});
+        out!("{report}");
         return;
     }
     let unread = if t.failed > 0 {
@@ -124,11 +136,12 @@ fn print_report(t: &Tally, opened: &Opened, json: bool) {
     } else {
         String::new()
     };
-    println!(
-        "{} images: top-1 {:.2}%, top-5 {:.2}%, {per_s:.2} images/s ({} at {}x{}){unread}",
+    out!(
+        "{} images: top-1 {:.2}%, top-5 {:.2}%, {per_s:.2} images/s after {:.1} s start-up ({} at {}x{}){unread}",
         t.done,
         100.0 * ratio(t.top1),
         100.0 * ratio(t.top5),
+        t.startup,
         opened.origin,
         opened.res,
         opened.res,

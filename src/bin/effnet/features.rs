@@ -18,7 +18,7 @@ pub struct FeaturesArgs {
     #[arg(required = true, value_name = "IMAGE")]
     images: Vec<PathBuf>,
     /// safetensors file to write: `embeddings` [N, C], the file list in metadata.
-    #[arg(long, value_name = "FILE.safetensors")]
+    #[arg(short = 'o', long, value_name = "FILE.safetensors")]
     out: PathBuf,
     /// Also save every stage's output map as [N, C, H, W], named by stage (`stem`,
     /// `blocks.0`, ..., `head`).
@@ -29,6 +29,8 @@ pub struct FeaturesArgs {
 }
 
 pub fn run(a: FeaturesArgs) -> Result<ExitCode> {
+    // Before the work: a run that cannot save its result should not start.
+    effnet::checkpoint::check_writable(&a.out)?;
     let opened = a.model.open()?;
     let head_name = opened.loaded.arch().head_name.clone();
     let opts = RunOptions {

@@ -6,6 +6,14 @@ use effnet::gpu::{Gpu, Precision};
 use effnet::model::{format_table, info};
 use std::path::PathBuf;
 
+/// `println!` for results: a closed stdout (`effnet classify ... | head -1`) ends the process
+/// quietly with success instead of a panic; any other write error ends it with a message.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!($($arg)*))
+    };
+}
+
 mod bench;
 mod classify;
 mod convert;
@@ -69,7 +77,7 @@ enum Command {
         #[arg(long)]
         cpu: bool,
         /// GPU storage precision (f16 is checked against the README's f16 tolerances).
-        #[arg(long, default_value = "f32")]
+        #[arg(long, default_value = "f32", value_parser = ["f32", "f16"])]
         precision: String,
         /// One JSON object per file.
         #[arg(long)]
@@ -79,6 +87,22 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Time the kernel tile candidates on this adapter and cache the fastest for later runs.
     Tune(bench::TuneArgs),
+}
+
+fn write_stdout(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout
+        .write_fmt(args)
+        .and_then(|()| stdout.write_all(b"\n"));
+    match written {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => {
+            eprintln!("error: cannot write to standard output: {e}");
+            std::process::exit(1)
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -126,9 +150,9 @@ fn cmd_info(
     }
     let i = info(&arch, r, r, 1);
     if json {
-        println!("{}", serde_json::to_string(&i).expect("info serializes"));
+        out!("{}", serde_json::to_string(&i).expect("info serializes"));
     } else {
-        println!("{}", format_table(&i));
+        out!("{}", format_table(&i));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -155,12 +179,12 @@ fn cmd_verify(
             Ok(v) if json => {
                 let mut o = serde_json::to_value(&v).expect("verdict serializes");
                 o["file"] = name.to_string().into();
-                println!("{o}");
+                out!("{o}");
                 failed += usize::from(!v.pass);
             }
             Ok(v) => {
                 let word = if v.pass { "PASS" } else { "FAIL" };
-                println!(
+                out!(
                     "{word} {name}: logits rel err {:.2e}, worst stage sample {:.2e} x rms ({}){}",
                     v.logits_rel_err,
                     v.worst_sample,
@@ -173,7 +197,7 @@ fn cmd_verify(
                 failed += usize::from(!v.pass);
             }
             Err(e) => {
-                println!("FAIL {name}: {e}");
+                out!("FAIL {name}: {e}");
                 failed += 1;
             }
         }

@@ -27,7 +27,7 @@ pub struct ModelArgs {
     /// A checkpoint file (.safetensors, .pth, .pt, .bin) or a model name such as
     /// `tf_efficientnet_b0` (a name gets synthetic weights: for timing and testing only).
     /// Default: the bundled EfficientNet-Lite0 with ImageNet weights.
-    #[arg(long, value_name = "NAME_OR_FILE")]
+    #[arg(short = 'm', long, value_name = "NAME_OR_FILE")]
     pub model: Option<String>,
     /// Which model a checkpoint file is, when neither its metadata, a `config.json` beside it
     /// nor its file name says (e.g. `efficientnet_b0` vs `tf_efficientnet_b0`, which share
@@ -42,10 +42,10 @@ pub struct ModelArgs {
     #[arg(long, value_name = "R")]
     pub res: Option<usize>,
     /// Images per forward pass.
-    #[arg(long, value_name = "N", default_value_t = 8)]
+    #[arg(short = 'b', long, value_name = "N", default_value_t = 8)]
     pub batch: usize,
     /// GPU storage precision of weights and activations: f32 or f16.
-    #[arg(long, default_value = "f32")]
+    #[arg(long, default_value = "f32", value_parser = ["f32", "f16"])]
     pub precision: String,
 }
 
@@ -186,9 +186,15 @@ pub fn top_k(values: &[f64], k: usize) -> Vec<usize> {
 /// `effnet models`: every known name with what defines its answers.
 pub fn list(json: bool) -> Result<std::process::ExitCode> {
     if !json {
-        println!(
+        out!(
             "{:<29} {:<11} {:>4} {:>6} {:<8} {:<9} {:>11}",
-            "name", "source", "res", "resize", "filter", "mean/std", "parameters"
+            "name",
+            "source",
+            "res",
+            "resize",
+            "filter",
+            "mean/std",
+            "parameters"
         );
     }
     for name in effnet::model::known_names() {
@@ -210,9 +216,9 @@ pub fn list(json: bool) -> Result<std::process::ExitCode> {
                 "interpolation": p.interpolation.name(), "mean": p.mean, "std": p.std,
                 "padding": format!("{:?}", arch.padding).to_lowercase(), "bn_eps": arch.bn_eps,
                 "parameters": params, "macs": info.macs});
-            println!("{row}");
+            out!("{row}");
         } else {
-            println!(
+            out!(
                 "{name:<29} {source:<11} {r:>4} {resize:>6} {:<8} {norm:<9} {params:>11}",
                 p.interpolation.name(),
             );

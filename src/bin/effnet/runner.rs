@@ -1,13 +1,17 @@
 //! Batched inference over image files. A background thread decodes and resizes the next batch
 //! (itself on several threads, `preprocess_batch`) while the GPU runs the current one, so that
 //! decoding does not leave the GPU idle. A file that fails to decode fails only itself.
+//!
+//! One session serves the whole run: a short last batch, or a batch with unreadable images, is
+//! padded to the session's size (padding's results are dropped) instead of compiling a session
+//! per size. Sizes are checked against the device before any image is decoded.
 
 use effnet::graph::StageTensor;
 use effnet::preprocess::{Transform, preprocess_batch};
 use effnet::{LoadedModel, Result, Session, SessionOptions};
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 /// What the model gives for one image.
 pub struct ImageOutput {
@@ -22,6 +26,24 @@ pub struct RunOptions {
     pub capture_stages: bool,
 }
 
+/// How long the run took to start (session and pipelines) before the first batch ran.
+pub struct RunTiming {
+    pub startup: Duration,
+}
+
+/// The batch to run at: `wanted`, or the largest the device holds at this resolution (with one
+/// line on stderr saying so). Errors, before anything is decoded, when not even one image fits.
+pub fn fitted_batch(loaded: &LoadedModel, wanted: usize, res: usize) -> Result<usize> {
+    let max = loaded.max_batch(res, res)?;
+    if wanted > max {
+        eprintln!(
+            "note: a batch of {wanted} at {res}x{res} exceeds this device's buffer limit; \
+             running batches of {max}"
+        );
+    }
+    Ok(wanted.min(max))
+}
+
 /// Runs every image in `paths` and calls `on_image(index, result)` in order. An image that
 /// cannot be read or decoded gets its error; a GPU failure stops the run.
 pub fn run_images(
@@ -29,28 +51,41 @@ pub fn run_images(
     opts: &RunOptions,
     paths: &[PathBuf],
     mut on_image: impl FnMut(usize, Result<ImageOutput>),
-) -> Result<()> {
+) -> Result<RunTiming> {
+    let batch = fitted_batch(loaded, opts.batch, opts.res)?.min(paths.len().max(1));
     let transform = Transform::from_spec(&loaded.arch().preprocess, opts.res, opts.res);
-    let mut sessions: HashMap<usize, Session> = HashMap::new();
     // One batch in flight ahead of the GPU: enough to overlap, little memory held.
     let (tx, rx) = mpsc::sync_channel::<(usize, Vec<Result<Vec<f32>>>)>(1);
     std::thread::scope(|s| {
-        let chunks = paths.chunks(opts.batch);
+        let chunks = paths.chunks(batch);
         let transform = &transform;
         s.spawn(move || {
             for (i, chunk) in chunks.enumerate() {
-                let start = i * opts.batch;
                 if tx
-                    .send((start, preprocess_batch(chunk, transform)))
+                    .send((i * batch, preprocess_batch(chunk, transform)))
                     .is_err()
                 {
                     break; // the consumer stopped on an error
                 }
             }
         });
+        // Compiling the pipelines overlaps with decoding the first batch.
+        let started = Instant::now();
+        let mut session = loaded.session(SessionOptions {
+            batch,
+            height: opts.res,
+            width: opts.res,
+            capture_stages: opts.capture_stages,
+        })?;
+        let startup = started.elapsed();
+        eprintln!(
+            "session: batch {batch} at {0}x{0} on {1}, ready in {2:.1} s",
+            opts.res,
+            loaded.gpu_description(),
+            startup.as_secs_f64()
+        );
         for (start, inputs) in rx {
-            let outputs = run_batch(loaded, opts, &mut sessions, &inputs)?;
-            let mut outputs = outputs.into_iter();
+            let mut outputs = run_batch(&mut session, &inputs)?.into_iter();
             for (i, input) in inputs.into_iter().enumerate() {
                 match input {
                     Ok(_) => on_image(start + i, Ok(outputs.next().expect("one per image"))),
@@ -58,39 +93,26 @@ pub fn run_images(
                 }
             }
         }
-        Ok(())
+        Ok(RunTiming { startup })
     })
 }
 
-/// Runs the images of one batch that decoded, with a session sized for exactly them.
-fn run_batch(
-    loaded: &LoadedModel,
-    opts: &RunOptions,
-    sessions: &mut HashMap<usize, Session>,
-    inputs: &[Result<Vec<f32>>],
-) -> Result<Vec<ImageOutput>> {
+/// Runs the images of one batch that decoded, padded with zeros to the session's batch.
+fn run_batch(session: &mut Session, inputs: &[Result<Vec<f32>>]) -> Result<Vec<ImageOutput>> {
     let good: Vec<&Vec<f32>> = inputs.iter().filter_map(|r| r.as_ref().ok()).collect();
     let n = good.len();
     if n == 0 {
         return Ok(Vec::new());
     }
-    let session = match sessions.entry(n) {
-        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-        std::collections::hash_map::Entry::Vacant(e) => {
-            e.insert(loaded.session(SessionOptions {
-                batch: n,
-                height: opts.res,
-                width: opts.res,
-                capture_stages: opts.capture_stages,
-            })?)
-        }
-    };
-    let input: Vec<f32> = good.into_iter().flatten().copied().collect();
+    let o = session.options();
+    let per_image = 3 * o.height * o.width;
+    let mut input: Vec<f32> = good.into_iter().flatten().copied().collect();
+    input.resize(o.batch * per_image, 0.0);
     let out = session.run(&input)?;
-    let classes = out.logits.len() / n;
+    let width = out.logits.len() / o.batch;
     Ok((0..n)
         .map(|i| ImageOutput {
-            logits: out.logits[i * classes..(i + 1) * classes].to_vec(),
+            logits: out.logits[i * width..(i + 1) * width].to_vec(),
             stages: out.stages.iter().map(|t| image_slice(t, i)).collect(),
         })
         .collect())
