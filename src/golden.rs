@@ -31,7 +31,11 @@ pub struct Golden {
     pub model: String,
     pub input_shape: [usize; 4],
     pub params: u64,
+    /// Classifier outputs (`num_classes`; absent: the width of the logits rows, 1000 for the
+    /// shared files). 0: no classifier, the "logits" are the pooled head features.
+    pub num_classes: usize,
     pub stages: Vec<GoldenStage>,
+    /// `N` rows, each of the model's output width, concatenated.
     pub logits: Vec<f64>,
 }
 
@@ -150,11 +154,42 @@ impl Golden {
             ));
         }
         let mut logits = vec![];
-        for row in rows {
-            let r: Option<Vec<f64>> = row
+        let mut width = None;
+        for (i, row) in rows.iter().enumerate() {
+            let r: Vec<f64> = row
                 .as_array()
-                .and_then(|a| a.iter().map(|x| x.as_f64()).collect());
-            logits.extend(r.ok_or_else(|| bad(path, "logits must be rows of numbers"))?);
+                .and_then(|a| a.iter().map(|x| x.as_f64()).collect())
+                .ok_or_else(|| bad(path, "logits must be rows of numbers"))?;
+            match width {
+                None => width = Some(r.len()),
+                Some(w) if w != r.len() => {
+                    return Err(bad(
+                        path,
+                        format!("logits row {i} has {} values, row 0 has {w}", r.len()),
+                    ));
+                }
+                _ => {}
+            }
+            logits.extend(r);
+        }
+        let width = width.unwrap_or(0);
+        if width == 0 {
+            return Err(bad(path, "logits rows are empty"));
+        }
+        let num_classes = match &v["num_classes"] {
+            Value::Null => width,
+            n => n
+                .as_u64()
+                .map(|n| n as usize)
+                .ok_or_else(|| bad(path, format!("`num_classes` must be an integer, got {n}")))?,
+        };
+        // With a classifier each row holds its classes; without one (0) the pooled head
+        // features, whose width only the model knows (checked by `verify`).
+        if num_classes != 0 && num_classes != width {
+            return Err(bad(
+                path,
+                format!("num_classes is {num_classes} but the logits rows have {width} values"),
+            ));
         }
         Ok(Golden {
             path: path.to_path_buf(),
@@ -162,6 +197,7 @@ impl Golden {
             model,
             input_shape,
             params,
+            num_classes,
             stages,
             logits,
         })
@@ -194,8 +230,22 @@ impl Backend<'_> {
 /// Builds the named model, fills it by the rule, runs it and compares with the file.
 pub fn verify(golden: &Golden, backend: &Backend) -> Result<Verdict> {
     let path = &golden.path;
-    let arch = resolve(&golden.model, Some(golden.source)).map_err(|e| bad(path, e.to_string()))?;
+    let arch = resolve(&golden.model, Some(golden.source))
+        .map_err(|e| bad(path, e.to_string()))?
+        .with_classes(golden.num_classes);
     let [n, _, h, w] = golden.input_shape;
+    let width = arch.output_width();
+    if golden.logits.len() != n * width {
+        return Err(bad(
+            path,
+            format!(
+                "logits rows have {} values, {} with num_classes {} outputs {width} per image",
+                golden.logits.len() / n,
+                arch.name,
+                golden.num_classes
+            ),
+        ));
+    }
     let ours = info(&arch, h, w, n).params;
     if ours != golden.params {
         return Err(bad(

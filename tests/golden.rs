@@ -1,5 +1,7 @@
 //! Every golden file in `../shared/golden` within the tolerances of its README, on the GPU
-//! and on the CPU reference; plus the rule's published test vectors and bad-file errors.
+//! and on the CPU reference; the same for the fine-tuned-head goldens of `tests/data/golden`
+//! (made by `tools/make_goldens.py`: 10 classes, and no classifier); plus the rule's published
+//! test vectors and bad-file errors.
 
 mod common;
 
@@ -9,7 +11,35 @@ use effnet::model::rule::{fnv1a64, rule_tensor, uniform};
 use std::path::PathBuf;
 
 fn golden_files() -> Vec<PathBuf> {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/golden"));
+    json_files(PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/golden"
+    )))
+}
+
+/// The goldens of fine-tuned heads, `tools/make_goldens.py`'s output, kept in the repository.
+fn head_golden_files() -> Vec<PathBuf> {
+    let files = json_files(PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/golden"
+    )));
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for expected in [
+        "timm-tf_efficientnet_lite0-nc10-192x160-b2.json",
+        "timm-tf_efficientnet_lite0-nc0-192x160-b1.json",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing from tests/data/golden"
+        );
+    }
+    files
+}
+
+fn json_files(dir: PathBuf) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| {
             panic!(
@@ -26,9 +56,13 @@ fn golden_files() -> Vec<PathBuf> {
 }
 
 fn check_all(backend: &Backend) {
+    check_files(&golden_files(), backend);
+}
+
+fn check_files(files: &[PathBuf], backend: &Backend) {
     let mut failures = vec![];
-    for f in golden_files() {
-        let g = Golden::load(&f).unwrap();
+    for f in files {
+        let g = Golden::load(f).unwrap();
         let v = verify(&g, backend).unwrap();
         eprintln!(
             "{}: logits {:.2e}, worst sample {:.2e} x rms at {}",
@@ -73,6 +107,63 @@ fn golden_files_match_on_gpu_in_f16() {
 #[test]
 fn golden_files_match_on_cpu_reference() {
     check_all(&Backend::Cpu);
+}
+
+/// The head goldens with tolerances stated here rather than taken from the library, so that a
+/// loosened constant in `effnet::golden` cannot hide a regression: each file must pass
+/// `verify`'s own verdict and these bounds. Also checks each file's model has the head the file
+/// names (10 classes; 0: the rows are Lite0's 1280 pooled head features).
+fn check_head_goldens(backend: &Backend, (logits_tol, sample_tol): (f64, f64)) {
+    let files = head_golden_files();
+    for f in &files {
+        let g = Golden::load(f).unwrap();
+        let width = if g.num_classes == 0 {
+            1280
+        } else {
+            g.num_classes
+        };
+        assert_eq!(g.logits.len(), g.input_shape[0] * width, "{}", f.display());
+        let v = verify(&g, backend).unwrap();
+        assert!(
+            v.logits_rel_err <= logits_tol && v.worst_sample <= sample_tol,
+            "{}: logits rel err {:.3e} (tolerance {logits_tol:e}), worst sample {:.3e} x rms \
+             (tolerance {sample_tol:e}) at {}",
+            f.display(),
+            v.logits_rel_err,
+            v.worst_sample,
+            v.worst_stage
+        );
+    }
+    check_files(&files, backend);
+}
+
+#[test]
+fn head_golden_files_match_on_gpu() {
+    let Some(gpu) = common::gpu() else { return };
+    // README, float32 arithmetic: logits relative L2 error <= 1e-4, every stage sample within
+    // 1e-3 x its stage's RMS (summation order differs from PyTorch's, nothing else should).
+    check_head_goldens(&Backend::Gpu(&gpu, Precision::F32), (1e-4, 1e-3));
+}
+
+#[test]
+fn head_golden_files_match_on_gpu_in_f16() {
+    let Some(mut gpu) = common::gpu() else { return };
+    let native = gpu.native_f16;
+    for native_f16 in [native, false] {
+        gpu.native_f16 = native_f16;
+        eprintln!("f16 storage, native: {native_f16}");
+        // README, float16 weights or activations: logits relative error <= 2e-2, samples
+        // within 5e-2 x RMS (f16 keeps 11 significant bits, ~5e-4 relative per rounding,
+        // compounded over the network's depth).
+        check_head_goldens(&Backend::Gpu(&gpu, Precision::F16), (2e-2, 5e-2));
+    }
+}
+
+#[test]
+fn head_golden_files_match_on_cpu_reference() {
+    // The CPU reference accumulates in f64 from f32 weights and activations: the README's
+    // float32 tolerances apply (logits 1e-4 relative, samples 1e-3 x RMS).
+    check_head_goldens(&Backend::Cpu, (1e-4, 1e-3));
 }
 
 #[test]
@@ -145,6 +236,35 @@ fn bad_golden_files_give_one_line_errors() {
             "bad-logits",
             Box::new(|v| v["logits"] = serde_json::json!([])),
             "logits",
+        ),
+        (
+            "ragged-logits",
+            Box::new(|v| {
+                v["input_shape"][0] = 2.into();
+                v["logits"] = serde_json::json!([[0.5, 0.25], [1.0]]);
+            }),
+            "logits row 1 has 1 values, row 0 has 2",
+        ),
+        (
+            "empty-logits-row",
+            Box::new(|v| v["logits"] = serde_json::json!([[]])),
+            "logits rows are empty",
+        ),
+        (
+            "bad-num-classes",
+            Box::new(|v| v["num_classes"] = "ten".into()),
+            "num_classes",
+        ),
+        (
+            "num-classes-vs-rows",
+            Box::new(|v| v["num_classes"] = 10.into()),
+            "num_classes is 10 but the logits rows have 1000 values",
+        ),
+        (
+            // Headless Lite0 outputs 1280 pooled features, the file has 1000 values a row.
+            "headless-vs-rows",
+            Box::new(|v| v["num_classes"] = 0.into()),
+            "1000 values",
         ),
     ];
     for (name, edit, expected) in cases {

@@ -229,7 +229,7 @@ fn key_names_follow_the_source() {
 #[test]
 fn unknown_name_lists_known_names() {
     match resolve("efficientnet_b9", None) {
-        Err(Error::UnknownModel { name, known }) => {
+        Err(Error::UnknownModel { name, known, .. }) => {
             assert_eq!(
                 name, "efficientnet_b9",
                 "expected the name echoed, got {name}"

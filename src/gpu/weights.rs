@@ -17,9 +17,10 @@ pub struct GpuWeights {
 
 fn upload(gpu: &Gpu, precision: Precision, label: &str, parts: &[&[f32]]) -> wgpu::Buffer {
     let data: Vec<f32> = parts.concat();
-    // Whole 16-byte elements for the vec4 view of weights (`wts4`).
+    // Whole 16-byte elements for the vec4 view of weights (`wts4`), and at least one: a
+    // headless model's classifier has no weights, but a binding may not be empty.
     let mut contents = encode(&data, precision);
-    contents.resize(contents.len().next_multiple_of(16), 0);
+    contents.resize(contents.len().max(16).next_multiple_of(16), 0);
     super::create_buffer_init(
         &gpu.device,
         &wgpu::util::BufferInitDescriptor {

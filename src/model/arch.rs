@@ -4,6 +4,7 @@
 
 /// Activation applied after a (batch-norm folded) convolution.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Activation {
     Identity,
     Silu,
@@ -12,6 +13,7 @@ pub enum Activation {
 
 /// How a convolution pads its input (see `../shared/golden/README.md`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Padding {
     /// TensorFlow "SAME": total = max((ceil(in/s) - 1) * s + k - in, 0), before = total / 2.
     Same,
@@ -75,6 +77,7 @@ pub struct SeLayer {
 /// Which block of the family this is; all share one shape:
 /// `[expand] -> [depthwise] -> [se] -> [project] -> [+ input]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum BlockKind {
     /// k×k conv + BN + act (V2's first stage, "cn" in timm).
     ConvBnAct,
@@ -97,6 +100,18 @@ pub struct Block {
     pub project: Option<ConvLayer>,
     /// Adds the block input to its output (stride 1 and in == out).
     pub residual: bool,
+}
+
+impl BlockKind {
+    /// The snake_case name `info` prints (`inverted_residual`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            BlockKind::ConvBnAct => "conv_bn_act",
+            BlockKind::DepthwiseSeparable => "depthwise_separable",
+            BlockKind::InvertedResidual => "inverted_residual",
+            BlockKind::EdgeResidual => "edge_residual",
+        }
+    }
 }
 
 impl ConvLayer {
@@ -144,6 +159,7 @@ pub struct Linear {
 
 /// Where a model's code and key names come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Source {
     Timm,
     Torchvision,

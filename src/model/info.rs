@@ -150,7 +150,7 @@ pub fn info(arch: &Arch, height: usize, width: usize, batch: usize) -> ModelInfo
         };
         rows.push(StageInfo {
             name: stage.name.clone(),
-            kind: format!("{:?}", first.kind),
+            kind: first.kind.name().into(),
             kernel: spatial.k,
             stride: first.stride(),
             expansion,
@@ -194,7 +194,7 @@ fn conv_row(walk: &mut Walk, name: &str, l: &ConvLayer) -> StageInfo {
     let (params, macs) = walk.conv(l, 0);
     StageInfo {
         name: name.to_string(),
-        kind: "Conv".into(),
+        kind: "conv".into(),
         kernel: l.k,
         stride: l.stride,
         expansion: 1.0,

@@ -264,6 +264,7 @@ pub fn qualified_name(arch: &Arch) -> String {
 pub fn resolve(name: &str, source: Option<Source>) -> Result<Arch> {
     let unknown = || Error::UnknownModel {
         name: name.to_string(),
+        suggestion: closest(name).map_or(String::new(), |n| format!(" (did you mean '{n}'?)")),
         known: known_names().join(", "),
     };
     let lowered = name.trim().to_ascii_lowercase().replace('-', "_");
@@ -285,6 +286,32 @@ pub fn resolve(name: &str, source: Option<Source>) -> Result<Arch> {
     let pretrained = super::pretrained::pretrained(entry.name, entry.source)
         .expect("every ENTRIES row has a row in preprocess.tsv (tested)");
     Ok(build(entry, variant, &pretrained))
+}
+
+/// The known name nearest to `name` by edit distance, where it is near enough to be a typo
+/// (at most a third of the name's characters differ).
+fn closest(name: &str) -> Option<String> {
+    let name = name.trim().to_ascii_lowercase().replace('-', "_");
+    let distance = |b: &str| -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in name.chars().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, &cb) in b.iter().enumerate() {
+                let here = (prev + usize::from(ca != cb)).min(row[j] + 1).min(row[j + 1] + 1);
+                prev = row[j + 1];
+                row[j + 1] = here;
+            }
+        }
+        row[b.len()]
+    };
+    known_names()
+        .into_iter()
+        .map(|n| (distance(&n), n))
+        .min()
+        .filter(|(d, _)| *d * 3 <= name.len())
+        .map(|(_, n)| n)
 }
 
 /// timm `round_channels` / `make_divisible`: nearest multiple of `divisor`, at least
