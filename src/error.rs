@@ -4,8 +4,13 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("unknown model '{name}'; known models: {known}")]
-    UnknownModel { name: String, known: String },
+    #[error("unknown model '{name}'{suggestion}; known models (`effnet models`): {known}")]
+    UnknownModel {
+        name: String,
+        /// ` (did you mean 'NAME'?)` for the closest known name, or empty.
+        suggestion: String,
+        known: String,
+    },
 
     #[error("{path}: {message}")]
     BadFile { path: PathBuf, message: String },
