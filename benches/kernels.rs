@@ -8,7 +8,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use effnet::bench::{cases, cost::cost};
 use effnet::gpu::{Gpu, GpuWeights, Precision};
-use effnet::graph::Session;
+use effnet::graph::Executor;
 
 fn kernels(c: &mut Criterion) {
     let gpu = match Gpu::new() {
@@ -24,7 +24,7 @@ fn kernels(c: &mut Criterion) {
     for case in cases::all() {
         let gw = GpuWeights::new(&gpu, &case.weights, Precision::F32);
         let session =
-            Session::new(&gpu, &gw, &case.se, case.graph.clone(), false).expect("session");
+            Executor::new(&gpu, &gw, &case.se, case.graph.clone(), false).expect("session");
         let input = vec![0.5f32; case.graph.shapes[0].len()];
         let (flop, bytes) = cost(&case.graph, &case.graph.ops[0], &case.se);
         group.throughput(Throughput::ElementsAndBytes {

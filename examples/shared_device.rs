@@ -2,11 +2,14 @@
 //! buffer and keeps the logits on the GPU for its own work, copying them back only to print.
 //!
 //! ```sh
-//! cargo run --release --example shared_device
+//! cargo run --release --example shared_device [-- --synthetic]
 //! ```
+//!
+//! The model is the bundled EfficientNet-Lite0 (ImageNet weights); `--synthetic` uses
+//! rule-filled weights instead (the classes then mean nothing).
 
-use effnet::{Engine, Model, SessionOptions};
-use wgpu::util::DeviceExt;
+use effnet::wgpu::{self, util::DeviceExt};
+use effnet::{Engine, Model};
 
 /// The app's own device: any adapter, default features; effnet needs nothing special.
 fn app_device() -> Result<(wgpu::Device, wgpu::Queue), Box<dyn std::error::Error>> {
@@ -32,16 +35,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("features: {:?}", engine.features());
 
-    let model = engine.load(Model::synthetic("tf_efficientnet_lite0")?);
-    // 64×64 keeps the example quick on a CPU driver; any size the device fits works.
-    let options = SessionOptions {
-        height: 64,
-        width: 64,
-        ..model.default_options(1)
+    let synthetic = std::env::args().skip(1).any(|a| a == "--synthetic");
+    let model = match synthetic {
+        true => Model::synthetic("tf_efficientnet_lite0")?,
+        false => Model::bundled()?,
     };
-    let mut session = model.session(options)?;
+    let model = engine.load(model)?;
+    // 64×64 keeps the example quick on a CPU driver; any size the device fits works.
+    let mut session = model.session(model.default_options(1).with_resolution(64, 64))?;
 
-    // The app's own input buffer, e.g. written by its own shaders; here, a constant image.
+    // The app's own input buffer, e.g. written by its own shaders; here, a constant image
+    // already normalized as the model expects.
     let pixels = vec![0.25f32; 3 * 64 * 64];
     let input = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
         label: Some("app input"),
@@ -71,11 +75,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         on_gpu, on_cpu.logits,
         "GPU-resident logits equal the read-back ones"
     );
-    let best = on_gpu
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .map(|(i, _)| i);
-    println!("top class {best:?} of {} (synthetic weights)", on_gpu.len());
+    let weights = if synthetic { "synthetic" } else { "ImageNet" };
+    for p in model.predictions(&on_gpu, 3)? {
+        let share = 100.0 * p.prob;
+        println!(
+            "{share:5.1}%  {} (class {}, {weights} weights)",
+            p.label, p.index
+        );
+    }
     Ok(())
 }

@@ -2,10 +2,13 @@
 //! frame costs one upload, one submission and one readback.
 //!
 //! ```sh
-//! cargo run --release --example stream_frames -- [FRAMES] [RESOLUTION]
+//! cargo run --release --example stream_frames -- [FRAMES] [RESOLUTION] [--synthetic]
 //! ```
+//!
+//! The model is the bundled EfficientNet-Lite0 (ImageNet weights); `--synthetic` uses
+//! rule-filled weights instead (the classes then mean nothing).
 
-use effnet::{Engine, Model, SessionOptions};
+use effnet::{Engine, Model};
 use std::time::Instant;
 
 /// A moving gradient, standing in for a camera or video decoder.
@@ -21,29 +24,35 @@ fn frame(t: usize, side: usize) -> Vec<f32> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>());
-    let frames = args.next().transpose()?.unwrap_or(100);
-    let side = args.next().transpose()?.unwrap_or(96);
+    let (flags, numbers): (Vec<String>, Vec<String>) =
+        std::env::args().skip(1).partition(|a| a.starts_with("--"));
+    let synthetic = flags.iter().any(|f| f == "--synthetic");
+    if let Some(f) = flags.iter().find(|f| *f != "--synthetic") {
+        return Err(format!(
+            "unknown option {f}; usage: stream_frames [FRAMES] [RESOLUTION] \
+                            [--synthetic]"
+        )
+        .into());
+    }
+    let mut numbers = numbers.iter().map(|a| a.parse::<usize>());
+    let frames = numbers.next().transpose()?.unwrap_or(100);
+    let side = numbers.next().transpose()?.unwrap_or(96);
     let engine = Engine::new()?;
-    let model = engine.load(Model::synthetic("tf_efficientnet_lite0")?);
-    let options = SessionOptions {
-        height: side,
-        width: side,
-        ..model.default_options(1)
+    let model = match synthetic {
+        true => Model::synthetic("tf_efficientnet_lite0")?,
+        false => Model::bundled()?,
     };
-    let mut session = model.session(options)?;
+    let model = engine.load(model)?;
+    let mut session = model.session(model.default_options(1).with_resolution(side, side))?;
     let start = Instant::now();
     let mut last_class = None;
     for t in 0..frames {
         let logits = session.run(&frame(t, side))?.logits;
-        let class = logits
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .map(|(i, _)| i);
-        if class != last_class {
-            println!("frame {t}: class {class:?}");
-            last_class = class;
+        // Print only changes: a stream's answer is mostly the same from frame to frame.
+        let best = model.predictions(&logits, 1)?.remove(0);
+        if last_class != Some(best.index) {
+            println!("frame {t}: {} ({:.1}%)", best.label, 100.0 * best.prob);
+            last_class = Some(best.index);
         }
     }
     let secs = start.elapsed().as_secs_f64();

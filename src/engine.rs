@@ -1,34 +1,24 @@
 //! The library API: an `Engine` owns (or shares) a GPU device; a `Model` is an architecture
 //! with weights on the CPU; a `LoadedModel` has them on the GPU, is immutable and can be
-//! shared across threads; each thread makes `Session`s (batch, resolution) from it.
-//!
-//! ```
-//! use effnet::{Engine, Model, SessionOptions};
-//! # fn main() -> effnet::Result<()> {
-//! let engine = Engine::new()?; // the best adapter; fails with a hint when there is none
-//! println!("running on {}", engine.describe());
-//! // Rule-filled weights; `Model::from_file` reads a real checkpoint.
-//! let model = engine.load(Model::synthetic("tf_efficientnet_lite0")?);
-//! // A small resolution keeps this example fast on a software driver.
-//! let options = SessionOptions { height: 32, width: 32, ..model.default_options(1) };
-//! let mut session = model.session(options)?;
-//! let output = session.run(&vec![0.5; 3 * 32 * 32])?;
-//! assert_eq!(output.logits.len(), 1000);
-//! # Ok(()) }
-//! ```
+//! shared across threads; each thread makes `Session`s (batch, resolution, output) from it.
 
 mod images;
+mod model;
+mod predict;
+mod session;
+
+pub use model::Model;
+pub use predict::{Prediction, softmax, top_k};
+pub use session::{OutputKind, Session, SessionOptions};
 
 use crate::Result;
 use crate::gpu::{Gpu, GpuWeights, Precision};
-use crate::graph::{self, Input, Output, guard, lower};
-use crate::model::rule::RuleSource;
-use crate::model::weights::se_sizes;
-use crate::model::{Arch, ModelWeights, load_weights, loader, resolve};
-use std::path::Path;
+use crate::graph::guard;
+use crate::model::Arch;
+use predict::Classes;
 use std::sync::Arc;
 
-/// A GPU device effnet runs on.
+/// A GPU device effnet runs on. Cheap to clone; clones share the device.
 #[derive(Clone)]
 pub struct Engine {
     gpu: Arc<Gpu>,
@@ -52,8 +42,21 @@ impl Engine {
         }
     }
 
+    /// effnet's view of the device (tuning, limits, error scopes).
+    #[doc(hidden)]
     pub fn gpu(&self) -> &Gpu {
         &self.gpu
+    }
+
+    /// The device, for the app's own buffers and work (e.g. input for
+    /// [`Session::run_gpu_buffer`]).
+    pub fn device(&self) -> &wgpu::Device {
+        &self.gpu.device
+    }
+
+    /// The queue effnet submits to; work the app submits after a run sees its results.
+    pub fn queue(&self) -> &wgpu::Queue {
+        &self.gpu.queue
     }
 
     /// Adapter name, backend and driver.
@@ -81,118 +84,103 @@ impl Engine {
         &self.gpu.limits
     }
 
-    /// Uploads a model's weights in f32; the result is shared, immutable and cheap to clone. A
-    /// failed upload (device lost, out of memory) is reported by the first `session` call.
-    pub fn load(&self, model: Model) -> LoadedModel {
-        self.upload(model, Precision::F32)
+    /// Uploads a model's weights with the default [`LoadOptions`] (f32). The result is
+    /// shared, immutable and cheap to clone. A failed upload (device lost, out of GPU memory)
+    /// is an error here.
+    pub fn load(&self, model: Model) -> Result<LoadedModel> {
+        self.load_with(model, LoadOptions::default())
     }
 
-    /// Uploads a model with weights and activations stored in `precision`.
-    pub fn load_with_precision(&self, model: Model, precision: Precision) -> Result<LoadedModel> {
-        Ok(self.upload(model, precision))
-    }
-
-    fn upload(&self, model: Model, precision: Precision) -> LoadedModel {
-        let weights = GpuWeights::new(&self.gpu, &model.weights, precision);
-        LoadedModel {
+    /// Like [`Engine::load`], with options:
+    ///
+    /// ```
+    /// use effnet::{Engine, LoadOptions, Model, Precision};
+    /// # fn main() -> effnet::Result<()> {
+    /// let Ok(engine) = Engine::new() else { return Ok(()) };
+    /// let options = LoadOptions::default().with_precision(Precision::F16);
+    /// let model = engine.load_with(Model::bundled()?, options)?;
+    /// assert_eq!(model.precision(), Precision::F16);
+    /// # Ok(()) }
+    /// ```
+    pub fn load_with(&self, model: Model, options: LoadOptions) -> Result<LoadedModel> {
+        let weights = self.gpu.scoped("the model's weights", || {
+            Ok(GpuWeights::new(
+                &self.gpu,
+                &model.weights,
+                options.precision,
+            ))
+        })?;
+        let classes = Classes::new(model.class_names());
+        Ok(LoadedModel {
             gpu: self.gpu.clone(),
             model: Arc::new(model),
             weights: Arc::new(weights),
-        }
-    }
-}
-
-/// An architecture with its (batch-norm folded) weights, on the CPU.
-#[derive(Clone, Debug)]
-pub struct Model {
-    pub arch: Arch,
-    pub weights: ModelWeights,
-    /// Class names where the checkpoint (its metadata or a hub `config.json`) gives them;
-    /// `labels()` falls back to ImageNet's for 1000-class models.
-    pub labels: Option<Vec<String>>,
-}
-
-impl Model {
-    /// A model filled by the golden rule (`../shared/golden/README.md`): for tests and benchmarks.
-    pub fn synthetic(name: &str) -> Result<Self> {
-        let arch = resolve(name, None)?;
-        let weights = load_weights(&arch, &mut RuleSource)?;
-        Ok(Model {
-            arch,
-            weights,
-            labels: None,
+            classes: Arc::new(classes),
         })
     }
+}
 
-    /// Loads a checkpoint (safetensors, PyTorch zip or legacy .pth). The model is, in order:
-    /// `name` (an explicit `--arch`), the file's metadata, a hub `config.json` beside it, a
-    /// model name in the file or folder name, or the tensor shapes where only one model fits
-    /// them (several that compute differently: an error naming them). The classifier takes
-    /// the file's number of classes (none for a headless backbone). Hostile or damaged files
-    /// give `Error::BadFile`, `Error::UnsafePickle` or `Error::Weights`, never a panic or
-    /// code execution.
-    pub fn from_file(path: &Path, name: Option<&str>) -> Result<Self> {
-        Self::from_checkpoint(loader::load_checkpoint(path, name)?)
-    }
+/// How [`Engine::load_with`] puts a model on the GPU. `LoadOptions::default()` is what
+/// [`Engine::load`] uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoadOptions {
+    /// How weights and activations are stored (f32 by default; arithmetic is f32 either way).
+    pub precision: Precision,
+}
 
-    /// Like [`Model::from_file`], for a checkpoint already in memory; `path` names it (its file
-    /// and folder name may identify the model; a `config.json` beside it is read).
-    pub fn from_bytes(path: &Path, bytes: &[u8], name: Option<&str>) -> Result<Self> {
-        let sd = crate::checkpoint::load_bytes(path, bytes)?;
-        Self::from_checkpoint(loader::load_state_dict(path, sd, name)?)
-    }
-
-    fn from_checkpoint(c: loader::LoadedCheckpoint) -> Result<Self> {
-        Ok(Model {
-            arch: c.arch,
-            weights: c.weights,
-            labels: c.labels,
-        })
-    }
-
-    /// Replaces the class names (one per class; `Error::Input` when the count differs).
-    pub fn with_labels(mut self, labels: Vec<String>) -> Result<Self> {
-        let classes = self.arch.num_classes();
-        if labels.len() != classes {
-            return Err(crate::Error::Input(format!(
-                "{} class names for a model with {classes} classes; give one name per class, in \
-                 class index order",
-                labels.len()
-            )));
-        }
-        self.labels = Some(labels);
-        Ok(self)
+impl LoadOptions {
+    /// The same options with weights and activations stored in `precision`.
+    pub fn with_precision(self, precision: Precision) -> Self {
+        LoadOptions { precision }
     }
 }
 
-/// A model on the GPU. Clone it into threads; make one `Session` per thread.
+/// A model on the GPU. Clone it into threads; make one [`Session`] per thread.
 #[derive(Clone)]
 pub struct LoadedModel {
     gpu: Arc<Gpu>,
     model: Arc<Model>,
     weights: Arc<GpuWeights>,
-}
-
-/// What a session is prepared for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SessionOptions {
-    pub batch: usize,
-    pub height: usize,
-    pub width: usize,
-    /// Return every stage's output (stem, each stage, head) with the logits.
-    pub capture_stages: bool,
+    /// Class names, resolved once for every prediction of every session.
+    classes: Arc<Classes>,
 }
 
 impl LoadedModel {
+    /// The architecture.
     pub fn arch(&self) -> &Arch {
         &self.model.arch
     }
 
+    /// The model as loaded (architecture, CPU weights, class names).
     pub fn model(&self) -> &Model {
         &self.model
     }
 
+    /// One name per class ([`Model::class_names`]).
+    pub fn class_names(&self) -> &[String] {
+        &self.classes.names
+    }
+
+    /// The top `k` classes of one image's logits (a row of [`Output::logits`](crate::Output)),
+    /// best first: for logits from [`Session::run`] and the other `run` methods. A row of
+    /// another length is `Error::Shape`.
+    pub fn predictions(&self, logits: &[f32], k: usize) -> Result<Vec<Prediction>> {
+        let classes = self.classes.names.len();
+        if logits.len() != classes {
+            return Err(crate::Error::Shape {
+                what: "the logits of one image (pass one row of a batch's logits; a model \
+                       without a classifier has none)"
+                    .into(),
+                expected: vec![classes],
+                got: vec![logits.len()],
+            });
+        }
+        Ok(self.classes.predict(logits, k))
+    }
+
     /// The device this model lives on.
+    #[doc(hidden)]
     pub fn gpu(&self) -> &Gpu {
         &self.gpu
     }
@@ -203,6 +191,7 @@ impl LoadedModel {
     }
 
     /// Kernel shapes sessions of this model use.
+    #[doc(hidden)]
     pub fn tuning(&self) -> crate::gpu::Tuning {
         self.gpu.tuning
     }
@@ -212,15 +201,10 @@ impl LoadedModel {
         self.gpu.describe()
     }
 
-    /// Options for `batch` images at the model's default resolution.
+    /// Options for `batch` images at the model's default resolution, logits only.
     pub fn default_options(&self, batch: usize) -> SessionOptions {
         let r = self.model.arch.resolution;
-        SessionOptions {
-            batch,
-            height: r,
-            width: r,
-            capture_stages: false,
-        }
+        SessionOptions::new(batch, r, r)
     }
 
     /// The largest batch whose tensors fit this device at `height`×`width`, or
@@ -239,131 +223,7 @@ impl LoadedModel {
     /// Makes every buffer, pipeline and bind group for these options. Sizes beyond the
     /// device's limits give `Error::DeviceLimit` with the largest batch or resolution that
     /// fits, before anything is allocated.
-    pub fn session(&self, o: SessionOptions) -> Result<Session> {
-        let limit = guard::tensor_limit(&self.gpu.limits);
-        let size = (o.batch, o.height, o.width);
-        guard::check_size(&self.model.arch, size, self.weights.precision, limit)?;
-        let graph = lower(&self.model.arch, o.batch, o.height, o.width)?;
-        let sizes = se_sizes(&self.model.arch);
-        let inner = graph::Session::new(&self.gpu, &self.weights, &sizes, graph, o.capture_stages)?;
-        Ok(Session {
-            inner,
-            options: o,
-            gpu: self.gpu.clone(),
-            preprocess: self.model.arch.preprocess,
-        })
-    }
-}
-
-/// A prepared forward pass for one batch size and resolution. Runs reuse every buffer:
-/// nothing is allocated on the GPU per run.
-pub struct Session {
-    inner: graph::Session,
-    options: SessionOptions,
-    gpu: Arc<Gpu>,
-    preprocess: crate::model::PreprocessSpec,
-}
-
-impl Session {
-    pub fn options(&self) -> SessionOptions {
-        self.options
-    }
-
-    /// Runs on NCHW f32 input of exactly `batch × 3 × height × width` values, blocking until
-    /// the results are back.
-    pub fn run(&mut self, input: &[f32]) -> Result<Output> {
-        let inner = &self.inner;
-        self.gpu.scoped("a forward pass", || inner.run(input))
-    }
-
-    /// Like `run`, without blocking the async executor: the future completes when the GPU
-    /// is done (a helper thread waits in `Device::poll`; nothing spins).
-    ///
-    /// ```
-    /// # use effnet::{Engine, Model, SessionOptions};
-    /// # fn main() -> effnet::Result<()> {
-    /// # let model = Engine::new()?.load(Model::synthetic("tf_efficientnet_lite0")?);
-    /// let mut session = model.session(SessionOptions { height: 32, width: 32, ..model.default_options(1) })?;
-    /// let output = pollster::block_on(session.run_async(&vec![0.0; 3 * 32 * 32]))?;
-    /// assert_eq!(output.logits.len(), 1000);
-    /// # Ok(()) }
-    /// ```
-    pub async fn run_async(&mut self, input: &[f32]) -> Result<Output> {
-        self.gpu.check()?;
-        let result = self.inner.run_async(Input::Host(input)).await;
-        self.gpu.check()?;
-        result
-    }
-
-    /// Runs on input already on the GPU: `buffer` (usage `COPY_SRC`, same device) holds NCHW
-    /// values from offset 0 in the model's precision (f32 unless loaded with
-    /// `load_with_precision`); it is copied into the session on the GPU, no CPU round trip.
-    ///
-    /// ```
-    /// # use effnet::{Engine, Model, SessionOptions};
-    /// use wgpu::util::DeviceExt;
-    /// # fn main() -> effnet::Result<()> {
-    /// let engine = Engine::new()?;
-    /// let model = engine.load(Model::synthetic("tf_efficientnet_lite0")?);
-    /// let mut session = model.session(SessionOptions { height: 32, width: 32, ..model.default_options(1) })?;
-    /// let input = engine.gpu().device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-    ///     label: Some("app frame"),
-    ///     contents: bytemuck::cast_slice(&vec![0.5f32; 3 * 32 * 32]),
-    ///     usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-    /// });
-    /// let from_gpu = session.run_gpu_buffer(&input)?;
-    /// let from_host = session.run(&vec![0.5; 3 * 32 * 32])?;
-    /// assert_eq!(from_gpu.logits, from_host.logits);
-    /// # Ok(()) }
-    /// ```
-    pub fn run_gpu_buffer(&mut self, buffer: &wgpu::Buffer) -> Result<Output> {
-        let inner = &self.inner;
-        let input = Input::Gpu(buffer);
-        self.gpu.scoped("a forward pass", || inner.run_from(input))
-    }
-
-    /// Runs on input already on the GPU and leaves the logits there: returns the buffer
-    /// (`[batch, classes]` in the model's precision, usage `STORAGE | COPY_SRC`) without waiting. Work the app
-    /// submits to the same queue afterwards sees the results; the next run overwrites them.
-    pub fn run_on_gpu(&mut self, buffer: &wgpu::Buffer) -> Result<&wgpu::Buffer> {
-        let inner = &self.inner;
-        let input = Input::Gpu(buffer);
-        self.gpu
-            .scoped("a forward pass", || inner.run_on_gpu(input))
-    }
-
-    /// Runs on decoded images (exactly `batch` of them), preprocessed the way the model's
-    /// checkpoint family expects (resize, centre crop, normalize).
-    pub fn run_images(&mut self, images: &[image::RgbImage]) -> Result<Output> {
-        let o = self.options;
-        let input = images::to_tensor(images, &self.preprocess, o.batch, o.height, o.width)?;
-        self.run(&input)
-    }
-
-    /// Runs with a GPU timestamp around every dispatch (see `bench`).
-    pub fn run_profiled(
-        &mut self,
-        input: &[f32],
-        timer: &graph::Timer,
-    ) -> Result<(Output, graph::Profile)> {
-        self.inner.run_profiled(input, timer)
-    }
-
-    /// Timestamp queries sized for this session; an error where the adapter has none.
-    pub fn timer(&self) -> Result<graph::Timer> {
-        self.inner.timer()
-    }
-
-    /// The lowered graph this session runs.
-    pub fn graph(&self) -> &graph::Graph {
-        self.inner.graph()
-    }
-
-    pub fn dispatch_count(&self) -> usize {
-        self.inner.dispatch_count()
-    }
-
-    pub fn pipeline_count(&self) -> usize {
-        self.inner.pipeline_count()
+    pub fn session(&self, options: SessionOptions) -> Result<Session> {
+        Session::new(self, options)
     }
 }

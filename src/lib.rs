@@ -1,16 +1,68 @@
-//! effnet: the EfficientNet family (B0–B8, L2, Lite0–4, V2) on any GPU through WGSL
-//! compute shaders on wgpu.
+//! effnet: the EfficientNet family (B0–B8, L2, Lite0–4, V2) on any GPU through WGSL compute
+//! shaders on wgpu.
+//!
+//! An [`Engine`] owns (or shares) a GPU device; a [`Model`] is an architecture with its
+//! weights on the CPU ([`Model::bundled`], [`Model::from_file`]); [`Engine::load`] puts it on
+//! the GPU as a [`LoadedModel`], immutable and cheap to clone into threads; each thread makes
+//! [`Session`]s (batch, resolution, logits or embeddings) from it and runs them many times.
+//!
+//! ```
+//! use effnet::{Engine, Model, OutputKind};
+//! # fn main() -> effnet::Result<()> {
+//! // The best adapter; `Error::NoAdapter` says how to install a driver where there is none.
+//! let Ok(engine) = Engine::new() else { return Ok(()) };
+//! println!("running on {}", engine.describe());
+//! let model = engine.load(Model::bundled()?)?; // EfficientNet-Lite0, ImageNet weights
+//! // A small resolution keeps this example fast on a software driver; the default
+//! // (`model.default_options(1)`) is the model's own, 224×224.
+//! let options = model.default_options(1).with_resolution(32, 32);
+//! let mut session = model.session(options)?;
+//! let photo = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 90]));
+//! for p in &session.classify(&[photo.clone()], 3)?[0] {
+//!     println!("{:5.1}% {} {:?}", 100.0 * p.prob, p.label, p.wnid);
+//! }
+//! let mut embedder = model.session(options.with_output(OutputKind::Embeddings))?;
+//! assert_eq!(embedder.embed(&[photo])?[0].len(), 1280);
+//! # Ok(()) }
+//! ```
+//!
+//! Every failure is an [`Error`] whose message says what to do. effnet re-exports the
+//! [`wgpu`] and [`image`] crates it is built on, so an app can use the same versions.
 
+#![warn(missing_docs)]
+
+// Internals: public for the `effnet` command, tests and benchmarks, not part of the API.
+#[doc(hidden)]
 pub mod bench;
+#[doc(hidden)]
 pub mod checkpoint;
-pub mod engine;
-pub mod error;
+#[doc(hidden)]
 pub mod golden;
+#[doc(hidden)]
 pub mod gpu;
+#[doc(hidden)]
 pub mod graph;
-pub mod model;
-pub mod preprocess;
+#[doc(hidden)]
 pub mod reference;
 
-pub use engine::{Engine, LoadedModel, Model, Session, SessionOptions};
+mod engine;
+mod error;
+pub mod imagenet;
+pub mod model;
+pub mod preprocess;
+pub mod train;
+
+pub use engine::{
+    Engine, LoadOptions, LoadedModel, Model, OutputKind, Prediction, Session, SessionOptions,
+    softmax, top_k,
+};
 pub use error::{Error, Result};
+pub use gpu::Precision;
+pub use graph::{Output, Shape, StageTensor};
+pub use image;
+pub use wgpu;
+
+/// README.md's Rust example runs as a doc test, so that the README cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -17,12 +17,17 @@ use std::path::PathBuf;
 /// One checkpoint's evaluation transform for an `height × width` input.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Transform {
+    /// Output height.
     pub height: usize,
+    /// Output width.
     pub width: usize,
     /// The shorter side after resizing (timm's `scale_size`, torchvision's `resize_size`).
     pub resize_short: usize,
+    /// The resize filter.
     pub interpolation: Interpolation,
+    /// Per-channel (RGB) mean, subtracted after scaling to [0, 1].
     pub mean: [f32; 3],
+    /// Per-channel (RGB) standard deviation, divided by.
     pub std: [f32; 3],
 }
 
@@ -120,12 +125,21 @@ fn crop_window(size: u32, crop: u32) -> (i64, std::ops::Range<u32>) {
 /// CPU bound, and more threads only multiply the memory held by images in flight). Results are
 /// in the order of `paths`; a bad file fails only its own entry.
 pub fn preprocess_batch(paths: &[PathBuf], t: &Transform) -> Vec<Result<Vec<f32>>> {
+    preprocess_batch_with(paths, t, &|p: &std::path::Path| load_image(p))
+}
+
+/// Like [`preprocess_batch`], with `load` reading each path (e.g. `-` for standard input).
+pub fn preprocess_batch_with(
+    paths: &[PathBuf],
+    t: &Transform,
+    load: &(dyn Fn(&std::path::Path) -> Result<RgbImage> + Sync),
+) -> Vec<Result<Vec<f32>>> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8)
         .min(paths.len());
     if threads <= 1 {
-        return paths.iter().map(|p| Ok(t.apply(&load_image(p)?))).collect();
+        return paths.iter().map(|p| Ok(t.apply(&load(p)?))).collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut results: Vec<Option<Result<Vec<f32>>>> = (0..paths.len()).map(|_| None).collect();
@@ -137,7 +151,7 @@ pub fn preprocess_batch(paths: &[PathBuf], t: &Transform) -> Vec<Result<Vec<f32>
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(path) = paths.get(i) else { break };
-                        done.push((i, load_image(path).map(|img| t.apply(&img))));
+                        done.push((i, load(path).map(|img| t.apply(&img))));
                     }
                     done
                 })

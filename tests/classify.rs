@@ -5,7 +5,7 @@ mod common;
 
 use effnet::gpu::Precision;
 use effnet::preprocess::{Transform, preprocess_batch};
-use effnet::{Engine, Model, SessionOptions};
+use effnet::{Engine, LoadOptions, Model, SessionOptions};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -64,19 +64,13 @@ fn probabilities(precision: Precision) -> Vec<Vec<f64>> {
         "variant from metadata"
     );
     let t = Transform::from_spec(&model.arch.preprocess, 224, 224);
-    let loaded = engine.load_with_precision(model, precision).unwrap();
+    let options = LoadOptions::default().with_precision(precision);
+    let loaded = engine.load_with(model, options).unwrap();
     let paths: Vec<PathBuf> = (references().iter())
         .map(|r| shared("images").join(&r.file))
         .collect();
     // Batches of 8: two passes over 16 photos, faster than 16 single passes on lavapipe.
-    let mut session = loaded
-        .session(SessionOptions {
-            batch: 8,
-            height: 224,
-            width: 224,
-            capture_stages: false,
-        })
-        .unwrap();
+    let mut session = loaded.session(SessionOptions::new(8, 224, 224)).unwrap();
     let mut probs = Vec::new();
     for chunk in paths.chunks(8) {
         let input: Vec<f32> = (preprocess_batch(chunk, &t).into_iter())

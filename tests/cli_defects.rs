@@ -228,3 +228,48 @@ fn bad_values_exit_2_like_every_usage_error() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn devices_are_listed_and_picked_by_number() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let out = effnet(&["devices", "--json"]);
+    let listed = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert!(out.status.success() && listed >= 1, "{}", stderr(&out));
+    let img = photo("n07747607_orange.JPEG");
+    let out = effnet(&["--device", "99", "classify", img.to_str().unwrap()]);
+    assert!(!out.status.success(), "adapter 99 does not exist");
+    assert!(stderr(&out).contains("effnet devices"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_dash_reads_one_image_from_stdin() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let img = photo("n07753592_banana.JPEG");
+    let from_file = effnet(&["classify", img.to_str().unwrap(), "--json", "--res", "64"]);
+    let piped = Command::new(env!("CARGO_BIN_EXE_effnet"))
+        .args(["classify", "-", "--json", "--res", "64"])
+        .stdin(std::fs::File::open(&img).unwrap())
+        .output()
+        .unwrap();
+    let top = |o: &Output| {
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["top"].clone()
+    };
+    assert!(piped.status.success(), "{}", stderr(&piped));
+    assert_eq!(top(&piped), top(&from_file));
+}
+
+#[test]
+fn a_mistyped_model_name_gets_a_suggestion() {
+    let out = effnet(&["info", "efficientnet-b9"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("did you mean 'efficientnet_b0'"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -19,18 +19,14 @@ fn model() -> Option<&'static LoadedModel> {
         .get_or_init(|| {
             let gpu = common::gpu()?;
             let engine = Engine::from_device(gpu.device, gpu.queue, gpu.info);
-            Some(engine.load(Model::synthetic(MODEL).unwrap()))
+            Some(engine.load(Model::synthetic(MODEL).unwrap()).unwrap())
         })
         .as_ref()
 }
 
 /// 32×32 keeps every run fast on lavapipe; the errors do not depend on the size.
 fn small(m: &LoadedModel, batch: usize) -> SessionOptions {
-    SessionOptions {
-        height: 32,
-        width: 32,
-        ..m.default_options(batch)
-    }
+    m.default_options(batch).with_resolution(32, 32)
 }
 
 fn session_error(m: &LoadedModel, o: SessionOptions) -> Error {
@@ -53,11 +49,7 @@ fn number_after(text: &str, prefix: &str) -> usize {
 #[test]
 fn absurd_resolution_names_the_limit_and_the_largest_that_fits() {
     let Some(m) = model() else { return };
-    let o = SessionOptions {
-        height: 100_000,
-        width: 100_000,
-        ..small(m, 1)
-    };
+    let o = small(m, 1).with_resolution(100_000, 100_000);
     let e = session_error(m, o);
     let limit = tensor_limit(&m.gpu().limits);
     let Error::DeviceLimit {
@@ -89,25 +81,14 @@ fn absurd_batch_names_the_largest_batch_that_fits() {
     assert!(check_size(m.arch(), (largest, 32, 32), F32, limit).is_ok());
     assert!(check_size(m.arch(), (largest + 1, 32, 32), F32, limit).is_err());
     // usize::MAX in every dimension must not overflow anything on the way to the error.
-    let o = SessionOptions {
-        batch: usize::MAX,
-        height: usize::MAX,
-        width: usize::MAX,
-        capture_stages: false,
-    };
+    let o = SessionOptions::new(usize::MAX, usize::MAX, usize::MAX);
     assert!(matches!(session_error(m, o), Error::DeviceLimit { .. }));
 }
 
 #[test]
 fn empty_batch_or_resolution_is_invalid_input() {
     let Some(m) = model() else { return };
-    for o in [
-        small(m, 0),
-        SessionOptions {
-            height: 0,
-            ..small(m, 1)
-        },
-    ] {
+    for o in [small(m, 0), small(m, 1).with_resolution(0, 32)] {
         let e = session_error(m, o);
         assert!(matches!(e, Error::Input(_)), "{e:?}");
         assert!(e.to_string().contains("at least 1"), "{e}");
@@ -172,7 +153,7 @@ fn unusable_gpu_input_buffers_say_what_is_wrong() {
 fn uncaptured_wgpu_errors_become_errors_not_panics() {
     let Some(gpu) = common::gpu() else { return };
     let engine = Engine::from_device(gpu.device, gpu.queue, gpu.info);
-    let m = engine.load(Model::synthetic(MODEL).unwrap());
+    let m = engine.load(Model::synthetic(MODEL).unwrap()).unwrap();
     // MAP_READ may only be combined with COPY_DST: a validation error.
     let _bad = engine.gpu().device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("invalid on purpose"),
@@ -192,7 +173,7 @@ fn uncaptured_wgpu_errors_become_errors_not_panics() {
 fn a_lost_device_surfaces_from_run_and_a_new_engine_works() {
     let Some(gpu) = common::gpu() else { return };
     let engine = Engine::from_device(gpu.device, gpu.queue, gpu.info);
-    let m = engine.load(Model::synthetic(MODEL).unwrap());
+    let m = engine.load(Model::synthetic(MODEL).unwrap()).unwrap();
     let mut s = m.session(small(&m, 1)).unwrap();
     let input = vec![0.5; 3 * 32 * 32];
     s.run(&input).unwrap();
@@ -206,7 +187,8 @@ fn a_lost_device_surfaces_from_run_and_a_new_engine_works() {
     ));
     let fresh = Engine::new()
         .unwrap()
-        .load(Model::synthetic(MODEL).unwrap());
+        .load(Model::synthetic(MODEL).unwrap())
+        .unwrap();
     let out = fresh
         .session(small(&fresh, 1))
         .unwrap()

@@ -3,7 +3,7 @@
 mod common;
 
 use effnet::gpu::{Gpu, GpuWeights, Precision, Tuning};
-use effnet::graph::{Session, lower};
+use effnet::graph::{Executor, lower};
 use effnet::model::rule::{RuleSource, rule_input};
 use effnet::model::weights::se_layers;
 use effnet::model::{Activation, Arch, Padding, load_weights};
@@ -39,7 +39,7 @@ fn check_on(gpu: &Gpu, arch: &Arch, n: usize, h: usize, w: usize) {
         .iter()
         .map(|s| (s.channels, s.reduced))
         .collect();
-    let session = Session::new(gpu, &gw, &se_sizes, graph.clone(), true).unwrap();
+    let session = Executor::new(gpu, &gw, &se_sizes, graph.clone(), true).unwrap();
     let out = session.run(&input).unwrap();
     let mut checked = vec![(graph.logits, out.logits.clone(), "logits".to_string())];
     for s in &out.stages {

@@ -39,17 +39,21 @@ fn model() -> Option<&'static LoadedModel> {
             let engine = Engine::from_device(gpu.device, gpu.queue, gpu.info);
             let arch = common::tiny_arch(Padding::Same, Activation::Silu);
             let weights = load_weights(&arch, &mut RuleSource).unwrap();
-            Some(engine.load(Model { arch, weights, labels: None }))
+            Some(
+                engine
+                    .load(Model {
+                        arch,
+                        weights,
+                        labels: None,
+                    })
+                    .unwrap(),
+            )
         })
         .as_ref()
 }
 
 fn options(m: &LoadedModel) -> SessionOptions {
-    SessionOptions {
-        height: SIDE,
-        width: SIDE,
-        ..m.default_options(1)
-    }
+    m.default_options(1).with_resolution(SIDE, SIDE)
 }
 
 /// A smooth, input-specific pattern in roughly the normalized-image range.

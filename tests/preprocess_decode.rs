@@ -254,10 +254,7 @@ fn decompression_bombs_are_refused_from_the_header() {
         "{err}"
     );
     // The allocation limit is checked too, and named.
-    let tight = ImageLimits {
-        max_pixels: u64::MAX,
-        max_alloc: 1000,
-    };
+    let tight = ImageLimits::new(u64::MAX, 1000);
     let bytes = png_bytes(&DynamicImage::ImageRgb8(RgbImage::new(20, 20)), None);
     let err = decode_image(&bytes, &tight).unwrap_err();
     assert!(
@@ -272,16 +269,7 @@ fn decompression_bombs_are_refused_from_the_header() {
     );
     assert!(err.to_string().contains("max_alloc"), "{err}");
     // Within the limits the same image decodes.
-    assert!(
-        decode_image(
-            &bytes,
-            &ImageLimits {
-                max_pixels: 400,
-                max_alloc: 2400
-            }
-        )
-        .is_ok()
-    );
+    assert!(decode_image(&bytes, &ImageLimits::new(400, 2400)).is_ok());
 }
 
 #[test]

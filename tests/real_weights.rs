@@ -72,7 +72,7 @@ fn lite0_logits_agree_between_formats_on_gpu() {
         .iter()
         .map(|f| {
             // No name given: the variant comes from the file (metadata for the converted one).
-            let m = engine.load(Model::from_file(f, None).unwrap());
+            let m = engine.load(Model::from_file(f, None).unwrap()).unwrap();
             let mut s = m.session(m.default_options(1)).unwrap();
             s.run(&input).unwrap().logits
         })

@@ -7,10 +7,10 @@ pub mod cost;
 pub mod tune;
 
 use crate::Result;
-use crate::engine::{LoadedModel, Session, SessionOptions};
 use crate::graph::Profile;
 use crate::model::rule::rule_input;
 use crate::model::weights::se_sizes;
+use crate::{LoadedModel, Session, SessionOptions};
 use cost::Role;
 use serde::Serialize;
 use std::time::Instant;
@@ -86,12 +86,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// Runs the benchmark; returns the report and the trace events of one profiled pass.
 pub fn bench(model: &LoadedModel, o: BenchOptions) -> Result<(BenchReport, Vec<TraceEvent>)> {
-    let opts = SessionOptions {
-        batch: o.batch,
-        height: o.height,
-        width: o.width,
-        capture_stages: false,
-    };
+    let opts = SessionOptions::new(o.batch, o.height, o.width);
     let mut session = model.session(opts)?;
     let input = rule_input(&[o.batch, 3, o.height, o.width]);
     let times = latencies(&mut session, &input, o)?;

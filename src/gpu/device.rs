@@ -4,6 +4,18 @@
 use crate::{Error, Result};
 use std::sync::{Arc, Mutex};
 
+/// Environment variable naming the adapter to open, by its index in [`Gpu::adapters`].
+pub const ADAPTER_ENV: &str = "EFFNET_ADAPTER";
+
+/// The adapter every later `Gpu::new` in this process opens, by its index in
+/// [`Gpu::adapters`] (a command line's `--device N`); `EFFNET_ADAPTER` wins over it. Only the
+/// first call counts.
+pub fn select_adapter(index: usize) {
+    let _ = SELECTED.set(index);
+}
+
+static SELECTED: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+
 /// A device and queue with what we know about them.
 #[derive(Clone)]
 pub struct Gpu {
@@ -38,19 +50,26 @@ impl Gpu {
         pollster::block_on(Self::new_async())
     }
 
+    /// Like `new`, without blocking. `EFFNET_ADAPTER=N` picks the N-th adapter of
+    /// [`Gpu::adapters`] instead of the best one.
     pub async fn new_async() -> Result<Self> {
         let desc = wgpu::InstanceDescriptor::new_without_display_handle().with_env();
         let backends = format!("{:?}", desc.backends);
+        let all = desc.backends;
         let instance = wgpu::Instance::new(desc);
-        let options = wgpu::RequestAdapterOptions {
-            power_preference: wgpu::PowerPreference::from_env()
-                .unwrap_or(wgpu::PowerPreference::HighPerformance),
-            ..Default::default()
+        let chosen = (std::env::var(ADAPTER_ENV).ok()).or(SELECTED.get().map(usize::to_string));
+        let adapter = match chosen {
+            Some(n) => Self::nth_adapter(&instance, all, &n).await?,
+            None => {
+                let options = wgpu::RequestAdapterOptions {
+                    power_preference: wgpu::PowerPreference::from_env()
+                        .unwrap_or(wgpu::PowerPreference::HighPerformance),
+                    ..Default::default()
+                };
+                (instance.request_adapter(&options).await)
+                    .map_err(|_| Error::NoAdapter { backends })?
+            }
         };
-        let adapter = instance
-            .request_adapter(&options)
-            .await
-            .map_err(|_| Error::NoAdapter { backends })?;
         let limits = adapter.limits();
         // Half precision, subgroups and timestamps where the adapter has them; nothing else
         // is needed.
@@ -68,6 +87,32 @@ impl Gpu {
             .await
             .map_err(|e| Error::Gpu(format!("cannot open the device: {e}")))?;
         Ok(Self::from_device(device, queue, adapter.get_info()))
+    }
+
+    /// Every adapter wgpu finds on the backends in `WGPU_BACKEND` (all by default), in the
+    /// order `EFFNET_ADAPTER` / `effnet --device N` count them.
+    pub fn adapters() -> Vec<wgpu::AdapterInfo> {
+        let desc = wgpu::InstanceDescriptor::new_without_display_handle().with_env();
+        let backends = desc.backends;
+        let instance = wgpu::Instance::new(desc);
+        let found = pollster::block_on(instance.enumerate_adapters(backends));
+        found.iter().map(|a| a.get_info()).collect()
+    }
+
+    async fn nth_adapter(
+        instance: &wgpu::Instance,
+        backends: wgpu::Backends,
+        n: &str,
+    ) -> Result<wgpu::Adapter> {
+        let mut found = instance.enumerate_adapters(backends).await;
+        let count = found.len();
+        match n.trim().parse::<usize>() {
+            Ok(i) if i < count => Ok(found.swap_remove(i)),
+            _ => Err(Error::Input(format!(
+                "adapter {n} was asked for (--device or {ADAPTER_ENV}) but there are {count} \
+                 adapters, numbered from 0; `effnet devices` lists them"
+            ))),
+        }
     }
 
     /// Wraps a device the application already owns, so effnet shares it. Installs effnet's

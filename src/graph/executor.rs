@@ -1,4 +1,4 @@
-//! The GPU executor. A session (model, batch, resolution) makes every buffer, pipeline and
+//! The GPU executor behind `Session`. An executor (model, batch, resolution) makes every buffer, pipeline and
 //! bind group once; a forward pass only uploads the input, records one compute pass per
 //! stage, submits and reads back.
 
@@ -18,23 +18,31 @@ struct Dispatch {
     workgroups: [u32; 3],
 }
 
-/// A stage output read back after a run.
+/// A stage output read back after a run, for a session made with
+/// [`SessionOptions::with_capture_stages`](crate::SessionOptions::with_capture_stages).
 #[derive(Clone, Debug)]
 pub struct StageTensor {
+    /// The stage: `stem`, `blocks.0`, ..., `head` (timm's names; torchvision's differ).
     pub name: String,
+    /// `[batch, channels, height, width]`.
     pub shape: Shape,
+    /// The values, NCHW row-major, as f32 whatever the storage precision.
     pub data: Vec<f32>,
 }
 
+/// What a run returns.
 #[derive(Clone, Debug)]
 pub struct Output {
-    /// `[batch, classes]`, row-major.
+    /// `[batch, classes]`, row-major: the logits; or, for a session made with
+    /// [`OutputKind::Embeddings`](crate::OutputKind::Embeddings) or a model without a
+    /// classifier, the pooled features `[batch, channels]`.
     pub logits: Vec<f32>,
     /// Every stage output (stem, each stage, head) when the session captures them.
     pub stages: Vec<StageTensor>,
 }
 
-pub struct Session {
+/// A lowered graph ready to run: every buffer, pipeline and bind group, made once.
+pub struct Executor {
     device: wgpu::Device,
     queue: wgpu::Queue,
     graph: Graph,
@@ -64,7 +72,7 @@ pub enum Input<'a> {
     Gpu(&'a wgpu::Buffer),
 }
 
-impl Session {
+impl Executor {
     /// Prepares `graph` to run on `gpu` with `weights`. With `capture_stages`, every run also
     /// returns the output of every stage. A shader or pipeline the device rejects is an error
     /// here, not a silent failure of later runs.
@@ -123,7 +131,7 @@ impl Session {
             captured.extend(graph.stages.iter().map(|s| s.tensor));
         }
         let (passes, readback, staging_size) = passes_and_readback(&graph, &captured, &sizes);
-        Ok(Session {
+        Ok(Executor {
             device: dev.clone(),
             queue: gpu.queue.clone(),
             logits_out: create_storage(dev, "logits", sizes[graph.logits]),

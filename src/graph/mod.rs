@@ -8,6 +8,6 @@ pub mod ops;
 pub mod plan;
 pub mod timer;
 
-pub use executor::{Input, Output, Session, StageTensor};
+pub use executor::{Executor, Input, Output, StageTensor};
 pub use ops::{Graph, Op, Shape, TensorId, lower};
 pub use timer::{Profile, Timer};

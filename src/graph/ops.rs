@@ -9,19 +9,26 @@ pub type TensorId = usize;
 /// Shape of an NCHW tensor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Shape {
+    /// Batch.
     pub n: usize,
+    /// Channels.
     pub c: usize,
+    /// Height.
     pub h: usize,
+    /// Width.
     pub w: usize,
 }
 
 impl Shape {
+    /// Number of values.
     pub fn len(&self) -> usize {
         self.n * self.c * self.h * self.w
     }
+    /// Whether it holds no values.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// `[n, c, h, w]`.
     pub fn dims(&self) -> [usize; 4] {
         [self.n, self.c, self.h, self.w]
     }

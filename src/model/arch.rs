@@ -6,8 +6,11 @@
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Activation {
+    /// None.
     Identity,
+    /// SiLU (swish): `x * sigmoid(x)`.
     Silu,
+    /// `min(max(x, 0), 6)` (the Lite models).
     Relu6,
 }
 
@@ -50,12 +53,19 @@ pub struct ConvKeys {
 /// A convolution + batch norm + activation. `depthwise` means groups == in_c == out_c.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConvLayer {
+    /// Input channels.
     pub in_c: usize,
+    /// Output channels.
     pub out_c: usize,
+    /// Kernel size (k×k).
     pub k: usize,
+    /// Stride on both axes.
     pub stride: usize,
+    /// One filter per channel (groups == channels).
     pub depthwise: bool,
+    /// Activation after the batch norm.
     pub act: Activation,
+    /// Where its tensors are in a state dict.
     pub keys: ConvKeys,
 }
 
@@ -63,14 +73,19 @@ pub struct ConvLayer {
 /// sigmoid; the result scales the `channels` input channels of the projection.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SeLayer {
+    /// Channels it gates.
     pub channels: usize,
+    /// Width of the bottleneck.
     pub reduced: usize,
+    /// Activation after the reduce FC.
     pub act: Activation,
     /// Keys of the reduce weight `[reduced, channels, 1, 1]` and bias `[reduced]`.
     pub reduce_weight: String,
+    /// Key of the reduce bias.
     pub reduce_bias: String,
     /// Keys of the expand weight `[channels, reduced, 1, 1]` and bias `[channels]`.
     pub expand_weight: String,
+    /// Key of the expand bias.
     pub expand_bias: String,
 }
 
@@ -89,12 +104,16 @@ pub enum BlockKind {
     EdgeResidual,
 }
 
+/// One block: its layers in execution order, each optional by kind.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Block {
+    /// Which block of the family it is.
     pub kind: BlockKind,
     /// 1×1 expansion (MBConv) or the strided k×k dense conv (Fused-MBConv, ConvBnAct).
     pub expand: Option<ConvLayer>,
+    /// The depthwise k×k conv (MBConv, depthwise separable).
     pub depthwise: Option<ConvLayer>,
+    /// Squeeze-and-excitation before the projection.
     pub se: Option<SeLayer>,
     /// 1×1 projection, no activation.
     pub project: Option<ConvLayer>,
@@ -123,12 +142,15 @@ impl ConvLayer {
 }
 
 impl Block {
+    /// Input channels.
     pub fn in_c(&self) -> usize {
         self.layers().next().map(|l| l.in_c).unwrap_or(0)
     }
+    /// Output channels.
     pub fn out_c(&self) -> usize {
         self.layers().last().map(|l| l.out_c).unwrap_or(0)
     }
+    /// Total stride (the product of its layers').
     pub fn stride(&self) -> usize {
         self.layers().map(|l| l.stride).product()
     }
@@ -145,15 +167,20 @@ impl Block {
 pub struct Stage {
     /// Name of the stage output in the source library (`blocks.3`, `features.4`).
     pub name: String,
+    /// The blocks, in order.
     pub blocks: Vec<Block>,
 }
 
 /// The final linear layer, `[classes, in_features]` plus bias.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Linear {
+    /// Input features (the head's channels).
     pub in_features: usize,
+    /// Outputs (classes).
     pub out_features: usize,
+    /// State-dict key of the weight.
     pub weight: String,
+    /// State-dict key of the bias.
     pub bias: String,
 }
 
@@ -161,7 +188,9 @@ pub struct Linear {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
+    /// timm (`tf_efficientnet_b0`, `efficientnetv2_s`, ...), including its TensorFlow ports.
     Timm,
+    /// torchvision (`torchvision:efficientnet_b0`, `efficientnet_v2_s`, ...).
     Torchvision,
 }
 
@@ -170,21 +199,28 @@ pub enum Source {
 pub struct Arch {
     /// Canonical name (`tf_efficientnet_b0`, `efficientnet_v2_s`, ...).
     pub name: String,
+    /// The library whose code and key names it follows.
     pub source: Source,
+    /// How its convolutions pad.
     pub padding: Padding,
+    /// Batch-norm epsilon (folded into the weights at load).
     pub bn_eps: f64,
     /// Default evaluation resolution (square).
     pub resolution: usize,
+    /// The first conv.
     pub stem: ConvLayer,
     /// Name of the stem output (`stem` or `features.0`).
     pub stem_name: String,
+    /// The stages between stem and head.
     pub stages: Vec<Stage>,
+    /// The 1×1 conv before pooling.
     pub head: ConvLayer,
     /// Name of the head output (`head` or `features.L`).
     pub head_name: String,
     /// The final linear layer; `None` for a headless backbone, whose output is the pooled
     /// head features (timm `num_classes=0`).
     pub classifier: Option<Linear>,
+    /// The evaluation transform its checkpoints were trained for.
     pub preprocess: PreprocessSpec,
 }
 
@@ -217,7 +253,9 @@ impl Arch {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Interpolation {
+    /// PIL's bicubic (timm's default).
     Bicubic,
+    /// PIL's bilinear (torchvision's).
     Bilinear,
 }
 
@@ -245,9 +283,12 @@ impl Interpolation {
 /// normalize.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct PreprocessSpec {
+    /// Per-channel (RGB) mean subtracted after scaling to [0, 1].
     pub mean: [f32; 3],
+    /// Per-channel (RGB) standard deviation divided by.
     pub std: [f32; 3],
     /// A Python float in the sources; kept in f64 so that `floor` lands where theirs does.
     pub crop_pct: f64,
+    /// The resize filter.
     pub interpolation: Interpolation,
 }

@@ -18,7 +18,9 @@ use std::path::Path;
 /// its source or its config) and its class names where the file or its config gives them.
 #[derive(Clone, Debug)]
 pub struct Identified {
+    /// The architecture.
     pub arch: Arch,
+    /// Class names, where the file or its config gives them.
     pub labels: Option<Vec<String>>,
     /// How the model was found, for reports: `--arch`, `metadata`, `config.json`, ...
     pub by: &'static str,

@@ -27,36 +27,53 @@ pub struct StageInfo {
     pub stride: usize,
     /// Expanded / input channels of the first block (1 without expansion).
     pub expansion: f32,
+    /// Whether its blocks have squeeze-and-excitation.
     pub se: bool,
+    /// Input channels.
     pub in_channels: usize,
+    /// Output channels.
     pub out_channels: usize,
+    /// Blocks in the stage (1 for stem and head).
     pub repeats: usize,
     /// `[N, C, H, W]` of the stage output.
     pub output_shape: [usize; 4],
+    /// Parameters.
     pub params: u64,
     /// Per image.
     pub macs: u64,
 }
 
+/// Size and cost of a model at one input size (`effnet info`); see the module docs for what
+/// is counted.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ModelInfo {
+    /// Canonical name.
     pub name: String,
+    /// The library it follows.
     pub source: Source,
+    /// How its convolutions pad.
     pub padding: Padding,
+    /// Batch-norm epsilon.
     pub bn_eps: f64,
     /// Default evaluation resolution of the checkpoints.
     pub resolution: usize,
+    /// Its evaluation transform.
     pub preprocess: PreprocessSpec,
     /// `[N, 3, H, W]`.
     pub input_shape: [usize; 4],
+    /// Parameters (BN running statistics excluded).
     pub params: u64,
     /// Multiply-adds for one image.
     pub macs: u64,
     /// f32 bytes of the parameters.
     pub weight_bytes: u64,
+    /// f32 bytes of every stage output, for the whole batch.
     pub stage_output_bytes: u64,
+    /// f32 bytes live at once at the peak, for the whole batch.
     pub peak_activation_bytes: u64,
+    /// Classes (0 without a classifier).
     pub classes: usize,
+    /// One row per stem, stage and head.
     pub stages: Vec<StageInfo>,
 }
 

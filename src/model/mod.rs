@@ -3,11 +3,15 @@
 
 pub mod arch;
 mod build;
+#[doc(hidden)]
 pub mod hub;
 mod identify;
 pub mod info;
+#[doc(hidden)]
 pub mod loader;
+#[doc(hidden)]
 pub mod pretrained;
+#[doc(hidden)]
 pub mod rule;
 pub mod variants;
 pub mod weights;

@@ -299,7 +299,9 @@ fn closest(name: &str) -> Option<String> {
             let mut prev = row[0];
             row[0] = i + 1;
             for (j, &cb) in b.iter().enumerate() {
-                let here = (prev + usize::from(ca != cb)).min(row[j] + 1).min(row[j + 1] + 1);
+                let here = (prev + usize::from(ca != cb))
+                    .min(row[j] + 1)
+                    .min(row[j + 1] + 1);
                 prev = row[j + 1];
                 row[j + 1] = here;
             }

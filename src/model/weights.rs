@@ -15,6 +15,7 @@ pub trait TensorSource {
 pub struct ConvWeights {
     /// `[out, in / groups, k, k]`, as PyTorch lays it out.
     pub weight: Vec<f32>,
+    /// `[out]`: the conv bias and the folded batch norm's shift.
     pub bias: Vec<f32>,
     /// Which kernel runs it, and so how the GPU lays the weights out.
     pub kind: ConvKind,
@@ -24,14 +25,21 @@ pub struct ConvWeights {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConvKind {
     /// Dense k×k (conv.wgsl): blocks of output channels.
-    Dense { k: usize },
+    Dense {
+        /// Kernel size.
+        k: usize,
+    },
     /// Depthwise k×k (depthwise.wgsl): rows padded, bias beside them.
-    Depthwise { k: usize },
+    Depthwise {
+        /// Kernel size.
+        k: usize,
+    },
     /// 1×1 stride 1 (`ConvLayer::runs_as_gemm`, pointwise.wgsl): transposed.
     Gemm,
 }
 
 impl ConvKind {
+    /// The kernel `layer` runs on.
     pub fn of(layer: &ConvLayer) -> Self {
         if layer.runs_as_gemm() {
             ConvKind::Gemm
@@ -43,22 +51,29 @@ impl ConvKind {
     }
 }
 
+/// A squeeze-and-excitation block's two fully connected layers.
 #[derive(Clone, Debug)]
 pub struct SeWeights {
     /// `[reduced, channels]`
     pub reduce_w: Vec<f32>,
+    /// `[reduced]`
     pub reduce_b: Vec<f32>,
     /// `[channels, reduced]`
     pub expand_w: Vec<f32>,
+    /// `[channels]`
     pub expand_b: Vec<f32>,
 }
 
+/// Every weight of a model, batch norm folded, in the order the lowering numbers layers.
 #[derive(Clone, Debug)]
 pub struct ModelWeights {
+    /// Every conv layer: stem, each block's layers, head.
     pub convs: Vec<ConvWeights>,
+    /// Every SE block, in block order.
     pub ses: Vec<SeWeights>,
     /// `[classes, features]`; both empty without a classifier.
     pub classifier_w: Vec<f32>,
+    /// `[classes]`
     pub classifier_b: Vec<f32>,
 }
 

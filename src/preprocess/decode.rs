@@ -8,12 +8,24 @@ use std::path::Path;
 
 /// Bounds checked from the file header before any pixel is decoded, so a small file that claims
 /// a huge image is rejected instead of exhausting memory.
+/// Start from `ImageLimits::default()` or [`ImageLimits::new`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ImageLimits {
     /// Largest accepted width × height.
     pub max_pixels: u64,
     /// Largest accepted decoder allocation in bytes (decoded buffer plus the RGB8 copy).
     pub max_alloc: u64,
+}
+
+impl ImageLimits {
+    /// At most `max_pixels` pixels and `max_alloc` bytes of decoder allocations.
+    pub fn new(max_pixels: u64, max_alloc: u64) -> Self {
+        ImageLimits {
+            max_pixels,
+            max_alloc,
+        }
+    }
 }
 
 impl Default for ImageLimits {
@@ -37,8 +49,9 @@ pub fn decode_image(bytes: &[u8], limits: &ImageLimits) -> Result<RgbImage> {
     decode_from(bytes, limits, "<memory>")
 }
 
-/// Read and decode an image file with the default [`ImageLimits`].
-pub fn load_image(path: &Path) -> Result<RgbImage> {
+/// Read and decode an image file with the default [`ImageLimits`] (see [`decode_image`]).
+pub fn load_image(path: impl AsRef<Path>) -> Result<RgbImage> {
+    let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     decode_from(&bytes, &ImageLimits::default(), &path.display().to_string())
 }

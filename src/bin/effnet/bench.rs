@@ -3,20 +3,20 @@
 use effnet::bench::{BenchOptions, BenchReport, bench, trace_json};
 use effnet::gpu::tuning::store;
 use effnet::gpu::{Gpu, Precision};
-use effnet::{Engine, Error, Result};
+use effnet::{Engine, Error, LoadOptions, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
     /// Model name (weights synthesized by the golden rule) or a checkpoint file.
-    #[arg(long, default_value = "tf_efficientnet_b0")]
+    #[arg(short = 'm', long, default_value = "tf_efficientnet_b0")]
     pub model: String,
     /// Which model a checkpoint file is, when the file does not say (`effnet models`).
     #[arg(long, value_name = "NAME")]
     pub arch: Option<String>,
     /// Images per forward pass.
-    #[arg(long, default_value_t = 1)]
+    #[arg(short = 'b', long, default_value_t = 1)]
     pub batch: usize,
     /// Input resolution (square); defaults to the model's evaluation resolution.
     #[arg(long)]
@@ -46,6 +46,8 @@ pub struct TuneArgs {
     /// Print the timings without writing the cache.
     #[arg(long)]
     pub dry_run: bool,
+    /// One JSON object: adapter, best candidate, every candidate's time and correctness, and
+    /// the cache file written.
     #[arg(long)]
     pub json: bool,
 }
@@ -96,7 +98,7 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
     let model = crate::models::read_model(Some(&a.model), a.arch.as_deref(), false)?.0;
     let engine = Engine::new()?;
     let r = a.res.unwrap_or(model.arch.resolution);
-    let loaded = engine.load_with_precision(model, precision)?;
+    let loaded = engine.load_with(model, LoadOptions::default().with_precision(precision))?;
     let opts = BenchOptions {
         batch: a.batch,
         height: r,

@@ -1,10 +1,10 @@
 //! `effnet classify`: the top-k ImageNet classes of each image, with probabilities.
 
-use crate::models::{ModelArgs, class_names, require_classifier, softmax, top_k};
+use crate::models::{ModelArgs, require_classifier};
 use crate::progress::image_bar;
 use crate::runner::{RunOptions, run_images};
 use clap::Args;
-use effnet::Result;
+use effnet::{Result, softmax, top_k};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -28,7 +28,7 @@ pub struct ClassifyArgs {
 pub fn run(a: ClassifyArgs) -> Result<ExitCode> {
     let opened = a.model.open()?;
     require_classifier(&opened)?;
-    let names = class_names(opened.loaded.model());
+    let names = opened.loaded.class_names();
     if !a.json {
         eprintln!("model: {} at {}x{}", opened.origin, opened.res, opened.res);
     }

@@ -2,12 +2,11 @@
 //! named by the model's class name, WordNet id or class index), with a progress bar and the
 //! throughput.
 
-use crate::models::{ModelArgs, Opened, class_names, imagenet_classes, require_classifier};
-use crate::models::{softmax, top_k};
+use crate::models::{ModelArgs, Opened, require_classifier};
 use crate::progress::image_bar;
 use crate::runner::{RunOptions, run_images};
 use clap::Args;
-use effnet::{Error, Result};
+use effnet::{Error, Result, imagenet, softmax, top_k};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -32,9 +31,9 @@ pub fn run(a: EvalArgs) -> Result<ExitCode> {
     let opened = a.model.open()?;
     require_classifier(&opened)?;
     let num_classes = opened.loaded.arch().num_classes();
-    let mut names = class_names(opened.loaded.model());
+    let mut names = opened.loaded.class_names().to_vec();
     if num_classes == 1000 {
-        names.extend(imagenet_classes().iter().map(|c| c.wnid.to_string()));
+        names.extend(imagenet::classes().iter().map(|c| c.wnid.to_string()));
     }
     let mut samples = image_folder(&a.dir, &names, num_classes)?;
     if let Some(n) = a.limit {

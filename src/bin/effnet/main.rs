@@ -34,6 +34,10 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The GPU adapter to use, by its number in `effnet devices` (default: the best one;
+    /// the environment variable EFFNET_ADAPTER does the same).
+    #[arg(long, global = true, value_name = "N")]
+    device: Option<usize>,
 }
 
 #[derive(Subcommand)]
@@ -65,6 +69,12 @@ enum Command {
     /// List every model name with its source, default resolution, preprocessing and size.
     Models {
         /// One JSON object per model and line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the GPU adapters wgpu finds, numbered for `--device N`.
+    Devices {
+        /// One JSON object per adapter and line.
         #[arg(long)]
         json: bool,
     },
@@ -107,7 +117,11 @@ fn write_stdout(args: std::fmt::Arguments) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(n) = cli.device {
+        effnet::gpu::device::select_adapter(n);
+    }
     let result = match cli.command {
+        Command::Devices { json } => cmd_devices(json),
         Command::Classify(a) => classify::run(a),
         Command::Features(a) => features::run(a),
         Command::Eval(a) => eval::run(a),
@@ -135,6 +149,29 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn cmd_devices(json: bool) -> effnet::Result<ExitCode> {
+    let adapters = Gpu::adapters();
+    if adapters.is_empty() {
+        eprintln!(
+            "no GPU adapter found; install a Vulkan driver (e.g. `apt-get install \
+             mesa-vulkan-drivers` for the CPU driver lavapipe) or set WGPU_BACKEND"
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    for (n, a) in adapters.iter().enumerate() {
+        let kind = format!("{:?}", a.device_type).to_lowercase();
+        let backend = format!("{:?}", a.backend).to_lowercase();
+        if json {
+            let row = serde_json::json!({"index": n, "name": a.name, "backend": backend,
+                "device_type": kind, "driver": a.driver, "driver_info": a.driver_info});
+            out!("{row}");
+        } else {
+            out!("{n}: {} ({backend}, {kind}, {} {})", a.name, a.driver, a.driver_info);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn cmd_info(

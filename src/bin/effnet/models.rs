@@ -1,25 +1,9 @@
-//! What the image commands share: choosing the model (bundled, named or a checkpoint file),
-//! putting it on the GPU, and the ImageNet labels.
+//! What the image commands share: choosing the model (bundled, named or a checkpoint file)
+//! and putting it on the GPU.
 
 use clap::Args;
-use effnet::gpu::Precision;
-use effnet::{Engine, Error, LoadedModel, Model, Result};
+use effnet::{Engine, Error, LoadOptions, LoadedModel, Model, Precision, Result};
 use std::path::{Path, PathBuf};
-
-/// Where the bundled model's bytes came from; named in error messages and reports.
-pub const BUNDLED_PATH: &str = "assets/models/tf_efficientnet_lite0.f16.safetensors";
-
-/// The bundled Lite0 ImageNet model, embedded so that an installed binary needs no files.
-static BUNDLED_BYTES: &[u8] = include_bytes!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/assets/models/tf_efficientnet_lite0.f16.safetensors"
-));
-
-/// The 1000 ImageNet-1k classes: index, WordNet id, label (tab separated, with a header).
-static IMAGENET_TSV: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/assets/imagenet_classes.tsv"
-));
 
 /// Model options shared by `classify`, `features` and `eval`.
 #[derive(Args, Clone, Debug)]
@@ -71,7 +55,7 @@ impl ModelArgs {
         }
         let res = self.res.unwrap_or(model.arch.resolution);
         let engine = Engine::new()?;
-        let loaded = engine.load_with_precision(model, precision)?;
+        let loaded = engine.load_with(model, LoadOptions::default().with_precision(precision))?;
         Ok(Opened {
             loaded,
             origin,
@@ -89,9 +73,15 @@ pub fn read_model(
     warn_synthetic: bool,
 ) -> Result<(Model, String)> {
     let Some(spec) = spec else {
-        let path = Path::new(BUNDLED_PATH);
-        let model = Model::from_bytes(path, BUNDLED_BYTES, arch)?;
-        return Ok((model, format!("{BUNDLED_PATH} (bundled)")));
+        if arch.is_some() {
+            return Err(Error::Input(
+                "--arch says which model a checkpoint file is; give the file with --model (the \
+                 bundled model needs no --arch)"
+                    .into(),
+            ));
+        }
+        let origin = format!("{} (bundled)", Model::BUNDLED_PATH);
+        return Ok((Model::bundled()?, origin));
     };
     let path = Path::new(spec);
     if path.is_file() {
@@ -120,41 +110,6 @@ pub fn read_model(
     Ok((model, format!("{spec} (synthetic weights)")))
 }
 
-/// One ImageNet class.
-pub struct Class {
-    pub wnid: &'static str,
-    pub label: &'static str,
-}
-
-/// The ImageNet-1k classes in index order.
-pub fn imagenet_classes() -> Vec<Class> {
-    IMAGENET_TSV
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let mut cols = line.split('\t').skip(1);
-            Some(Class {
-                wnid: cols.next()?,
-                label: cols.next()?,
-            })
-        })
-        .collect()
-}
-
-/// The class names of `model`: its own, else ImageNet's for a 1000-class model, else
-/// `class N`.
-pub fn class_names(model: &Model) -> Vec<String> {
-    let classes = model.arch.num_classes();
-    if let Some(labels) = &model.labels {
-        return labels.clone();
-    }
-    let imagenet = imagenet_classes();
-    if classes == imagenet.len() {
-        return imagenet.iter().map(|c| c.label.to_string()).collect();
-    }
-    (0..classes).map(|i| format!("class {i}")).collect()
-}
-
 /// The error for `classify` / `eval` on a backbone without a classifier.
 pub fn require_classifier(opened: &Opened) -> Result<()> {
     if opened.loaded.arch().classifier.is_none() {
@@ -165,22 +120,6 @@ pub fn require_classifier(opened: &Opened) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// Softmax in f64, so that a large logit cannot overflow.
-pub fn softmax(logits: &[f32]) -> Vec<f64> {
-    let max = logits.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x)) as f64;
-    let exps: Vec<f64> = logits.iter().map(|&x| (x as f64 - max).exp()).collect();
-    let sum: f64 = exps.iter().sum();
-    exps.into_iter().map(|e| e / sum).collect()
-}
-
-/// Indices of the `k` largest values, largest first (ties by lower index).
-pub fn top_k(values: &[f64], k: usize) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..values.len()).collect();
-    idx.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
-    idx.truncate(k);
-    idx
 }
 
 /// `effnet models`: every known name with what defines its answers.

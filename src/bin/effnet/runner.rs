@@ -7,9 +7,9 @@
 //! per size. Sizes are checked against the device before any image is decoded.
 
 use effnet::graph::StageTensor;
-use effnet::preprocess::{Transform, preprocess_batch};
-use effnet::{LoadedModel, Result, Session, SessionOptions};
-use std::path::PathBuf;
+use effnet::preprocess::{ImageLimits, Transform, decode_image, load_image, preprocess_batch_with};
+use effnet::{Error, LoadedModel, Result, Session, SessionOptions};
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -53,16 +53,21 @@ pub fn run_images(
     mut on_image: impl FnMut(usize, Result<ImageOutput>),
 ) -> Result<RunTiming> {
     let batch = fitted_batch(loaded, opts.batch, opts.res)?.min(paths.len().max(1));
+    let stdin = read_stdin_image(paths)?;
+    let load = |p: &Path| match &stdin {
+        Some(bytes) if p == Path::new("-") => decode_image(bytes, &ImageLimits::default()),
+        _ => load_image(p),
+    };
     let transform = Transform::from_spec(&loaded.arch().preprocess, opts.res, opts.res);
     // One batch in flight ahead of the GPU: enough to overlap, little memory held.
     let (tx, rx) = mpsc::sync_channel::<(usize, Vec<Result<Vec<f32>>>)>(1);
     std::thread::scope(|s| {
         let chunks = paths.chunks(batch);
-        let transform = &transform;
+        let (transform, load) = (&transform, &load);
         s.spawn(move || {
             for (i, chunk) in chunks.enumerate() {
                 if tx
-                    .send((i * batch, preprocess_batch(chunk, transform)))
+                    .send((i * batch, preprocess_batch_with(chunk, transform, load)))
                     .is_err()
                 {
                     break; // the consumer stopped on an error
@@ -71,12 +76,8 @@ pub fn run_images(
         });
         // Compiling the pipelines overlaps with decoding the first batch.
         let started = Instant::now();
-        let mut session = loaded.session(SessionOptions {
-            batch,
-            height: opts.res,
-            width: opts.res,
-            capture_stages: opts.capture_stages,
-        })?;
+        let options = SessionOptions::new(batch, opts.res, opts.res);
+        let mut session = loaded.session(options.with_capture_stages(opts.capture_stages))?;
         let startup = started.elapsed();
         eprintln!(
             "session: batch {batch} at {0}x{0} on {1}, ready in {2:.1} s",
@@ -95,6 +96,23 @@ pub fn run_images(
         }
         Ok(RunTiming { startup })
     })
+}
+
+/// The bytes of standard input where an image path is `-` (at most one may be).
+fn read_stdin_image(paths: &[PathBuf]) -> Result<Option<Vec<u8>>> {
+    let dashes = paths.iter().filter(|p| p.as_os_str() == "-").count();
+    if dashes == 0 {
+        return Ok(None);
+    }
+    if dashes > 1 {
+        return Err(Error::Input(
+            "`-` (an image on standard input) may be given once".into(),
+        ));
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
+        .map_err(|e| Error::io("<standard input>", e))?;
+    Ok(Some(bytes))
 }
 
 /// Runs the images of one batch that decoded, padded with zeros to the session's batch.

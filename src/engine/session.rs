@@ -1,0 +1,321 @@
+//! `Session`: a forward pass prepared for one batch size, resolution and output.
+
+use super::{LoadedModel, images};
+use crate::graph::{Executor, Input, Output, guard, lower};
+use crate::model::weights::se_sizes;
+use crate::{Error, Prediction, Result};
+
+/// What a session's [`Output::logits`] holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OutputKind {
+    /// The classifier's logits, `[batch, classes]`.
+    #[default]
+    Logits,
+    /// The pooled features the classifier would read, `[batch, channels]` (the global average
+    /// of the head's output): embeddings for retrieval or a new head. The classifier is not
+    /// run; a headless backbone gives these whatever the session asks.
+    Embeddings,
+}
+
+/// What a session is prepared for: make one with [`SessionOptions::new`] or
+/// [`LoadedModel::default_options`] and adjust it with the `with_` methods.
+///
+/// ```
+/// use effnet::{OutputKind, SessionOptions};
+/// let o = SessionOptions::new(8, 224, 224).with_output(OutputKind::Embeddings);
+/// assert_eq!((o.batch, o.height, o.output), (8, 224, OutputKind::Embeddings));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionOptions {
+    /// Images per run.
+    pub batch: usize,
+    /// Input height in pixels.
+    pub height: usize,
+    /// Input width in pixels.
+    pub width: usize,
+    /// Return every stage's output (stem, each stage, head) with the logits.
+    pub capture_stages: bool,
+    /// Logits (the default) or pooled embeddings.
+    pub output: OutputKind,
+}
+
+impl SessionOptions {
+    /// `batch` images of `height`×`width`, logits only.
+    pub fn new(batch: usize, height: usize, width: usize) -> Self {
+        SessionOptions {
+            batch,
+            height,
+            width,
+            capture_stages: false,
+            output: OutputKind::Logits,
+        }
+    }
+
+    /// The same options for `batch` images per run.
+    pub fn with_batch(self, batch: usize) -> Self {
+        SessionOptions { batch, ..self }
+    }
+
+    /// The same options at `height`×`width`.
+    pub fn with_resolution(self, height: usize, width: usize) -> Self {
+        SessionOptions {
+            height,
+            width,
+            ..self
+        }
+    }
+
+    /// The same options, returning every stage's output too (`capture`) or not.
+    pub fn with_capture_stages(self, capture: bool) -> Self {
+        SessionOptions {
+            capture_stages: capture,
+            ..self
+        }
+    }
+
+    /// The same options with `output` in [`Output::logits`].
+    pub fn with_output(self, output: OutputKind) -> Self {
+        SessionOptions { output, ..self }
+    }
+}
+
+/// A prepared forward pass for one batch size and resolution, made by
+/// [`LoadedModel::session`]. Runs reuse every buffer: nothing is allocated on the GPU per run.
+/// One per thread (runs take `&mut self`); make several from one `LoadedModel`.
+pub struct Session {
+    inner: Executor,
+    options: SessionOptions,
+    model: LoadedModel,
+    /// Whether the output is pooled features: asked for, or a model without a classifier.
+    embeds: bool,
+}
+
+impl Session {
+    /// Checks the sizes against the device, then makes every buffer, pipeline and bind group.
+    pub(super) fn new(model: &LoadedModel, o: SessionOptions) -> Result<Self> {
+        let embeds = o.output == OutputKind::Embeddings || model.arch().classifier.is_none();
+        // Without the classifier, the graph's last op writes the pooled features instead.
+        let arch = match embeds {
+            true => model.arch().clone().with_classes(0),
+            false => model.arch().clone(),
+        };
+        let limit = guard::tensor_limit(&model.gpu.limits);
+        let size = (o.batch, o.height, o.width);
+        guard::check_size(&arch, size, model.weights.precision, limit)?;
+        let graph = lower(&arch, o.batch, o.height, o.width)?;
+        let sizes = se_sizes(&arch);
+        let inner = Executor::new(&model.gpu, &model.weights, &sizes, graph, o.capture_stages)?;
+        Ok(Session {
+            inner,
+            options: o,
+            model: model.clone(),
+            embeds,
+        })
+    }
+
+    /// The options the session was made with.
+    pub fn options(&self) -> SessionOptions {
+        self.options
+    }
+
+    /// Runs on NCHW f32 input of exactly `batch × 3 × height × width` values, preprocessed
+    /// as the model expects, blocking until the results are back.
+    pub fn run(&mut self, input: &[f32]) -> Result<Output> {
+        let inner = &self.inner;
+        self.model.gpu.scoped("a forward pass", || inner.run(input))
+    }
+
+    /// Like `run`, without blocking the async executor: the future completes when the GPU
+    /// is done (a helper thread waits in `Device::poll`; nothing spins).
+    ///
+    /// ```
+    /// # use effnet::{Engine, Model, SessionOptions};
+    /// # fn main() -> effnet::Result<()> {
+    /// # let Ok(engine) = Engine::new() else { return Ok(()) };
+    /// # let model = engine.load(Model::bundled()?)?;
+    /// let mut session = model.session(model.default_options(1).with_resolution(32, 32))?;
+    /// let output = pollster::block_on(session.run_async(&vec![0.0; 3 * 32 * 32]))?;
+    /// assert_eq!(output.logits.len(), 1000);
+    /// # Ok(()) }
+    /// ```
+    pub async fn run_async(&mut self, input: &[f32]) -> Result<Output> {
+        self.model.gpu.check()?;
+        let result = self.inner.run_async(Input::Host(input)).await;
+        self.model.gpu.check()?;
+        result
+    }
+
+    /// Runs on input already on the GPU: `buffer` (usage `COPY_SRC`, same device) holds NCHW
+    /// values from offset 0 in the model's precision (f32 unless loaded with
+    /// [`LoadOptions::with_precision`](crate::LoadOptions::with_precision)); it is copied into
+    /// the session on the GPU, no CPU round trip.
+    ///
+    /// ```
+    /// # use effnet::{Engine, Model};
+    /// use effnet::wgpu::{self, util::DeviceExt};
+    /// # fn main() -> effnet::Result<()> {
+    /// let Ok(engine) = Engine::new() else { return Ok(()) };
+    /// let model = engine.load(Model::bundled()?)?;
+    /// let mut session = model.session(model.default_options(1).with_resolution(32, 32))?;
+    /// let input = engine.device().create_buffer_init(&wgpu::util::BufferInitDescriptor {
+    ///     label: Some("app frame"),
+    ///     contents: bytemuck::cast_slice(&vec![0.5f32; 3 * 32 * 32]),
+    ///     usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+    /// });
+    /// let from_gpu = session.run_gpu_buffer(&input)?;
+    /// let from_host = session.run(&vec![0.5; 3 * 32 * 32])?;
+    /// assert_eq!(from_gpu.logits, from_host.logits);
+    /// # Ok(()) }
+    /// ```
+    pub fn run_gpu_buffer(&mut self, buffer: &wgpu::Buffer) -> Result<Output> {
+        let inner = &self.inner;
+        let input = Input::Gpu(buffer);
+        (self.model.gpu).scoped("a forward pass", || inner.run_from(input))
+    }
+
+    /// Runs on input already on the GPU and leaves the logits there: returns the buffer
+    /// (`[batch, classes]` in the model's precision, usage `STORAGE | COPY_SRC`) without
+    /// waiting. Work the app submits to the same queue afterwards sees the results; the next
+    /// run overwrites them.
+    pub fn run_on_gpu(&mut self, buffer: &wgpu::Buffer) -> Result<&wgpu::Buffer> {
+        let inner = &self.inner;
+        let input = Input::Gpu(buffer);
+        (self.model.gpu).scoped("a forward pass", || inner.run_on_gpu(input))
+    }
+
+    /// Runs on decoded images (exactly `batch` of them), preprocessed the way the model's
+    /// checkpoint family expects (resize, centre crop, normalize).
+    pub fn run_images(&mut self, images: &[image::RgbImage]) -> Result<Output> {
+        let o = self.options;
+        let spec = &self.model.arch().preprocess;
+        let input = images::to_tensor(images, spec, o.batch, o.height, o.width)?;
+        self.run(&input)
+    }
+
+    /// The top `k` classes of each image (at most `batch` of them; a short batch is padded),
+    /// best first, named by [`Model::class_names`](crate::Model::class_names).
+    ///
+    /// ```
+    /// # use effnet::{Engine, Model};
+    /// # fn main() -> effnet::Result<()> {
+    /// let Ok(engine) = Engine::new() else { return Ok(()) };
+    /// let model = engine.load(Model::bundled()?)?;
+    /// let mut session = model.session(model.default_options(2).with_resolution(32, 32))?;
+    /// let grey = image::RgbImage::from_pixel(40, 30, image::Rgb([128, 128, 128]));
+    /// let top = session.classify(&[grey], 5)?;
+    /// assert_eq!((top.len(), top[0].len()), (1, 5));
+    /// assert!(top[0][0].prob >= top[0][1].prob && top[0][0].wnid.is_some());
+    /// # Ok(()) }
+    /// ```
+    pub fn classify(
+        &mut self,
+        images: &[image::RgbImage],
+        k: usize,
+    ) -> Result<Vec<Vec<Prediction>>> {
+        if self.embeds {
+            return Err(self.not_logits());
+        }
+        let (rows, width) = self.run_padded(images)?;
+        let classes = &self.model.classes;
+        Ok((rows.chunks(width.max(1)).take(images.len()))
+            .map(|row| classes.predict(row, k))
+            .collect())
+    }
+
+    /// The pooled embedding of each image (at most `batch` of them; a short batch is padded):
+    /// one `[channels]` vector per image, the classifier's input. Needs a session made with
+    /// [`OutputKind::Embeddings`] (or a model without a classifier).
+    ///
+    /// ```
+    /// # use effnet::{Engine, Model, OutputKind};
+    /// # fn main() -> effnet::Result<()> {
+    /// let Ok(engine) = Engine::new() else { return Ok(()) };
+    /// let model = engine.load(Model::bundled()?)?;
+    /// let options = model.default_options(1).with_resolution(32, 32);
+    /// let mut session = model.session(options.with_output(OutputKind::Embeddings))?;
+    /// let grey = image::RgbImage::from_pixel(40, 30, image::Rgb([128, 128, 128]));
+    /// let embeddings = session.embed(&[grey])?;
+    /// assert_eq!(embeddings[0].len(), 1280);
+    /// # Ok(()) }
+    /// ```
+    pub fn embed(&mut self, images: &[image::RgbImage]) -> Result<Vec<Vec<f32>>> {
+        if !self.embeds {
+            return Err(Error::Input(
+                "this session outputs logits; make it with \
+                 `SessionOptions::with_output(OutputKind::Embeddings)` to get embeddings"
+                    .into(),
+            ));
+        }
+        let (rows, width) = self.run_padded(images)?;
+        Ok((rows.chunks(width.max(1)).take(images.len()))
+            .map(<[f32]>::to_vec)
+            .collect())
+    }
+
+    /// Runs up to `batch` images, padding with zeros (their results are dropped by the
+    /// caller); returns the output rows and the width of one.
+    fn run_padded(&mut self, images: &[image::RgbImage]) -> Result<(Vec<f32>, usize)> {
+        if images.is_empty() {
+            return Ok((Vec::new(), 1));
+        }
+        let o = self.options;
+        let spec = &self.model.arch().preprocess;
+        let input = images::to_tensor_padded(images, spec, o.batch, o.height, o.width)?;
+        let rows = self.run(&input)?.logits;
+        let width = rows.len() / o.batch;
+        Ok((rows, width))
+    }
+
+    /// Why `classify` cannot run on this session.
+    fn not_logits(&self) -> Error {
+        if self.model.arch().classifier.is_none() {
+            return Error::Input(
+                "the model has no classifier (a headless backbone, e.g. timm's num_classes=0): \
+                 it gives embeddings, not classes; use `Session::embed`, or a checkpoint with a \
+                 classifier"
+                    .into(),
+            );
+        }
+        Error::Input(
+            "this session outputs embeddings; make it with `OutputKind::Logits` (the default) \
+             to classify"
+                .into(),
+        )
+    }
+
+    /// Runs with a GPU timestamp around every dispatch (see `bench`).
+    #[doc(hidden)]
+    pub fn run_profiled(
+        &mut self,
+        input: &[f32],
+        timer: &crate::graph::Timer,
+    ) -> Result<(Output, crate::graph::Profile)> {
+        self.inner.run_profiled(input, timer)
+    }
+
+    /// Timestamp queries sized for this session; an error where the adapter has none.
+    #[doc(hidden)]
+    pub fn timer(&self) -> Result<crate::graph::Timer> {
+        self.inner.timer()
+    }
+
+    /// The lowered graph this session runs.
+    #[doc(hidden)]
+    pub fn graph(&self) -> &crate::graph::Graph {
+        self.inner.graph()
+    }
+
+    /// Compute dispatches per run.
+    #[doc(hidden)]
+    pub fn dispatch_count(&self) -> usize {
+        self.inner.dispatch_count()
+    }
+
+    /// Distinct compute pipelines the session uses.
+    #[doc(hidden)]
+    pub fn pipeline_count(&self) -> usize {
+        self.inner.pipeline_count()
+    }
+}
