@@ -32,6 +32,9 @@ pub struct Gpu {
     /// Store f16 as native `f16` (SHADER_F16); otherwise as packed pairs in `u32` words.
     /// Public so tests can exercise the packed path on any adapter.
     pub native_f16: bool,
+    /// The driver's pipeline cache, persisted on disk (`pipeline_cache.rs`), where the device
+    /// has one.
+    pub pipeline_cache: Option<Arc<super::pipeline_cache::DiskCache>>,
     health: Arc<Health>,
 }
 
@@ -76,7 +79,8 @@ impl Gpu {
         let features = adapter.features()
             & (wgpu::Features::SHADER_F16
                 | wgpu::Features::SUBGROUP
-                | wgpu::Features::TIMESTAMP_QUERY);
+                | wgpu::Features::TIMESTAMP_QUERY
+                | wgpu::Features::PIPELINE_CACHE);
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("effnet"),
@@ -137,7 +141,9 @@ impl Gpu {
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
             *h.uncaptured.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
         }));
+        let pipeline_cache = super::pipeline_cache::open(&device, &info).map(Arc::new);
         Gpu {
+            pipeline_cache,
             native_f16: features.contains(wgpu::Features::SHADER_F16),
             device,
             queue,

@@ -3,6 +3,7 @@
 pub mod buffers;
 pub mod device;
 pub(crate) mod oneshot;
+pub mod pipeline_cache;
 pub mod pipelines;
 pub mod tuning;
 pub mod weights;

@@ -148,10 +148,17 @@ pub struct Pipelines {
     pipeline_layout: wgpu::PipelineLayout,
     modules: HashMap<Kernel, wgpu::ShaderModule>,
     cache: HashMap<(Kernel, Constants), wgpu::ComputePipeline>,
+    /// The driver's pipeline cache, persisted across processes (`pipeline_cache.rs`).
+    driver_cache: Option<wgpu::PipelineCache>,
 }
 
 impl Pipelines {
-    pub fn new(device: &wgpu::Device, storage: Storage, subgroups: bool) -> Self {
+    pub fn new(
+        device: &wgpu::Device,
+        storage: Storage,
+        subgroups: bool,
+        driver_cache: Option<wgpu::PipelineCache>,
+    ) -> Self {
         let buffer = |b: u32, read_only: bool| wgpu::BindGroupLayoutEntry {
             binding: b,
             visibility: wgpu::ShaderStages::COMPUTE,
@@ -198,6 +205,7 @@ impl Pipelines {
             pipeline_layout,
             modules: HashMap::new(),
             cache: HashMap::new(),
+            driver_cache,
         }
     }
 
@@ -209,6 +217,7 @@ impl Pipelines {
         constants: Constants,
     ) -> &wgpu::ComputePipeline {
         let (storage, subgroups) = (self.storage, self.subgroups);
+        let driver_cache = self.driver_cache.as_ref();
         let module = self.modules.entry(kernel).or_insert_with(|| {
             device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(&format!("{kernel:?}")),
@@ -230,7 +239,7 @@ impl Pipelines {
                         constants: &values,
                         zero_initialize_workgroup_memory: false,
                     },
-                    cache: None,
+                    cache: driver_cache,
                 })
             })
     }

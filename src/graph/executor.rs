@@ -116,7 +116,8 @@ impl Executor {
         check_grid(gpu, &descs, se_sizes)?;
         let ctx = BindContext::new(gpu, &graph, &descs, &slots, &p.slot_of, weights);
         let format = Storage::for_precision(precision, gpu.native_f16);
-        let mut pipelines = Pipelines::new(dev, format, gpu.tuning.subgroups);
+        let cache = gpu.pipeline_cache.as_ref().map(|c| c.cache.clone());
+        let mut pipelines = Pipelines::new(dev, format, gpu.tuning.subgroups, cache);
         let dispatches = descs
             .iter()
             .enumerate()
@@ -131,6 +132,10 @@ impl Executor {
             captured.extend(graph.stages.iter().map(|s| s.tensor));
         }
         let (passes, readback, staging_size) = passes_and_readback(&graph, &captured, &sizes);
+        // Every pipeline exists now: keep them for the next process's start-up.
+        if let Some(c) = &gpu.pipeline_cache {
+            c.save();
+        }
         Ok(Executor {
             device: dev.clone(),
             queue: gpu.queue.clone(),
