@@ -36,9 +36,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("features: {:?}", engine.features());
 
     let synthetic = std::env::args().skip(1).any(|a| a == "--synthetic");
-    let model = match synthetic {
-        true => Model::synthetic("tf_efficientnet_lite0")?,
-        false => Model::bundled()?,
+    let model = if synthetic {
+        Model::synthetic("tf_efficientnet_lite0")?
+    } else {
+        Model::bundled()?
     };
     let model = engine.load(model)?;
     // 64×64 keeps the example quick on a CPU driver; any size the device fits works.

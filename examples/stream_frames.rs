@@ -28,19 +28,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::env::args().skip(1).partition(|a| a.starts_with("--"));
     let synthetic = flags.iter().any(|f| f == "--synthetic");
     if let Some(f) = flags.iter().find(|f| *f != "--synthetic") {
-        return Err(format!(
-            "unknown option {f}; usage: stream_frames [FRAMES] [RESOLUTION] \
-                            [--synthetic]"
-        )
-        .into());
+        let usage = "usage: stream_frames [FRAMES] [RESOLUTION] [--synthetic]";
+        return Err(format!("unknown option {f}; {usage}").into());
     }
     let mut numbers = numbers.iter().map(|a| a.parse::<usize>());
     let frames = numbers.next().transpose()?.unwrap_or(100);
     let side = numbers.next().transpose()?.unwrap_or(96);
     let engine = Engine::new()?;
-    let model = match synthetic {
-        true => Model::synthetic("tf_efficientnet_lite0")?,
-        false => Model::bundled()?,
+    let model = if synthetic {
+        Model::synthetic("tf_efficientnet_lite0")?
+    } else {
+        Model::bundled()?
     };
     let model = engine.load(model)?;
     let mut session = model.session(model.default_options(1).with_resolution(side, side))?;

@@ -7,6 +7,7 @@
 //! [`Session`]s (batch, resolution, logits or embeddings) from it and runs them many times.
 //!
 //! ```
+//! use effnet::image::{Rgb, RgbImage};
 //! use effnet::{Engine, Model, OutputKind};
 //! # fn main() -> effnet::Result<()> {
 //! // The best adapter; `Error::NoAdapter` says how to install a driver where there is none.
@@ -17,7 +18,7 @@
 //! // (`model.default_options(1)`) is the model's own, 224×224.
 //! let options = model.default_options(1).with_resolution(32, 32);
 //! let mut session = model.session(options)?;
-//! let photo = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 90]));
+//! let photo = RgbImage::from_fn(64, 48, |x, y| Rgb([x as u8 * 4, y as u8 * 5, 90]));
 //! for p in &session.classify(&[photo.clone()], 3)?[0] {
 //!     println!("{:5.1}% {} {:?}", 100.0 * p.prob, p.label, p.wnid);
 //! }

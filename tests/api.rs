@@ -214,3 +214,15 @@ fn embeddings_match_the_cpu_reference_and_the_pooled_head_stage() {
         "embeddings vs the pooled head stage: relative L2 error {err:.2e}"
     );
 }
+
+/// What the README promises about threads: engines and loaded models are shared, sessions
+/// move to the thread that runs them.
+#[test]
+fn engines_and_models_are_shared_and_sessions_move_between_threads() {
+    fn shared<T: Send + Sync + Clone>() {}
+    fn movable<T: Send>() {}
+    shared::<Engine>();
+    shared::<effnet::LoadedModel>();
+    movable::<effnet::Session>();
+    movable::<Model>();
+}

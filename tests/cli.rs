@@ -135,7 +135,10 @@ fn bad_arguments_fail_cleanly() {
         ),
         (vec![&"classify", &img, &"--model", &empty], "empty.pth"),
         (vec![&"classify", &img, &"--batch", &"0"], "at least 1"),
-        (vec![&"classify", &img, &"--precision", &"f8"], "f32 or f16"),
+        (
+            vec![&"classify", &img, &"--precision", &"f8"],
+            "possible values: f32, f16",
+        ),
         (vec![&"features", &img], "--out"),
         (vec![&"eval", &dir], "no images"),
         (vec![&"eval", &missing], "cannot read"),

@@ -261,6 +261,14 @@ fn a_dash_reads_one_image_from_stdin() {
     };
     assert!(piped.status.success(), "{}", stderr(&piped));
     assert_eq!(top(&piped), top(&from_file));
+    // Scripts get the model, the resolution and ImageNet's WordNet ids with each answer.
+    let v: serde_json::Value = serde_json::from_slice(&piped.stdout).unwrap();
+    assert!(v["model"].as_str().unwrap().contains("bundled"), "{v}");
+    assert_eq!(v["resolution"], 64, "{v}");
+    assert!(
+        v["top"][0]["wnid"].as_str().unwrap().starts_with('n'),
+        "{v}"
+    );
 }
 
 #[test]

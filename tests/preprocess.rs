@@ -13,7 +13,7 @@ use image::RgbImage;
 use std::path::{Path, PathBuf};
 
 fn png(name: &str) -> RgbImage {
-    load_image(&Path::new(DATA).join("resize").join(name)).expect("fixture PNG")
+    load_image(Path::new(DATA).join("resize").join(name)).expect("fixture PNG")
 }
 
 /// Resize only, on lossless inputs (so decoding plays no part): synthetic edges and noise,

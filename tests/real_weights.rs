@@ -12,8 +12,8 @@ fn weights(name: &str) -> PathBuf {
 
 #[test]
 fn both_lite0_files_choose_tf_lite0_and_equal_weights() {
-    let a = Model::from_file(&weights("efficientnet-lite0-57934424.pth"), None).unwrap();
-    let b = Model::from_file(&weights("tf_efficientnet_lite0.timm.pth"), None).unwrap();
+    let a = Model::from_file(weights("efficientnet-lite0-57934424.pth"), None).unwrap();
+    let b = Model::from_file(weights("tf_efficientnet_lite0.timm.pth"), None).unwrap();
     assert_eq!(a.arch.name, "tf_efficientnet_lite0");
     assert_eq!(b.arch.name, "tf_efficientnet_lite0");
     // The two files hold bit-identical tensors, folded by the same code.

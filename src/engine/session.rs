@@ -97,9 +97,10 @@ impl Session {
     pub(super) fn new(model: &LoadedModel, o: SessionOptions) -> Result<Self> {
         let embeds = o.output == OutputKind::Embeddings || model.arch().classifier.is_none();
         // Without the classifier, the graph's last op writes the pooled features instead.
-        let arch = match embeds {
-            true => model.arch().clone().with_classes(0),
-            false => model.arch().clone(),
+        let arch = if embeds {
+            model.arch().clone().with_classes(0)
+        } else {
+            model.arch().clone()
         };
         let limit = guard::tensor_limit(&model.gpu.limits);
         let size = (o.batch, o.height, o.width);
@@ -198,12 +199,13 @@ impl Session {
     /// best first, named by [`Model::class_names`](crate::Model::class_names).
     ///
     /// ```
+    /// use effnet::image::{Rgb, RgbImage};
     /// # use effnet::{Engine, Model};
     /// # fn main() -> effnet::Result<()> {
     /// let Ok(engine) = Engine::new() else { return Ok(()) };
     /// let model = engine.load(Model::bundled()?)?;
     /// let mut session = model.session(model.default_options(2).with_resolution(32, 32))?;
-    /// let grey = image::RgbImage::from_pixel(40, 30, image::Rgb([128, 128, 128]));
+    /// let grey = RgbImage::from_pixel(40, 30, Rgb([128, 128, 128]));
     /// let top = session.classify(&[grey], 5)?;
     /// assert_eq!((top.len(), top[0].len()), (1, 5));
     /// assert!(top[0][0].prob >= top[0][1].prob && top[0][0].wnid.is_some());
@@ -229,13 +231,14 @@ impl Session {
     /// [`OutputKind::Embeddings`] (or a model without a classifier).
     ///
     /// ```
+    /// use effnet::image::{Rgb, RgbImage};
     /// # use effnet::{Engine, Model, OutputKind};
     /// # fn main() -> effnet::Result<()> {
     /// let Ok(engine) = Engine::new() else { return Ok(()) };
     /// let model = engine.load(Model::bundled()?)?;
     /// let options = model.default_options(1).with_resolution(32, 32);
     /// let mut session = model.session(options.with_output(OutputKind::Embeddings))?;
-    /// let grey = image::RgbImage::from_pixel(40, 30, image::Rgb([128, 128, 128]));
+    /// let grey = RgbImage::from_pixel(40, 30, Rgb([128, 128, 128]));
     /// let embeddings = session.embed(&[grey])?;
     /// assert_eq!(embeddings[0].len(), 1280);
     /// # Ok(()) }

@@ -107,6 +107,7 @@ impl Precision {
         }
     }
 
+    /// Parses `f32` or `f16` (as the command line's `--precision` takes them).
     pub fn parse(s: &str) -> crate::Result<Self> {
         match s {
             "f32" => Ok(Precision::F32),

@@ -17,6 +17,7 @@ pub mod variants;
 pub mod weights;
 
 pub use arch::*;
+#[doc(hidden)]
 pub use identify::{Identified, identify};
 pub use info::{ModelInfo, StageInfo, format_table, info};
 pub use variants::{known_names, qualified_name, resolve};

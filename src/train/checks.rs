@@ -15,7 +15,7 @@ pub(crate) fn check_options(o: &TrainOptions) -> Result<()> {
     }
     if !(o.lr.is_finite() && o.lr > 0.0) {
         return bad(format!(
-            "lr is {}; use a positive learning rate such as 2e-3",
+            "lr is {}; use a positive learning rate such as 1e-3",
             o.lr
         ));
     }

@@ -3,7 +3,7 @@
 
 use super::kernels::{Bindings, Kernels, Params, check_size, grid};
 use super::schedule::AdamStep;
-use super::{Examples, Head};
+use super::{Examples, Head, check_examples};
 use crate::gpu::{Gpu, create_buffer, create_buffer_init, create_storage};
 use crate::{Error, Result};
 use std::ops::Range;
@@ -45,20 +45,17 @@ pub struct GpuHead {
 
 impl GpuHead {
     /// Uploads `train` and creates a zero head for `classes` classes with room for mini-batches
-    /// of `batch` samples. The inputs must already be checked (`check_examples`).
+    /// of `batch` samples.
     pub fn new(gpu: &Gpu, train: Examples, classes: usize, batch: usize) -> Result<Self> {
+        check_examples(&train, classes, "training")?;
         let rows = batch.max(EVAL_ROWS);
         let params = classes * (train.width + 1);
         let hint = "train on fewer samples, fewer classes or narrower features";
-        check_size(
-            gpu,
-            "the training features",
-            4 * train.features.len() as u64,
-            hint,
-        )?;
-        check_size(gpu, "the training statistics", 8 * train.len() as u64, hint)?;
-        check_size(gpu, "the head's moments", 8 * params as u64, hint)?;
-        check_size(gpu, "the logits", 4 * (rows * classes) as u64, hint)?;
+        let fits = |what, floats: usize| check_size(gpu, what, 4 * floats as u64, hint);
+        fits("the training features", train.features.len())?;
+        fits("the training statistics", 2 * train.len())?;
+        fits("the head's moments", 2 * params)?;
+        fits("the logits", rows * classes)?;
         let param_grid = grid(gpu, params, "a training step")?;
         grid(gpu, rows * classes, "a training step")?;
         let width = train.width;
@@ -101,19 +98,18 @@ impl GpuHead {
 
     /// Uploads a validation split, evaluated by [`GpuHead::evaluate`].
     pub fn set_validation(&mut self, val: Examples) -> Result<()> {
+        if val.width != self.width {
+            return Err(Error::Input(format!(
+                "validation features are {} wide but training features are {}; compute both \
+                 with the same model",
+                val.width, self.width
+            )));
+        }
+        check_examples(&val, self.classes, "validation")?;
         let hint = "evaluate on fewer validation samples";
-        check_size(
-            &self.gpu,
-            "the validation features",
-            4 * val.features.len() as u64,
-            hint,
-        )?;
-        check_size(
-            &self.gpu,
-            "the validation statistics",
-            8 * val.len() as u64,
-            hint,
-        )?;
+        let fits = |what, floats: usize| check_size(&self.gpu, what, 4 * floats as u64, hint);
+        fits("the validation features", val.features.len())?;
+        fits("the validation statistics", 2 * val.len())?;
         let shared = [&self.theta, &self.logits, &self.grad, &self.moments];
         let split = self.gpu.scoped("the validation buffers", || {
             Split::new(&self.gpu, &self.kernels, val, shared)
@@ -126,11 +122,12 @@ impl GpuHead {
 
     /// Replaces the head and resets AdamW's moments (tests start from a given head).
     pub fn set_head(&self, head: &Head) -> Result<()> {
-        if (head.classes, head.width) != (self.classes, self.width) {
+        let shape = (head.weight.len(), head.bias.len());
+        if shape != (self.classes * self.width, self.classes) {
             return Err(Error::Shape {
-                what: "head [classes, width]".into(),
-                expected: vec![self.classes, self.width],
-                got: vec![head.classes, head.width],
+                what: "head weight and bias".into(),
+                expected: vec![self.classes * self.width, self.classes],
+                got: vec![shape.0, shape.1],
             });
         }
         let theta: Vec<f32> = (head.weight.chunks_exact(self.width).zip(&head.bias))
@@ -144,15 +141,28 @@ impl GpuHead {
 
     /// Sets the order in which the training samples are visited (a permutation of 0..N,
     /// e.g. `schedule::epoch_order`); mini-batches are ranges of positions in it.
-    pub fn set_order(&self, order: &[u32]) {
+    pub fn set_order(&self, order: &[u32]) -> Result<()> {
+        let n = self.train.samples;
+        if order.len() != n || order.iter().any(|&i| i as usize >= n) {
+            return Err(Error::Input(format!(
+                "the order must list {n} sample indices below {n}, e.g. a permutation"
+            )));
+        }
         (self.gpu.queue).write_buffer(&self.train.order, 0, bytemuck::cast_slice(order));
+        Ok(())
     }
 
     /// Records and submits one training step on the samples at positions `rows` of the
     /// order: forward, softmax-CE gradient, weight gradient, AdamW update. Nothing is read
     /// back; the losses and hits of those positions land in the training statistics.
-    pub fn step(&self, rows: Range<usize>, adam: &AdamStep, smoothing: f64) {
+    pub fn step(&self, rows: Range<usize>, adam: &AdamStep, smoothing: f64) -> Result<()> {
         let count = rows.len();
+        if count == 0 || count > self.rows || rows.end > self.train.samples {
+            return Err(Error::Input(format!(
+                "a step covers 1 to {} positions of the {} in the order, not {rows:?}",
+                self.rows, self.train.samples
+            )));
+        }
         let params = Params {
             lr_wd: adam.lr_wd as f32,
             step_size: adam.step_size as f32,
@@ -161,6 +171,7 @@ impl GpuHead {
             ..self.params(rows, self.train.samples, smoothing)
         };
         self.submit(&self.train, &params, count, true);
+        Ok(())
     }
 
     /// Mean loss and accuracy of the training samples over the last epoch.

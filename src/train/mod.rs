@@ -41,18 +41,23 @@ use schedule::{AdamStep, Schedule, epoch_order};
 pub(crate) use checks::{check_examples, check_options};
 
 /// How to train. The defaults suit a linear probe on ~1k samples of 1280-d pooled
-/// EfficientNet features (measured: bundled Lite0 on 821 ImageNet photos in 7 coarse classes):
-/// - `lr` 2e-3 with `batch` 32: 26 AdamW steps per epoch; Adam moves each weight by about
-///   lr per step, so the weights can reach the O(1) scale a probe on O(1) features needs
-///   within a few epochs, while batches of 32 keep the gradient noise low;
-/// - `epochs` 50 (1,300 steps): the training loss has flattened well before the cosine
-///   schedule ends, and more epochs did not change the validation accuracy;
-/// - `weight_decay` 1e-2 (torch.optim.AdamW's default): a mild pull towards zero that only
-///   matters once the data are fit, where it keeps the weights from growing without bound;
-/// - `label_smoothing` 0.1: softer targets keep the logits of separable data from growing
-///   without bound, which calibrates the probabilities better;
-/// - no warm-up: the problem is convex and Adam's first steps are bounded by lr, so there is
-///   no early instability to tame.
+/// EfficientNet features. Measured on the bundled Lite0's features of 821 ImageNet photos in
+/// 7 coarse classes (`../shared/data/transfer_coarse.tsv`, 179 validation photos, where one
+/// photo is 0.56 points): the defaults score 93.3% with seeds 0–3 (tests/train.rs,
+/// `transfer_coarse_lite0`; PyTorch's logistic regression on the same features: 92.7%).
+/// - `lr` 1e-3 with `batch` 32: 26 AdamW steps per epoch; Adam moves each weight by about lr
+///   per step, enough for the O(1) weights a probe on O(1) features needs within the run.
+///   2e-3 and 3e-3 fit the training set as well but scored 91–92%; 5e-4 underfits (99.8%
+///   training accuracy);
+/// - `epochs` 50 (1,300 steps): the training loss has flattened before the cosine schedule
+///   ends; 30 epochs scored 92–93%, 100 epochs at 2e-3 91%;
+/// - `weight_decay` 1e-2 (torch.optim.AdamW's default): a mild pull towards zero (1e-4 made
+///   no difference here) that keeps weights bounded once the data are fit;
+/// - `label_smoothing` 0.1: the same accuracy as none here, but separable data (a probe on
+///   1280 features and 821 samples always is) no longer drive the logits up without bound,
+///   so the probabilities are not all 0 or 1;
+/// - no warm-up: the loss is convex and Adam's first steps are bounded by lr, so there is no
+///   early instability to tame (2 epochs of warm-up made no difference).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TrainOptions {
     /// Passes over the training set.
@@ -75,7 +80,7 @@ impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
             epochs: 50,
-            lr: 2e-3,
+            lr: 1e-3,
             batch: 32,
             weight_decay: 1e-2,
             label_smoothing: 0.1,
@@ -136,7 +141,8 @@ pub struct Head {
 }
 
 impl Head {
-    /// Logits `[rows, classes]` of feature vectors `[rows, width]`, on the CPU.
+    /// Logits `[rows, classes]` of feature vectors `[rows, width]`, on the CPU (values past
+    /// the last whole row are ignored).
     pub fn logits(&self, features: &[f32]) -> Vec<f32> {
         let rows = features.chunks_exact(self.width.max(1));
         rows.flat_map(|x| {
@@ -152,7 +158,10 @@ impl Head {
     /// The predicted class (the first largest logit) of each feature vector.
     pub fn predict(&self, features: &[f32]) -> Vec<u32> {
         let logits = self.logits(features);
-        logits.chunks_exact(self.classes).map(argmax).collect()
+        logits
+            .chunks_exact(self.classes.max(1))
+            .map(argmax)
+            .collect()
     }
 }
 
@@ -212,7 +221,6 @@ impl Trainer {
     /// seed only through the sample order).
     pub fn new(gpu: &Gpu, train: Examples, classes: usize, options: TrainOptions) -> Result<Self> {
         check_options(&options)?;
-        check_examples(&train, classes, "training")?;
         let batch = options.batch.min(train.len());
         let head = GpuHead::new(gpu, train, classes, batch)?;
         let schedule = Schedule {
@@ -234,15 +242,6 @@ impl Trainer {
 
     /// Also evaluates the head on `val` after every epoch.
     pub fn with_validation(mut self, val: Examples) -> Result<Self> {
-        if val.width != self.head.width() {
-            return Err(Error::Input(format!(
-                "validation features are {} wide but training features are {}; compute both \
-                 with the same model",
-                val.width,
-                self.head.width()
-            )));
-        }
-        check_examples(&val, self.head.classes(), "validation")?;
         self.head.set_validation(val)?;
         Ok(self)
     }
@@ -287,11 +286,11 @@ impl Trainer {
         let steps = self.schedule.steps_per_epoch();
         let (o, s) = (self.options, self.schedule);
         let (train, val) = self.gpu.scoped("a training epoch", || {
-            self.head.set_order(&order);
+            self.head.set_order(&order)?;
             for i in 0..steps {
                 let t = e * steps + i;
                 let adam = AdamStep::new(t as u64 + 1, s.lr_at(t), o.weight_decay);
-                self.head.step(s.batch_rows(i), &adam, o.label_smoothing);
+                self.head.step(s.batch_rows(i), &adam, o.label_smoothing)?;
             }
             Ok((
                 self.head.train_stats()?,

@@ -105,7 +105,7 @@ pub fn compare_photos(fx: &Value, t: &Transform) -> Vec<(String, String, Compare
     let mut out = Vec::new();
     for photo in fx["photos"].as_array().unwrap() {
         let file = photo["file"].as_str().unwrap().to_string();
-        let img = load_image(&photos_dir().join(&file)).unwrap();
+        let img = load_image(photos_dir().join(&file)).unwrap();
         let compared = compare(photo, &img, t, u(&fx["sample_stride"]));
         let (diff, _, mean_lsb) = &compared;
         for (c, lsb) in mean_lsb.iter().enumerate() {

@@ -1,10 +1,10 @@
-//! `effnet classify`: the top-k ImageNet classes of each image, with probabilities.
+//! `effnet classify`: the top-k classes of each image, with probabilities.
 
 use crate::models::{ModelArgs, require_classifier};
 use crate::progress::image_bar;
 use crate::runner::{RunOptions, run_images};
 use clap::Args;
-use effnet::{Result, softmax, top_k};
+use effnet::{Prediction, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -28,7 +28,11 @@ pub struct ClassifyArgs {
 pub fn run(a: ClassifyArgs) -> Result<ExitCode> {
     let opened = a.model.open()?;
     require_classifier(&opened)?;
-    let names = opened.loaded.class_names();
+    let about = Run {
+        json: a.json,
+        model: &opened.origin,
+        res: opened.res,
+    };
     if !a.json {
         eprintln!("model: {} at {}x{}", opened.origin, opened.res, opened.res);
     }
@@ -36,6 +40,7 @@ pub fn run(a: ClassifyArgs) -> Result<ExitCode> {
         batch: a.model.batch,
         res: opened.res,
         capture_stages: false,
+        embeddings: false,
     };
     let bar = image_bar(a.images.len() as u64, a.model.batch);
     let mut failed = 0usize;
@@ -50,12 +55,13 @@ pub fn run(a: ClassifyArgs) -> Result<ExitCode> {
                 return;
             }
         };
-        let probs = softmax(&output.logits);
-        let top: Vec<(usize, String, f64)> = top_k(&probs, a.top_k as usize)
-            .into_iter()
-            .map(|c| (c, names[c].clone(), probs[c]))
-            .collect();
-        bar.suspend(|| print_top(&file, &top, a.json));
+        match opened.loaded.predictions(&output.logits, a.top_k as usize) {
+            Ok(top) => bar.suspend(|| print_top(&file, &top, &about)),
+            Err(e) => {
+                failed += 1;
+                bar.suspend(|| report_failure(&file, &e, a.json));
+            }
+        }
     })?;
     bar.finish_and_clear();
     if failed > 0 {
@@ -78,17 +84,31 @@ fn report_failure(file: &str, e: &effnet::Error, json: bool) {
     }
 }
 
-fn print_top(file: &str, top: &[(usize, String, f64)], json: bool) {
-    if json {
-        let top: Vec<_> = top
-            .iter()
-            .map(|(index, label, prob)| serde_json::json!({"index": index, "label": label, "prob": prob}))
+/// What every printed answer says about the run.
+struct Run<'a> {
+    json: bool,
+    model: &'a str,
+    res: usize,
+}
+
+fn print_top(file: &str, top: &[Prediction], run: &Run) {
+    if run.json {
+        let top: Vec<_> = (top.iter())
+            .map(|p| {
+                let mut o = serde_json::json!({"index": p.index, "label": p.label, "prob": p.prob});
+                if let Some(w) = &p.wnid {
+                    o["wnid"] = w.as_str().into();
+                }
+                o
+            })
             .collect();
-        out!("{}", serde_json::json!({"file": file, "top": top}));
+        let line = serde_json::json!({"file": file, "model": run.model,
+            "resolution": run.res, "top": top});
+        out!("{line}");
         return;
     }
     out!("{file}");
-    for (index, label, prob) in top {
-        out!("  {:>6.2}%  {index:>4}  {label}", prob * 100.0);
+    for p in top {
+        out!("  {:>6.2}%  {:>4}  {}", p.prob * 100.0, p.index, p.label);
     }
 }

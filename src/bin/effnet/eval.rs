@@ -56,6 +56,7 @@ pub fn run(a: EvalArgs) -> Result<ExitCode> {
         batch: a.model.batch,
         res: opened.res,
         capture_stages: false,
+        embeddings: false,
     };
     let bar = image_bar(paths.len() as u64, a.model.batch);
     let (mut top1, mut top5, mut done, mut failed) = (0usize, 0usize, 0usize, 0usize);

@@ -32,12 +32,12 @@ pub fn run(a: FeaturesArgs) -> Result<ExitCode> {
     // Before the work: a run that cannot save its result should not start.
     effnet::checkpoint::check_writable(&a.out)?;
     let opened = a.model.open()?;
-    let head_name = opened.loaded.arch().head_name.clone();
     let opts = RunOptions {
         batch: a.model.batch,
         res: opened.res,
-        // The head output is read back to pool it, so stages are always captured.
-        capture_stages: true,
+        capture_stages: a.stages,
+        // Pooled on the GPU: only the embeddings come back unless stages are asked for.
+        embeddings: true,
     };
     let bar = image_bar(a.images.len() as u64, a.model.batch);
     let mut files = Vec::new();
@@ -45,7 +45,7 @@ pub fn run(a: FeaturesArgs) -> Result<ExitCode> {
     let mut failed = 0usize;
     run_images(&opened.loaded, &opts, &a.images, |i, result| {
         bar.inc(1);
-        match result.and_then(|o| collected.add(o, &head_name, a.stages)) {
+        match result.map(|o| collected.add(o)) {
             Ok(()) => files.push(a.images[i].display().to_string()),
             Err(e) => {
                 failed += 1;
@@ -94,17 +94,11 @@ struct Collected {
 }
 
 impl Collected {
-    fn add(&mut self, o: ImageOutput, head_name: &str, keep_stages: bool) -> Result<()> {
-        let (_, [c, h, w], head) = (o.stages.iter())
-            .find(|(name, ..)| name == head_name)
-            .ok_or_else(|| Error::Input(format!("the model reports no `{head_name}` output")))?;
-        self.channels = *c;
-        let plane = h * w;
-        (self.embeddings).extend(
-            head.chunks(plane)
-                .map(|p| p.iter().sum::<f32>() / plane as f32),
-        );
-        if keep_stages {
+    /// One image's pooled embedding (the session's output) and stage maps, if captured.
+    fn add(&mut self, o: ImageOutput) {
+        self.channels = o.logits.len();
+        self.embeddings.extend_from_slice(&o.logits);
+        if !o.stages.is_empty() {
             if self.stages.is_empty() {
                 self.stages = (o.stages.iter())
                     .map(|(n, s, _)| (n.clone(), *s, Vec::new()))
@@ -114,7 +108,6 @@ impl Collected {
                 all.extend(data);
             }
         }
-        Ok(())
     }
 
     fn into_state_dict(self, n: usize) -> StateDict {

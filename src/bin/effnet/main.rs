@@ -168,7 +168,12 @@ fn cmd_devices(json: bool) -> effnet::Result<ExitCode> {
                 "device_type": kind, "driver": a.driver, "driver_info": a.driver_info});
             out!("{row}");
         } else {
-            out!("{n}: {} ({backend}, {kind}, {} {})", a.name, a.driver, a.driver_info);
+            out!(
+                "{n}: {} ({backend}, {kind}, {} {})",
+                a.name,
+                a.driver,
+                a.driver_info
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

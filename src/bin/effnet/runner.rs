@@ -8,7 +8,7 @@
 
 use effnet::graph::StageTensor;
 use effnet::preprocess::{ImageLimits, Transform, decode_image, load_image, preprocess_batch_with};
-use effnet::{Error, LoadedModel, Result, Session, SessionOptions};
+use effnet::{Error, LoadedModel, OutputKind, Result, Session, SessionOptions};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -24,6 +24,8 @@ pub struct RunOptions {
     pub batch: usize,
     pub res: usize,
     pub capture_stages: bool,
+    /// Output the pooled head features (embeddings) instead of the logits.
+    pub embeddings: bool,
 }
 
 /// How long the run took to start (session and pipelines) before the first batch ran.
@@ -77,7 +79,12 @@ pub fn run_images(
         // Compiling the pipelines overlaps with decoding the first batch.
         let started = Instant::now();
         let options = SessionOptions::new(batch, opts.res, opts.res);
-        let mut session = loaded.session(options.with_capture_stages(opts.capture_stages))?;
+        let output = match opts.embeddings {
+            true => OutputKind::Embeddings,
+            false => OutputKind::Logits,
+        };
+        let options = options.with_capture_stages(opts.capture_stages);
+        let mut session = loaded.session(options.with_output(output))?;
         let startup = started.elapsed();
         eprintln!(
             "session: batch {batch} at {0}x{0} on {1}, ready in {2:.1} s",
