@@ -26,14 +26,17 @@ use support::{Data, check_close, random_head, theta_of};
 /// formula bug shows as errors of 1e-2 or more.
 pub const TOL_GRAD: f64 = 1e-4;
 
-/// Tolerance of a parameter after one AdamW step with gradient `g` (the reference's). The
-/// step is lr·m̂/(sqrt(v̂) + eps): a gradient error δ ≤ TOL_GRAD changes it by at most
-/// lr·eps·δ/(|g| + eps)², negligible unless |g| is near 0, where the step's sign is truly
-/// undecided and the bound reaches its cap of 2·lr. f32 itself rounds the parameter and the
+/// Tolerance of a parameter after one AdamW step, from the reference's gradient `g` and ours.
+/// The first step is lr·g/(|g| + eps) (m̂ = g, sqrt(v̂) = |g|), which moves by at most
+/// lr·eps·|δ|/(min |g| + eps)² when the gradient moves by δ without changing sign: negligible
+/// unless |g| is near 0, where the bound reaches its cap of 2·lr (the step's sign is truly
+/// undecided). Using our actual δ rather than TOL_GRAD keeps exact zeros (one class: the
+/// gradient is exactly 0 on both sides) exact. f32 itself rounds the parameter and the
 /// update at a few ULP: 1e-6 of the parameter's size and of lr.
-fn tol_param(theta: f64, g: f64, lr: f64) -> f64 {
-    let eps = 1e-8;
-    let sign_sensitivity = (TOL_GRAD * eps / (g.abs() + eps).powi(2)).min(2.0);
+fn tol_param(theta: f64, g: f64, ours: f32, lr: f64) -> f64 {
+    let (eps, delta) = (1e-8, (ours as f64 - g).abs());
+    let smallest = g.abs().min(ours.abs() as f64);
+    let sign_sensitivity = (delta * eps / (smallest + eps).powi(2)).min(2.0);
     1e-6 * (theta.abs() + lr) + lr * sign_sensitivity
 }
 
@@ -71,7 +74,7 @@ fn one_step(gpu: &Gpu, classes: usize, width: usize, batch: usize) {
     let grad = gpu_head.read_grad().unwrap();
     check_close(&format!("{case}: gradient"), &grad, &r.grad, |_| TOL_GRAD);
     let ours = theta_of(&gpu_head.read_head().unwrap());
-    let tol = |i: usize| tol_param(reference.theta[i], r.grad[i], LR);
+    let tol = |i: usize| tol_param(reference.theta[i], r.grad[i], grad[i], LR);
     check_close(&format!("{case}: AdamW step"), &ours, &reference.theta, tol);
     last_batch_step(&case, &gpu_head, &reference, &data, &order, batch);
 }

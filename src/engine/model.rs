@@ -43,6 +43,13 @@ impl Model {
         Self::from_bytes(Self::BUNDLED_PATH, BUNDLED_BYTES, None)
     }
 
+    /// The bundled model's checkpoint file, as embedded (for `effnet train`, which writes the
+    /// backbone's own tensors beside a new head).
+    #[doc(hidden)]
+    pub fn bundled_bytes() -> &'static [u8] {
+        BUNDLED_BYTES
+    }
+
     /// A model filled by the golden rule (`../shared/golden/README.md`): deterministic, not
     /// trained, so its answers mean nothing. For tests and benchmarks of any named variant
     /// (`effnet models` lists the names).

@@ -5,7 +5,7 @@ use super::{Examples, TrainOptions};
 use crate::{Error, Result};
 
 /// Options that cannot train are refused up front, with the value to change.
-pub(crate) fn check_options(o: &TrainOptions) -> Result<()> {
+pub fn check_options(o: &TrainOptions) -> Result<()> {
     let bad = |m: String| Err(Error::Input(format!("TrainOptions: {m}")));
     if o.epochs == 0 {
         return bad("epochs is 0; train for at least 1 epoch".into());

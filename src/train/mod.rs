@@ -38,12 +38,13 @@ use crate::gpu::Gpu;
 use crate::{Error, Result};
 use schedule::{AdamStep, Schedule, epoch_order};
 
-pub(crate) use checks::{check_examples, check_options};
+pub(crate) use checks::check_examples;
+pub use checks::check_options;
 
 /// How to train. The defaults suit a linear probe on ~1k samples of 1280-d pooled
 /// EfficientNet features. Measured on the bundled Lite0's features of 821 ImageNet photos in
 /// 7 coarse classes (`../shared/data/transfer_coarse.tsv`, 179 validation photos, where one
-/// photo is 0.56 points): the defaults score 93.3% with seeds 0–3 (tests/train.rs,
+/// photo is 0.56 points): the defaults score 93.3% with seeds 0–3 (tests/train/transfer.rs,
 /// `transfer_coarse_lite0`; PyTorch's logistic regression on the same features: 92.7%).
 /// - `lr` 1e-3 with `batch` 32: 26 AdamW steps per epoch; Adam moves each weight by about lr
 ///   per step, enough for the O(1) weights a probe on O(1) features needs within the run.

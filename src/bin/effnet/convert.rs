@@ -119,16 +119,16 @@ fn with_origin(e: Error, path: &Path, arch: &Arch) -> Error {
 }
 
 /// Where a conversion's input came from.
-struct Provenance<'a> {
-    input: &'a Path,
-    sha: &'a str,
-    f16: bool,
+pub struct Provenance<'a> {
+    pub input: &'a Path,
+    pub sha: &'a str,
+    pub f16: bool,
 }
 
 /// What a later load (and a reader) needs to know: the exact model name and everything that
 /// defines its numerics, class names, plus provenance. Metadata the source carried is kept
 /// unless it is ours.
-fn conversion_metadata(
+pub fn conversion_metadata(
     found: &Identified,
     labels: Option<&[String]>,
     sd: &StateDict,

@@ -23,6 +23,8 @@ mod models;
 mod progress;
 mod runner;
 mod sha256;
+mod train;
+mod train_data;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -93,6 +95,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Teach the model new classes: train a new classifier head on an ImageFolder tree (the
+    /// backbone's features computed once on the GPU) and write a checkpoint that classifies.
+    Train(train::TrainArgs),
     /// Time forward passes: latency percentiles, images/s, GPU time per stage and kernel kind.
     Bench(bench::BenchArgs),
     /// Time the kernel tile candidates on this adapter and cache the fastest for later runs.
@@ -140,6 +145,7 @@ fn main() -> ExitCode {
             json,
         } => cmd_verify(&files, cpu, &precision, json),
         Command::Bench(a) => bench::run(a),
+        Command::Train(a) => train::run(a),
         Command::Tune(a) => bench::tune(a),
     };
     match result {

@@ -19,3 +19,15 @@ pub fn image_bar(total: u64, batch: usize) -> ProgressBar {
     );
     bar
 }
+
+/// A bar over `total` steps of something other than images (e.g. training epochs).
+pub fn count_bar(total: u64, unit: &str) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    let template = format!("{{elapsed_precise}} [{{bar:40}}] {{pos}}/{{len}} {unit} {{msg}}");
+    bar.set_style(
+        ProgressStyle::with_template(&template)
+            .expect("the template is valid")
+            .progress_chars("=> "),
+    );
+    bar
+}

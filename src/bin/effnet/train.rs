@@ -1,0 +1,265 @@
+//! `effnet train`: teach the model new classes. The frozen backbone's pooled features of every
+//! image are computed once on the GPU; a new linear head is trained on them on the GPU
+//! (`effnet::train`: softmax cross-entropy, AdamW, cosine schedule); the checkpoint written
+//! holds the backbone's own tensors, the new classifier, the class names and the settings, so
+//! `classify`, `eval` and `features` load it with no flags.
+
+use crate::convert::{Provenance, conversion_metadata};
+use crate::sha256::sha256_hex;
+use crate::train_data::{Features, features, split, training_folder, validation_folder};
+use clap::Args;
+use effnet::checkpoint::{self, StateDict, Tensor, save_safetensors};
+use effnet::model::loader::remap;
+use effnet::model::{Arch, Identified, identify, qualified_name, resolve};
+use effnet::train::{EpochStats, Examples, Head, TrainOptions, Trainer};
+use effnet::{Engine, Error, LoadOptions, Model, Result};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// ImageFolder root: DIR/<class name>/<image>; the folder names become the labels.
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// Checkpoint to write (safetensors): the backbone, the new head, the class names.
+    #[arg(short = 'o', long, value_name = "FILE.safetensors")]
+    out: PathBuf,
+    /// The backbone: a checkpoint file (default: the bundled EfficientNet-Lite0).
+    #[arg(short = 'm', long, value_name = "FILE")]
+    model: Option<String>,
+    /// Which model the checkpoint file is, when the file does not say.
+    #[arg(long, value_name = "NAME")]
+    arch: Option<String>,
+    /// Input resolution (square); defaults to the model's evaluation resolution.
+    #[arg(long, value_name = "R")]
+    res: Option<usize>,
+    /// Passes over the training images.
+    #[arg(long, default_value_t = TrainOptions::default().epochs)]
+    epochs: usize,
+    /// Peak learning rate (AdamW, cosine decay).
+    #[arg(long, default_value_t = TrainOptions::default().lr)]
+    lr: f64,
+    /// Images per training step.
+    #[arg(short = 'b', long, default_value_t = TrainOptions::default().batch)]
+    batch: usize,
+    /// Decoupled weight decay of the head's weights.
+    #[arg(long, default_value_t = TrainOptions::default().weight_decay)]
+    weight_decay: f64,
+    /// Label smoothing in [0, 1).
+    #[arg(long, default_value_t = TrainOptions::default().label_smoothing)]
+    label_smoothing: f64,
+    /// Validation ImageFolder, its folders named like the training classes.
+    #[arg(long, value_name = "DIR", conflicts_with = "val_split")]
+    val: Option<PathBuf>,
+    /// Hold out this fraction of each class's images for validation instead (e.g. 0.2).
+    #[arg(long, value_name = "F")]
+    val_split: Option<f64>,
+    /// Seed of the sample order: the same seed gives a bit-identical head on one adapter.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// One JSON object with the results instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Images per forward pass of the feature extraction.
+const FEATURE_BATCH: usize = 8;
+
+pub fn run(a: TrainArgs) -> Result<ExitCode> {
+    checkpoint::check_writable(&a.out)?;
+    let folder = training_folder(&a.dir)?;
+    let (train_set, val_set) = match (&a.val, a.val_split) {
+        (Some(dir), _) => (folder.samples, validation_folder(dir, &folder.classes)?),
+        (None, Some(f)) => split(folder.samples, f)?.into(),
+        (None, None) => (folder.samples, Vec::new()),
+    };
+    let backbone = Backbone::read(a.model.as_deref(), a.arch.as_deref())?;
+    let options = TrainOptions {
+        epochs: a.epochs,
+        lr: a.lr,
+        batch: a.batch,
+        weight_decay: a.weight_decay,
+        label_smoothing: a.label_smoothing,
+        seed: a.seed,
+        ..TrainOptions::default()
+    };
+    effnet::train::check_options(&options)?;
+    let engine = Engine::new()?;
+    let res = a.res.unwrap_or(backbone.found.arch.resolution);
+    let loaded = engine.load_with(backbone.model.clone(), LoadOptions::default())?;
+    let started = Instant::now();
+    let train = features(&loaded, res, FEATURE_BATCH, &train_set)?;
+    let val = features(&loaded, res, FEATURE_BATCH, &val_set)?;
+    let feature_s = started.elapsed().as_secs_f64();
+    let classes = folder.classes.len();
+    let started = Instant::now();
+    let trained = fit(&engine, &train, &val, classes, options, a.json)?;
+    let train_s = started.elapsed().as_secs_f64();
+    let head = &trained.head;
+    backbone.write(&a.out, head, &folder.classes, &options)?;
+    let last = trained.history.last().copied();
+    let summary = serde_json::json!({
+        "out": a.out.display().to_string(), "classes": folder.classes,
+        "train_images": train.labels.len(), "val_images": val.labels.len(),
+        "skipped": train.skipped + val.skipped, "epochs": options.epochs,
+        "train_accuracy": last.map(|s| s.train_accuracy),
+        "val_accuracy": last.and_then(|s| s.val_accuracy),
+        "feature_seconds": feature_s, "train_seconds": train_s, "resolution": res,
+    });
+    if a.json {
+        out!("{summary}");
+    } else {
+        let val = last.and_then(|s| s.val_accuracy);
+        let val = val.map_or(String::new(), |v| {
+            format!(", validation accuracy {:.1}%", 100.0 * v)
+        });
+        out!(
+            "wrote {}: {} classes, {} training images{val}; features {feature_s:.1} s, training {train_s:.1} s",
+            a.out.display(),
+            classes,
+            train.labels.len()
+        );
+    }
+    let skipped = train.skipped + val.skipped;
+    if skipped > 0 {
+        eprintln!("note: {skipped} images could not be read and were skipped (see above)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Trains the head with a bar over the epochs showing loss and accuracy.
+fn fit(
+    engine: &Engine,
+    train: &Features,
+    val: &Features,
+    classes: usize,
+    options: TrainOptions,
+    json: bool,
+) -> Result<effnet::train::Trained> {
+    let examples = Examples::new(&train.data, train.width, &train.labels);
+    let mut trainer = Trainer::new(engine.gpu(), examples, classes, options)?;
+    if !val.labels.is_empty() {
+        trainer = trainer.with_validation(Examples::new(&val.data, val.width, &val.labels))?;
+    }
+    let bar = crate::progress::count_bar(options.epochs as u64, "epochs");
+    let trained = trainer.run(|s: &EpochStats| {
+        bar.inc(1);
+        bar.set_message(epoch_line(s));
+        if !json && s.epoch % 10 == 0 {
+            bar.suspend(|| eprintln!("epoch {}: {}", s.epoch, epoch_line(s)));
+        }
+    });
+    bar.finish_and_clear();
+    trained
+}
+
+fn epoch_line(s: &EpochStats) -> String {
+    let val = match (s.val_loss, s.val_accuracy) {
+        (Some(l), Some(a)) => format!(", val loss {l:.3} acc {:.1}%", 100.0 * a),
+        _ => String::new(),
+    };
+    format!(
+        "loss {:.3} acc {:.1}%{val}",
+        s.train_loss,
+        100.0 * s.train_accuracy
+    )
+}
+
+/// The backbone: its raw tensors (renamed to its source's keys), what it is, and the model
+/// built from them.
+struct Backbone {
+    sd: StateDict,
+    found: Identified,
+    model: Model,
+    path: PathBuf,
+    sha: String,
+}
+
+impl Backbone {
+    fn read(spec: Option<&str>, arch: Option<&str>) -> Result<Self> {
+        let (path, bytes) = match spec {
+            None => (
+                PathBuf::from(Model::BUNDLED_PATH),
+                Model::bundled_bytes().to_vec(),
+            ),
+            Some(file) if Path::new(file).is_file() => {
+                let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
+                (PathBuf::from(file), bytes)
+            }
+            Some(other) => {
+                return Err(Error::Input(format!(
+                    "{other}: no such file; training needs a backbone with real weights: a \
+                     checkpoint file, or no --model for the bundled Lite0"
+                )));
+            }
+        };
+        let sd = checkpoint::load_bytes(&path, &bytes)?;
+        let found = identify(&path, &sd, arch)?;
+        let sd = remap(sd, &found.arch)?;
+        let model = Model::from_bytes(&path, &bytes, arch)?;
+        let sha = sha256_hex(&bytes);
+        Ok(Backbone {
+            sd,
+            found,
+            model,
+            path,
+            sha,
+        })
+    }
+
+    /// The backbone's tensors with `head` as its classifier, the class names and the
+    /// training settings in the metadata.
+    fn write(&self, out: &Path, head: &Head, names: &[String], o: &TrainOptions) -> Result<()> {
+        let arch = with_head(&self.found.arch, head.classes)?;
+        let mut sd = self.sd.clone();
+        if let Some(old) = &self.found.arch.classifier {
+            sd.tensors.remove(&old.weight);
+            sd.tensors.remove(&old.bias);
+        }
+        let c = arch
+            .classifier
+            .as_ref()
+            .expect("with_head gives a classifier");
+        let weight = Tensor {
+            shape: vec![head.classes, head.width],
+            data: head.weight.clone(),
+        };
+        let bias = Tensor {
+            shape: vec![head.classes],
+            data: head.bias.clone(),
+        };
+        sd.tensors.insert(c.weight.clone(), weight);
+        sd.tensors.insert(c.bias.clone(), bias);
+        let found = Identified {
+            arch,
+            labels: None,
+            ..self.found.clone()
+        };
+        let src = Provenance {
+            input: &self.path,
+            sha: &self.sha,
+            f16: false,
+        };
+        let mut meta = conversion_metadata(&found, Some(names), &sd, &src);
+        let settings = serde_json::json!({"epochs": o.epochs, "lr": o.lr, "batch": o.batch,
+            "weight_decay": o.weight_decay, "label_smoothing": o.label_smoothing,
+            "seed": o.seed, "optimizer": "adamw", "schedule": "cosine"});
+        meta.insert(
+            "effnet.trained_by".into(),
+            format!("effnet train {}", env!("CARGO_PKG_VERSION")),
+        );
+        meta.insert("effnet.train_settings".into(), settings.to_string());
+        sd.metadata.clear();
+        save_safetensors(out, &sd, &meta, false)
+    }
+}
+
+/// `arch` with a classifier of `classes` outputs, named as its source names it (a headless
+/// backbone gets the classifier its full model has).
+fn with_head(arch: &Arch, classes: usize) -> Result<Arch> {
+    let full = resolve(&qualified_name(arch), None)?;
+    let mut out = arch.clone();
+    out.classifier = full.classifier;
+    Ok(out.with_classes(classes))
+}
