@@ -3,9 +3,11 @@
 //! filter (whichever the checkpoint's source uses), centre crop,
 //! scale to [0, 1], normalise per channel, and lay out as NCHW f32.
 
+mod augment;
 mod decode;
 mod resize;
 
+pub use augment::random_resized_crop;
 pub use decode::{ImageLimits, decode_image, load_image};
 pub use resize::{resize_bicubic_pil, resize_pil};
 

@@ -17,6 +17,8 @@ const EVAL_ROWS: usize = 256;
 /// parameter block of its dispatches.
 struct Split {
     samples: usize,
+    /// `[samples, width]`; rewritten each epoch when training on augmented images.
+    features: wgpu::Buffer,
     order: wgpu::Buffer,
     params: wgpu::Buffer,
     /// Loss of each position of the order, then 1.0 where the prediction was right.
@@ -117,6 +119,22 @@ impl GpuHead {
         let identity: Vec<u32> = (0..val.len() as u32).collect();
         (self.gpu.queue).write_buffer(&split.order, 0, bytemuck::cast_slice(&identity));
         self.val = Some(split);
+        Ok(())
+    }
+
+    /// Replaces the training features (the same samples and labels, e.g. the features of
+    /// this epoch's augmented images); the head and AdamW's moments carry on.
+    pub fn set_features(&self, features: &[f32]) -> Result<()> {
+        let expected = self.train.samples * self.width;
+        if features.len() != expected {
+            return Err(Error::Shape {
+                what: "the training features (the same samples as before)".into(),
+                expected: vec![self.train.samples, self.width],
+                got: vec![features.len()],
+            });
+        }
+        let bytes = bytemuck::cast_slice(features);
+        (self.gpu.queue).write_buffer(&self.train.features, 0, bytes);
         Ok(())
     }
 
@@ -360,6 +378,7 @@ impl Split {
         let bind_group = bindings.bind_group(dev, &kernels.layout);
         Ok(Split {
             samples: x.len(),
+            features,
             order,
             params,
             stats,

@@ -6,7 +6,7 @@
 //! are uploaded once; every mini-batch is four small kernels (forward GEMM, softmax
 //! gradient, weight-gradient GEMM, AdamW) in one command buffer, and only the per-sample
 //! losses come back, once per epoch. Every sum runs in a fixed order, so the same seed gives
-//! a bit-identical head on the same device. [`reference`] is the CPU oracle in f64.
+//! a bit-identical head on the same device. The module `reference` is the CPU oracle in f64.
 //!
 //! ```
 //! use effnet::train::{Examples, TrainOptions, Trainer};
@@ -239,6 +239,12 @@ impl Trainer {
             history: Vec::new(),
             stopped: false,
         })
+    }
+
+    /// Replaces the training features before the next epoch: the same samples, in the same
+    /// order, with the same labels (e.g. computed from this epoch's augmented images).
+    pub fn set_features(&mut self, features: &[f32]) -> Result<()> {
+        self.head.set_features(features)
     }
 
     /// Also evaluates the head on `val` after every epoch.

@@ -41,6 +41,7 @@ pub fn run(a: ClassifyArgs) -> Result<ExitCode> {
         res: opened.res,
         capture_stages: false,
         embeddings: false,
+        augment: None,
     };
     let bar = image_bar(a.images.len() as u64, a.model.batch);
     let mut failed = 0usize;

@@ -57,6 +57,7 @@ pub fn run(a: EvalArgs) -> Result<ExitCode> {
         res: opened.res,
         capture_stages: false,
         embeddings: false,
+        augment: None,
     };
     let bar = image_bar(paths.len() as u64, a.model.batch);
     let (mut top1, mut top5, mut done, mut failed) = (0usize, 0usize, 0usize, 0usize);

@@ -38,6 +38,7 @@ pub fn run(a: FeaturesArgs) -> Result<ExitCode> {
         capture_stages: a.stages,
         // Pooled on the GPU: only the embeddings come back unless stages are asked for.
         embeddings: true,
+        augment: None,
     };
     let bar = image_bar(a.images.len() as u64, a.model.batch);
     let mut files = Vec::new();

@@ -7,8 +7,10 @@
 //! per size. Sizes are checked against the device before any image is decoded.
 
 use effnet::graph::StageTensor;
-use effnet::preprocess::{ImageLimits, Transform, decode_image, load_image, preprocess_batch_with};
+use effnet::preprocess::{ImageLimits, Transform, decode_image, load_image};
+use effnet::preprocess::{preprocess_batch_with, random_resized_crop};
 use effnet::{Error, LoadedModel, OutputKind, Result, Session, SessionOptions};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -26,6 +28,9 @@ pub struct RunOptions {
     pub capture_stages: bool,
     /// Output the pooled head features (embeddings) instead of the logits.
     pub embeddings: bool,
+    /// Training augmentation instead of the evaluation transform: a random resized crop and
+    /// flip per image, drawn from this seed and the image's position.
+    pub augment: Option<u64>,
 }
 
 /// How long the run took to start (session and pipelines) before the first batch ran.
@@ -56,11 +61,29 @@ pub fn run_images(
 ) -> Result<RunTiming> {
     let batch = fitted_batch(loaded, opts.batch, opts.res)?.min(paths.len().max(1));
     let stdin = read_stdin_image(paths)?;
-    let load = |p: &Path| match &stdin {
+    let read = |p: &Path| match &stdin {
         Some(bytes) if p == Path::new("-") => decode_image(bytes, &ImageLimits::default()),
         _ => load_image(p),
     };
-    let transform = Transform::from_spec(&loaded.arch().preprocess, opts.res, opts.res);
+    let mut spec = loaded.arch().preprocess;
+    let position: HashMap<&Path, u64> = (paths.iter().enumerate())
+        .map(|(i, p)| (p.as_path(), i as u64))
+        .collect();
+    let load = |p: &Path| {
+        let img = read(p)?;
+        Ok(match opts.augment {
+            // The crop is already the input's size, so the transform only normalises.
+            Some(seed) => {
+                let seed = seed ^ position[p].wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                random_resized_crop(&img, opts.res as u32, spec.interpolation, seed)
+            }
+            None => img,
+        })
+    };
+    if opts.augment.is_some() {
+        spec.crop_pct = 1.0;
+    }
+    let transform = Transform::from_spec(&spec, opts.res, opts.res);
     // One batch in flight ahead of the GPU: enough to overlap, little memory held.
     let (tx, rx) = mpsc::sync_channel::<(usize, Vec<Result<Vec<f32>>>)>(1);
     std::thread::scope(|s| {

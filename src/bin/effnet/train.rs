@@ -55,9 +55,14 @@ pub struct TrainArgs {
     /// Hold out this fraction of each class's images for validation instead (e.g. 0.2).
     #[arg(long, value_name = "F")]
     val_split: Option<f64>,
-    /// Seed of the sample order: the same seed gives a bit-identical head on one adapter.
+    /// Seed of the sample order (and of the augmentation): the same seed gives a
+    /// bit-identical head on one adapter.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Random resized crops and horizontal flips, new every epoch: the backbone's features
+    /// are then computed again each epoch (slower; without it they are computed once).
+    #[arg(long)]
+    augment: bool,
     /// One JSON object with the results instead of text.
     #[arg(long)]
     json: bool,
@@ -89,15 +94,22 @@ pub fn run(a: TrainArgs) -> Result<ExitCode> {
     let res = a.res.unwrap_or(backbone.found.arch.resolution);
     let loaded = engine.load_with(backbone.model.clone(), LoadOptions::default())?;
     let started = Instant::now();
-    let train = features(&loaded, res, FEATURE_BATCH, &train_set)?;
-    let val = features(&loaded, res, FEATURE_BATCH, &val_set)?;
+    let sizes = (res, FEATURE_BATCH);
+    let augment = |epoch: usize| a.augment.then(|| epoch_seed(a.seed, epoch));
+    let train = features(&loaded, sizes, &train_set, augment(0))?;
+    let val = features(&loaded, sizes, &val_set, None)?;
     let feature_s = started.elapsed().as_secs_f64();
     let classes = folder.classes.len();
     let started = Instant::now();
-    let trained = fit(&engine, &train, &val, classes, options, a.json)?;
+    // With augmentation every epoch after the first sees new crops of the same images.
+    let refresh = |epoch: usize| match augment(epoch) {
+        Some(seed) if epoch > 0 => features(&loaded, sizes, &train.kept, Some(seed)).map(Some),
+        _ => Ok(None),
+    };
+    let trained = fit(&engine, (&train, &val), classes, options, a.json, refresh)?;
     let train_s = started.elapsed().as_secs_f64();
     let head = &trained.head;
-    backbone.write(&a.out, head, &folder.classes, &options)?;
+    backbone.write(&a.out, head, &folder.classes, (&options, a.augment))?;
     let last = trained.history.last().copied();
     let summary = serde_json::json!({
         "out": a.out.display().to_string(), "classes": folder.classes,
@@ -128,14 +140,20 @@ pub fn run(a: TrainArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Trains the head with a bar over the epochs showing loss and accuracy.
+/// The augmentation seed of one epoch.
+fn epoch_seed(seed: u64, epoch: usize) -> u64 {
+    effnet::model::rule::splitmix64(seed ^ (epoch as u64).wrapping_mul(0xD1B5_4A32_D192_ED03))
+}
+
+/// Trains the head with a bar over the epochs showing loss and accuracy; `refresh(epoch)`
+/// gives new training features for an epoch (augmentation), or `None` to keep them.
 fn fit(
     engine: &Engine,
-    train: &Features,
-    val: &Features,
+    (train, val): (&Features, &Features),
     classes: usize,
     options: TrainOptions,
     json: bool,
+    refresh: impl Fn(usize) -> Result<Option<Features>>,
 ) -> Result<effnet::train::Trained> {
     let examples = Examples::new(&train.data, train.width, &train.labels);
     let mut trainer = Trainer::new(engine.gpu(), examples, classes, options)?;
@@ -143,15 +161,27 @@ fn fit(
         trainer = trainer.with_validation(Examples::new(&val.data, val.width, &val.labels))?;
     }
     let bar = crate::progress::count_bar(options.epochs as u64, "epochs");
-    let trained = trainer.run(|s: &EpochStats| {
-        bar.inc(1);
-        bar.set_message(epoch_line(s));
-        if !json && s.epoch % 10 == 0 {
-            bar.suspend(|| eprintln!("epoch {}: {}", s.epoch, epoch_line(s)));
+    for epoch in 0..options.epochs {
+        if let Some(f) = bar.suspend(|| refresh(epoch))? {
+            if f.labels != train.labels {
+                return Err(Error::Input(
+                    "an image that was read in the first epoch could not be read again; keep \
+                     the training images in place while training"
+                        .into(),
+                ));
+            }
+            trainer.set_features(&f.data)?;
         }
-    });
+        let Some(stats) = trainer.next() else { break };
+        let s = stats?;
+        bar.inc(1);
+        bar.set_message(epoch_line(&s));
+        if !json && s.epoch % 10 == 0 {
+            bar.suspend(|| eprintln!("epoch {}: {}", s.epoch, epoch_line(&s)));
+        }
+    }
     bar.finish_and_clear();
-    trained
+    trainer.run(|_| {})
 }
 
 fn epoch_line(s: &EpochStats) -> String {
@@ -210,7 +240,13 @@ impl Backbone {
 
     /// The backbone's tensors with `head` as its classifier, the class names and the
     /// training settings in the metadata.
-    fn write(&self, out: &Path, head: &Head, names: &[String], o: &TrainOptions) -> Result<()> {
+    fn write(
+        &self,
+        out: &Path,
+        head: &Head,
+        names: &[String],
+        (o, augment): (&TrainOptions, bool),
+    ) -> Result<()> {
         let arch = with_head(&self.found.arch, head.classes)?;
         let mut sd = self.sd.clone();
         if let Some(old) = &self.found.arch.classifier {
@@ -244,7 +280,7 @@ impl Backbone {
         let mut meta = conversion_metadata(&found, Some(names), &sd, &src);
         let settings = serde_json::json!({"epochs": o.epochs, "lr": o.lr, "batch": o.batch,
             "weight_decay": o.weight_decay, "label_smoothing": o.label_smoothing,
-            "seed": o.seed, "optimizer": "adamw", "schedule": "cosine"});
+            "seed": o.seed, "augment": augment, "optimizer": "adamw", "schedule": "cosine"});
         meta.insert(
             "effnet.trained_by".into(),
             format!("effnet train {}", env!("CARGO_PKG_VERSION")),

@@ -118,21 +118,23 @@ pub fn split(samples: Vec<(PathBuf, u32)>, fraction: f64) -> Result<[Vec<(PathBu
     Ok([train, val])
 }
 
-/// Pooled features of the images that could be read, `[kept, width]`, their labels, and the
-/// number skipped (each reported on stderr).
+/// Pooled features of the images that could be read, `[kept, width]`, their labels, the
+/// samples they came from, and the number skipped (each reported on stderr).
 pub struct Features {
     pub data: Vec<f32>,
     pub width: usize,
     pub labels: Vec<u32>,
+    pub kept: Vec<(PathBuf, u32)>,
     pub skipped: usize,
 }
 
-/// Runs the backbone once over `samples` (embeddings on the GPU, a progress bar).
+/// Runs the backbone once over `samples` (embeddings on the GPU, a progress bar), with the
+/// evaluation transform or, given a seed, random resized crops and flips.
 pub fn features(
     loaded: &LoadedModel,
-    res: usize,
-    batch: usize,
+    (res, batch): (usize, usize),
     samples: &[(PathBuf, u32)],
+    augment: Option<u64>,
 ) -> Result<Features> {
     let paths: Vec<PathBuf> = samples.iter().map(|(p, _)| p.clone()).collect();
     let opts = RunOptions {
@@ -140,6 +142,7 @@ pub fn features(
         res,
         capture_stages: false,
         embeddings: true,
+        augment,
     };
     let bar = image_bar(paths.len() as u64, batch);
     bar.set_message("features");
@@ -147,6 +150,7 @@ pub fn features(
         data: Vec::new(),
         width: 0,
         labels: Vec::new(),
+        kept: Vec::new(),
         skipped: 0,
     };
     run_images(loaded, &opts, &paths, |i, result| {
@@ -156,6 +160,7 @@ pub fn features(
                 out.width = o.logits.len();
                 out.data.extend_from_slice(&o.logits);
                 out.labels.push(samples[i].1);
+                out.kept.push(samples[i].clone());
             }
             Err(e) => {
                 out.skipped += 1;
