@@ -8,7 +8,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use effnet::bench::{cases, cost::cost};
 use effnet::gpu::{Gpu, GpuWeights, Precision};
-use effnet::graph::Executor;
+use effnet::runtime::Executor;
 
 fn kernels(c: &mut Criterion) {
     let gpu = match Gpu::new() {
@@ -23,10 +23,9 @@ fn kernels(c: &mut Criterion) {
     group.sample_size(10);
     for case in cases::all() {
         let gw = GpuWeights::new(&gpu, &case.weights, Precision::F32);
-        let session =
-            Executor::new(&gpu, &gw, &case.se, case.graph.clone(), false).expect("session");
+        let session = Executor::new(&gpu, &gw, case.graph.clone(), false).expect("session");
         let input = vec![0.5f32; case.graph.shapes[0].len()];
-        let (flop, bytes) = cost(&case.graph, &case.graph.ops[0], &case.se);
+        let (flop, bytes) = cost(&case.graph, &case.graph.ops[0]);
         group.throughput(Throughput::ElementsAndBytes {
             elements: flop,
             bytes,

@@ -1,24 +1,25 @@
 // Dense k×k convolution + folded BN + activation (+ residual): the stem, Fused-MBConv
-// expansion and ConvBnAct. Each invocation computes 4 consecutive outputs of one row for
-// CO = 16 output channels: every input row segment is loaded once for all k taps, 4 outputs
-// and 16 channels (see taps.wgsl).
+// expansion and ConvBnAct. Each invocation computes OUT_X = 4 consecutive outputs of one row
+// for CO = 16 output channels: every input row segment is loaded once for all k taps, 4
+// outputs and 16 channels (see taps.wgsl). P: ConvParams (src/kernels/conv.rs, which also
+// sets the tile constants CO, OUT_X and WG below).
 // Weights are stored in blocks of the CO channels' k values for one (input channel, kernel
-// row): [c_out / CO][c_in][k][CO · kp = P.off1] with kp = k rounded up to 4, channel j's at
-// j·kp + kx (src/gpu/weights.rs), so for k = 3 a channel's row is one vec4 and a block 16
-// vec4s: 2 `shared_quads` loads (one load per 8 vec4s per subgroup where tuned:
-// lanes_subgroup.wgsl); 4 for k = 5. Each channel's weights are then named fields, not
+// row): [c_out / CO][c_in][k][CO · kp = P.block_stride] with kp = k rounded up to 4,
+// channel j's at j·kp + kx (src/kernels/conv.rs), so for k = 3 a channel's row is one vec4
+// and a block 16 vec4s: 2 `shared_quads` loads (one load per 8 vec4s per subgroup where
+// tuned: lanes_subgroup.wgsl); 4 for k = 5. Each channel's weights are then named fields, not
 // slots picked by a constant index: that code (switches folded away) took lavapipe's
 // shader compiler ~1 s per pipeline. The biases follow at bias_off.
-// 16 channels rather than 4: on lavapipe each input row load then serves 4× the
-// multiply-adds (EfficientNetV2-S at 300: fused-MBConv convs 2× faster).
 // Grid: x = row quads / WG, y = output channels / CO, z = batch.
 
 override HAS_RESIDUAL: u32 = 0u;
 // Output rows hold a multiple of 4 values: each row quad is one vec4 store.
 override ALIGNED: u32 = 0u;
-const CO: u32 = 16u;
-const OUT_X: u32 = 4u;
-const WG: u32 = 64u;
+// Tile constants. The code below is written for CO = 16 (named accumulators) and OUT_X = 4
+// (a vec4 of taps); WG is free.
+override CO: u32;
+override OUT_X: u32;
+override WG: u32;
 
 // One weight block: vec4 i in quad i % 8 of a, b, c, d (c and d for k = 5 only).
 struct ConvBlock { a: Quads, b: Quads, c: Quads, d: Quads }
@@ -48,7 +49,7 @@ fn kernel(wid: vec3<u32>, li: u32) {
     var acc: Accs;
     for (var ci = 0u; ci < P.c_in; ci++) {
         let plane = (n * P.c_in + ci) * P.h_in;
-        let w = (wid.y * P.c_in + ci) * K * P.off1;
+        let w = (wid.y * P.c_in + ci) * K * P.block_stride;
         if (fast_taps()) {
             // Kernel rows unrolled (K is a constant): each accumulator is written once per
             // input channel, and CPU drivers blend every loop-carried write with the mask.
@@ -63,7 +64,7 @@ fn kernel(wid: vec3<u32>, li: u32) {
             let kp = (K + 3u) / 4u * 4u;
             for (var ky = 0u; ky < K; ky++) {
                 let iy = i32(oy * STRIDE + ky) - i32(P.pad_top);
-                let w = w + ky * P.off1;
+                let w = w + ky * P.block_stride;
                 acc.a0 += row_dot_generic(plane, iy, x0, w);
                 acc.a1 += row_dot_generic(plane, iy, x0, w + 1u * kp);
                 acc.a2 += row_dot_generic(plane, iy, x0, w + 2u * kp);
@@ -106,7 +107,7 @@ fn kernel(wid: vec3<u32>, li: u32) {
 fn conv_row(ky: u32, plane: u32, oy: u32, x0: i32, w: u32, acc: ptr<function, Accs>) {
     let iy = i32(oy * STRIDE + ky) - i32(P.pad_top);
     let t = row_taps(plane, iy, x0);
-    let b = conv_block(w + ky * P.off1);
+    let b = conv_block(w + ky * P.block_stride);
     if (K == 3u) {
         (*acc).a0 += dot3(t, b.a.q0);
         (*acc).a1 += dot3(t, b.a.q1);

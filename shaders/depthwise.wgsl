@@ -1,9 +1,10 @@
-// Depthwise k×k convolution + folded BN + activation. Each invocation computes 4 consecutive
-// outputs of ROWS rows, loading each input row segment once for all k taps and all 4 outputs
+// Depthwise k×k convolution + folded BN + activation. Each invocation computes OUT_X = 4
+// consecutive outputs of ROWS rows, loading each input row segment once for all k taps and all 4 outputs
 // (k + 3·stride values instead of 4·k; see taps.wgsl) and each input row once for all its
 // output rows ((ROWS - 1)·stride + k rows instead of ROWS·k).
-// Weights are stored [C][K][RS] (RS = P.off1, 8 for k ≤ 7), the bias in the last slot of
-// row 0 (src/gpu/weights.rs), so for k = 3 and 5 a channel's weights and bias are K
+// P: DepthwiseParams (src/kernels/depthwise.rs, which also sets the tile constants).
+// Weights are stored [C][K][RS] (RS = P.row_stride, 8 for k ≤ 7), the bias in the last slot
+// of row 0 (src/kernels/depthwise.rs), so for k = 3 and 5 a channel's weights and bias are K
 // `shared8` blocks, loaded once per invocation before any row (with subgroups, one load per
 // block for the whole subgroup: lanes_subgroup.wgsl). Those sizes also run their rows as
 // straight-line code: on CPU drivers a loop's body is blended with the loop mask and every
@@ -20,12 +21,12 @@ override HAS_SUMS: u32 = 0u;
 // Output rows hold a multiple of 4 values: each row quad is one vec4 store.
 override ALIGNED: u32 = 0u;
 // Output rows per invocation: 2, or 4 on large planes (k + 3·stride input rows for 4 rows
-// instead of 2·(k + stride) for two pairs). Chosen by `depthwise_grid`.
-override ROWS: u32 = 2u;
-// Invocations per workgroup: 8 to 64, sized to the plane (`depthwise_grid` in
-// src/graph/dispatch.rs).
-override WG: u32 = 64u;
-const OUT_X: u32 = 4u;
+// instead of 2·(k + stride) for two pairs). Chosen by `rows` in src/kernels/depthwise.rs.
+override ROWS: u32;
+// Invocations per workgroup: 8 to 64, sized to the plane (`grid` there).
+override WG: u32;
+// Outputs of a row per invocation; the code is written for 4 (a vec4).
+override OUT_X: u32;
 
 // Weight rows 0 .. K - 1 of a channel (kernel column i in component i of lo, then hi).
 struct DwWeights { r0: Pair, r1: Pair, r2: Pair, r3: Pair, r4: Pair }
@@ -43,16 +44,16 @@ fn kernel(wid: vec3<u32>, li: u32) {
     // sum); in a subgroup with work left they compute the last item again and store
     // nothing, so that every lane takes part in the weight broadcasts.
     if (all_done(item >= items)) {
-        if (HAS_SUMS != 0u) { st_sums(((n * P.c_out + c) * P.tiles + wid.x) * WG + li, 0.0); }
+        if (HAS_SUMS != 0u) { st_sums(((n * P.c + c) * P.tiles + wid.x) * WG + li, 0.0); }
         return;
     }
     let it = min(item, items - 1u);
     let oy = (it / quads_per_row) * ROWS;
     let ox0 = (it % quads_per_row) * OUT_X;
-    let plane = (n * P.c_in + c) * P.h_in;
+    let plane = (n * P.c + c) * P.h_in;
     let x0 = i32(ox0 * STRIDE) - i32(P.pad_left);
     let iy0 = i32(oy * STRIDE) - i32(P.pad_top);
-    let base = c * K * P.off1;
+    let base = c * K * P.row_stride;
     var o: Outs;
     var bias: f32;
     if (fast_taps()) {
@@ -73,19 +74,19 @@ fn kernel(wid: vec3<u32>, li: u32) {
         if (rows > 10u) { dw_row(10u, plane, iy0, x0, w, &o); }
     } else {
         // Other kernel sizes and strides run with ROWS = 2.
-        bias = ld_wts(base + P.off1 - 1u);
+        bias = ld_wts(base + P.row_stride - 1u);
         for (var r = 0u; r < K + STRIDE; r++) {
             let iy = iy0 + i32(r);
-            if (r < K) { o.o0 += row_dot_generic(plane, iy, x0, base + r * P.off1); }
+            if (r < K) { o.o0 += row_dot_generic(plane, iy, x0, base + r * P.row_stride); }
             if (r >= STRIDE) {
-                o.o1 += row_dot_generic(plane, iy, x0, base + (r - STRIDE) * P.off1);
+                o.o1 += row_dot_generic(plane, iy, x0, base + (r - STRIDE) * P.row_stride);
             }
         }
     }
     var local_sum = 0.0;
     if (item < items) {
         let count = min(OUT_X, P.w_out - ox0);
-        let out_row = ((n * P.c_out + c) * P.h_out + oy) * P.w_out + ox0;
+        let out_row = ((n * P.c + c) * P.h_out + oy) * P.w_out + ox0;
         let aligned = ALIGNED != 0u;
         local_sum = store4(out_row, count, o.o0, bias, false, aligned);
         if (oy + 1u < P.h_out) {
@@ -99,7 +100,7 @@ fn kernel(wid: vec3<u32>, li: u32) {
         }
     }
     if (HAS_SUMS != 0u) {
-        st_sums(((n * P.c_out + c) * P.tiles + wid.x) * WG + li, local_sum);
+        st_sums(((n * P.c + c) * P.tiles + wid.x) * WG + li, local_sum);
     }
 }
 

@@ -1,8 +1,8 @@
 // 1×1 convolution as a register-blocked GEMM with everything around it fused:
 //   out[n, co, p] = act(bias[co] + sum_ci W[co, ci] * gate[n, ci] * x[n, ci, p]) + res[n, co, p]
 // The SE gate scales input channels as they are loaded, so SE costs no extra pass.
-// Each invocation computes 4 consecutive pixels × CO output channels; CO and how weights
-// reach the lanes are chosen per adapter by `effnet tune` (see src/gpu/tuning.rs): the entry
+// Each invocation computes PIXELS = 4 consecutive pixels × CO output channels; CO and how
+// weights reach the lanes are chosen per adapter by `effnet tune` (see src/gpu/tuning.rs): the entry
 // point and `shared_quads` come from lanes_plain.wgsl (every lane loads the CO weights of a
 // channel) or lanes_subgroup.wgsl (each lane loads 4 and subgroupBroadcast shares them).
 // No workgroup memory and no barriers: on CPU drivers (lavapipe) barriers and
@@ -15,25 +15,26 @@
 // The input-channel loop takes four channels per step: lavapipe blends every accumulator
 // update inside a loop with the loop mask (and spills the accumulators), so one update per
 // four channels quarters that work (B0's GEMMs: 2 channels 7% faster than 1, 4 another 7%).
-// Grid: x = pixels / (4 × WG), y = channels / CO, z = batch.
+// Grid: x = pixels / (PIXELS × WG), y = channels / CO, z = batch.
+// P: PointwiseParams (src/kernels/pointwise.rs, which also sets the tile constants).
 
 override HAS_GATE: u32 = 0u;
 override HAS_RESIDUAL: u32 = 0u;
-// 4, 8, 16 or 32 (`effnet tune` picks per adapter).
-override CO: u32 = 16u;
 // Planes hold a multiple of 4 pixels: the 4 pixels of an invocation are one vec4 load.
 override ALIGNED: u32 = 0u;
-
-// Invocations per workgroup: 8 to 64, sized to the plane (`lane_grid` in
-// src/graph/dispatch.rs).
-override WG: u32 = 64u;
+// Tile constants. Output channels: 4, 8, 16 or 32 (`effnet tune` picks per adapter).
+override CO: u32;
+// Pixels per invocation: the code is written for 4 (a vec4 per input channel).
+override PIXELS: u32;
+// Invocations per workgroup: 16 on small planes, else 64.
+override WG: u32;
 
 fn kernel(wid: vec3<u32>, li: u32) {
-    let hw = P.h_in * P.w_in;
+    let hw = P.hw;
     let K = P.c_in;
     let n = wid.z;
     let co0 = wid.y * CO;
-    let p = (wid.x * WG + li) * 4u;
+    let p = (wid.x * WG + li) * PIXELS;
     // Lanes past the end of the plane stay until their whole subgroup is done (they take
     // part in its broadcasts), re-reading the last pixel; their results are not stored.
     let done = p >= hw;
@@ -43,12 +44,12 @@ fn kernel(wid: vec3<u32>, li: u32) {
     let i1 = min(p + 1u, last);
     let i2 = min(p + 2u, last);
     let i3 = min(p + 3u, last);
-    // Weights are stored [ci][rows] with rows = c_out rounded up to 32 (P.off1), so the CO
+    // Weights are stored [ci][rows] with rows = c_out rounded up to 32 (P.rows), so the CO
     // weights of one input channel are CO / 4 vec4s (zero past c_out). Named
     // accumulators, not an array: CPU drivers keep an array indexed in a loop in memory,
     // which made this kernel 1.5× slower on lavapipe.
     let q0 = co0 / 4u;
-    let rows4 = P.off1 / 4u;
+    let rows4 = P.rows / 4u;
     var a0 = vec4<f32>(0.0); var a1 = vec4<f32>(0.0); var a2 = vec4<f32>(0.0); var a3 = vec4<f32>(0.0);
     var a4 = vec4<f32>(0.0); var a5 = vec4<f32>(0.0); var a6 = vec4<f32>(0.0); var a7 = vec4<f32>(0.0);
     var a8 = vec4<f32>(0.0); var a9 = vec4<f32>(0.0); var a10 = vec4<f32>(0.0); var a11 = vec4<f32>(0.0);
@@ -137,11 +138,11 @@ fn store_block(n: u32, co: u32, p: u32, a: vec4<f32>, b: vec4<f32>, c: vec4<f32>
 
 // Output channel `co` at pixels p .. p + 3 of image n (one vec4 store on aligned planes).
 fn store(n: u32, co: u32, p: u32, acc: vec4<f32>) {
-    let hw = P.h_in * P.w_in;
+    let hw = P.hw;
     if (co >= P.c_out) { return; }
     let bias = ld_wts(P.bias_off + co);
     let o = (n * P.c_out + co) * hw + p;
-    store4(o, min(4u, hw - p), acc, bias, HAS_RESIDUAL != 0u, ALIGNED != 0u);
+    store4(o, min(PIXELS, hw - p), acc, bias, HAS_RESIDUAL != 0u, ALIGNED != 0u);
 }
 
 // The 4 pixels of input channel ci of image n, scaled by the SE gate.

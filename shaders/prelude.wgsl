@@ -1,17 +1,10 @@
-// Shared by every kernel: one bind group layout, one parameter block, the activations.
+// Shared by every kernel: one bind group layout, the weight blocks, the activations.
 // The host puts the storage bindings in front (storage.wgsl with `alias S = f32` or `f16`, or
 // storage_packed.wgsl): kernels go through ld_*/st_*, so arithmetic is f32 whatever the storage.
-// Shapes travel in `P`; structural choices (kernel, stride, activation, flags) are override
-// constants, so each (kernel, constants) pair is one pipeline made once per session.
-
-struct Params {
-    n: u32, c_in: u32, h_in: u32, w_in: u32,
-    c_out: u32, h_out: u32, w_out: u32, pad_top: u32,
-    pad_left: u32, bias_off: u32, tiles: u32, hw: u32,
-    off1: u32, off2: u32, off3: u32, inv_hw: f32,
-}
-
-@group(0) @binding(0) var<uniform> P: Params;
+// Shapes travel in the uniform `P`, each kernel's own struct, which the host declares after
+// this file from the Rust one (`params!` in src/kernels/mod.rs). Structural choices (kernel,
+// stride, activation, flags) and tile sizes are override constants set by the kernel's module
+// in src/kernels/, so each (kernel, constants) pair is one pipeline made once per session.
 
 // Blocks of weights as the shared loads of lanes_*.wgsl return them: up to 8 vec4s, or 8
 // values.

@@ -1,37 +1,37 @@
 // Squeeze-and-excitation in one dispatch, one workgroup per image:
 //   1. mean[c] = sum of the depthwise kernel's partial sums / hw, kept in `dst` (the gate);
 //   2. hidden[r] = act(b1[r] + sum_c w1[r, c] * mean[c]), kept in this image's partial sums
-//      (all read by then: `aux` from (n * C) * tiles on);
+//      (all read by then: `aux` from (n * C) * partials on);
 //   3. gate[c] = sigmoid(b2[c] + sum_r w2[c, r] * hidden[r]), overwriting the mean.
-// Weights (src/gpu/weights.rs `se_layout`): w1 [R, C8] at 0, b1 at off1, w2 [C, R8] at
-// off2, b2 at off3, rows zero-padded to multiples of 8 so a lane reads its row as vec4s.
+// Weights (src/kernels/se.rs `layout`): w1 [R, C8] at 0, b1 at b1_off, w2 [C, R8] at
+// w2_off, b2 at b2_off, rows zero-padded to multiples of 8 so a lane reads its row as vec4s.
 // Steps 2 and 3 give each lane one output and share the vector it is dotted with across
 // the subgroup (shared_dst8 / shared_sums8: one load per 8 values where tuned), so on CPU
-// drivers no load is repeated by every lane. Params: c_in = C, c_out = R, tiles = partial
-// sums per channel.
+// drivers no load is repeated by every lane. P: SeParams (src/kernels/se.rs, which also sets
+// WG).
 
-const WG: u32 = 256u;
+override WG: u32;
 
 fn kernel(wid: vec3<u32>, li: u32) {
     let n = wid.x;
-    let C = P.c_in;
-    let R = P.c_out;
+    let C = P.channels;
+    let R = P.reduced;
     for (var c = li; c < C; c += WG) {
         var s = 0.0;
-        let base = (n * C + c) * P.tiles;
-        for (var t = 0u; t < P.tiles; t++) { s += ld_sums(base + t); }
+        let base = (n * C + c) * P.partials;
+        for (var t = 0u; t < P.partials; t++) { s += ld_sums(base + t); }
         st_dst(n * C + c, s * P.inv_hw);
     }
     storageBarrier();
     workgroupBarrier();
-    let hidden = n * C * P.tiles;
+    let hidden = n * C * P.partials;
     let c8 = (C + 7u) / 8u * 8u;
     for (var r0 = 0u; r0 < R; r0 += WG) {
         // Lanes past R compute row R - 1 again with their subgroup; whole subgroups of them
         // skip the work (their loop ends at once).
         if (!all_done(r0 + li >= R)) {
             let r = min(r0 + li, R - 1u);
-            let acc = ld_wts(P.off1 + r) + row_dot(r * c8, n * C, C, true);
+            let acc = ld_wts(P.b1_off + r) + row_dot(r * c8, n * C, C, true);
             if (r0 + li < R) { st_sums(hidden + r, activate(acc)); }
         }
     }
@@ -41,7 +41,7 @@ fn kernel(wid: vec3<u32>, li: u32) {
     for (var c0 = 0u; c0 < C; c0 += WG) {
         if (!all_done(c0 + li >= C)) {
             let c = min(c0 + li, C - 1u);
-            let acc = ld_wts(P.off3 + c) + row_dot(P.off2 + c * r8, hidden, R, false);
+            let acc = ld_wts(P.b2_off + c) + row_dot(P.w2_off + c * r8, hidden, R, false);
             if (c0 + li < C) { st_dst(n * C + c, sigmoid(acc)); }
         }
     }

@@ -13,8 +13,8 @@ pub use session::{OutputKind, Session, SessionOptions};
 
 use crate::Result;
 use crate::gpu::{Gpu, GpuWeights, Precision};
-use crate::graph::guard;
 use crate::model::Arch;
+use crate::runtime::guard;
 use predict::Classes;
 use std::sync::Arc;
 

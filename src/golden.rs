@@ -2,10 +2,10 @@
 //! weights and input follow the deterministic rule. Any file of that format can be checked.
 
 use crate::gpu::{Gpu, GpuWeights, Precision};
-use crate::graph::{Executor, lower};
+use crate::graph::lower;
 use crate::model::rule::{RuleSource, rule_input};
-use crate::model::weights::se_sizes;
 use crate::model::{Source, info, load_weights, resolve};
+use crate::runtime::Executor;
 use crate::{Error, Result, reference};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -262,7 +262,7 @@ pub fn verify(golden: &Golden, backend: &Backend) -> Result<Verdict> {
     let (logits, stages): (Vec<f32>, Vec<StageData>) = match backend {
         Backend::Gpu(gpu, precision) => {
             let gw = GpuWeights::new(gpu, &weights, *precision);
-            let session = Executor::new(gpu, &gw, &se_sizes(&arch), graph, true)?;
+            let session = Executor::new(gpu, &gw, graph, true)?;
             let out = session.run(&input)?;
             let stages = out
                 .stages

@@ -44,7 +44,11 @@ pub mod gpu;
 #[doc(hidden)]
 pub mod graph;
 #[doc(hidden)]
+pub mod kernels;
+#[doc(hidden)]
 pub mod reference;
+#[doc(hidden)]
+pub mod runtime;
 
 mod engine;
 mod error;

@@ -1,7 +1,8 @@
 //! The CPU oracle: a plain, readable implementation of the lowered graph. f32 tensors,
 //! f64 accumulation. It is what the GPU kernels are tested against; it is not fast.
 
-use crate::graph::ops::{ConvGeom, Graph, Op, Shape};
+use crate::graph::ops::{ConvGeom, Graph, Op, PointwiseOp, Shape};
+use crate::model::weights::ConvWeights;
 use crate::model::{Activation, ModelWeights};
 
 pub fn activate(act: Activation, x: f64) -> f64 {
@@ -29,72 +30,31 @@ pub fn run(graph: &Graph, weights: &ModelWeights, input: &[f32]) -> Vec<Vec<f32>
 /// Runs one op, reading and writing the tensors in `t`.
 pub fn run_op(op: &Op, graph: &Graph, w: &ModelWeights, t: &mut [Vec<f32>]) {
     let sh = &graph.shapes;
-    match *op {
-        Op::Conv {
-            input,
-            output,
-            geom,
-            residual,
-        } => {
-            let mut out = conv(&t[input], sh[input], sh[output], &geom, false, w);
-            if let Some(r) = residual {
+    match op {
+        Op::Conv(c) => {
+            let mut out = conv(&t[c.input], sh[c.input], sh[c.output], &c.geom, false, w);
+            if let Some(r) = c.residual {
                 out.iter_mut().zip(&t[r]).for_each(|(o, r)| *o += r);
             }
-            t[output] = out;
+            t[c.output] = out;
         }
-        Op::Depthwise {
-            input,
-            output,
-            geom,
-            se_sums,
-        } => {
-            let out = conv(&t[input], sh[input], sh[output], &geom, true, w);
-            if let Some(s) = se_sums {
-                let hw = sh[output].h * sh[output].w;
-                t[s] = out
-                    .chunks(hw)
-                    .map(|p| p.iter().map(|&v| v as f64).sum::<f64>() as f32)
-                    .collect();
+        Op::Depthwise(d) => {
+            let out = conv(&t[d.input], sh[d.input], sh[d.output], &d.geom, true, w);
+            if let Some(s) = d.se_sums {
+                t[s] = partial_sums(&out, sh[d.output].h * sh[d.output].w, sh[s].w);
             }
-            t[output] = out;
+            t[d.output] = out;
         }
-        Op::SeExcite {
-            sums,
-            gate,
-            se,
-            hw,
-            act,
-        } => {
-            let c = sh[sums].c;
-            let gates: Vec<f32> = t[sums]
-                .chunks(c)
-                .flat_map(|s| se_excite(s, hw, act, &w.ses[se]))
+        Op::SeExcite(e) => {
+            let totals: Vec<f64> = (t[e.sums].chunks(sh[e.sums].w))
+                .map(|p| p.iter().map(|&v| v as f64).sum())
                 .collect();
-            t[gate] = gates;
+            t[e.gate] = (totals.chunks(sh[e.sums].c))
+                .flat_map(|s| se_excite(s, e.hw, e.act, &w.ses[e.se]))
+                .collect();
         }
-        Op::Pointwise {
-            input,
-            output,
-            layer,
-            act,
-            gate,
-            residual,
-        } => {
-            let gate = gate.map(|g| t[g].as_slice());
-            let res = residual.map(|r| t[r].as_slice());
-            t[output] = pointwise(
-                &t[input],
-                sh[input],
-                sh[output],
-                &w.convs[layer],
-                act,
-                gate,
-                res,
-            );
-        }
-        Op::PoolClassify { input, output, .. } => {
-            t[output] = pool_classify(&t[input], sh[input], w);
-        }
+        Op::Pointwise(p) => t[p.output] = pointwise(t, sh, p, &w.convs[p.layer]),
+        Op::PoolClassify(p) => t[p.output] = pool_classify(&t[p.input], sh[p.input], w),
     }
 }
 
@@ -143,8 +103,19 @@ fn conv(
     out
 }
 
+/// SE sums of the planes of `out` (`hw` values each) as `partials` partial sums per
+/// channel: each channel's total in its first, zeros in the others.
+fn partial_sums(out: &[f32], hw: usize, partials: usize) -> Vec<f32> {
+    let mut sums = vec![0.0; out.len() / hw * partials];
+    for (c, p) in out.chunks(hw).enumerate() {
+        sums[c * partials] = p.iter().map(|&v| v as f64).sum::<f64>() as f32;
+    }
+    sums
+}
+
+/// The gate of one image from its per-channel sums.
 fn se_excite(
-    sums: &[f32],
+    sums: &[f64],
     hw: usize,
     act: Activation,
     se: &crate::model::weights::SeWeights,
@@ -154,7 +125,7 @@ fn se_excite(
     let hidden: Vec<f64> = (0..r)
         .map(|j| {
             let dot: f64 = (0..c)
-                .map(|i| se.reduce_w[j * c + i] as f64 * sums[i] as f64 / hw as f64)
+                .map(|i| se.reduce_w[j * c + i] as f64 * sums[i] / hw as f64)
                 .sum();
             activate(act, dot + se.reduce_b[j] as f64)
         })
@@ -169,15 +140,12 @@ fn se_excite(
         .collect()
 }
 
-fn pointwise(
-    x: &[f32],
-    si: Shape,
-    so: Shape,
-    cw: &crate::model::weights::ConvWeights,
-    act: Activation,
-    gate: Option<&[f32]>,
-    res: Option<&[f32]>,
-) -> Vec<f32> {
+/// 1×1 conv `op` on the tensors `t` of shapes `sh`: input channels scaled by the gate, then
+/// the activation, then the residual.
+fn pointwise(t: &[Vec<f32>], sh: &[Shape], op: &PointwiseOp, cw: &ConvWeights) -> Vec<f32> {
+    let (x, si, so, act) = (&t[op.input], sh[op.input], sh[op.output], op.act);
+    let gate = op.gate.map(|g| t[g].as_slice());
+    let res = op.residual.map(|r| t[r].as_slice());
     let hw = si.h * si.w;
     let mut out = vec![0.0f32; so.len()];
     let mut acc = vec![0.0f64; hw];

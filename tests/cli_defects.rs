@@ -137,7 +137,7 @@ fn a_short_or_damaged_batch_reuses_the_session() {
 fn a_batch_beyond_the_device_is_split() {
     let Some(gpu) = common::gpu() else { return };
     // Lite0's largest tensor is 96 channels at half resolution: 96 r^2 bytes per image in f32.
-    let limit = effnet::graph::guard::tensor_limit(&gpu.limits) as f64;
+    let limit = effnet::runtime::guard::tensor_limit(&gpu.limits) as f64;
     // 0.85: one image takes ~0.72 of the limit, so two do not fit but one does.
     let res = ((limit / 96.0).sqrt() * 0.85) as usize;
     if res > 1400 {

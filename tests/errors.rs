@@ -5,7 +5,7 @@
 mod common;
 
 use effnet::gpu::Precision::F32;
-use effnet::graph::guard::{check_size, tensor_limit};
+use effnet::runtime::guard::{check_size, tensor_limit};
 use effnet::{Engine, Error, LoadedModel, Model, SessionOptions};
 use std::sync::OnceLock;
 

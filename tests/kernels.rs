@@ -3,11 +3,11 @@
 mod common;
 
 use effnet::gpu::{Gpu, GpuWeights, Precision, Tuning};
-use effnet::graph::{Executor, lower};
+use effnet::graph::lower;
 use effnet::model::rule::{RuleSource, rule_input};
-use effnet::model::weights::se_layers;
 use effnet::model::{Activation, Arch, Padding, load_weights};
 use effnet::reference;
+use effnet::runtime::Executor;
 
 /// f32 GPU arithmetic vs the f64-accumulating reference over a few hundred terms: relative
 /// error stays near 1e-6; 1e-4 of the tensor's RMS leaves room for exp() in SiLU/sigmoid
@@ -35,11 +35,7 @@ fn check_on(gpu: &Gpu, arch: &Arch, n: usize, h: usize, w: usize) {
     let input = rule_input(&[n, 3, h, w]);
     let expected = reference::run(&graph, &weights, &input);
     let gw = GpuWeights::new(gpu, &weights, Precision::F32);
-    let se_sizes: Vec<_> = se_layers(arch)
-        .iter()
-        .map(|s| (s.channels, s.reduced))
-        .collect();
-    let session = Executor::new(gpu, &gw, &se_sizes, graph.clone(), true).unwrap();
+    let session = Executor::new(gpu, &gw, graph.clone(), true).unwrap();
     let out = session.run(&input).unwrap();
     let mut checked = vec![(graph.logits, out.logits.clone(), "logits".to_string())];
     for s in &out.stages {

@@ -32,6 +32,20 @@ fn every_kernel_validates_with_naga() {
     }
 }
 
+/// The head-training kernels (shaders/train_*.wgsl) validate too.
+#[test]
+fn training_kernels_validate_with_naga() {
+    for src in effnet::train::shader_sources() {
+        let module = naga::front::wgsl::parse_str(&src)
+            .unwrap_or_else(|e| panic!("{}", e.emit_to_string(&src)));
+        let mut v = naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::empty(),
+        );
+        v.validate(&module).unwrap_or_else(|e| panic!("{e:?}"));
+    }
+}
+
 #[test]
 fn every_wgsl_file_is_compiled() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/shaders");
@@ -39,6 +53,7 @@ fn every_wgsl_file_is_compiled() {
         .iter()
         .flat_map(|&k| Storage::ALL.map(|s| [k.source(s, false), k.source(s, true)]))
         .flatten()
+        .chain(effnet::train::shader_sources())
         .collect();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();

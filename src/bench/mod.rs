@@ -7,9 +7,8 @@ pub mod cost;
 pub mod tune;
 
 use crate::Result;
-use crate::graph::Profile;
 use crate::model::rule::rule_input;
-use crate::model::weights::se_sizes;
+use crate::runtime::Profile;
 use crate::{LoadedModel, Session, SessionOptions};
 use cost::Role;
 use serde::Serialize;
@@ -92,9 +91,8 @@ pub fn bench(model: &LoadedModel, o: BenchOptions) -> Result<(BenchReport, Vec<T
     let times = latencies(&mut session, &input, o)?;
     let median_ms = percentile(&times, 0.5);
     let graph = session.graph().clone();
-    let se = se_sizes(model.arch());
     let costs: Vec<(u64, u64)> = (graph.ops.iter())
-        .map(|op| cost::cost(&graph, op, &se))
+        .map(|op| cost::cost(&graph, op))
         .collect();
     let mut report = BenchReport {
         model: model.arch().name.clone(),
@@ -152,7 +150,7 @@ fn latencies(session: &mut Session, input: &[f32], o: BenchOptions) -> Result<Ve
 fn profile(
     session: &mut Session,
     input: &[f32],
-    timer: &crate::graph::Timer,
+    timer: &crate::runtime::Timer,
     runs: usize,
     report: &mut BenchReport,
 ) -> Result<(Vec<f64>, Profile)> {

@@ -5,8 +5,8 @@
 
 use super::cases::tuning_set;
 use crate::gpu::{Gpu, GpuWeights, Precision, Tuning};
-use crate::graph::Executor;
 use crate::reference;
+use crate::runtime::Executor;
 use crate::{Error, Result};
 use serde::Serialize;
 use std::time::Instant;
@@ -54,7 +54,7 @@ pub fn tune(gpu: &Gpu, runs: usize) -> Result<(Tuning, Vec<Candidate>)> {
         let (mut total, mut correct) = (0.0, true);
         for ((case, input), expected) in cases.iter().zip(&inputs).zip(&expected) {
             let gw = GpuWeights::new(&g, &case.weights, Precision::F32);
-            let session = Executor::new(&g, &gw, &case.se, case.graph.clone(), false)?;
+            let session = Executor::new(&g, &gw, case.graph.clone(), false)?;
             // Warm-up (pipeline creation and first-use costs), checked for device errors so a
             // candidate the driver rejects fails instead of timing nothing.
             let out = g.scoped("a tuning run", || session.run(input))?;

@@ -1,8 +1,8 @@
 //! `Session`: a forward pass prepared for one batch size, resolution and output.
 
 use super::{LoadedModel, images};
-use crate::graph::{Executor, Input, Output, guard, lower};
-use crate::model::weights::se_sizes;
+use crate::graph::{Output, lower};
+use crate::runtime::{Executor, Input, guard};
 use crate::{Error, Prediction, Result};
 
 /// What a session's [`Output::logits`] holds.
@@ -106,8 +106,7 @@ impl Session {
         let size = (o.batch, o.height, o.width);
         guard::check_size(&arch, size, model.weights.precision, limit)?;
         let graph = lower(&arch, o.batch, o.height, o.width)?;
-        let sizes = se_sizes(&arch);
-        let inner = Executor::new(&model.gpu, &model.weights, &sizes, graph, o.capture_stages)?;
+        let inner = Executor::new(&model.gpu, &model.weights, graph, o.capture_stages)?;
         Ok(Session {
             inner,
             options: o,
@@ -293,14 +292,14 @@ impl Session {
     pub fn run_profiled(
         &mut self,
         input: &[f32],
-        timer: &crate::graph::Timer,
-    ) -> Result<(Output, crate::graph::Profile)> {
+        timer: &crate::runtime::Timer,
+    ) -> Result<(Output, crate::runtime::Profile)> {
         self.inner.run_profiled(input, timer)
     }
 
     /// Timestamp queries sized for this session; an error where the adapter has none.
     #[doc(hidden)]
-    pub fn timer(&self) -> Result<crate::graph::Timer> {
+    pub fn timer(&self) -> Result<crate::runtime::Timer> {
         self.inner.timer()
     }
 

@@ -1,17 +1,9 @@
-//! The kernels, one shared bind group layout, and a cache of pipelines keyed by kernel and
-//! override constants, so a whole model needs only a handful of pipelines.
+//! Kernel modules assembled from the shared WGSL, one shared bind group layout, and a cache
+//! of pipelines keyed by kernel and override constants, so a whole model needs only a
+//! handful of pipelines.
 
+pub use crate::kernels::{Constants, Kernel};
 use std::collections::HashMap;
-
-/// The WGSL kernels; each file is compiled with the shared prelude in front.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Kernel {
-    Conv,
-    Depthwise,
-    SeExcite,
-    Pointwise,
-    Classifier,
-}
 
 pub const PRELUDE: &str = include_str!("../../shaders/prelude.wgsl");
 const TAPS: &str = include_str!("../../shaders/taps.wgsl");
@@ -44,27 +36,10 @@ impl Storage {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 5] = [
-        Kernel::Conv,
-        Kernel::Depthwise,
-        Kernel::SeExcite,
-        Kernel::Pointwise,
-        Kernel::Classifier,
-    ];
-
-    pub fn body(self) -> &'static str {
-        match self {
-            Kernel::Conv => include_str!("../../shaders/conv.wgsl"),
-            Kernel::Depthwise => include_str!("../../shaders/depthwise.wgsl"),
-            Kernel::SeExcite => include_str!("../../shaders/se.wgsl"),
-            Kernel::Pointwise => include_str!("../../shaders/pointwise.wgsl"),
-            Kernel::Classifier => include_str!("../../shaders/classifier.wgsl"),
-        }
-    }
-
-    /// The complete WGSL module: storage bindings, prelude, helpers, kernel. With
-    /// `subgroups` (wgpu's SUBGROUP feature, subgroups of at least 8 lanes) the kernels that
-    /// share weights do it by subgroup broadcast.
+    /// The complete WGSL module: storage bindings, prelude, the kernel's parameter block
+    /// (`kernels::*Params::WGSL`), helpers, kernel. With `subgroups` (wgpu's SUBGROUP
+    /// feature, subgroups of at least 8 lanes) the kernels that share weights do it by
+    /// subgroup broadcast.
     pub fn source(self, storage: Storage, subgroups: bool) -> String {
         let bindings = match storage {
             Storage::F32 => format!("alias S = f32;\n{STORAGE}"),
@@ -72,10 +47,7 @@ impl Kernel {
             Storage::F16Packed => STORAGE_PACKED.to_string(),
         };
         // The k×k kernels share the row-tap helpers.
-        let taps = match self {
-            Kernel::Conv | Kernel::Depthwise => TAPS,
-            _ => "",
-        };
+        let taps = if self.uses_taps() { TAPS } else { "" };
         // Every kernel gets its entry point and shared-weight loads from a lanes file. (No
         // `enable subgroups;`: naga 30 rejects it; the SUBGROUP feature allows them.)
         let lanes = if subgroups {
@@ -83,7 +55,11 @@ impl Kernel {
         } else {
             LANES_PLAIN
         };
-        format!("{bindings}\n{PRELUDE}\n{lanes}\n{taps}\n{}", self.body())
+        let params = self.params_wgsl();
+        format!(
+            "{bindings}\n{PRELUDE}\n{params}\n{lanes}\n{taps}\n{}",
+            self.body()
+        )
     }
 }
 
@@ -138,9 +114,6 @@ pub mod binding {
     /// The input again, viewed as vec4s (the pointwise kernel reads 4 pixels at once).
     pub const SRC4: u32 = 8;
 }
-
-/// Override constants of one pipeline, e.g. `[("K", 3), ("STRIDE", 2), ("ACT", 1)]`.
-pub type Constants = Vec<(&'static str, u32)>;
 
 pub struct Pipelines {
     pub layout: wgpu::BindGroupLayout,

@@ -4,13 +4,11 @@
 //! apply, so results never depend on whether tuning ran (every candidate is tested for
 //! correctness in tests/kernels.rs).
 
+use crate::kernels::pointwise::CO_CANDIDATES as POINTWISE_CO_CANDIDATES;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-
-/// Output channels per invocation the pointwise kernel may use (`CO` in pointwise.wgsl).
-pub const POINTWISE_CO_CANDIDATES: [u32; 4] = [4, 8, 16, 32];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tuning {

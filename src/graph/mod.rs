@@ -1,13 +1,12 @@
-//! The graph the model lowers to, buffer planning and the GPU executor.
+//! The model as a device-agnostic graph: fused ops over NCHW tensors, the lowering that makes
+//! them, and buffer planning by liveness. `runtime::` runs it on the GPU, `reference` on the
+//! CPU.
 
-mod bind;
-pub mod dispatch;
-pub mod executor;
-pub mod guard;
+pub mod lower;
 pub mod ops;
+pub mod output;
 pub mod plan;
-pub mod timer;
 
-pub use executor::{Executor, Input, Output, StageTensor};
-pub use ops::{Graph, Op, Shape, TensorId, lower};
-pub use timer::{Profile, Timer};
+pub use lower::lower;
+pub use ops::{Graph, Op, Shape, TensorId};
+pub use output::{Output, StageTensor};

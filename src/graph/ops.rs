@@ -1,8 +1,7 @@
 //! The model lowered to a flat list of fused ops over NCHW f32 tensors. Both executors,
 //! the GPU one and the CPU reference, run exactly this list.
 
-use crate::model::{Activation, Arch, Block, ConvLayer};
-use crate::{Error, Result};
+use crate::model::Activation;
 
 pub type TensorId = usize;
 
@@ -46,48 +45,72 @@ pub struct ConvGeom {
     pub act: Activation,
 }
 
+/// One fused op; each kernel of `kernels::` runs one kind.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Op {
-    /// Dense k×k conv + folded BN + activation (+ residual after the activation).
-    Conv {
-        input: TensorId,
-        output: TensorId,
-        geom: ConvGeom,
-        residual: Option<TensorId>,
-    },
-    /// Depthwise k×k conv + folded BN + activation; optionally writes per-channel sums of its
-    /// output (`[n, c]`) for the SE block that follows.
-    Depthwise {
-        input: TensorId,
-        output: TensorId,
-        geom: ConvGeom,
-        se_sums: Option<TensorId>,
-    },
-    /// SE excitation: gate = sigmoid(W2 act(W1 (sums / hw) + b1) + b2), `[n, c]`.
-    SeExcite {
-        sums: TensorId,
-        gate: TensorId,
-        se: usize,
-        hw: usize,
-        act: Activation,
-    },
-    /// 1×1 conv as a GEMM: input channels scaled by `gate`, folded BN, activation, + residual.
-    Pointwise {
-        input: TensorId,
-        output: TensorId,
-        layer: usize,
-        act: Activation,
-        gate: Option<TensorId>,
-        residual: Option<TensorId>,
-    },
-    /// Global average pool followed by the classifier: `[n, c, h, w]` -> `[n, classes]`; a
-    /// model without a classifier outputs the pooled `[n, c]` (the weights have no classes).
-    PoolClassify {
-        input: TensorId,
-        output: TensorId,
-        /// False for a headless backbone: the output is the pooled features.
-        classify: bool,
-    },
+    Conv(ConvOp),
+    Depthwise(DepthwiseOp),
+    SeExcite(SeExciteOp),
+    Pointwise(PointwiseOp),
+    PoolClassify(PoolClassifyOp),
+}
+
+/// Dense k×k conv + folded BN + activation (+ residual after the activation).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ConvOp {
+    pub input: TensorId,
+    pub output: TensorId,
+    pub geom: ConvGeom,
+    pub residual: Option<TensorId>,
+}
+
+/// Depthwise k×k conv + folded BN + activation; optionally writes per-channel sums of its
+/// output for the SE block that follows, as `[n, c, 1, partials]`: partial sums whose total
+/// is the channel's sum (the GPU kernel leaves one per invocation,
+/// `kernels::depthwise::se_partials`; the reference puts the total in the first).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DepthwiseOp {
+    pub input: TensorId,
+    pub output: TensorId,
+    pub geom: ConvGeom,
+    pub se_sums: Option<TensorId>,
+}
+
+/// SE excitation: gate = sigmoid(W2 act(W1 (sums / hw) + b1) + b2), `[n, c, 1, 1]`, with
+/// `sums` the totals of the `[n, c, 1, partials]` partial sums.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SeExciteOp {
+    pub sums: TensorId,
+    pub gate: TensorId,
+    /// Index into `ModelWeights::ses`.
+    pub se: usize,
+    /// Width of the hidden layer (W1's rows).
+    pub reduced: usize,
+    /// Pixels the sums were taken over.
+    pub hw: usize,
+    pub act: Activation,
+}
+
+/// 1×1 conv as a GEMM: input channels scaled by `gate`, folded BN, activation, + residual.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PointwiseOp {
+    pub input: TensorId,
+    pub output: TensorId,
+    /// Index into `ModelWeights::convs`.
+    pub layer: usize,
+    pub act: Activation,
+    pub gate: Option<TensorId>,
+    pub residual: Option<TensorId>,
+}
+
+/// Global average pool followed by the classifier: `[n, c, h, w]` -> `[n, classes]`; a model
+/// without a classifier outputs the pooled `[n, c]` (the weights have no classes).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PoolClassifyOp {
+    pub input: TensorId,
+    pub output: TensorId,
+    /// False for a headless backbone: the output is the pooled features.
+    pub classify: bool,
 }
 
 /// A stage whose output a run can return.
@@ -104,210 +127,4 @@ pub struct Graph {
     pub input: TensorId,
     pub logits: TensorId,
     pub stages: Vec<StageOutput>,
-}
-
-/// Lowers `arch` for a batch of `n` images of `h`×`w`.
-pub fn lower(arch: &Arch, n: usize, h: usize, w: usize) -> Result<Graph> {
-    if n == 0 || h == 0 || w == 0 {
-        return Err(Error::Input(format!(
-            "batch and resolution must be at least 1, got batch {n}, {h}x{w}"
-        )));
-    }
-    let mut b = Builder {
-        arch,
-        g: Graph {
-            shapes: vec![Shape { n, c: 3, h, w }],
-            ops: vec![],
-            input: 0,
-            logits: 0,
-            stages: vec![],
-        },
-        next_layer: 0,
-        next_se: 0,
-    };
-    let mut x = b.conv(0, &arch.stem, None)?;
-    b.stage_output(&arch.stem_name, x);
-    for stage in &arch.stages {
-        for block in &stage.blocks {
-            x = b.block(x, block)?;
-        }
-        b.stage_output(&stage.name, x);
-    }
-    x = b.conv(x, &arch.head, None)?;
-    b.stage_output(&arch.head_name, x);
-    let logits = b.tensor(Shape {
-        n,
-        c: arch.output_width(),
-        h: 1,
-        w: 1,
-    });
-    b.g.ops.push(Op::PoolClassify {
-        input: x,
-        output: logits,
-        classify: arch.classifier.is_some(),
-    });
-    b.g.logits = logits;
-    Ok(b.g)
-}
-
-struct Builder<'a> {
-    arch: &'a Arch,
-    g: Graph,
-    next_layer: usize,
-    next_se: usize,
-}
-
-impl Builder<'_> {
-    fn tensor(&mut self, shape: Shape) -> TensorId {
-        self.g.shapes.push(shape);
-        self.g.shapes.len() - 1
-    }
-
-    fn stage_output(&mut self, name: &str, tensor: TensorId) {
-        let name = name.to_string();
-        self.g.stages.push(StageOutput { name, tensor });
-    }
-
-    fn take_layer(&mut self) -> usize {
-        self.next_layer += 1;
-        self.next_layer - 1
-    }
-
-    /// Geometry and output shape of `layer` applied to tensor `x`.
-    fn geom(&mut self, x: TensorId, layer: &ConvLayer) -> Result<(ConvGeom, Shape)> {
-        let s = self.g.shapes[x];
-        if s.c != layer.in_c {
-            return Err(Error::Shape {
-                what: format!("input of {}", layer.keys.weight),
-                expected: vec![layer.in_c],
-                got: vec![s.c],
-            });
-        }
-        let (oh, pad_top) = self.arch.padding.resolve(s.h, layer.k, layer.stride);
-        let (ow, pad_left) = self.arch.padding.resolve(s.w, layer.k, layer.stride);
-        let geom = ConvGeom {
-            layer: self.take_layer(),
-            k: layer.k,
-            stride: layer.stride,
-            pad_top,
-            pad_left,
-            act: layer.act,
-        };
-        Ok((
-            geom,
-            Shape {
-                n: s.n,
-                c: layer.out_c,
-                h: oh,
-                w: ow,
-            },
-        ))
-    }
-
-    /// A dense conv layer: 1×1 stride 1 becomes a GEMM, anything else a direct conv.
-    fn conv(&mut self, x: TensorId, layer: &ConvLayer, res: Option<TensorId>) -> Result<TensorId> {
-        self.conv_gated(x, layer, None, res)
-    }
-
-    fn conv_gated(
-        &mut self,
-        x: TensorId,
-        layer: &ConvLayer,
-        gate: Option<TensorId>,
-        residual: Option<TensorId>,
-    ) -> Result<TensorId> {
-        let (geom, shape) = self.geom(x, layer)?;
-        let output = self.tensor(shape);
-        let pointwise = layer.runs_as_gemm();
-        self.g.ops.push(if pointwise {
-            let (layer, act) = (geom.layer, geom.act);
-            Op::Pointwise {
-                input: x,
-                output,
-                layer,
-                act,
-                gate,
-                residual,
-            }
-        } else {
-            if gate.is_some() {
-                return Err(Error::Input(
-                    "SE gate before a k×k conv is not supported".into(),
-                ));
-            }
-            Op::Conv {
-                input: x,
-                output,
-                geom,
-                residual,
-            }
-        });
-        Ok(output)
-    }
-
-    fn block(&mut self, input: TensorId, block: &Block) -> Result<TensorId> {
-        if block.se.is_some() && block.depthwise.is_none() {
-            return Err(Error::Input(
-                "SE without a depthwise conv is not supported".into(),
-            ));
-        }
-        let residual = block.residual.then_some(input);
-        let mut x = input;
-        let last = block.layers().count() - 1;
-        let mut gate = None;
-        for (i, layer) in block.layers().enumerate() {
-            let res = if i == last { residual } else { None };
-            if layer.depthwise {
-                x = self.depthwise(x, layer, block, &mut gate)?;
-            } else {
-                x = self.conv_gated(x, layer, gate.take(), res)?;
-            }
-        }
-        if gate.is_some() {
-            return Err(Error::Input(
-                "SE block without a projection after it".into(),
-            ));
-        }
-        Ok(x)
-    }
-
-    /// Depthwise conv, and the SE excitation when the block has one (its gate is applied by
-    /// the projection that follows).
-    fn depthwise(
-        &mut self,
-        x: TensorId,
-        layer: &ConvLayer,
-        block: &Block,
-        gate: &mut Option<TensorId>,
-    ) -> Result<TensorId> {
-        let (geom, shape) = self.geom(x, layer)?;
-        let output = self.tensor(shape);
-        let pooled = Shape {
-            h: 1,
-            w: 1,
-            ..shape
-        };
-        let se_sums = block.se.as_ref().map(|_| self.tensor(pooled));
-        self.g.ops.push(Op::Depthwise {
-            input: x,
-            output,
-            geom,
-            se_sums,
-        });
-        if let (Some(se), Some(sums)) = (&block.se, se_sums) {
-            let g = self.tensor(pooled);
-            let hw = shape.h * shape.w;
-            let op = Op::SeExcite {
-                sums,
-                gate: g,
-                se: self.next_se,
-                hw,
-                act: se.act,
-            };
-            self.next_se += 1;
-            self.g.ops.push(op);
-            *gate = Some(g);
-        }
-        Ok(output)
-    }
 }

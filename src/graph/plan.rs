@@ -1,46 +1,20 @@
 //! Buffer planning by liveness: tensors whose lifetimes do not overlap share a buffer
 //! ("slot"), so a deep network needs only a few activation buffers.
 
-use super::dispatch;
 use super::ops::{Graph, Op, TensorId};
-use crate::gpu::Precision;
+use std::iter::once;
 
 /// The tensors an op reads and the tensors it writes.
 pub fn uses(op: &Op) -> (Vec<TensorId>, Vec<TensorId>) {
-    match *op {
-        Op::Conv {
-            input,
-            output,
-            residual,
-            ..
-        } => (
-            std::iter::once(input).chain(residual).collect(),
-            vec![output],
-        ),
-        Op::Depthwise {
-            input,
-            output,
-            se_sums,
-            ..
-        } => (
-            vec![input],
-            std::iter::once(output).chain(se_sums).collect(),
-        ),
-        Op::SeExcite { sums, gate, .. } => (vec![sums], vec![gate]),
-        Op::Pointwise {
-            input,
-            output,
-            gate,
-            residual,
-            ..
-        } => (
-            [Some(input), gate, residual]
-                .into_iter()
-                .flatten()
-                .collect(),
-            vec![output],
-        ),
-        Op::PoolClassify { input, output, .. } => (vec![input], vec![output]),
+    match op {
+        Op::Conv(c) => (once(c.input).chain(c.residual).collect(), vec![c.output]),
+        Op::Depthwise(d) => (vec![d.input], once(d.output).chain(d.se_sums).collect()),
+        Op::SeExcite(e) => (vec![e.sums], vec![e.gate]),
+        Op::Pointwise(p) => {
+            let reads = [Some(p.input), p.gate, p.residual];
+            (reads.into_iter().flatten().collect(), vec![p.output])
+        }
+        Op::PoolClassify(p) => (vec![p.input], vec![p.output]),
     }
 }
 
@@ -140,24 +114,4 @@ pub fn passes_and_readback(
         passes.push((start..g.ops.len(), None));
     }
     (passes, readback, offset.max(4))
-}
-
-/// Byte size of each tensor on the GPU, padded to 4 bytes (SE partial sums hold `tiles`
-/// values per channel).
-pub(crate) fn tensor_bytes(g: &Graph, precision: Precision) -> Vec<u64> {
-    let mut values: Vec<u64> = g.shapes.iter().map(|s| s.len() as u64).collect();
-    for op in &g.ops {
-        if let Op::Depthwise {
-            output,
-            se_sums: Some(s),
-            geom,
-            ..
-        } = *op
-        {
-            let o = g.shapes[output];
-            values[s] *= dispatch::depthwise_partials(o.h, o.w, &geom) as u64;
-        }
-    }
-    let bytes = |v: &u64| (v * precision.bytes()).next_multiple_of(4);
-    values.iter().map(bytes).collect()
 }

@@ -21,7 +21,7 @@ pub struct ConvWeights {
     pub kind: ConvKind,
 }
 
-/// The kernel a conv layer runs on (`src/gpu/weights.rs` lays its weights out for it).
+/// The kernel a conv layer runs on (`src/kernels/` lays its weights out for it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConvKind {
     /// Dense k×k (conv.wgsl): blocks of output channels.
@@ -199,12 +199,4 @@ fn fold_conv(
         bias,
         kind: ConvKind::of(layer),
     }
-}
-
-/// `(channels, reduced)` of every SE layer, in lowering order.
-pub fn se_sizes(arch: &Arch) -> Vec<(usize, usize)> {
-    se_layers(arch)
-        .iter()
-        .map(|s| (s.channels, s.reduced))
-        .collect()
 }

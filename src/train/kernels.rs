@@ -63,7 +63,7 @@ impl Kernels {
         let make = |name: &str, body: &str| {
             let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(name),
-                source: wgpu::ShaderSource::Wgsl(format!("{COMMON}\n{body}").into()),
+                source: wgpu::ShaderSource::Wgsl(source(body).into()),
             });
             device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                 label: Some(name),
@@ -74,23 +74,33 @@ impl Kernels {
                 cache: None,
             })
         };
+        let [forward, softmax, grad, adamw] = BODIES;
         Kernels {
-            forward: make(
-                "train forward",
-                include_str!("../../shaders/train_forward.wgsl"),
-            ),
-            softmax: make(
-                "train softmax",
-                include_str!("../../shaders/train_softmax.wgsl"),
-            ),
-            grad: make("train grad", include_str!("../../shaders/train_grad.wgsl")),
-            adamw: make(
-                "train adamw",
-                include_str!("../../shaders/train_adamw.wgsl"),
-            ),
+            forward: make("train forward", forward),
+            softmax: make("train softmax", softmax),
+            grad: make("train grad", grad),
+            adamw: make("train adamw", adamw),
             layout,
         }
     }
+}
+
+/// The kernels' own code: forward, softmax gradient, weight gradient, AdamW.
+const BODIES: [&str; 4] = [
+    include_str!("../../shaders/train_forward.wgsl"),
+    include_str!("../../shaders/train_softmax.wgsl"),
+    include_str!("../../shaders/train_grad.wgsl"),
+    include_str!("../../shaders/train_adamw.wgsl"),
+];
+
+/// A kernel's whole WGSL: the shared declarations, then its body.
+fn source(body: &str) -> String {
+    format!("{COMMON}\n{body}")
+}
+
+/// The WGSL of every training kernel, as compiled (for the shader tests).
+pub fn sources() -> Vec<String> {
+    BODIES.iter().map(|b| source(b)).collect()
 }
 
 fn layout_entries() -> Vec<wgpu::BindGroupLayoutEntry> {

@@ -33,6 +33,8 @@ pub mod schedule;
 
 #[doc(hidden)]
 pub use gpu::GpuHead;
+#[doc(hidden)]
+pub use kernels::sources as shader_sources;
 
 use crate::gpu::Gpu;
 use crate::{Error, Result};

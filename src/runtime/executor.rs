@@ -1,44 +1,22 @@
-//! The GPU executor behind `Session`. An executor (model, batch, resolution) makes every buffer, pipeline and
-//! bind group once; a forward pass only uploads the input, records one compute pass per
-//! stage, submits and reads back.
+//! The GPU executor behind `Session`. An executor (model, batch, resolution) makes every
+//! buffer, pipeline and bind group once; a forward pass only uploads the input, records one
+//! compute pass per stage, submits and reads back.
 
-use super::bind::{BindContext, check_grid, check_limits};
-use super::dispatch::{self, DispatchDesc};
-use super::ops::{Graph, Shape, TensorId};
-use super::plan::{self, Pass, passes_and_readback, tensor_bytes};
+use super::bind::BindContext;
+use super::guard::{check_graph, tensor_bytes};
 use super::timer::{Profile, Timer};
 use crate::gpu::pipelines::Storage;
 use crate::gpu::weights::{decode, encode};
 use crate::gpu::{Gpu, GpuWeights, Pipelines, Precision, create_storage, oneshot};
+use crate::graph::plan::{self, Pass, passes_and_readback};
+use crate::graph::{Graph, Output, StageTensor, TensorId};
+use crate::kernels::{self, DispatchDesc};
 use crate::{Error, Result};
 
 struct Dispatch {
     pipeline: wgpu::ComputePipeline,
     bind_group: wgpu::BindGroup,
     workgroups: [u32; 3],
-}
-
-/// A stage output read back after a run, for a session made with
-/// [`SessionOptions::with_capture_stages`](crate::SessionOptions::with_capture_stages).
-#[derive(Clone, Debug)]
-pub struct StageTensor {
-    /// The stage: `stem`, `blocks.0`, ..., `head` (timm's names; torchvision's differ).
-    pub name: String,
-    /// `[batch, channels, height, width]`.
-    pub shape: Shape,
-    /// The values, NCHW row-major, as f32 whatever the storage precision.
-    pub data: Vec<f32>,
-}
-
-/// What a run returns.
-#[derive(Clone, Debug)]
-pub struct Output {
-    /// `[batch, classes]`, row-major: the logits; or, for a session made with
-    /// [`OutputKind::Embeddings`](crate::OutputKind::Embeddings) or a model without a
-    /// classifier, the pooled features `[batch, channels]`.
-    pub logits: Vec<f32>,
-    /// Every stage output (stem, each stage, head) when the session captures them.
-    pub stages: Vec<StageTensor>,
 }
 
 /// A lowered graph ready to run: every buffer, pipeline and bind group, made once.
@@ -79,28 +57,25 @@ impl Executor {
     pub fn new(
         gpu: &Gpu,
         weights: &GpuWeights,
-        se_sizes: &[(usize, usize)],
         graph: Graph,
         capture_stages: bool,
     ) -> Result<Self> {
         gpu.scoped("the session's buffers and pipelines", || {
-            Self::build(gpu, weights, se_sizes, graph, capture_stages)
+            Self::build(gpu, weights, graph, capture_stages)
         })
     }
 
-    fn build(
-        gpu: &Gpu,
-        weights: &GpuWeights,
-        se_sizes: &[(usize, usize)],
-        graph: Graph,
-        capture_stages: bool,
-    ) -> Result<Self> {
+    fn build(gpu: &Gpu, weights: &GpuWeights, graph: Graph, capture_stages: bool) -> Result<Self> {
         let precision = weights.precision;
         let sizes = tensor_bytes(&graph, precision);
+        let co = gpu.tuning.pointwise_co;
+        let descs: Vec<DispatchDesc> = (graph.ops.iter())
+            .map(|op| kernels::describe(&graph, op, co))
+            .collect();
+        check_graph(&gpu.limits, &graph, &descs, &sizes)?;
         // Stage outputs need no pinning: each is copied out right after the pass that ends
         // with the op producing it, before any later op can reuse its slot.
         let p = plan::plan(&sizes, &graph.ops, graph.input, &[graph.logits]);
-        check_limits(gpu, &graph, &p.slot_sizes)?;
         let dev = &gpu.device;
         let slots: Vec<wgpu::Buffer> = p
             .slot_sizes
@@ -108,13 +83,7 @@ impl Executor {
             .enumerate()
             .map(|(i, &size)| create_storage(dev, &format!("slot {i}"), size.max(4)))
             .collect();
-        let descs: Vec<DispatchDesc> = graph
-            .ops
-            .iter()
-            .map(|op| dispatch::describe(&graph, op, se_sizes, gpu.tuning))
-            .collect();
-        check_grid(gpu, &descs, se_sizes)?;
-        let ctx = BindContext::new(gpu, &graph, &descs, &slots, &p.slot_of, weights);
+        let ctx = BindContext::new(gpu, &descs, &slots, &p.slot_of, weights);
         let format = Storage::for_precision(precision, gpu.native_f16);
         let cache = gpu.pipeline_cache.as_ref().map(|c| c.cache.clone());
         let mut pipelines = Pipelines::new(dev, format, gpu.tuning.subgroups, cache);
@@ -122,7 +91,7 @@ impl Executor {
             .iter()
             .enumerate()
             .map(|(i, d)| Dispatch {
-                pipeline: pipelines.get(dev, d.kernel, d.constants.clone()).clone(),
+                pipeline: pipelines.get(dev, d.kernel(), d.constants.clone()).clone(),
                 bind_group: ctx.bind_group(dev, &pipelines.layout, i, d),
                 workgroups: d.workgroups,
             })
@@ -140,15 +109,7 @@ impl Executor {
             device: dev.clone(),
             queue: gpu.queue.clone(),
             logits_out: create_storage(dev, "logits", sizes[graph.logits]),
-            staging: crate::gpu::create_buffer(
-                dev,
-                &wgpu::BufferDescriptor {
-                    label: Some("readback"),
-                    size: staging_size,
-                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                    mapped_at_creation: false,
-                },
-            ),
+            staging: readback_buffer(dev, staging_size),
             graph,
             slots,
             slot_of: p.slot_of,
@@ -372,6 +333,19 @@ impl Executor {
         self.staging.unmap();
         Ok(out)
     }
+}
+
+/// Where the results of a run land for the host to map.
+fn readback_buffer(dev: &wgpu::Device, size: u64) -> wgpu::Buffer {
+    crate::gpu::create_buffer(
+        dev,
+        &wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        },
+    )
 }
 
 /// An app's input buffer must be copyable and large enough; wgpu would otherwise report a

@@ -1,0 +1,142 @@
+//! The test every kernel module runs on its cases: the GPU against `reference.rs` (f64
+//! accumulation), under every tuning that changes the kernel's code. And, with no GPU, that
+//! each kernel's Rust side and WGSL agree on its parameter block and override constants.
+
+use super::{Case, Kernel, classifier, conv, depthwise, pointwise, se};
+use crate::gpu::pipelines::Storage;
+use crate::gpu::{Gpu, GpuWeights, Precision, Tuning};
+use crate::graph::Op;
+use crate::model::rule::rule_input;
+use crate::reference;
+use crate::runtime::Executor;
+
+/// As tests/kernels.rs: f32 arithmetic against f64 over a few hundred terms stays near 1e-6
+/// of the output's RMS; 1e-4 leaves room for exp() differing by a few ULP between drivers.
+const TOL_RMS: f64 = 1e-4;
+
+/// The GPU, or `None` (the test skipped with a message) when there is no adapter outside CI;
+/// with `CI=true` a missing adapter fails: CI must exercise the real kernels.
+fn gpu() -> Option<Gpu> {
+    match Gpu::new() {
+        Ok(g) => Some(g),
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true but no GPU adapter: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipping GPU test: {e}");
+            None
+        }
+    }
+}
+
+/// The tunings that give `op`'s kernel different code: the channel block only matters to
+/// the pointwise kernel, subgroups to all.
+fn tunings(op: &Op, subgroup_lanes: u32) -> Vec<Tuning> {
+    let mut all = Tuning::candidates(subgroup_lanes);
+    if !matches!(op, Op::Pointwise(_)) {
+        let mut seen = vec![];
+        all.retain(|t| {
+            let first = !seen.contains(&t.subgroups);
+            seen.push(t.subgroups);
+            first
+        });
+    }
+    all
+}
+
+/// Runs every case's op on the GPU and compares its output with the reference's.
+pub fn cases(cases: &[Case]) {
+    let Some(mut gpu) = gpu() else { return };
+    for case in cases {
+        let g = &case.graph;
+        let input = rule_input(&g.shapes[g.input].dims());
+        let expected = reference::run(g, &case.weights, &input).swap_remove(g.logits);
+        for tuning in tunings(&g.ops[0], gpu.subgroup_lanes) {
+            gpu.tuning = tuning;
+            let weights = GpuWeights::new(&gpu, &case.weights, Precision::F32);
+            let executor = Executor::new(&gpu, &weights, g.clone(), false).unwrap();
+            let ours = executor.run(&input).unwrap().logits;
+            compare(&ours, &expected, &format!("{} {tuning:?}", case.name));
+        }
+    }
+}
+
+fn compare(ours: &[f32], expected: &[f32], what: &str) {
+    assert_eq!(ours.len(), expected.len(), "{what}: length");
+    let rms = (expected.iter().map(|&v| (v as f64).powi(2)).sum::<f64>()
+        / expected.len().max(1) as f64)
+        .sqrt();
+    let tol = TOL_RMS * rms.max(1e-3);
+    for (i, (&a, &b)) in ours.iter().zip(expected).enumerate() {
+        assert!(
+            ((a - b) as f64).abs() <= tol,
+            "{what} [{i}]: ours {a}, reference {b}, tolerance {tol}"
+        );
+    }
+}
+
+fn module(kernel: Kernel) -> naga::Module {
+    let src = kernel.source(Storage::F32, false);
+    naga::front::wgsl::parse_str(&src).unwrap_or_else(|e| panic!("{kernel:?}: {e}"))
+}
+
+#[test]
+fn params_structs_match_their_wgsl_layout() {
+    for kernel in Kernel::ALL {
+        let (fields, size) = match kernel {
+            Kernel::Conv => (conv::ConvParams::FIELDS, size_of::<conv::ConvParams>()),
+            Kernel::Depthwise => (
+                depthwise::DepthwiseParams::FIELDS,
+                size_of::<depthwise::DepthwiseParams>(),
+            ),
+            Kernel::SeExcite => (se::SeParams::FIELDS, size_of::<se::SeParams>()),
+            Kernel::Pointwise => (
+                pointwise::PointwiseParams::FIELDS,
+                size_of::<pointwise::PointwiseParams>(),
+            ),
+            Kernel::Classifier => (
+                classifier::ClassifierParams::FIELDS,
+                size_of::<classifier::ClassifierParams>(),
+            ),
+        };
+        let m = module(kernel);
+        let (_, p) = (m.global_variables.iter())
+            .find(|(_, v)| v.name.as_deref() == Some("P"))
+            .unwrap_or_else(|| panic!("{kernel:?} has no P"));
+        let naga::TypeInner::Struct { members, span } = &m.types[p.ty].inner else {
+            panic!("{kernel:?}: P is not a struct")
+        };
+        let wgsl: Vec<(&str, usize)> = (members.iter())
+            .map(|f| (f.name.as_deref().unwrap_or(""), f.offset as usize))
+            .collect();
+        assert_eq!(wgsl, fields, "{kernel:?}: fields and offsets");
+        assert_eq!(*span as usize, size, "{kernel:?}: size");
+    }
+}
+
+/// Every override the host sets exists in the WGSL, and every override without a default
+/// (the tile constants, whose only source is the kernel's Rust module) is set.
+#[test]
+fn every_case_sets_exactly_the_overrides_its_wgsl_declares() {
+    for case in crate::bench::cases::all() {
+        let d = super::describe(&case.graph, &case.graph.ops[0], 16);
+        let m = module(d.kernel());
+        let declared = |name: &str| {
+            m.overrides
+                .iter()
+                .find(|(_, o)| o.name.as_deref() == Some(name))
+        };
+        for (name, _) in &d.constants {
+            assert!(
+                declared(name).is_some(),
+                "{}: {name} is not an override",
+                case.name
+            );
+        }
+        for (_, o) in m.overrides.iter().filter(|(_, o)| o.init.is_none()) {
+            let name = o.name.as_deref().unwrap_or("");
+            let set = d.constants.iter().any(|(k, _)| *k == name);
+            assert!(set, "{}: {name} has no default and is not set", case.name);
+        }
+    }
+}

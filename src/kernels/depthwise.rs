@@ -1,0 +1,180 @@
+//! Depthwise k×k convolution + folded BN + activation, optionally leaving per-channel partial
+//! sums of its output for the SE block that follows (shaders/depthwise.wgsl).
+
+use super::case::{Case, conv_weights, convs_only, geom, out_size, square};
+use super::{Aux, DispatchDesc, Params, WeightRef, act_code, u, vec_taps};
+use crate::graph::ops::{ConvGeom, DepthwiseOp};
+use crate::graph::{Graph, Op};
+use crate::model::weights::{ConvKind, ConvWeights};
+
+pub const WGSL: &str = include_str!("../../shaders/depthwise.wgsl");
+
+/// Consecutive outputs of a row one invocation computes (`OUT_X`; one vec4).
+pub const OUT_X: usize = 4;
+/// The most invocations per workgroup (`WG` is 8 to this, sized to the plane: `grid`).
+pub const MAX_WG: usize = 64;
+
+params! {
+    /// `P` of shaders/depthwise.wgsl.
+    DepthwiseParams {
+        /// Channels (in = out).
+        c: u32,
+        h_in: u32,
+        w_in: u32,
+        h_out: u32,
+        w_out: u32,
+        pad_top: u32,
+        pad_left: u32,
+        /// Slots per kernel row of a channel's weight block.
+        row_stride: u32,
+        /// Workgroups per channel.
+        tiles: u32,
+    }
+}
+
+/// Invocations per workgroup (8, 16, 32 or 64, at most `max_wg`) and workgroups for `items`
+/// units of work: the largest size whose invocations exceed the fewest possible by at most
+/// 1/8. On CPU drivers a group of 8 lanes with nothing to do still runs a kernel's
+/// straight-line code, so small planes get small workgroups (B0's 7×7 depthwise layers ran
+/// 3× faster for it on lavapipe); large planes keep 64: fewer workgroups, and fewer distinct
+/// pipelines to compile (lavapipe: ~50 ms each, at every start).
+fn lane_grid(items: usize, max_wg: usize) -> (usize, usize) {
+    let sizes = [64, 32, 16, 8].into_iter().filter(|&wg| wg <= max_wg);
+    let grid = |wg: usize| (wg, items.div_ceil(wg));
+    let fewest = sizes
+        .clone()
+        .map(|wg| wg * items.div_ceil(wg))
+        .min()
+        .unwrap_or(8);
+    sizes
+        .map(grid)
+        .find(|&(wg, tiles)| wg * tiles <= fewest + fewest / 8)
+        .unwrap_or_else(|| grid(8))
+}
+
+/// Output rows one invocation computes (`ROWS`): 4 on planes of at least 28 rows with the
+/// unrolled kernel sizes, whose input rows then serve more outputs (B0's large depthwise
+/// layers ran ~15% faster for it on lavapipe); 2 on small planes, where 4 would leave lanes
+/// idle.
+pub fn rows(h: usize, geom: &ConvGeom) -> usize {
+    let unrolled = matches!(geom.k, 3 | 5) && matches!(geom.stride, 1 | 2);
+    if unrolled && h >= 28 { 4 } else { 2 }
+}
+
+/// `WG` and workgroups per channel for an `h`×`w` output; each invocation computes
+/// `rows` rows × `OUT_X` columns.
+pub fn grid(h: usize, w: usize, geom: &ConvGeom) -> (usize, usize) {
+    lane_grid(h.div_ceil(rows(h, geom)) * w.div_ceil(OUT_X), MAX_WG)
+}
+
+/// Partial sums per channel the kernel leaves for SE for an `h`×`w` output: one per
+/// invocation, so it needs no barrier (the SE kernel adds them up). The lowering sizes the
+/// SE sums tensor with it.
+pub fn se_partials(h: usize, w: usize, geom: &ConvGeom) -> usize {
+    let (wg, tiles) = grid(h, w, geom);
+    wg * tiles
+}
+
+/// Slots per kernel row of a weight block: the row padded to 8 (whole `shared8` blocks)
+/// with at least one slot left for the bias.
+pub fn row_stride(k: usize) -> usize {
+    (k + 1).next_multiple_of(4).max(8)
+}
+
+/// `[c, k, k]` + bias → `[c, k, row_stride(k)]` with zero padding and channel c's bias in
+/// the last slot of its row 0, so one block holds everything an invocation needs.
+pub fn layout(c: &ConvWeights, k: usize) -> Vec<f32> {
+    let rs = row_stride(k);
+    let mut t = vec![0.0; c.bias.len() * k * rs];
+    for (ch, (taps, &b)) in c.weight.chunks(k * k).zip(&c.bias).enumerate() {
+        let block = &mut t[ch * k * rs..(ch + 1) * k * rs];
+        for (row, src) in block.chunks_mut(rs).zip(taps.chunks(k)) {
+            row[..k].copy_from_slice(src);
+        }
+        block[rs - 1] = b;
+    }
+    t
+}
+
+/// The dispatch of a depthwise conv. Grid: x = tiles of WG invocations, y = channels,
+/// z = batch.
+pub fn describe(g: &Graph, op: &DepthwiseOp) -> DispatchDesc {
+    let DepthwiseOp {
+        input,
+        output,
+        geom,
+        se_sums,
+    } = *op;
+    let (i, o) = (g.shapes[input], g.shapes[output]);
+    let (wg, tiles) = grid(o.h, o.w, &geom);
+    if let Some(s) = se_sums {
+        debug_assert_eq!(g.shapes[s].w, wg * tiles, "SE sums sized by se_partials");
+    }
+    let p = DepthwiseParams {
+        c: u(o.c),
+        h_in: u(i.h),
+        w_in: u(i.w),
+        h_out: u(o.h),
+        w_out: u(o.w),
+        pad_top: u(geom.pad_top),
+        pad_left: u(geom.pad_left),
+        row_stride: u(row_stride(geom.k)),
+        tiles: u(tiles),
+    };
+    let weights = WeightRef::Conv(geom.layer);
+    let mut d = DispatchDesc::new(Params::Depthwise(p), weights, input, output);
+    d.constants = vec![
+        ("K", u(geom.k)),
+        ("STRIDE", u(geom.stride)),
+        ("ACT", act_code(geom.act)),
+        ("HAS_SUMS", se_sums.is_some() as u32),
+        ("WG", u(wg)),
+        ("ALIGNED", o.w.is_multiple_of(4) as u32),
+        ("ROWS", u(rows(o.h, &geom))),
+        ("VEC_TAPS", vec_taps(i.w, &geom) as u32),
+        ("OUT_X", u(OUT_X)),
+    ];
+    d.aux = se_sums.map_or(Aux::None, Aux::Tensor);
+    d.workgroups = [u(tiles), u(o.c), u(o.n)];
+    d
+}
+
+/// FLOPs and bytes of a depthwise conv.
+pub fn cost(g: &Graph, op: &DepthwiseOp) -> (u64, u64) {
+    let (i, o, k) = (g.shapes[op.input], g.shapes[op.output], op.geom.k);
+    let macs = o.len() as u64 * (k * k) as u64;
+    let weights = (o.c * k * k) as u64;
+    (2 * macs, 4 * ((i.len() + o.len()) as u64 + weights))
+}
+
+/// A k×k depthwise conv over `c` channels of `h`×`h`.
+pub fn case(name: &'static str, c: usize, h: usize, k: usize, stride: usize) -> Case {
+    let shapes = vec![square(c, h), square(c, out_size(h, k, stride))];
+    let op = Op::Depthwise(DepthwiseOp {
+        input: 0,
+        output: 1,
+        geom: geom(k, stride),
+        se_sums: None,
+    });
+    let w = conv_weights(name, c, k * k, ConvKind::Depthwise { k });
+    Case::new(name, shapes, op, convs_only(vec![w]))
+}
+
+/// B0's depthwise layers of each kernel size and stride, and V2-S's widest.
+pub fn cases() -> Vec<Case> {
+    vec![
+        case("b0_dw3x3s1_c32_112", 32, 112, 3, 1),
+        case("b0_dw3x3s2_c96_112", 96, 112, 3, 2),
+        case("b0_dw5x5s2_c144_56", 144, 56, 5, 2),
+        case("b0_dw5x5s1_c672_14", 672, 14, 5, 1),
+        case("v2s_dw3x3s1_c1536_12", 1536, 12, 3, 1),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn b0_and_v2s_shapes_match_the_reference() {
+        super::super::check::cases(&super::cases());
+    }
+}

@@ -1,0 +1,11 @@
+//! The graph on the GPU: the executor that makes every buffer, pipeline and bind group once
+//! and runs the dispatches `kernels::` describes, the size guard that checks a session
+//! against the device first, and the timestamp timer for the profiler.
+
+mod bind;
+pub mod executor;
+pub mod guard;
+pub mod timer;
+
+pub use executor::{Executor, Input};
+pub use timer::{Profile, Timer};
