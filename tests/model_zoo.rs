@@ -203,7 +203,10 @@ fn key_names_follow_the_source() {
         got, expected,
         "torchvision MBConv e1 keys: expected {expected:?}, got {got:?}"
     );
-    let got = (&tv.head.keys.weight, &tv.classifier.as_ref().unwrap().weight);
+    let got = (
+        &tv.head.keys.weight,
+        &tv.classifier.as_ref().unwrap().weight,
+    );
     assert_eq!(
         got,
         (&"features.8.0.weight".into(), &"classifier.1.weight".into()),

@@ -53,7 +53,10 @@ fn expand(word: &str) -> Vec<String> {
 #[test]
 fn every_readme_command_line_runs() {
     let commands = readme_commands();
-    assert!(commands.len() >= 5, "README lost its command lines: {commands:?}");
+    assert!(
+        commands.len() >= 5,
+        "README lost its command lines: {commands:?}"
+    );
     if common::gpu().is_none() {
         return; // every command but `models` and `info` needs an adapter
     }

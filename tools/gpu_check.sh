@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The GPU check a session runs when it is lent a GPU machine (see the device tool's README
+# for carrying the Vulkan loader): one script, under 8 minutes, that prints a markdown table
+# for BENCHMARKS.md. Steps: the adapter (vulkaninfo --summary, effnet devices); effnet verify
+# on the shared goldens, f32 and f16; effnet tune; effnet bench on B0 224 at batch 1, 8, 64,
+# 256 and V2-S 384 at batch 1 and 32, f32 and f16, each beside PyTorch on the same device in
+# the same run (tools/compare_pytorch.py: fp32 for f32 rows, --amp for f16 rows) where torch
+# and timm are installed.
+#
+#   bash tools/gpu_check.sh            # on the lent machine
+#   bash tools/gpu_check.sh --local    # tiny settings on any adapter (lavapipe): tests/gpu_check.rs
+#
+# EFFNET names the effnet binary (default target/release/effnet, built when missing); OUT, when
+# set, receives the log and the table.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+local_mode=0
+[ "${1:-}" = "--local" ] && local_mode=1
+effnet="${EFFNET:-target/release/effnet}"
+if [ ! -x "$effnet" ]; then
+    cargo build --release --quiet || exit 1
+fi
+out="${OUT:-$(mktemp -d)}"
+mkdir -p "$out"
+table="$out/gpu_check.md"
+deadline=$((SECONDS + 460)) # 8 minutes with a margin for the table
+
+if [ "$local_mode" = 1 ]; then
+    goldens=(../shared/golden/timm-tf_efficientnet_lite0-224x224-b1.json)
+    rows=("tf_efficientnet_b0 64 1" "tf_efficientnet_b0 64 2" "tf_efficientnet_lite0 48 1")
+    iters=2 warmup=1 torch_device=cpu tune_args=(--runs 1 --dry-run)
+else
+    goldens=(../shared/golden/*.json)
+    rows=("tf_efficientnet_b0 224 1" "tf_efficientnet_b0 224 8" "tf_efficientnet_b0 224 64"
+        "tf_efficientnet_b0 224 256" "tf_efficientnetv2_s 384 1" "tf_efficientnetv2_s 384 32")
+    iters=20 warmup=3 torch_device=cuda tune_args=(--runs 5)
+fi
+
+section() { printf '\n## %s\n\n' "$1" | tee -a "$table"; }
+json_field() { python3 -c "import json,sys; d=json.loads(sys.stdin.read().strip().splitlines()[-1]); print($1)"; }
+
+: >"$table"
+section "Adapter"
+{ command -v vulkaninfo >/dev/null && vulkaninfo --summary 2>/dev/null | sed -n '/Devices:/,$p' | head -20; } | tee -a "$table"
+"$effnet" devices 2>&1 | tee -a "$table"
+
+section "Goldens"
+for precision in f32 f16; do
+    passed=$("$effnet" verify "${goldens[@]}" --precision "$precision" 2>/dev/null | grep -c '^PASS')
+    echo "- $precision: $passed of ${#goldens[@]} golden files PASS" | tee -a "$table"
+done
+
+section "Tuning"
+"$effnet" tune "${tune_args[@]}" --json 2>/dev/null | json_field 'd["best"]' | sed 's/^/- best: /' | tee -a "$table"
+
+section "Speed"
+have_torch=0
+python3 -c "import torch, timm" 2>/dev/null && have_torch=1
+echo "| model | res | batch | precision | effnet ms | effnet img/s | PyTorch ms | PyTorch img/s | effnet / PyTorch throughput |" | tee -a "$table"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |" | tee -a "$table"
+for row in "${rows[@]}"; do
+    read -r model res batch <<<"$row"
+    for precision in f32 f16; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "| $model | $res | $batch | $precision | skipped: out of time | | | | |" | tee -a "$table"
+            continue
+        fi
+        common=(--model "$model" --res "$res" --batch "$batch" --iters "$iters" --warmup "$warmup")
+        if [ "$have_torch" = 1 ]; then
+            amp=(); [ "$precision" = f16 ] && [ "$torch_device" = cuda ] && amp=(--amp)
+            line=$(timeout 300 python3 tools/compare_pytorch.py "${common[@]}" --precision "$precision" \
+                --device "$torch_device" "${amp[@]}" --effnet "$effnet" --json 2>>"$out/log")
+            cells=$(echo "$line" | json_field '" | ".join(f"{x:.2f}" for x in (d["effnet"]["median_ms"], d["effnet"]["images_per_s"], d["pytorch"]["median_ms"], d["pytorch"]["images_per_s"], d["throughput_ratio_effnet_over_pytorch"]))')
+        else
+            line=$(timeout 300 "$effnet" bench "${common[@]}" --precision "$precision" --json 2>>"$out/log")
+            cells=$(echo "$line" | json_field '" | ".join(f"{x:.2f}" for x in (d["median_ms"], d["images_per_s"]))')
+            cells="$cells | n/a (no torch) | | "
+        fi
+        echo "| $model | $res | $batch | $precision | ${cells:-failed (see log)} |" | tee -a "$table"
+    done
+done
+echo
+echo "table: $table"
