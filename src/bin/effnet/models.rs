@@ -85,7 +85,10 @@ pub fn read_model(
     };
     let path = Path::new(spec);
     if path.is_file() {
-        return Ok((Model::from_file(path, arch)?, spec.to_string()));
+        // Name the model the file was taken for, so a surprising identification shows.
+        let model = Model::from_file(path, arch)?;
+        let name = effnet::model::qualified_name(&model.arch);
+        return Ok((model, format!("{spec} ({name})")));
     }
     if arch.is_some() {
         return Err(Error::Input(format!(
