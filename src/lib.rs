@@ -65,6 +65,7 @@ pub use error::{Error, Result};
 pub use gpu::Precision;
 pub use graph::{Output, Shape, StageTensor};
 pub use image;
+pub use kernels::{Family, KERNELS_ENV};
 pub use wgpu;
 
 /// README.md's Rust example runs as a doc test, so that the README cannot drift from the API.

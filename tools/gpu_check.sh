@@ -10,8 +10,9 @@
 #   bash tools/gpu_check.sh            # on the lent machine
 #   bash tools/gpu_check.sh --local    # tiny settings on any adapter (lavapipe): tests/gpu_check.rs
 #
-# EFFNET names the effnet binary (default target/release/effnet, built when missing); OUT, when
-# set, receives the log and the table.
+# EFFNET names the effnet binary (default target/release/effnet, built when missing); SHARED the
+# shared data folder (default ../shared); GPU_CHECK_BUDGET_S the seconds the speed rows may run
+# to (default 460); OUT, when set, receives the log and the table.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,14 +25,15 @@ fi
 out="${OUT:-$(mktemp -d)}"
 mkdir -p "$out"
 table="$out/gpu_check.md"
-deadline=$((SECONDS + 460)) # 8 minutes with a margin for the table
+deadline=$((SECONDS + ${GPU_CHECK_BUDGET_S:-460})) # 8 minutes with a margin for the table
+shared="${SHARED:-../shared}"
 
 if [ "$local_mode" = 1 ]; then
-    goldens=(../shared/golden/timm-tf_efficientnet_lite0-224x224-b1.json)
+    goldens=("$shared"/golden/timm-tf_efficientnet_lite0-224x224-b1.json)
     rows=("tf_efficientnet_b0 64 1" "tf_efficientnet_b0 64 2" "tf_efficientnet_lite0 48 1")
     iters=2 warmup=1 torch_device=cpu tune_args=(--runs 1 --dry-run)
 else
-    goldens=(../shared/golden/*.json)
+    goldens=("$shared"/golden/*.json)
     rows=("tf_efficientnet_b0 224 1" "tf_efficientnet_b0 224 8" "tf_efficientnet_b0 224 64"
         "tf_efficientnet_b0 224 256" "tf_efficientnetv2_s 384 1" "tf_efficientnetv2_s 384 32")
     iters=20 warmup=3 torch_device=cuda tune_args=(--runs 5)
@@ -47,12 +49,12 @@ section "Adapter"
 
 section "Goldens"
 for precision in f32 f16; do
-    passed=$("$effnet" verify "${goldens[@]}" --precision "$precision" 2>/dev/null | grep -c '^PASS')
+    passed=$(timeout 120 "$effnet" verify "${goldens[@]}" --precision "$precision" 2>/dev/null | grep -c '^PASS')
     echo "- $precision: $passed of ${#goldens[@]} golden files PASS" | tee -a "$table"
 done
 
 section "Tuning"
-"$effnet" tune "${tune_args[@]}" --json 2>/dev/null | json_field 'd["best"]' | sed 's/^/- best: /' | tee -a "$table"
+timeout 150 "$effnet" tune "${tune_args[@]}" --json 2>/dev/null | json_field 'd["best"]' | sed 's/^/- best: /' | tee -a "$table"
 
 section "Speed"
 have_torch=0

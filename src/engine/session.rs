@@ -2,6 +2,7 @@
 
 use super::{LoadedModel, images};
 use crate::graph::{Output, lower};
+use crate::kernels::Family;
 use crate::runtime::{Executor, Input, guard};
 use crate::{Error, Prediction, Result};
 
@@ -39,6 +40,9 @@ pub struct SessionOptions {
     pub capture_stages: bool,
     /// Logits (the default) or pooled embeddings.
     pub output: OutputKind,
+    /// The kernel family to run (`None`: `EFFNET_KERNELS`, else the adapter's default, the
+    /// GPU family on GPUs and the CPU family on CPU drivers).
+    pub kernels: Option<Family>,
 }
 
 impl SessionOptions {
@@ -50,6 +54,7 @@ impl SessionOptions {
             width,
             capture_stages: false,
             output: OutputKind::Logits,
+            kernels: None,
         }
     }
 
@@ -79,6 +84,14 @@ impl SessionOptions {
     pub fn with_output(self, output: OutputKind) -> Self {
         SessionOptions { output, ..self }
     }
+
+    /// The same options running the kernels of `family`.
+    pub fn with_kernels(self, family: Family) -> Self {
+        SessionOptions {
+            kernels: Some(family),
+            ..self
+        }
+    }
 }
 
 /// A prepared forward pass for one batch size and resolution, made by
@@ -106,7 +119,9 @@ impl Session {
         let size = (o.batch, o.height, o.width);
         guard::check_size(&arch, size, model.weights.precision, limit)?;
         let graph = lower(&arch, o.batch, o.height, o.width)?;
-        let inner = Executor::new(&model.gpu, &model.weights, graph, o.capture_stages)?;
+        let family = Family::resolve(o.kernels, model.gpu.kernels)?;
+        let (gpu, weights) = (&model.gpu, &model.weights);
+        let inner = Executor::with_family(gpu, weights, graph, o.capture_stages, family)?;
         Ok(Session {
             inner,
             options: o,
@@ -307,6 +322,11 @@ impl Session {
     #[doc(hidden)]
     pub fn graph(&self) -> &crate::graph::Graph {
         self.inner.graph()
+    }
+
+    /// The kernel family it runs.
+    pub fn kernels(&self) -> Family {
+        self.inner.family()
     }
 
     /// Compute dispatches per run.

@@ -27,6 +27,9 @@ pub struct Gpu {
     /// Kernel shapes for this adapter: the cached result of `effnet tune`, or the defaults.
     /// Public so callers (and tests) can try other shapes.
     pub tuning: super::Tuning,
+    /// The kernel family sessions run unless they or `EFFNET_KERNELS` choose
+    /// (`kernels::Family::default_for` the adapter). Public so callers can switch.
+    pub kernels: crate::kernels::Family,
     /// The fewest lanes a subgroup has on this device; 0 without the SUBGROUP feature.
     pub subgroup_lanes: u32,
     /// Store f16 as native `f16` (SHADER_F16); otherwise as packed pairs in `u32` words.
@@ -143,6 +146,7 @@ impl Gpu {
         }));
         let pipeline_cache = super::pipeline_cache::open(&device, &info).map(Arc::new);
         Gpu {
+            kernels: crate::kernels::Family::default_for(info.device_type),
             pipeline_cache,
             native_f16: features.contains(wgpu::Features::SHADER_F16),
             device,

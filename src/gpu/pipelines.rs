@@ -46,6 +46,11 @@ impl Kernel {
             Storage::F16 => format!("enable f16;\nalias S = f16;\n{STORAGE}"),
             Storage::F16Packed => STORAGE_PACKED.to_string(),
         };
+        let params = self.params_wgsl();
+        // The GPU family's kernels bring their own entry points and workgroup-memory staging.
+        if self.family() == crate::kernels::Family::Gpu {
+            return format!("{bindings}\n{PRELUDE}\n{params}\n{}", self.body());
+        }
         // The k×k kernels share the row-tap helpers.
         let taps = if self.uses_taps() { TAPS } else { "" };
         // Every kernel gets its entry point and shared-weight loads from a lanes file. (No
@@ -55,7 +60,6 @@ impl Kernel {
         } else {
             LANES_PLAIN
         };
-        let params = self.params_wgsl();
         format!(
             "{bindings}\n{PRELUDE}\n{params}\n{lanes}\n{taps}\n{}",
             self.body()

@@ -2,7 +2,7 @@
 //! accumulation), under every tuning that changes the kernel's code. And, with no GPU, that
 //! each kernel's Rust side and WGSL agree on its parameter block and override constants.
 
-use super::{Case, Kernel, classifier, conv, depthwise, pointwise, se};
+use super::{Case, Family, Kernel, classifier, conv, depthwise, pointwise, se};
 use crate::gpu::pipelines::Storage;
 use crate::gpu::{Gpu, GpuWeights, Precision, Tuning};
 use crate::graph::Op;
@@ -44,19 +44,36 @@ fn tunings(op: &Op, subgroup_lanes: u32) -> Vec<Tuning> {
     all
 }
 
-/// Runs every case's op on the GPU and compares its output with the reference's.
+/// Runs every case's op on the GPU in the CPU family and compares its output with the
+/// reference's.
 pub fn cases(cases: &[Case]) {
+    cases_in(Family::Cpu, cases)
+}
+
+/// Runs every case's op with `family`'s kernel and compares its output with the reference's.
+/// A GPU-family case whose op falls back to the CPU family fails: it would test nothing new.
+pub fn cases_in(family: Family, cases: &[Case]) {
     let Some(mut gpu) = gpu() else { return };
     for case in cases {
         let g = &case.graph;
         let input = rule_input(&g.shapes[g.input].dims());
         let expected = reference::run(g, &case.weights, &input).swap_remove(g.logits);
-        for tuning in tunings(&g.ops[0], gpu.subgroup_lanes) {
+        let kernel = super::describe(g, &g.ops[0], 16, family).kernel();
+        assert_eq!(kernel.family(), family, "{}: runs {kernel:?}", case.name);
+        let tunings = match family {
+            Family::Cpu => tunings(&g.ops[0], gpu.subgroup_lanes),
+            Family::Gpu => vec![gpu.tuning],
+        };
+        for tuning in tunings {
             gpu.tuning = tuning;
             let weights = GpuWeights::new(&gpu, &case.weights, Precision::F32);
-            let executor = Executor::new(&gpu, &weights, g.clone(), false).unwrap();
+            let executor = Executor::with_family(&gpu, &weights, g.clone(), false, family).unwrap();
             let ours = executor.run(&input).unwrap().logits;
-            compare(&ours, &expected, &format!("{} {tuning:?}", case.name));
+            compare(
+                &ours,
+                &expected,
+                &format!("{} {family:?} {tuning:?}", case.name),
+            );
         }
     }
 }
@@ -83,7 +100,7 @@ fn module(kernel: Kernel) -> naga::Module {
 #[test]
 fn params_structs_match_their_wgsl_layout() {
     for kernel in Kernel::ALL {
-        let (fields, size) = match kernel {
+        let (fields, size) = match kernel.cpu_namesake() {
             Kernel::Conv => (conv::ConvParams::FIELDS, size_of::<conv::ConvParams>()),
             Kernel::Depthwise => (
                 depthwise::DepthwiseParams::FIELDS,
@@ -94,7 +111,7 @@ fn params_structs_match_their_wgsl_layout() {
                 pointwise::PointwiseParams::FIELDS,
                 size_of::<pointwise::PointwiseParams>(),
             ),
-            Kernel::Classifier => (
+            _ => (
                 classifier::ClassifierParams::FIELDS,
                 size_of::<classifier::ClassifierParams>(),
             ),
@@ -118,8 +135,12 @@ fn params_structs_match_their_wgsl_layout() {
 /// (the tile constants, whose only source is the kernel's Rust module) is set.
 #[test]
 fn every_case_sets_exactly_the_overrides_its_wgsl_declares() {
-    for case in crate::bench::cases::all() {
-        let d = super::describe(&case.graph, &case.graph.ops[0], 16);
+    let families = [Family::Cpu, Family::Gpu];
+    for (case, family) in crate::bench::cases::all()
+        .iter()
+        .flat_map(|c| families.map(|f| (c, f)))
+    {
+        let d = super::describe(&case.graph, &case.graph.ops[0], 16, family);
         let m = module(d.kernel());
         let declared = |name: &str| {
             m.overrides

@@ -46,13 +46,17 @@ mod check;
 pub mod classifier;
 pub mod conv;
 pub mod depthwise;
+mod family;
+pub mod gpu_family;
 pub mod pointwise;
 pub mod se;
 
 pub use case::Case;
+pub use family::{Family, KERNELS_ENV};
 
 /// The WGSL kernels; each is compiled with the shared prelude in front
-/// (`gpu::pipelines::Kernel::source`).
+/// (`gpu::pipelines::Kernel::source`). The `Gpu*` ones are the GPU family's
+/// (`gpu_family`), which take the same parameters and weights as their CPU-family namesakes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
     Conv,
@@ -60,18 +64,28 @@ pub enum Kernel {
     SeExcite,
     Pointwise,
     Classifier,
+    GpuConv,
+    GpuDepthwise,
+    GpuSeExcite,
+    GpuPointwise,
+    GpuClassifier,
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 5] = [
+    pub const ALL: [Kernel; 10] = [
         Kernel::Conv,
         Kernel::Depthwise,
         Kernel::SeExcite,
         Kernel::Pointwise,
         Kernel::Classifier,
+        Kernel::GpuConv,
+        Kernel::GpuDepthwise,
+        Kernel::GpuSeExcite,
+        Kernel::GpuPointwise,
+        Kernel::GpuClassifier,
     ];
 
-    /// The kernel's own WGSL (shaders/NAME.wgsl).
+    /// The kernel's own WGSL (shaders/NAME.wgsl, shaders/gpu_family/NAME.wgsl).
     pub fn body(self) -> &'static str {
         match self {
             Kernel::Conv => conv::WGSL,
@@ -79,17 +93,55 @@ impl Kernel {
             Kernel::SeExcite => se::WGSL,
             Kernel::Pointwise => pointwise::WGSL,
             Kernel::Classifier => classifier::WGSL,
+            Kernel::GpuConv => gpu_family::conv::WGSL,
+            Kernel::GpuDepthwise => gpu_family::depthwise::WGSL,
+            Kernel::GpuSeExcite => gpu_family::se::WGSL,
+            Kernel::GpuPointwise => gpu_family::pointwise::WGSL,
+            Kernel::GpuClassifier => gpu_family::classifier::WGSL,
         }
     }
 
     /// The WGSL declaration of its parameter block `P`.
     pub fn params_wgsl(self) -> &'static str {
-        match self {
+        match self.cpu_namesake() {
             Kernel::Conv => conv::ConvParams::WGSL,
             Kernel::Depthwise => depthwise::DepthwiseParams::WGSL,
             Kernel::SeExcite => se::SeParams::WGSL,
             Kernel::Pointwise => pointwise::PointwiseParams::WGSL,
-            Kernel::Classifier => classifier::ClassifierParams::WGSL,
+            _ => classifier::ClassifierParams::WGSL,
+        }
+    }
+
+    /// The family it belongs to.
+    pub fn family(self) -> Family {
+        if self == self.cpu_namesake() {
+            Family::Cpu
+        } else {
+            Family::Gpu
+        }
+    }
+
+    /// The CPU-family kernel computing the same op (itself for CPU-family kernels).
+    pub fn cpu_namesake(self) -> Kernel {
+        match self {
+            Kernel::GpuConv => Kernel::Conv,
+            Kernel::GpuDepthwise => Kernel::Depthwise,
+            Kernel::GpuSeExcite => Kernel::SeExcite,
+            Kernel::GpuPointwise => Kernel::Pointwise,
+            Kernel::GpuClassifier => Kernel::Classifier,
+            k => k,
+        }
+    }
+
+    /// The GPU-family kernel computing the same op.
+    fn gpu_namesake(self) -> Kernel {
+        match self {
+            Kernel::Conv => Kernel::GpuConv,
+            Kernel::Depthwise => Kernel::GpuDepthwise,
+            Kernel::SeExcite => Kernel::GpuSeExcite,
+            Kernel::Pointwise => Kernel::GpuPointwise,
+            Kernel::Classifier => Kernel::GpuClassifier,
+            k => k,
         }
     }
 
@@ -158,6 +210,8 @@ pub enum Aux {
 /// One dispatch, described without touching the GPU.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DispatchDesc {
+    /// Which family's kernel runs it (the parameters name the op).
+    pub family: Family,
     pub constants: Constants,
     pub params: Params,
     pub weights: WeightRef,
@@ -171,6 +225,7 @@ pub struct DispatchDesc {
 impl DispatchDesc {
     fn new(params: Params, weights: WeightRef, src: TensorId, dst: TensorId) -> Self {
         DispatchDesc {
+            family: Family::Cpu,
             constants: vec![],
             params,
             weights,
@@ -183,13 +238,22 @@ impl DispatchDesc {
     }
 
     pub fn kernel(&self) -> Kernel {
-        self.params.kernel()
+        match self.family {
+            Family::Cpu => self.params.kernel(),
+            Family::Gpu => self.params.kernel().gpu_namesake(),
+        }
     }
 }
 
-/// Describes op `op` of `g`. `pointwise_co` is the tuned output channel block of the
-/// pointwise kernel (`gpu::Tuning::pointwise_co`).
-pub fn describe(g: &Graph, op: &Op, pointwise_co: u32) -> DispatchDesc {
+/// Describes op `op` of `g` for `family`. `pointwise_co` is the tuned output channel block
+/// of the CPU family's pointwise kernel (`gpu::Tuning::pointwise_co`). An op the GPU family
+/// has no kernel for (`gpu_family::describe` says which) runs the CPU family's.
+pub fn describe(g: &Graph, op: &Op, pointwise_co: u32, family: Family) -> DispatchDesc {
+    if family == Family::Gpu
+        && let Some(d) = gpu_family::describe(g, op)
+    {
+        return d;
+    }
     match op {
         Op::Conv(op) => conv::describe(g, op),
         Op::Depthwise(op) => depthwise::describe(g, op),

@@ -10,7 +10,7 @@ use crate::gpu::weights::{decode, encode};
 use crate::gpu::{Gpu, GpuWeights, Pipelines, Precision, create_storage, oneshot};
 use crate::graph::plan::{self, Pass, passes_and_readback};
 use crate::graph::{Graph, Output, StageTensor, TensorId};
-use crate::kernels::{self, DispatchDesc};
+use crate::kernels::{self, DispatchDesc, Family};
 use crate::{Error, Result};
 
 struct Dispatch {
@@ -35,6 +35,7 @@ pub struct Executor {
     /// Where `run_on_gpu` leaves the logits for the app's own GPU work.
     logits_out: wgpu::Buffer,
     pipeline_count: usize,
+    family: Family,
     precision: Precision,
     /// Byte size of each tensor on the GPU.
     sizes: Vec<u64>,
@@ -60,17 +61,36 @@ impl Executor {
         graph: Graph,
         capture_stages: bool,
     ) -> Result<Self> {
+        let family = Family::resolve(None, gpu.kernels)?;
+        Self::with_family(gpu, weights, graph, capture_stages, family)
+    }
+
+    /// Like `new`, with the kernels of `family` (`new` takes `EFFNET_KERNELS`, else the
+    /// adapter's default).
+    pub fn with_family(
+        gpu: &Gpu,
+        weights: &GpuWeights,
+        graph: Graph,
+        capture_stages: bool,
+        family: Family,
+    ) -> Result<Self> {
         gpu.scoped("the session's buffers and pipelines", || {
-            Self::build(gpu, weights, graph, capture_stages)
+            Self::build(gpu, weights, graph, capture_stages, family)
         })
     }
 
-    fn build(gpu: &Gpu, weights: &GpuWeights, graph: Graph, capture_stages: bool) -> Result<Self> {
+    fn build(
+        gpu: &Gpu,
+        weights: &GpuWeights,
+        graph: Graph,
+        capture_stages: bool,
+        family: Family,
+    ) -> Result<Self> {
         let precision = weights.precision;
         let sizes = tensor_bytes(&graph, precision);
         let co = gpu.tuning.pointwise_co;
         let descs: Vec<DispatchDesc> = (graph.ops.iter())
-            .map(|op| kernels::describe(&graph, op, co))
+            .map(|op| kernels::describe(&graph, op, co, family))
             .collect();
         check_graph(&gpu.limits, &graph, &descs, &sizes)?;
         // Stage outputs need no pinning: each is copied out right after the pass that ends
@@ -106,6 +126,7 @@ impl Executor {
             c.save();
         }
         Ok(Executor {
+            family,
             device: dev.clone(),
             queue: gpu.queue.clone(),
             logits_out: create_storage(dev, "logits", sizes[graph.logits]),
@@ -129,6 +150,11 @@ impl Executor {
     /// Number of distinct compute pipelines the session uses.
     pub fn pipeline_count(&self) -> usize {
         self.pipeline_count
+    }
+
+    /// The kernel family it runs.
+    pub fn family(&self) -> Family {
+        self.family
     }
 
     pub fn dispatch_count(&self) -> usize {

@@ -1,0 +1,91 @@
+//! The two kernel families. The CPU family (`kernels::{conv, depthwise, ...}`) is shaped for
+//! CPU Vulkan drivers such as lavapipe: small workgroups, no workgroup memory, every lane
+//! loading its own values, because there idle lanes still cost and shared memory is plain
+//! memory. The GPU family (`kernels::gpu_family`) is shaped for real GPUs: 64–256-lane
+//! workgroups, tiles staged in `var<workgroup>`, workgroup reductions, whole-word stores.
+//! Both read the same weight layouts and tensors, so a session may mix them op by op.
+
+use crate::{Error, Result};
+
+/// The environment variable that forces a family (`gpu` or `cpu`) for every session that
+/// does not choose one itself (`SessionOptions::kernels`).
+pub const KERNELS_ENV: &str = "EFFNET_KERNELS";
+
+/// Which family of kernels a session runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// Shaped for CPU drivers (lavapipe, SwiftShader): the default on `DeviceType::Cpu`.
+    Cpu,
+    /// Shaped for GPUs: the default everywhere else.
+    #[default]
+    Gpu,
+}
+
+impl Family {
+    /// The family for an adapter nobody chose one for.
+    pub fn default_for(device_type: wgpu::DeviceType) -> Family {
+        match device_type {
+            wgpu::DeviceType::Cpu => Family::Cpu,
+            _ => Family::Gpu,
+        }
+    }
+
+    /// Parses `gpu` or `cpu` (as `EFFNET_KERNELS` and `--kernels` take them).
+    pub fn parse(s: &str) -> Result<Family> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "gpu" => Ok(Family::Gpu),
+            "cpu" => Ok(Family::Cpu),
+            other => Err(Error::Input(format!(
+                "unknown kernel family {other:?} (from {KERNELS_ENV} or --kernels); use gpu \
+                 (kernels shaped for GPUs) or cpu (for CPU drivers such as lavapipe)"
+            ))),
+        }
+    }
+
+    /// The family a session runs: its own choice, else `EFFNET_KERNELS`, else the adapter's
+    /// default.
+    pub fn resolve(chosen: Option<Family>, adapter_default: Family) -> Result<Family> {
+        if let Some(f) = chosen {
+            return Ok(f);
+        }
+        match std::env::var(KERNELS_ENV) {
+            Ok(v) if !v.trim().is_empty() => Family::parse(&v),
+            _ => Ok(adapter_default),
+        }
+    }
+
+    /// `gpu` or `cpu`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Cpu => "cpu",
+            Family::Gpu => "gpu",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_both_names_and_refuses_others_with_the_choices() {
+        assert_eq!(Family::parse("GPU").unwrap(), Family::Gpu);
+        assert_eq!(Family::parse(" cpu").unwrap(), Family::Cpu);
+        let e = Family::parse("fast").unwrap_err().to_string();
+        assert!(e.contains("use gpu") && e.contains("cpu"), "{e}");
+    }
+
+    #[test]
+    fn cpu_adapters_default_to_the_cpu_family() {
+        assert_eq!(Family::default_for(wgpu::DeviceType::Cpu), Family::Cpu);
+        assert_eq!(
+            Family::default_for(wgpu::DeviceType::DiscreteGpu),
+            Family::Gpu
+        );
+        assert_eq!(
+            Family::resolve(Some(Family::Cpu), Family::Gpu).unwrap(),
+            Family::Cpu
+        );
+    }
+}

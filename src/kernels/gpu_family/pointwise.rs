@@ -1,0 +1,13 @@
+//! GPU family: pointwise (shaders/gpu_family/pointwise.wgsl). Not written yet: the CPU family's
+//! kernel runs this op.
+
+use crate::graph::Graph;
+use crate::graph::ops::PointwiseOp;
+use crate::kernels::DispatchDesc;
+
+pub const WGSL: &str = include_str!("../../../shaders/gpu_family/pointwise.wgsl");
+
+/// The dispatch, or `None` where this family has no kernel for the op.
+pub fn describe(_g: &Graph, _op: &PointwiseOp) -> Option<DispatchDesc> {
+    None
+}
