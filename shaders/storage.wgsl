@@ -30,3 +30,5 @@ fn ld_sums(i: u32) -> f32 { return f32(aux[i]); }
 fn st_dst(i: u32, v: f32) { dst[i] = S(v); }
 fn st_dst4(i: u32, v: vec4<f32>) { dst4[i] = vec4<S>(v); }
 fn st_sums(i: u32, v: f32) { aux[i] = S(v); }
+// Two consecutive values from even index 2 * `pair` (a whole word in packed storage).
+fn st_dst2(pair: u32, v: vec2<f32>) { dst[2u * pair] = S(v.x); dst[2u * pair + 1u] = S(v.y); }

@@ -62,3 +62,7 @@ fn st_dst4(i: u32, v: vec4<f32>) {
     dst4[i] = vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw));
 }
 
+// Two consecutive values from even index 2 * `pair`: one whole word, so a plain store.
+fn st_dst2(pair: u32, v: vec2<f32>) {
+    dst4[pair >> 1u][pair & 1u] = pack2x16float(v);
+}
