@@ -1,9 +1,46 @@
 //! `effnet bench --json --trace` reports every figure the issue asks for, and the trace is
-//! valid Chrome trace-event JSON with one slice per dispatch.
+//! valid Chrome trace-event JSON with one slice per dispatch; the two latencies (input on the
+//! GPU, and with transfers) and the roofline figures per kernel kind are consistent; `--peak`
+//! takes exactly two positive numbers.
 
 mod common;
 
-use std::process::Command;
+use serde_json::Value;
+use std::process::{Command, Output};
+
+fn effnet(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_effnet"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// `effnet bench ARGS --json` on Lite0 at 32×32, one timed pass and no warm-up: the figures'
+/// presence and consistency is what counts, and lavapipe is slow.
+fn bench_json(args: &[&str]) -> Value {
+    let base = ["bench", "-m", "tf_efficientnet_lite0", "--res", "32"];
+    let tiny = ["--iters", "1", "--warmup", "0", "--json"];
+    let all: Vec<&str> = base.iter().chain(&tiny).chain(args).copied().collect();
+    let out = effnet(&all);
+    assert!(
+        out.status.success(),
+        "{all:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn f(v: &Value, key: &str) -> f64 {
+    v[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{key} missing in {v}"))
+}
+
+/// Relative closeness for figures derived from the same f64s in another order: 1e-9 is far
+/// above f64 rounding (1e-16 per operation) and far below any real discrepancy.
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
+}
 
 #[test]
 fn bench_json_and_trace() {
@@ -24,6 +61,8 @@ fn bench_json_and_trace() {
             "--warmup",
             "1",
             "--json",
+            "--peak",
+            "1000,100",
         ])
         .arg("--trace")
         .arg(&trace_path)
@@ -41,6 +80,9 @@ fn bench_json_and_trace() {
         "images_per_s",
         "host_encode_submit_ms",
         "gpu_ms",
+        "with_transfers_median_ms",
+        "with_transfers_p90_ms",
+        "with_transfers_images_per_s",
     ] {
         let v = report[key]
             .as_f64()
@@ -68,6 +110,8 @@ fn bench_json_and_trace() {
     ] {
         assert!(kinds.contains(&kind), "kind {kind} missing from {kinds:?}");
     }
+    check_latencies(&report);
+    check_roofline(&report, 1000.0, 100.0);
     let stages = report["stages"].as_array().unwrap();
     assert_eq!(stages.len(), 9, "stem, 7 stages, head");
     let trace: serde_json::Value =
@@ -86,6 +130,129 @@ fn bench_json_and_trace() {
         );
     }
     std::fs::remove_file(trace_path).ok();
+}
+
+/// images/s follow from the medians; percentiles are ordered.
+fn check_latencies(r: &Value) {
+    let batch = f(r, "batch");
+    assert!(
+        close(f(r, "images_per_s"), batch / f(r, "median_ms") * 1e3),
+        "{r}"
+    );
+    let e2e = f(r, "with_transfers_median_ms");
+    assert!(
+        close(f(r, "with_transfers_images_per_s"), batch / e2e * 1e3),
+        "{r}"
+    );
+    assert!(f(r, "min_ms") <= f(r, "median_ms") && f(r, "median_ms") <= f(r, "p90_ms"));
+    assert!(e2e <= f(r, "with_transfers_p90_ms"), "{r}");
+}
+
+/// Every kind's FLOPs, compulsory bytes, intensity, roofline bound and fraction agree with
+/// each other, with the peaks given, and with the pass totals.
+fn check_roofline(r: &Value, gflops: f64, gbps: f64) {
+    assert_eq!(r["peak"]["gflop_per_s"], gflops, "{r}");
+    assert_eq!(r["peak"]["gb_per_s"], gbps, "{r}");
+    let kinds = r["kinds"].as_array().unwrap();
+    let (mut flop, mut bytes) = (0.0, 0u64);
+    for k in kinds {
+        let (kf, kb) = (f(k, "flop"), k["compulsory_bytes"].as_u64().unwrap());
+        assert!(
+            kf > 0.0 && kb > 0,
+            "every kind computes and moves data: {k}"
+        );
+        assert!(close(f(k, "intensity"), kf / kb as f64), "{k}");
+        let bound = gflops.min(f(k, "intensity") * gbps);
+        assert!(close(f(k, "roofline_gflop_per_s"), bound), "{k}");
+        let fraction = f(k, "roofline_fraction");
+        assert!(close(fraction, f(k, "gflop_per_s") / bound), "{k}");
+        // Timestamps give every kind a positive time, so a positive, finite fraction.
+        assert!(fraction > 0.0 && fraction.is_finite(), "{k}");
+        assert!(
+            close(f(k, "gb_per_s"), kb as f64 / f(k, "gpu_ms") / 1e6),
+            "{k}"
+        );
+        flop += kf;
+        bytes += kb;
+    }
+    assert!(close(flop / 1e9, f(r, "gflop_per_pass")), "{r}");
+    assert_eq!(bytes, r["compulsory_bytes"].as_u64().unwrap(), "{r}");
+}
+
+#[test]
+fn compulsory_bytes_follow_the_storage_precision() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let f32 = bench_json(&[]);
+    let f16 = bench_json(&["--precision", "f16"]);
+    assert!(f32.get("peak").is_none(), "no --peak, no peak: {f32}");
+    let (k32, k16) = (
+        f32["kinds"].as_array().unwrap(),
+        f16["kinds"].as_array().unwrap(),
+    );
+    assert_eq!(k32.len(), k16.len());
+    for (a, b) in k32.iter().zip(k16) {
+        assert!(a.get("roofline_fraction").is_none(), "no --peak: {a}");
+        assert_eq!(a["flop"], b["flop"], "the same arithmetic in both");
+        // Every tensor and weight is stored in 4 bytes per value in f32, 2 in f16.
+        let (b32, b16) = (
+            a["compulsory_bytes"].as_u64(),
+            b["compulsory_bytes"].as_u64(),
+        );
+        assert_eq!(b32, b16.map(|b| 2 * b), "{a} {b}");
+    }
+}
+
+#[test]
+fn text_report_names_both_timings_and_the_roofline() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let args = ["bench", "-m", "tf_efficientnet_lite0", "--res", "32"];
+    let tiny = ["--iters", "1", "--warmup", "0", "--peak", "67000,4800"];
+    let out = effnet(&[&args[..], &tiny[..]].concat());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for want in [
+        "input on the GPU (submit + wait, no transfers): median",
+        "with transfers (host upload + pass + logits readback): median",
+        "roofline: peak 67000 GFLOP/s, 4800 GB/s",
+        "FLOP/B",
+        "of bound",
+    ] {
+        assert!(text.contains(want), "{want:?} missing from:\n{text}");
+    }
+}
+
+#[test]
+fn peak_must_be_two_positive_numbers() {
+    // Rejected while parsing the command line, before any GPU work: no adapter needed.
+    for bad in [
+        "0,4800",
+        "67000",
+        "67000,4800,1",
+        "fast,4800",
+        "-1,4800",
+        "inf,4800",
+    ] {
+        let out = effnet(&["bench", &format!("--peak={bad}"), "--json"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        // 2 is clap's exit code for a usage error.
+        assert_eq!(out.status.code(), Some(2), "--peak={bad}: {err}");
+        assert!(
+            err.contains("--peak") && err.contains("GFLOPS,GBPS"),
+            "{err}"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "nothing benchmarked for --peak={bad}"
+        );
+    }
 }
 
 #[test]

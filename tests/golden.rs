@@ -5,6 +5,7 @@
 
 mod common;
 
+use effnet::Family;
 use effnet::golden::{Backend, Golden, verify};
 use effnet::gpu::Precision;
 use effnet::model::rule::{fnv1a64, rule_tensor, uniform};
@@ -86,15 +87,23 @@ fn check_files(files: &[PathBuf], backend: &Backend) {
     );
 }
 
-#[test]
-fn golden_files_match_on_gpu() {
-    let Some(gpu) = common::gpu() else { return };
+/// The GPU with `family`'s kernels (CI runs every golden in both families).
+fn gpu_with(family: Family) -> Option<effnet::gpu::Gpu> {
+    let mut gpu = common::gpu()?;
+    gpu.kernels = family;
+    eprintln!("{family:?} kernel family");
+    Some(gpu)
+}
+
+fn goldens_in_f32(family: Family) {
+    let Some(gpu) = gpu_with(family) else { return };
     check_all(&Backend::Gpu(&gpu, Precision::F32));
 }
 
-#[test]
-fn golden_files_match_on_gpu_in_f16() {
-    let Some(mut gpu) = common::gpu() else { return };
+fn goldens_in_f16(family: Family) {
+    let Some(mut gpu) = gpu_with(family) else {
+        return;
+    };
     // Native f16 where the adapter has SHADER_F16, and always the packed-pair fallback.
     let native = gpu.native_f16;
     for native_f16 in [native, false] {
@@ -102,6 +111,26 @@ fn golden_files_match_on_gpu_in_f16() {
         eprintln!("f16 storage, native: {native_f16}");
         check_all(&Backend::Gpu(&gpu, Precision::F16));
     }
+}
+
+#[test]
+fn golden_files_match_on_gpu() {
+    goldens_in_f32(Family::Cpu);
+}
+
+#[test]
+fn golden_files_match_on_gpu_in_f16() {
+    goldens_in_f16(Family::Cpu);
+}
+
+#[test]
+fn golden_files_match_on_gpu_with_gpu_family_kernels() {
+    goldens_in_f32(Family::Gpu);
+}
+
+#[test]
+fn golden_files_match_on_gpu_in_f16_with_gpu_family_kernels() {
+    goldens_in_f16(Family::Gpu);
 }
 
 #[test]
@@ -139,23 +168,30 @@ fn check_head_goldens(backend: &Backend, (logits_tol, sample_tol): (f64, f64)) {
 
 #[test]
 fn head_golden_files_match_on_gpu() {
-    let Some(gpu) = common::gpu() else { return };
-    // README, float32 arithmetic: logits relative L2 error <= 1e-4, every stage sample within
-    // 1e-3 x its stage's RMS (summation order differs from PyTorch's, nothing else should).
-    check_head_goldens(&Backend::Gpu(&gpu, Precision::F32), (1e-4, 1e-3));
+    for family in [Family::Cpu, Family::Gpu] {
+        let Some(gpu) = gpu_with(family) else { return };
+        // README, float32 arithmetic: logits relative L2 error <= 1e-4, every stage sample
+        // within 1e-3 x its stage's RMS (summation order differs from PyTorch's, nothing else
+        // should).
+        check_head_goldens(&Backend::Gpu(&gpu, Precision::F32), (1e-4, 1e-3));
+    }
 }
 
 #[test]
 fn head_golden_files_match_on_gpu_in_f16() {
-    let Some(mut gpu) = common::gpu() else { return };
-    let native = gpu.native_f16;
-    for native_f16 in [native, false] {
-        gpu.native_f16 = native_f16;
-        eprintln!("f16 storage, native: {native_f16}");
-        // README, float16 weights or activations: logits relative error <= 2e-2, samples
-        // within 5e-2 x RMS (f16 keeps 11 significant bits, ~5e-4 relative per rounding,
-        // compounded over the network's depth).
-        check_head_goldens(&Backend::Gpu(&gpu, Precision::F16), (2e-2, 5e-2));
+    for family in [Family::Cpu, Family::Gpu] {
+        let Some(mut gpu) = gpu_with(family) else {
+            return;
+        };
+        let native = gpu.native_f16;
+        for native_f16 in [native, false] {
+            gpu.native_f16 = native_f16;
+            eprintln!("f16 storage, native: {native_f16}");
+            // README, float16 weights or activations: logits relative error <= 2e-2, samples
+            // within 5e-2 x RMS (f16 keeps 11 significant bits, ~5e-4 relative per rounding,
+            // compounded over the network's depth).
+            check_head_goldens(&Backend::Gpu(&gpu, Precision::F16), (2e-2, 5e-2));
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod common;
 
+use effnet::Family;
 use effnet::gpu::{Gpu, GpuWeights, Precision, Tuning};
 use effnet::graph::lower;
 use effnet::model::rule::{RuleSource, rule_input};
@@ -21,11 +22,15 @@ fn check(padding: Padding, act: Activation, n: usize, h: usize, w: usize) {
 fn check_arch(arch: Arch, n: usize, h: usize, w: usize) {
     let Some(mut gpu) = common::gpu() else { return };
     // Every tile shape and weight path the tuner may pick must be correct, whichever one a
-    // cache holds.
+    // cache holds (they shape the CPU family's kernels).
+    gpu.kernels = Family::Cpu;
     for tuning in Tuning::candidates(gpu.subgroup_lanes) {
         gpu.tuning = tuning;
         check_on(&gpu, &arch, n, h, w);
     }
+    // And the GPU family's kernels on the same networks.
+    gpu.kernels = Family::Gpu;
+    check_on(&gpu, &arch, n, h, w);
 }
 
 fn check_on(gpu: &Gpu, arch: &Arch, n: usize, h: usize, w: usize) {
@@ -62,7 +67,8 @@ fn check_on(gpu: &Gpu, arch: &Arch, n: usize, h: usize, w: usize) {
         for (i, (&a, &b)) in ours.iter().zip(reference).enumerate() {
             assert!(
                 ((a - b) as f64).abs() <= tol,
-                "{padding:?} {act:?} {:?} {n}x3x{h}x{w} {name}[{i}]: ours {a}, reference {b}, tolerance {tol}",
+                "{padding:?} {act:?} {:?} {:?} {n}x3x{h}x{w} {name}[{i}]: ours {a}, reference {b}, tolerance {tol}",
+                gpu.kernels,
                 gpu.tuning
             );
         }

@@ -1,6 +1,7 @@
 //! What each op is for (its role in the block) and what it costs: floating point operations
 //! and bytes moved, so the profiler can report GFLOP/s and GB/s per kernel kind.
 
+use crate::gpu::Precision;
 use crate::graph::ops::{ConvOp, PointwiseOp};
 use crate::graph::{Graph, Op};
 use serde::Serialize;
@@ -65,3 +66,14 @@ pub fn stages(g: &Graph) -> Vec<usize> {
 /// Floating point operations (2 per multiply-add) and bytes read + written, in f32: each
 /// kernel's own count (`kernels::*::cost`).
 pub use crate::kernels::cost;
+
+/// FLOPs and compulsory DRAM bytes of every op of `g` with tensors and weights stored in
+/// `precision`: `cost` counts 4 bytes per value, so its bytes scale by `precision.bytes() / 4`.
+pub fn costs(g: &Graph, precision: Precision) -> Vec<(u64, u64)> {
+    (g.ops.iter())
+        .map(|op| {
+            let (flop, f32_bytes) = cost(g, op);
+            (flop, f32_bytes / 4 * precision.bytes())
+        })
+        .collect()
+}

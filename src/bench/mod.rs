@@ -1,16 +1,20 @@
 //! The benchmark and profiler behind `effnet bench`: latency percentiles over repeated
-//! forward passes, then per-dispatch GPU times from timestamp queries, summed per stage and
-//! per kernel kind, with achieved GFLOP/s and GB/s, and a Chrome trace of one pass.
+//! forward passes on input already on the GPU (what PyTorch's timing measures), the same with
+//! the host upload and readback, then per-dispatch GPU times from timestamp queries, summed
+//! per stage and per kernel kind, with FLOPs, compulsory bytes, achieved GFLOP/s and GB/s and
+//! the roofline, and a Chrome trace of one pass.
 
 pub mod cases;
 pub mod cost;
+pub mod roofline;
 pub mod tune;
 
-use crate::Result;
 use crate::model::rule::rule_input;
 use crate::runtime::Profile;
+use crate::{Error, Result};
 use crate::{LoadedModel, Session, SessionOptions};
 use cost::Role;
+pub use roofline::{KindTime, Peak};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -19,24 +23,17 @@ pub struct BenchOptions {
     pub batch: usize,
     pub height: usize,
     pub width: usize,
-    /// Timed forward passes (after `warmup` untimed ones).
+    /// Timed forward passes (after `warmup` untimed ones), for each of the two timings.
     pub iters: usize,
     pub warmup: usize,
+    /// The device's peaks, for the roofline figures of each kernel kind.
+    pub peak: Option<Peak>,
 }
 
 #[derive(Clone, Debug, Serialize)]
 pub struct StageTime {
     pub name: String,
     pub gpu_ms: f64,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct KindTime {
-    pub kind: Role,
-    pub dispatches: usize,
-    pub gpu_ms: f64,
-    pub gflop_per_s: f64,
-    pub gb_per_s: f64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -48,19 +45,33 @@ pub struct BenchReport {
     pub width: usize,
     pub precision: String,
     pub iters: usize,
+    /// Latency of a forward pass whose input is already on the GPU: submit, then wait for
+    /// the GPU; no upload, no readback (as PyTorch's `model(x); synchronize()`).
     pub median_ms: f64,
     pub p90_ms: f64,
     pub min_ms: f64,
     pub images_per_s: f64,
+    /// Latency end to end: host upload of the input (converted to the storage precision on
+    /// the CPU), the pass, and the readback of the logits (`Session::run`).
+    pub with_transfers_median_ms: f64,
+    pub with_transfers_p90_ms: f64,
+    pub with_transfers_images_per_s: f64,
     pub dispatches: usize,
     pub pipelines: usize,
     /// Kernel shapes used (from `effnet tune`'s cache, or the defaults).
     pub tuning: crate::gpu::Tuning,
+    /// The kernel family that ran (`EFFNET_KERNELS`, else the adapter's default).
+    pub kernels: crate::kernels::Family,
     /// Whether the per-dispatch figures below come from GPU timestamps.
     pub timestamps: bool,
     pub host_encode_submit_ms: f64,
     pub gpu_ms: f64,
     pub gflop_per_pass: f64,
+    /// Compulsory DRAM bytes of a pass, the sum over kernel kinds.
+    pub compulsory_bytes: u64,
+    /// The peaks given for the roofline (`--peak`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak: Option<Peak>,
     pub stages: Vec<StageTime>,
     pub kinds: Vec<KindTime>,
 }
@@ -88,12 +99,10 @@ pub fn bench(model: &LoadedModel, o: BenchOptions) -> Result<(BenchReport, Vec<T
     let opts = SessionOptions::new(o.batch, o.height, o.width);
     let mut session = model.session(opts)?;
     let input = rule_input(&[o.batch, 3, o.height, o.width]);
-    let times = latencies(&mut session, &input, o)?;
-    let median_ms = percentile(&times, 0.5);
+    let resident = resident_latencies(model, &mut session, &input, o)?;
+    let transfers = timed(o, || session.run(&input).map(drop))?;
     let graph = session.graph().clone();
-    let costs: Vec<(u64, u64)> = (graph.ops.iter())
-        .map(|op| cost::cost(&graph, op))
-        .collect();
+    let costs = cost::costs(&graph, model.precision());
     let mut report = BenchReport {
         model: model.arch().name.clone(),
         adapter: model.gpu_description(),
@@ -101,44 +110,76 @@ pub fn bench(model: &LoadedModel, o: BenchOptions) -> Result<(BenchReport, Vec<T
         height: o.height,
         width: o.width,
         precision: format!("{:?}", model.precision()).to_lowercase(),
-        iters: times.len(),
-        median_ms,
-        p90_ms: percentile(&times, 0.9),
-        min_ms: times[0],
-        images_per_s: o.batch as f64 / (median_ms / 1e3),
+        iters: resident.len(),
+        median_ms: percentile(&resident, 0.5),
+        p90_ms: percentile(&resident, 0.9),
+        min_ms: resident[0],
+        images_per_s: o.batch as f64 / (percentile(&resident, 0.5) / 1e3),
+        with_transfers_median_ms: percentile(&transfers, 0.5),
+        with_transfers_p90_ms: percentile(&transfers, 0.9),
+        with_transfers_images_per_s: o.batch as f64 / (percentile(&transfers, 0.5) / 1e3),
         dispatches: session.dispatch_count(),
         pipelines: session.pipeline_count(),
         tuning: model.tuning(),
+        kernels: session.kernels(),
         timestamps: false,
         host_encode_submit_ms: 0.0,
         gpu_ms: 0.0,
         gflop_per_pass: costs.iter().map(|c| c.0 as f64).sum::<f64>() / 1e9,
+        compulsory_bytes: costs.iter().map(|c| c.1).sum(),
+        peak: o.peak,
         stages: vec![],
-        kinds: vec![],
+        kinds: roofline::kinds(&cost::roles(&graph), &costs, None, o.peak),
     };
     let Ok(timer) = session.timer() else {
         return Ok((report, vec![]));
     };
-    let (ms, last) = profile(
-        &mut session,
-        &input,
-        &timer,
-        o.iters.clamp(1, 5),
-        &mut report,
-    )?;
+    let runs = o.iters.clamp(1, 5);
+    let (ms, last) = profile(&mut session, &input, &timer, runs, &mut report)?;
     summarize(&mut report, &graph, &ms, &costs);
     Ok((report, trace_events(&graph, &last, &costs)))
 }
 
-/// Wall-clock milliseconds of `iters` forward passes after `warmup` ones, sorted.
-fn latencies(session: &mut Session, input: &[f32], o: BenchOptions) -> Result<Vec<f64>> {
+/// Wall-clock milliseconds of forward passes on input uploaded once to a GPU buffer: each
+/// submits the pass (a GPU copy of the input, the dispatches) and waits for the GPU to finish,
+/// reading nothing back. The GPU is idle when each timing starts.
+fn resident_latencies(
+    model: &LoadedModel,
+    session: &mut Session,
+    input: &[f32],
+    o: BenchOptions,
+) -> Result<Vec<f64>> {
+    let device = model.gpu().device.clone();
+    let contents = crate::gpu::weights::encode(input, model.precision());
+    let buffer = crate::gpu::create_buffer_init(
+        &device,
+        &wgpu::util::BufferInitDescriptor {
+            label: Some("bench input"),
+            contents: &contents,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        },
+    );
+    let wait = || {
+        (device.poll(wgpu::PollType::wait_indefinitely()))
+            .map(drop)
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))
+    };
+    wait()?;
+    timed(o, || {
+        session.run_on_gpu(&buffer)?;
+        wait()
+    })
+}
+
+/// Wall-clock milliseconds of `iters` calls of `pass` after `warmup` untimed ones, sorted.
+fn timed(o: BenchOptions, mut pass: impl FnMut() -> Result<()>) -> Result<Vec<f64>> {
     for _ in 0..o.warmup {
-        session.run(input)?;
+        pass()?;
     }
-    let mut times = Vec::with_capacity(o.iters);
+    let mut times = Vec::with_capacity(o.iters.max(1));
     for _ in 0..o.iters.max(1) {
         let t = Instant::now();
-        session.run(input)?;
+        pass()?;
         times.push(t.elapsed().as_secs_f64() * 1e3);
     }
     times.sort_by(f64::total_cmp);
@@ -202,11 +243,8 @@ fn trace_events(graph: &crate::graph::Graph, p: &Profile, costs: &[(u64, u64)]) 
 
 /// Fills the per-stage and per-kind tables from per-dispatch milliseconds.
 fn summarize(r: &mut BenchReport, g: &crate::graph::Graph, ms: &[f64], costs: &[(u64, u64)]) {
-    let roles = cost::roles(g);
     let stage_of = cost::stages(g);
-    r.stages = g
-        .stages
-        .iter()
+    r.stages = (g.stages.iter())
         .map(|s| StageTime {
             name: s.name.clone(),
             gpu_ms: 0.0,
@@ -215,26 +253,7 @@ fn summarize(r: &mut BenchReport, g: &crate::graph::Graph, ms: &[f64], costs: &[
     for (i, &t) in ms.iter().enumerate() {
         r.stages[stage_of[i]].gpu_ms += t;
     }
-    let mut kinds: Vec<Role> = roles.clone();
-    kinds.sort();
-    kinds.dedup();
-    r.kinds = kinds
-        .into_iter()
-        .map(|kind| {
-            let idx: Vec<usize> = (0..ms.len()).filter(|&i| roles[i] == kind).collect();
-            let t: f64 = idx.iter().map(|&i| ms[i]).sum();
-            let flop: f64 = idx.iter().map(|&i| costs[i].0 as f64).sum();
-            let bytes: f64 = idx.iter().map(|&i| costs[i].1 as f64).sum();
-            let per_s = |x: f64| if t > 0.0 { x / (t / 1e3) / 1e9 } else { 0.0 };
-            KindTime {
-                kind,
-                dispatches: idx.len(),
-                gpu_ms: t,
-                gflop_per_s: per_s(flop),
-                gb_per_s: per_s(bytes),
-            }
-        })
-        .collect();
+    r.kinds = roofline::kinds(&cost::roles(g), costs, Some(ms), r.peak);
 }
 
 /// The Chrome trace-event JSON document (opens in Perfetto and chrome://tracing).

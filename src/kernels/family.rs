@@ -6,6 +6,10 @@
 //! Both read the same weight layouts and tensors, so a session may mix them op by op.
 
 use crate::{Error, Result};
+use std::sync::OnceLock;
+
+/// The family chosen for the whole process (`effnet --kernels`), ahead of `EFFNET_KERNELS`.
+static CHOSEN: OnceLock<Family> = OnceLock::new();
 
 /// The environment variable that forces a family (`gpu` or `cpu`) for every session that
 /// does not choose one itself (`SessionOptions::kernels`).
@@ -43,10 +47,16 @@ impl Family {
         }
     }
 
-    /// The family a session runs: its own choice, else `EFFNET_KERNELS`, else the adapter's
-    /// default.
+    /// Makes `family` the choice of every session of this process that does not choose
+    /// itself, ahead of `EFFNET_KERNELS` (the command line's `--kernels`). The first call wins.
+    pub fn choose_for_process(family: Family) {
+        let _ = CHOSEN.set(family);
+    }
+
+    /// The family a session runs: its own choice, else the process's
+    /// (`choose_for_process`), else `EFFNET_KERNELS`, else the adapter's default.
     pub fn resolve(chosen: Option<Family>, adapter_default: Family) -> Result<Family> {
-        if let Some(f) = chosen {
+        if let Some(&f) = chosen.as_ref().or(CHOSEN.get()) {
             return Ok(f);
         }
         match std::env::var(KERNELS_ENV) {

@@ -1,6 +1,6 @@
 //! `effnet bench`: runs the library's benchmark and prints it as a table or JSON.
 
-use effnet::bench::{BenchOptions, BenchReport, bench, trace_json};
+use effnet::bench::{BenchOptions, BenchReport, KindTime, Peak, bench, trace_json};
 use effnet::gpu::tuning::store;
 use effnet::gpu::{Gpu, Precision};
 use effnet::{Engine, Error, LoadOptions, Result};
@@ -33,6 +33,11 @@ pub struct BenchArgs {
     /// Write a Chrome trace-event JSON (Perfetto) with one slice per dispatch.
     #[arg(long)]
     pub trace: Option<PathBuf>,
+    /// The device's peak GFLOP/s and GB/s (e.g. 67000,4800 for an H200's FP32 and HBM3e): each
+    /// kernel kind then reports its roofline bound, min(GFLOPS, intensity × GBPS) with
+    /// intensity its FLOPs over its compulsory DRAM bytes, and the fraction of it reached.
+    #[arg(long, value_name = "GFLOPS,GBPS", value_parser = clap::value_parser!(Peak))]
+    pub peak: Option<Peak>,
     /// One JSON object with every figure.
     #[arg(long)]
     pub json: bool,
@@ -105,6 +110,7 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
         width: r,
         iters: a.iters.max(1),
         warmup: a.warmup,
+        peak: a.peak,
     };
     let (report, events) = bench(&loaded, opts)?;
     if let Some(t) = &a.trace {
@@ -124,42 +130,92 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
 
 fn format_report(r: &BenchReport) -> String {
     let mut s = format!(
-        "{} batch {} at {}x{} ({}), {}\n\
-         latency median {:.2} ms, p90 {:.2} ms, min {:.2} ms over {} runs; {:.1} images/s\n\
-         {} dispatches, {} pipelines, {:.2} GFLOP per pass\n",
+        "{} batch {} at {}x{} ({}, {} kernels), {}\n\
+         input on the GPU (submit + wait, no transfers): median {:.2} ms, p90 {:.2} ms, \
+         min {:.2} ms over {} runs; {:.1} images/s\n\
+         with transfers (host upload + pass + logits readback): median {:.2} ms, p90 {:.2} ms; \
+         {:.1} images/s\n\
+         {} dispatches, {} pipelines, {:.2} GFLOP and {:.1} MB compulsory DRAM traffic per pass\n",
         r.model,
         r.batch,
         r.height,
         r.width,
         r.precision,
+        r.kernels.name(),
         r.adapter,
         r.median_ms,
         r.p90_ms,
         r.min_ms,
         r.iters,
         r.images_per_s,
+        r.with_transfers_median_ms,
+        r.with_transfers_p90_ms,
+        r.with_transfers_images_per_s,
         r.dispatches,
         r.pipelines,
-        r.gflop_per_pass
+        r.gflop_per_pass,
+        r.compulsory_bytes as f64 / 1e6,
     );
-    if !r.timestamps {
-        s += "no GPU timestamps on this adapter: per-kernel times unavailable\n";
-        return s;
-    }
-    s += &format!(
-        "profiled: GPU {:.2} ms (sum of dispatches), host encode+submit {:.3} ms\n\nkind         n   GPU ms  GFLOP/s   GB/s\n",
-        r.gpu_ms, r.host_encode_submit_ms
-    );
-    for k in &r.kinds {
-        let kind = format!("{:?}", k.kind).to_lowercase();
+    if r.timestamps {
         s += &format!(
-            "{kind:<10} {:>3} {:>8.2} {:>8.1} {:>6.1}\n",
-            k.dispatches, k.gpu_ms, k.gflop_per_s, k.gb_per_s
+            "profiled: GPU {:.2} ms (sum of dispatches), host encode+submit {:.3} ms\n",
+            r.gpu_ms, r.host_encode_submit_ms
+        );
+    } else {
+        s += "no GPU timestamps on this adapter: per-kernel times unavailable\n";
+    }
+    if let Some(p) = r.peak {
+        s += &format!(
+            "roofline: peak {:.0} GFLOP/s, {:.0} GB/s; bound = min(peak, FLOP/B × GB/s)\n",
+            p.gflop_per_s, p.gb_per_s
         );
     }
-    s += "\nstage        GPU ms\n";
-    for st in &r.stages {
-        s += &format!("{:<10} {:>8.2}\n", st.name, st.gpu_ms);
+    s += &kind_table(r);
+    if r.timestamps {
+        s += "\nstage        GPU ms\n";
+        for st in &r.stages {
+            s += &format!("{:<10} {:>8.2}\n", st.name, st.gpu_ms);
+        }
     }
     s
+}
+
+/// Per kernel kind: FLOPs, compulsory bytes and intensity; with timestamps the GPU time and
+/// achieved rates; with `--peak` the roofline bound and the fraction of it reached.
+fn kind_table(r: &BenchReport) -> String {
+    let timed = r.timestamps;
+    let roof = timed && r.peak.is_some();
+    let mut s = String::from("\nkind         n    GFLOP       MB  FLOP/B");
+    if timed {
+        s += "   GPU ms  GFLOP/s     GB/s";
+    }
+    if roof {
+        s += "  bound GFLOP/s  of bound";
+    }
+    s += "\n";
+    for k in &r.kinds {
+        s += &kind_row(k, timed, roof);
+    }
+    s
+}
+
+fn kind_row(k: &KindTime, timed: bool, roof: bool) -> String {
+    let kind = format!("{:?}", k.kind).to_lowercase();
+    let mut s = format!(
+        "{kind:<10} {:>3} {:>8.3} {:>8.2} {:>7.2}",
+        k.dispatches,
+        k.flop as f64 / 1e9,
+        k.compulsory_bytes as f64 / 1e6,
+        k.intensity
+    );
+    if timed {
+        s += &format!(
+            " {:>8.2} {:>8.1} {:>8.1}",
+            k.gpu_ms, k.gflop_per_s, k.gb_per_s
+        );
+    }
+    if let (true, Some(b), Some(f)) = (roof, k.roofline_gflop_per_s, k.roofline_fraction) {
+        s += &format!(" {b:>14.0} {:>8.2}%", 100.0 * f);
+    }
+    s + "\n"
 }

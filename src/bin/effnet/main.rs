@@ -40,6 +40,11 @@ struct Cli {
     /// the environment variable EFFNET_ADAPTER does the same).
     #[arg(long, global = true, value_name = "N")]
     device: Option<usize>,
+    /// Which kernel family to run: gpu (shaped for GPUs) or cpu (for CPU drivers such as
+    /// lavapipe); default: by adapter type (the environment variable EFFNET_KERNELS does the
+    /// same)
+    #[arg(long, global = true, value_name = "FAMILY", value_parser = ["gpu", "cpu"])]
+    kernels: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -124,6 +129,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(n) = cli.device {
         effnet::gpu::device::select_adapter(n);
+    }
+    if let Some(f) = cli
+        .kernels
+        .as_deref()
+        .and_then(|f| effnet::Family::parse(f).ok())
+    {
+        effnet::Family::choose_for_process(f);
     }
     let result = match cli.command {
         Command::Devices { json } => cmd_devices(json),
