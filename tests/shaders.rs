@@ -55,8 +55,18 @@ fn every_wgsl_file_is_compiled() {
         .flatten()
         .chain(effnet::train::shader_sources())
         .collect();
+    // shaders/ and its family folders (shaders/gpu_family/).
+    let mut paths = vec![];
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
+        if path.is_dir() {
+            paths.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            paths.push(path);
+        }
+    }
+    assert!(paths.len() > 20, "found the shaders: {paths:?}");
+    for path in paths {
         let text = std::fs::read_to_string(&path).unwrap();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         assert!(

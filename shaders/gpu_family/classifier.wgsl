@@ -1,4 +1,174 @@
-// GPU family: classifier. Not written yet (src/kernels/gpu_family/classifier.rs).
+// GPU family: global average pool + classifier (src/kernels/gpu_family/classifier.rs):
+// src [n, F, hw] → pooled[f] = Σ plane / hw → logits[k] = bias[k] + Σ_f W[k, f] pooled[f],
+// dst [n, classes]; or, with P.classes == 0 (a headless backbone), the pooled features
+// [n, F] themselves. Weights: W [classes, row_len] (rows zero-padded to row_len = F
+// rounded up to 8) at 0, bias at bias_off.
+// Grid: x = blocks of P.cb classes (headless: of P.ks features), y = blocks of P.ib ≤ 4
+// images. A workgroup pools its images' features a slice of P.ks at a time into `xs` and
+// adds that slice's share of its classes' logits to `outs`: each weight is read once for
+// all its images (they ride in the components of a vec4); each block of classes pools its
+// images again (one dispatch cannot share the pooled features).
+// Every plane sum and dot product is a group of L lanes walking one row together
+// (consecutive lanes read consecutive addresses), each lane's share summed through `red`:
+// a pass of WG / L rows, two barriers. Loop bounds and the branches around barriers
+// depend on P and the workgroup id alone, so every lane reaches every barrier.
 
-@compute @workgroup_size(64)
-fn main() {}
+override WG: u32;
+// vec4 slots of `xs`: the pooled features of one slice, [image][feature / 4], zero past F.
+override XS: u32;
+// vec4 slots of `outs`: the logits of this block, [image][class / 4].
+override OB: u32;
+
+var<workgroup> red: array<vec4<f32>, WG>;
+var<workgroup> xs: array<vec4<f32>, XS>;
+var<workgroup> outs: array<vec4<f32>, OB>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+    let n0 = wid.y * P.ib;
+    // Images of this workgroup: the last block may have fewer.
+    let ni = min(P.ib, P.images - n0);
+    let F = P.features;
+    let f4 = (F + 3u) / 4u * 4u;
+    if (P.classes == 0u) {
+        let k0 = wid.x * P.ks;
+        pool(n0, ni, k0, min(P.ks, f4 - k0), li);
+        for (var i = 0u; i < ni; i++) {
+            store_row((n0 + i) * F + k0, min(P.ks, F - k0), i * (XS / P.ib), false, li);
+        }
+        return;
+    }
+    let c0 = wid.x * P.cb;
+    let cb = min(P.cb, P.classes - c0);
+    for (var k0 = 0u; k0 < f4; k0 += P.ks) {
+        let kc = min(P.ks, f4 - k0);
+        pool(n0, ni, k0, kc, li);
+        logits(ni, k0, kc, c0, cb, li);
+    }
+    for (var i = 0u; i < ni; i++) {
+        store_row((n0 + i) * P.classes + c0, cb, i * (OB / P.ib), true, li);
+    }
+}
+
+// The sum of the L values group g left in `red` (lanes g·L to g·L + L - 1).
+fn group_sum(g: u32, L: u32) -> vec4<f32> {
+    var s = vec4<f32>(0.0);
+    for (var j = 0u; j < L; j++) { s += red[g * L + j]; }
+    return s;
+}
+
+// Lane l's share of the plane starting at `base`: its elements l, l + L, ..., or its vec4s
+// where planes are whole vec4s (then every plane starts at a multiple of 4).
+fn plane_sum(base: u32, l: u32, L: u32) -> f32 {
+    var s = 0.0;
+    if (P.hw % 4u == 0u) {
+        for (var q = l; q < P.hw / 4u; q += L) {
+            let v = ld_src4(base / 4u + q);
+            s += (v.x + v.y) + (v.z + v.w);
+        }
+    } else {
+        for (var t = l; t < P.hw; t += L) { s += ld_src(base + t); }
+    }
+    return s;
+}
+
+// xs[i][f - k0] = mean of feature plane f of image n0 + i, for the kc features from k0
+// (0 past F).
+fn pool(n0: u32, ni: u32, k0: u32, kc: u32, li: u32) {
+    let L = P.lp;
+    let ng = WG / L;
+    let g = li / L;
+    let l = li % L;
+    let kq = XS / P.ib;
+    let image = P.features * P.hw;
+    for (var r0 = 0u; r0 < kc; r0 += ng) {
+        let f = k0 + r0 + g;
+        var a = vec4<f32>(0.0);
+        if (r0 + g < kc && f < P.features) {
+            let base = n0 * image + f * P.hw;
+            a.x = plane_sum(base, l, L);
+            if (ni > 1u) { a.y = plane_sum(base + image, l, L); }
+            if (ni > 2u) { a.z = plane_sum(base + 2u * image, l, L); }
+            if (ni > 3u) { a.w = plane_sum(base + 3u * image, l, L); }
+        }
+        red[li] = a;
+        workgroupBarrier();
+        if (li < ng && r0 + li < kc) {
+            let j = r0 + li;
+            let m = group_sum(li, L) * P.inv_hw;
+            for (var i = 0u; i < ni; i++) { xs[i * kq + j / 4u][j % 4u] = m[i]; }
+        }
+        workgroupBarrier();
+    }
+}
+
+// Adds this slice's share of W · pooled to the cb logits from class c0 (the bias first).
+fn logits(ni: u32, k0: u32, kc: u32, c0: u32, cb: u32, li: u32) {
+    let L = P.lw;
+    let ng = WG / L;
+    let g = li / L;
+    let l = li % L;
+    let kq = XS / P.ib;
+    let oq = OB / P.ib;
+    for (var r0 = 0u; r0 < cb; r0 += ng) {
+        var a = vec4<f32>(0.0);
+        if (r0 + g < cb) {
+            let w = ((c0 + r0 + g) * P.row_len + k0) / 4u;
+            // The weight quad read once for all images.
+            for (var q = l; q < kc / 4u; q += L) {
+                let wv = ld_wts4(w + q);
+                a.x += dot(wv, xs[q]);
+                if (ni > 1u) { a.y += dot(wv, xs[kq + q]); }
+                if (ni > 2u) { a.z += dot(wv, xs[2u * kq + q]); }
+                if (ni > 3u) { a.w += dot(wv, xs[3u * kq + q]); }
+            }
+        }
+        red[li] = a;
+        workgroupBarrier();
+        if (li < ng && r0 + li < cb) {
+            let j = r0 + li;
+            var s = group_sum(li, L);
+            if (k0 == 0u) {
+                s += ld_wts(P.bias_off + c0 + j);
+            } else {
+                for (var i = 0u; i < ni; i++) { s[i] += outs[i * oq + j / 4u][j % 4u]; }
+            }
+            for (var i = 0u; i < ni; i++) { outs[i * oq + j / 4u][j % 4u] = s[i]; }
+        }
+        workgroupBarrier();
+    }
+}
+
+fn staged(s: u32, j: u32, from_outs: bool) -> f32 {
+    if (from_outs) { return outs[s + j / 4u][j % 4u]; }
+    return xs[s + j / 4u][j % 4u];
+}
+
+// dst[base + j] = the value staged at s + j / 4 (component j % 4) of `outs` (`from_outs`)
+// or `xs`, for j < len, as whole vec4s, or pairs at the ends of the range. A value whose
+// word it shares with the neighbouring image's or block's (classes or F not even, or not
+// a multiple of 4) is stored alone: st_dst, atomic in packed f16, as that value's owner is
+// another workgroup.
+fn store_row(base: u32, len: u32, s: u32, from_outs: bool, li: u32) {
+    let end = base + len;
+    for (var q = base / 4u + li; 4u * q < end; q += WG) {
+        let e = 4u * q;
+        if (e >= base && e + 4u <= end) {
+            let j = e - base;
+            let v = vec4(
+                staged(s, j, from_outs), staged(s, j + 1u, from_outs),
+                staged(s, j + 2u, from_outs), staged(s, j + 3u, from_outs),
+            );
+            st_dst4(q, v);
+            continue;
+        }
+        for (var a = e; a < e + 4u; a += 2u) {
+            if (a >= base && a + 2u <= end) {
+                st_dst2(a / 2u, vec2(staged(s, a - base, from_outs), staged(s, a + 1u - base, from_outs)));
+            } else {
+                if (a >= base && a < end) { st_dst(a, staged(s, a - base, from_outs)); }
+                if (a + 1u >= base && a + 1u < end) { st_dst(a + 1u, staged(s, a + 1u - base, from_outs)); }
+            }
+        }
+    }
+}

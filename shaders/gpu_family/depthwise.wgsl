@@ -1,4 +1,312 @@
-// GPU family: depthwise. Not written yet (src/kernels/gpu_family/depthwise.rs).
+// GPU family: depthwise k×k conv (k = 3 or 5, stride 1 or 2) + folded BN + activation, and
+// with HAS_SUMS the per-channel sums of its output that the SE block after it needs.
+// P: DepthwiseParams; the tiling (all overrides below) comes from src/kernels/gpu_family/depthwise.rs.
+//
+// A workgroup owns CH consecutive planes (plane p = image · C + channel, so a group may span
+// two images) × a band of TH output rows (TH = h_out: whole planes). It stages the input rows
+// of its band, halo and zero padding included, in `tile` once (coalesced loads, vec4 ones
+// where input rows are whole vec4s); every tap then reads workgroup memory. LPC lanes serve
+// each plane; a lane computes blocks of ROWS rows × 4 columns, reading each staged row once
+// per block as two vec4s (stride 1) or as vec4s of its even and odd columns, which stride 2
+// staging stores apart: no stride-2 gathers and no bank conflicts for 128-bit reads.
+//
+// Stores are whole words: with output rows of whole vec4s (ALIGNED) each lane stores its
+// rows with st_dst4. Otherwise the outputs go to `ot` first and the workgroup writes its
+// contiguous range (its whole planes, or one band of a plane) as aligned vec4s; st_dst2 and
+// st_dst remain only at the range's ends, whose words it shares with the neighbouring range
+// (planes or bands of odd size).
+//
+// SE sums: each lane adds the outputs it stored, a tree in `red` reduces them per plane, and
+// band t of T writes slot s of its planes' `P.partials` slots for every s ≡ t (mod T): its sum
+// in slot t, zero in the others. Every slot is written once, by one workgroup.
+// Grid: x, y = plane groups (x + y · nx), z = bands.
 
-@compute @workgroup_size(64)
-fn main() {}
+override K: u32;
+override STRIDE: u32;
+override HAS_SUMS: u32;
+// Output rows are whole vec4s (w_out % 4 = 0): lanes store straight from registers.
+override ALIGNED: u32;
+// Input rows are whole vec4s (w_in % 4 = 0): staging loads vec4s.
+override VEC_IN: u32;
+override WG: u32;
+// Planes per workgroup and lanes per plane (powers of two, CH · LPC = WG).
+override CH: u32;
+override LPC: u32;
+// Output rows per band, and per lane block.
+override TH: u32;
+override ROWS: u32;
+// Values per staged row (a multiple of 4; 8 at stride 2): stride 1, the padded row; stride 2, its even
+// columns in [0, RS / 2) and its odd ones in [RS / 2, RS).
+override RS: u32;
+// vec4s of `tile` (CH planes), values of `ot` (CH · TH · w_out, or 1 when ALIGNED).
+override TILE4: u32;
+override OUT_LEN: u32;
+
+var<workgroup> tile: array<vec4<f32>, TILE4>;
+var<workgroup> ot: array<f32, OUT_LEN>;
+var<workgroup> red: array<f32, WG>;
+
+// Weight rows 0 .. K - 1 of a channel (kernel column i in component i of lo, then hi).
+struct DwWeights { r0: Pair, r1: Pair, r2: Pair, r3: Pair, r4: Pair }
+// The ROWS output row quads of a block.
+struct Outs { o0: vec4<f32>, o1: vec4<f32>, o2: vec4<f32>, o3: vec4<f32> }
+// The inputs of a block's 4 outputs for kernel column i (t3, t4 only for k = 5).
+struct Taps { t0: vec4<f32>, t1: vec4<f32>, t2: vec4<f32>, t3: vec4<f32>, t4: vec4<f32> }
+
+// Staged rows per plane: every input row the band's blocks read.
+fn tile_rows() -> u32 {
+    return ((TH + ROWS - 1u) / ROWS * ROWS - 1u) * STRIDE + K;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+    let p0 = (wid.y * nwg.x + wid.x) * CH;
+    // Past the last plane group (the grid rounds up): the whole workgroup leaves.
+    if (p0 >= P.planes) { return; }
+    let r0 = wid.z * TH;
+    let rows = min(TH, P.h_out - r0);
+    if (VEC_IN != 0u) { stage_vec4(p0, r0, li); } else { stage_scalar(p0, r0, li); }
+    workgroupBarrier();
+    let ch = li / LPC;
+    let j = li % LPC;
+    var sum = 0.0;
+    if (p0 + ch < P.planes) { sum = compute(p0 + ch, ch, j, r0, rows); }
+    if (ALIGNED == 0u) {
+        workgroupBarrier();
+        store_staged(p0, ch, j, li, r0, rows);
+    }
+    if (HAS_SUMS != 0u) { write_sums(sum, p0 + ch, j, li, wid.z, nwg.z); }
+}
+
+// Staged column of padded input column `pc` (stride 2: even columns, then odd ones).
+fn col_slot(pc: u32) -> u32 {
+    if (STRIDE == 2u) { return (pc & 1u) * (RS / 2u) + (pc >> 1u); }
+    return pc;
+}
+
+fn put(i: u32, v: f32) {
+    tile[i / 4u][i % 4u] = v;
+}
+
+// Input row `r` of the band of plane p0 + ch, or -1 outside the image.
+fn input_row(p0: u32, ch: u32, r0: u32, r: u32) -> i32 {
+    let iy = i32(r0 * STRIDE + r) - i32(P.pad_top);
+    let ok = p0 + ch < P.planes && iy >= 0 && iy < i32(P.h_in);
+    return select(-1, i32((p0 + ch) * P.h_in) + iy, ok);
+}
+
+// Staging with vec4 loads: item (row, q) loads input columns 4q - 4 .. 4q - 1 (quad -1
+// covers the left padding) and puts those inside the staged row; zeros outside the image.
+fn stage_vec4(p0: u32, r0: u32, li: u32) {
+    let quads = (RS + 7u) / 4u;
+    let items = CH * tile_rows() * quads;
+    for (var e = li; e < items; e += WG) {
+        let row = e / quads;
+        let ch = row / tile_rows();
+        let r = row % tile_rows();
+        let ix = i32(e % quads) * 4 - 4;
+        let iy = input_row(p0, ch, r0, r);
+        let ok = iy >= 0 && ix >= 0 && ix < i32(P.w_in);
+        let at = (u32(max(iy, 0)) * P.w_in + u32(clamp(ix, 0, i32(P.w_in) - 4))) / 4u;
+        let v = select(vec4<f32>(0.0), ld_src4(at), ok);
+        let base = (ch * tile_rows() + r) * RS;
+        for (var m = 0u; m < 4u; m++) {
+            let pc = ix + i32(m) + i32(P.pad_left);
+            if (pc >= 0 && pc < i32(RS)) { put(base + col_slot(u32(pc)), v[m]); }
+        }
+    }
+}
+
+// Staging with scalar loads (input rows not whole vec4s): consecutive lanes, consecutive
+// columns.
+fn stage_scalar(p0: u32, r0: u32, li: u32) {
+    let items = CH * tile_rows() * RS;
+    for (var e = li; e < items; e += WG) {
+        let row = e / RS;
+        let ch = row / tile_rows();
+        let r = row % tile_rows();
+        let pc = e % RS;
+        let ix = i32(pc) - i32(P.pad_left);
+        let iy = input_row(p0, ch, r0, r);
+        let ok = iy >= 0 && ix >= 0 && ix < i32(P.w_in);
+        let at = u32(max(iy, 0)) * P.w_in + u32(clamp(ix, 0, i32(P.w_in) - 1));
+        put(row * RS + col_slot(pc), select(0.0, ld_src(at), ok));
+    }
+}
+
+// The outputs of plane `p` in this band that lane j computes; returns their sum.
+fn compute(p: u32, ch: u32, j: u32, r0: u32, rows: u32) -> f32 {
+    let w = dw_weights((p % P.c) * K * P.row_stride);
+    let bias = w.r0.hi.w;
+    let qpr = (P.w_out + 3u) / 4u;
+    let blocks = (rows + ROWS - 1u) / ROWS * qpr;
+    var sum = 0.0;
+    for (var b = j; b < blocks; b += LPC) {
+        let oy = b / qpr * ROWS;
+        let x0 = b % qpr * 4u;
+        // vec4 index of the block's first staged row, from its first column.
+        let at = ((ch * tile_rows() + oy * STRIDE) * RS + x0) / 4u;
+        var o: Outs;
+        // Staged rows 0 .. (ROWS - 1)·STRIDE + K - 1 of the block (literals: the row
+        // choices fold away).
+        let n = (ROWS - 1u) * STRIDE + K;
+        dw_row(0u, at, w, &o); dw_row(1u, at, w, &o); dw_row(2u, at, w, &o);
+        if (n > 3u) { dw_row(3u, at, w, &o); }
+        if (n > 4u) { dw_row(4u, at, w, &o); }
+        if (n > 5u) { dw_row(5u, at, w, &o); }
+        if (n > 6u) { dw_row(6u, at, w, &o); }
+        if (n > 7u) { dw_row(7u, at, w, &o); }
+        if (n > 8u) { dw_row(8u, at, w, &o); }
+        if (n > 9u) { dw_row(9u, at, w, &o); }
+        if (n > 10u) { dw_row(10u, at, w, &o); }
+        sum += emit(p, ch, r0 + oy, oy, rows, x0, o.o0, bias);
+        if (ROWS > 1u) { sum += emit(p, ch, r0 + oy + 1u, oy + 1u, rows, x0, o.o1, bias); }
+        if (ROWS > 2u) { sum += emit(p, ch, r0 + oy + 2u, oy + 2u, rows, x0, o.o2, bias); }
+        if (ROWS > 3u) { sum += emit(p, ch, r0 + oy + 3u, oy + 3u, rows, x0, o.o3, bias); }
+    }
+    return sum;
+}
+
+// The K weight rows of the channel whose block starts at `base` (rows 8 apart: k ≤ 5), the
+// bias in the last slot of row 0.
+fn dw_weights(base: u32) -> DwWeights {
+    var w: DwWeights;
+    let q = base / 4u;
+    w.r0 = Pair(ld_wts4(q), ld_wts4(q + 1u));
+    w.r1 = Pair(ld_wts4(q + 2u), ld_wts4(q + 3u));
+    w.r2 = Pair(ld_wts4(q + 4u), ld_wts4(q + 5u));
+    if (K == 5u) {
+        w.r3 = Pair(ld_wts4(q + 6u), ld_wts4(q + 7u));
+        w.r4 = Pair(ld_wts4(q + 8u), ld_wts4(q + 9u));
+    }
+    return w;
+}
+
+// Staged row `r` of a block: weight row r - m·STRIDE for output row m, where that is one.
+fn dw_row(r: u32, at: u32, w: DwWeights, o: ptr<function, Outs>) {
+    let t = row_taps(at + r * RS / 4u);
+    if (r < K) { (*o).o0 += row_dot(t, weight_row(w, r)); }
+    let s1 = STRIDE;
+    if (ROWS > 1u && r >= s1 && r < s1 + K) { (*o).o1 += row_dot(t, weight_row(w, r - s1)); }
+    let s2 = 2u * STRIDE;
+    if (ROWS > 2u && r >= s2 && r < s2 + K) { (*o).o2 += row_dot(t, weight_row(w, r - s2)); }
+    let s3 = 3u * STRIDE;
+    if (ROWS > 3u && r >= s3 && r < s3 + K) { (*o).o3 += row_dot(t, weight_row(w, r - s3)); }
+}
+
+// The taps of a staged row whose block columns start at vec4 `at`.
+fn row_taps(at: u32) -> Taps {
+    var t: Taps;
+    if (STRIDE == 1u) {
+        // Padded columns x0 .. x0 + 7.
+        let a = tile[at];
+        let b = tile[at + 1u];
+        t.t0 = a;
+        t.t1 = vec4<f32>(a.yzw, b.x);
+        t.t2 = vec4<f32>(a.zw, b.xy);
+        t.t3 = vec4<f32>(a.w, b.xyz);
+        t.t4 = b;
+    } else {
+        // Even padded columns 2·x0 + 2i and odd ones 2·x0 + 2i + 1, i = 0 .. 7.
+        let e0 = tile[at];
+        let e1 = tile[at + 1u];
+        let o0 = tile[at + RS / 8u];
+        t.t0 = e0;
+        t.t1 = o0;
+        t.t2 = vec4<f32>(e0.yzw, e1.x);
+        if (K == 5u) {
+            let o1 = tile[at + RS / 8u + 1u];
+            t.t3 = vec4<f32>(o0.yzw, o1.x);
+            t.t4 = vec4<f32>(e0.zw, e1.xy);
+        }
+    }
+    return t;
+}
+
+fn weight_row(w: DwWeights, r: u32) -> Pair {
+    switch r {
+        case 0u: { return w.r0; }
+        case 1u: { return w.r1; }
+        case 2u: { return w.r2; }
+        case 3u: { return w.r3; }
+        default: { return w.r4; }
+    }
+}
+
+// Σ over kernel columns of taps × one weight row.
+fn row_dot(t: Taps, w: Pair) -> vec4<f32> {
+    var acc = t.t0 * w.lo.x + t.t1 * w.lo.y + t.t2 * w.lo.z;
+    if (K == 5u) { acc += t.t3 * w.lo.w + t.t4 * w.hi.x; }
+    return acc;
+}
+
+// Output row `y` (band row `by`) of plane p, columns x0 .. x0 + 3: act(acc + bias), stored
+// (ALIGNED) or put in `ot`. Returns the sum of the values inside the plane.
+fn emit(p: u32, ch: u32, y: u32, by: u32, rows: u32, x0: u32, acc: vec4<f32>, bias: f32) -> f32 {
+    if (by >= rows) { return 0.0; }
+    let a = acc + bias;
+    let v = vec4<f32>(activate(a.x), activate(a.y), activate(a.z), activate(a.w));
+    if (ALIGNED != 0u) {
+        st_dst4(((p * P.h_out + y) * P.w_out + x0) / 4u, v);
+        return v.x + v.y + v.z + v.w;
+    }
+    let n = min(4u, P.w_out - x0);
+    let o = (ch * TH + by) * P.w_out + x0;
+    ot[o] = v.x;
+    if (n > 1u) { ot[o + 1u] = v.y; }
+    if (n > 2u) { ot[o + 2u] = v.z; }
+    if (n > 3u) { ot[o + 3u] = v.w; }
+    return dot(v, select(vec4<f32>(0.0), vec4<f32>(1.0), vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(n)));
+}
+
+// Writes `ot` out: whole planes as one range (all lanes), or this band of each plane (its
+// LPC lanes).
+fn store_staged(p0: u32, ch: u32, j: u32, li: u32, r0: u32, rows: u32) {
+    let hw = P.h_out * P.w_out;
+    if (TH >= P.h_out) {
+        store_range(p0 * hw, min(CH, P.planes - p0) * hw, 0u, li, WG);
+    } else if (p0 + ch < P.planes) {
+        let at = (p0 + ch) * hw + r0 * P.w_out;
+        store_range(at, rows * P.w_out, ch * TH * P.w_out, j, LPC);
+    }
+}
+
+// Stores dst[a .. a + len) from ot[o ..]: whole vec4s by `lanes` lanes from `lane`, and the
+// partial words at the two ends (lanes 0 and 1).
+fn store_range(a: u32, len: u32, o: u32, lane: u32, lanes: u32) {
+    let end = a + len;
+    let q0 = (a + 3u) / 4u;
+    let q1 = end / 4u;
+    for (var q = q0 + lane; q < q1; q += lanes) {
+        let i = o + 4u * q - a;
+        st_dst4(q, vec4<f32>(ot[i], ot[i + 1u], ot[i + 2u], ot[i + 3u]));
+    }
+    let head_end = min(4u * q0, end);
+    if (lane == 0u) { store_piece(a, head_end, a, o); }
+    if (lane == 1u % lanes) { store_piece(max(4u * q1, head_end), end, a, o); }
+}
+
+// dst[start .. stop) (within one vec4): st_dst2 for pairs inside it; st_dst only for a value
+// whose word it shares with the next range or the previous one.
+fn store_piece(start: u32, stop: u32, a: u32, o: u32) {
+    var i = start;
+    if (i < stop && i % 2u == 1u) { st_dst(i, ot[o + i - a]); i++; }
+    if (i + 1u < stop) { st_dst2(i / 2u, vec2<f32>(ot[o + i - a], ot[o + i + 1u - a])); i += 2u; }
+    if (i < stop) { st_dst(i, ot[o + i - a]); }
+}
+
+// Reduces the lanes' sums per plane and writes plane p's slots s ≡ band (mod bands).
+fn write_sums(sum: f32, p: u32, j: u32, li: u32, band: u32, bands: u32) {
+    red[li] = sum;
+    workgroupBarrier();
+    for (var s = LPC / 2u; s > 0u; s >>= 1u) {
+        if (j < s) { red[li] += red[li + s]; }
+        workgroupBarrier();
+    }
+    let total = red[li - j];
+    if (p >= P.planes) { return; }
+    for (var i = j; band + i * bands < P.partials; i += LPC) {
+        st_sums(p * P.partials + band + i * bands, select(0.0, total, i == 0u));
+    }
+}

@@ -32,6 +32,18 @@ params! {
         bias_off: u32,
         /// Workgroups per image.
         groups: u32,
+        /// The rest are the GPU family's (src/kernels/gpu_family/classifier.rs); 0 here.
+        /// Images.
+        images: u32,
+        /// Images per workgroup (1 to 4).
+        ib: u32,
+        /// Classes per workgroup.
+        cb: u32,
+        /// Features per slice of the pooled features staged in workgroup memory.
+        ks: u32,
+        /// Lanes that walk each row together: a channel plane when pooling, a weight row.
+        lp: u32,
+        lw: u32,
     }
 }
 
@@ -79,6 +91,7 @@ pub fn describe(g: &Graph, op: &PoolClassifyOp) -> DispatchDesc {
         row_len: u(row),
         bias_off: u(o.c * row),
         groups: u(groups),
+        ..ClassifierParams::default()
     };
     let mut d = DispatchDesc::new(Params::Classifier(p), WeightRef::Classifier, input, output);
     d.constants = vec![("WG", u(WG))];

@@ -33,6 +33,8 @@ params! {
         block_stride: u32,
         /// Where the biases start, after the weight blocks.
         bias_off: u32,
+        /// Images in the batch (the GPU family's conv tiles pixels across them).
+        n: u32,
     }
 }
 
@@ -80,6 +82,7 @@ pub fn describe(g: &Graph, op: &ConvOp) -> DispatchDesc {
         pad_left: u(geom.pad_left),
         block_stride: u(rs),
         bias_off: u(o.c.div_ceil(CHANNELS) * i.c * geom.k * rs),
+        n: u(o.n),
     };
     let weights = WeightRef::Conv(geom.layer);
     let mut d = DispatchDesc::new(Params::Conv(p), weights, input, output);

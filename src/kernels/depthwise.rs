@@ -29,6 +29,10 @@ params! {
         row_stride: u32,
         /// Workgroups per channel.
         tiles: u32,
+        /// Planes: batch × channels (the GPU family's kernel).
+        planes: u32,
+        /// SE partial sums per channel (`se_partials`; the GPU family's kernel).
+        partials: u32,
     }
 }
 
@@ -120,6 +124,8 @@ pub fn describe(g: &Graph, op: &DepthwiseOp) -> DispatchDesc {
         pad_left: u(geom.pad_left),
         row_stride: u(row_stride(geom.k)),
         tiles: u(tiles),
+        planes: u(o.n * o.c),
+        partials: u(wg * tiles),
     };
     let weights = WeightRef::Conv(geom.layer);
     let mut d = DispatchDesc::new(Params::Depthwise(p), weights, input, output);

@@ -29,6 +29,18 @@ params! {
         b1_off: u32,
         w2_off: u32,
         b2_off: u32,
+        /// The rest are the GPU family's (src/kernels/gpu_family/se.rs); 0 here. Images.
+        images: u32,
+        /// Images per workgroup (1 to 4).
+        ib: u32,
+        /// Gate channels per workgroup.
+        cb: u32,
+        /// Channels per slice of the means staged in workgroup memory.
+        ks: u32,
+        /// Lanes that walk each row together: partial sums, W1 rows, W2 rows.
+        lm: u32,
+        l1: u32,
+        l2: u32,
     }
 }
 
@@ -77,6 +89,7 @@ pub fn describe(g: &Graph, op: &SeExciteOp) -> DispatchDesc {
         b1_off: u(b1),
         w2_off: u(w2),
         b2_off: u(b2),
+        ..SeParams::default()
     };
     let mut d = DispatchDesc::new(Params::Se(p), WeightRef::Se(op.se), op.sums, op.gate);
     // The sums go to `aux` (the hidden layer is written back there), not `src`.

@@ -1,13 +1,224 @@
-//! GPU family: se (shaders/gpu_family/se.wgsl). Not written yet: the CPU family's
-//! kernel runs this op.
+//! GPU family: squeeze-and-excitation (shaders/gpu_family/se.wgsl), the same op, parameters
+//! and weights as the CPU family's `kernels::se`: the means of the depthwise kernel's partial
+//! sums, W1 + activation, W2 + sigmoid, the gate. Every dot product is a group of lanes
+//! walking one weight row together (coalesced), summed through workgroup memory; the grid
+//! is images × blocks of gate channels, each workgroup repeating its images' means and
+//! hidden layer (one dispatch cannot share them) but computing only its block of gates.
 
 use crate::graph::Graph;
 use crate::graph::ops::SeExciteOp;
-use crate::kernels::DispatchDesc;
+use crate::kernels::se::{SeParams, offsets};
+use crate::kernels::{Aux, DispatchDesc, Params, WeightRef, act_code, u};
 
 pub const WGSL: &str = include_str!("../../../shaders/gpu_family/se.wgsl");
 
-/// The dispatch, or `None` where this family has no kernel for the op.
-pub fn describe(_g: &Graph, _op: &SeExciteOp) -> Option<DispatchDesc> {
-    None
+/// Invocations per workgroup (`WG`).
+pub const WG: usize = 256;
+/// vec4 slots of workgroup memory staging the means of a slice of channels, then the
+/// block's gates (`XS`, 6 KiB): `ks` = 4·XS / images-per-workgroup channels at a time.
+pub const XS: usize = 384;
+/// vec4 slots of workgroup memory for the hidden layer (`HQ`, 4 KiB): R ≤ 4·HQ / images.
+/// With `red` (WG vec4s, 4 KiB) the kernel uses 14 KiB of WebGPU's 16.
+pub const HQ: usize = 256;
+/// The most images per workgroup: the 4 components of a vec4.
+pub const MAX_IB: usize = 4;
+/// Streaming multiprocessors of the GPU the grid is sized for (an H200 has 132): fewer
+/// workgroups than this leave cores idle, so the cost model charges for at least this many.
+pub const SMS: usize = 132;
+/// The fewest gate channels a workgroup computes: below this, splitting an image further
+/// saves a workgroup little (its gates cost R·MIN_CB reads beside its means' and W1's
+/// R·C) and repeats its means and W1 once more (which CPU drivers pay in full).
+const MIN_CB: usize = 128;
+/// A workgroup's fixed cost (start, barriers) in the cost model's unit, one value read.
+const WG_OVERHEAD: usize = 4096;
+
+/// The dispatch, or `None` where the hidden layer does not fit in workgroup memory (R over
+/// 4·HQ; no EfficientNet comes near: B7's widest is 160).
+pub fn describe(g: &Graph, op: &SeExciteOp) -> Option<DispatchDesc> {
+    let s = g.shapes[op.sums];
+    let (n, c, r, partials) = (s.n, s.c, op.reduced, s.w);
+    if r.div_ceil(4) > HQ {
+        return None;
+    }
+    let (ib, cb) = tile(n, c, r, partials);
+    let (b1, w2, b2) = offsets(c, r);
+    let ks = 4 * (XS / ib);
+    let slice = ks.min(c.next_multiple_of(4));
+    let p = SeParams {
+        channels: u(c),
+        reduced: u(r),
+        partials: u(partials),
+        inv_hw: 1.0 / op.hw as f32,
+        b1_off: u(b1),
+        w2_off: u(w2),
+        b2_off: u(b2),
+        images: u(n),
+        ib: u(ib),
+        cb: u(cb),
+        ks: u(ks),
+        lm: lanes_per_row(slice, ib * partials, 4),
+        l1: lanes_per_row(r.next_multiple_of(4), slice / 4, 16),
+        l2: lanes_per_row(cb, r.div_ceil(4), 16),
+    };
+    let mut d = DispatchDesc::new(Params::Se(p), WeightRef::Se(op.se), op.sums, op.gate);
+    // The partial sums are read from `aux`, as the CPU family's kernel does.
+    d.src = None;
+    d.aux = Aux::Tensor(op.sums);
+    d.constants = vec![
+        ("ACT", act_code(op.act)),
+        ("WG", u(WG)),
+        ("XS", u(XS)),
+        ("HQ", u(HQ)),
+    ];
+    d.workgroups = [u(c.div_ceil(cb)), u(n.div_ceil(ib)), 1];
+    Some(d)
+}
+
+/// Images and gate channels per workgroup for `n` images of `c` channels reduced to `r`
+/// with `partials` partial sums each: the least of (workgroups, at least `SMS`) × values
+/// each reads (its images' partial sums, W1, its rows of W2). More images per workgroup
+/// read W1 once for more images; more blocks per image spread the gates over more cores
+/// but repeat the means and W1. At batch 1: as many blocks as `MIN_CB` allows (9 of 128
+/// channels at 1152); at B0's batch 64, 1152 channels: 2 images × 288 channels, 128
+/// workgroups.
+pub fn tile(n: usize, c: usize, r: usize, partials: usize) -> (usize, usize) {
+    let most_ib = MAX_IB.min(n).min(HQ / r.div_ceil(4)).max(1);
+    let mut best = (usize::MAX, 1, c.next_multiple_of(4));
+    for ib in 1..=most_ib {
+        for blocks in 1..=c.div_ceil(MIN_CB) {
+            let cb = c.div_ceil(blocks).next_multiple_of(4);
+            // The gates are staged where the means were.
+            if cb > 4 * (XS / ib) {
+                continue;
+            }
+            let groups = n.div_ceil(ib) * c.div_ceil(cb);
+            let reads = ib * c * partials + r * c + cb * r + WG_OVERHEAD;
+            let cost = groups.max(SMS) * reads;
+            if cost < best.0 {
+                best = (cost, ib, cb);
+            }
+        }
+    }
+    (best.1, best.2)
+}
+
+/// Lanes that walk each row together (a power of two up to 64) for `rows` rows of `len`
+/// loads of `bytes` each: the fewest passes (WG / L rows each) × the per-lane cost of one,
+/// its loads (counted once per 32-byte sector its L lanes touch at once, so groups too
+/// narrow to fill a sector pay for it), the reduction's L reads and a barrier.
+pub fn lanes_per_row(rows: usize, len: usize, bytes: usize) -> u32 {
+    const BARRIER: usize = 16;
+    let cost = |l: usize| {
+        let sectors_per_load = 32usize.div_ceil(l * bytes);
+        rows.div_ceil(WG / l) * (len.div_ceil(l) * sectors_per_load + l + BARRIER)
+    };
+    let best = (0..=6).map(|e| 1usize << e).min_by_key(|&l| cost(l));
+    u(best.unwrap_or(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::graph::Shape;
+    use crate::graph::ops::SeExciteOp;
+    use crate::graph::{Graph, Op};
+    use crate::kernels::case::Case;
+    use crate::kernels::{Family, check, se};
+    use crate::model::Activation;
+    use crate::model::rule::rule_tensor;
+    use crate::model::weights::{ModelWeights, SeWeights};
+
+    /// SE over `n` images of `c` channels reduced to `r`, from `partials` partial sums per
+    /// channel.
+    fn case(name: &'static str, n: usize, c: usize, r: usize, partials: usize) -> Case {
+        let sums = Shape {
+            n,
+            c,
+            h: 1,
+            w: partials,
+        };
+        let act = match c % 2 {
+            0 => Activation::Silu,
+            _ => Activation::Relu6,
+        };
+        let op = Op::SeExcite(SeExciteOp {
+            sums: 0,
+            gate: 1,
+            se: 0,
+            reduced: r,
+            // A 1×1 plane leaves one partial sum.
+            hw: if partials == 1 { 1 } else { 3 * partials + 1 },
+            act,
+        });
+        let w = SeWeights {
+            reduce_w: rule_tensor("reduce", &[r, c]),
+            reduce_b: rule_tensor("reduce_bias", &[r]),
+            expand_w: rule_tensor("expand", &[c, r]),
+            expand_b: rule_tensor("expand_bias", &[c]),
+        };
+        let weights = ModelWeights {
+            convs: vec![],
+            ses: vec![w],
+            classifier_w: vec![],
+            classifier_b: vec![],
+        };
+        Case::new(name, vec![sums, Shape { w: 1, ..sums }], op, weights)
+    }
+
+    fn tile_of(case: &Case) -> (usize, usize) {
+        let Graph { ops, shapes, .. } = &case.graph;
+        let Op::SeExcite(op) = ops[0] else {
+            unreachable!()
+        };
+        let s = shapes[op.sums];
+        super::tile(s.n, s.c, op.reduced, s.w)
+    }
+
+    /// B0's and V2-S's widest SE, and odd shapes: channels not a multiple of 4 (or even),
+    /// R = 1, one partial sum (a 1×1 plane), batches 2 and 5 (the last image block short),
+    /// more channels than one slice of means holds, ReLU6 (odd channel counts), batch 299
+    /// (4 images per workgroup, the last block of 3).
+    #[test]
+    fn gpu_family_matches_the_reference() {
+        let mut cases = se::cases();
+        cases.extend([
+            case("se_b2_37to1", 2, 37, 1, 3),
+            case("se_b5_6to2_1x1", 5, 6, 2, 1),
+            case("se_b5_1to1_1x1", 5, 1, 1, 1),
+            case("se_b2_1152to48", 2, 1152, 48, 8),
+            case("se_b5_1152to48", 5, 1152, 48, 8),
+            case("se_b64_1152to48", 64, 1152, 48, 8),
+            case("se_b1_3001to67", 1, 3001, 67, 5),
+            case("se_b5_1603to83", 5, 1603, 83, 832),
+            case("se_b7_30to10", 7, 30, 10, 224),
+            case("se_b299_1152to48", 299, 1152, 48, 1),
+            case("se_b299_37to3", 299, 37, 3, 2),
+        ]);
+        for c in &cases {
+            eprintln!(
+                "{}: (images, channels) per workgroup {:?}",
+                c.name,
+                tile_of(c)
+            );
+        }
+        // Each case is compared with check.rs's tolerance, 1e-4 of the output's RMS (f32
+        // sums against f64, exp() a few ULP apart between drivers).
+        check::cases_in(Family::Gpu, &cases);
+    }
+
+    /// The tiles the cost model picks where it matters: all gates of a big image block at
+    /// B0's batch 64, more blocks (more cores) at batch 1, and every tile within the
+    /// workgroup memory the shader declares.
+    #[test]
+    fn tiles_fit_and_spread() {
+        assert_eq!(super::tile(1, 1152, 48, 8), (1, 128));
+        assert_eq!(super::tile(64, 1152, 48, 8), (2, 288));
+        for (n, c, r) in [(1, 32, 8), (64, 1152, 48), (256, 1536, 64), (5, 3001, 67)] {
+            let (ib, cb) = super::tile(n, c, r, 8);
+            assert!(ib <= super::MAX_IB && ib * r.div_ceil(4) <= super::HQ);
+            assert!(
+                cb <= 4 * (super::XS / ib) && cb % 4 == 0,
+                "{n} {c} {r}: {cb}"
+            );
+        }
+    }
 }
