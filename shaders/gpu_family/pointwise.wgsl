@@ -1,4 +1,310 @@
-// GPU family: pointwise. Not written yet (src/kernels/gpu_family/pointwise.rs).
+// GPU family: 1×1 convolution as a tiled GEMM with everything around it fused:
+//   out[n, co, p] = act(bias[co] + sum_ci W[ci][co] * gate[n, ci] * x[n, ci, p]) + res[n, co, p]
+// The pixels of all images are one GEMM dimension of N = batch × hw "columns" (column q is
+// pixel q % hw of image q / hw), so a 7×7 head at batch 64 is one 1280 × 3136 GEMM and small
+// planes still fill whole tiles.
+// A workgroup computes a TM × TN tile (output channels × columns) in slices of KS input
+// channels. Each slice of weights (KS × TM) and gated inputs (KS × TN) is staged in
+// workgroup memory, double-buffered: the lanes load slice s + 1 into registers before the
+// multiply-adds of slice s, so global latency hides behind arithmetic, and one barrier per
+// slice suffices. Each lane owns an RM × 4 block of outputs (RM channels × 4 columns), read
+// per input channel as RM / 4 vec4s of weights (broadcast: a row of lanes shares them) and
+// one vec4 of inputs (consecutive lanes, consecutive vec4s).
+// Staging loads are coalesced vec4s: weights are stored [ci][rows] with rows = c_out
+// rounded up to 32, so a slice row of TM channels is TM / 4 consecutive vec4s; inputs are
+// vec4s of 4 pixels when hw % 4 == 0 (ALIGNED), else 4 scalar loads. The SE gate scales the
+// inputs as they are staged: one gate load per staged vec4.
+// Stores: ALIGNED, a lane's 4 columns are 4 pixels of one plane at a multiple of 4, so every
+// output is a whole-vec4 store from registers. Otherwise (odd planes) the tile goes through
+// workgroup memory and lanes store whole words (st_dst2: two pixels at an even index). A
+// word whose second pixel lies in the next tile is stored by this tile, so tiles overlap by
+// 4 columns (each owns its first TN - 4). st_dst (an atomic read-modify-write in packed
+// f16) remains only for words that straddle two channel planes.
+// Small GEMMs (batch 1, 7×7 planes: a few thousand outputs, hundreds of input channels)
+// would leave most of a GPU idle and each lane walking every input channel; there a
+// 16 × 16 tile splits each slice among SK = 4 groups of lanes (KS = 64, 16 channels each),
+// which add their partial sums through workgroup memory at the end: 4 × the workgroups of
+// a 64-lane 4 × 4 tile, and a quarter of the serial steps.
+// Grid: x = channel tiles (fastest, so the workgroups reading the same inputs run together
+// and share them in cache), y (+ z beyond 65535) = column tiles.
+// P: PointwiseParams (src/kernels/pointwise.rs); tile constants from
+// src/kernels/gpu_family/pointwise.rs, which checks the sizes this file assumes.
 
-@compute @workgroup_size(64)
-fn main() {}
+override HAS_GATE: u32;
+override HAS_RESIDUAL: u32;
+// hw % 4 == 0: vec4 input loads and vec4 stores straight from registers.
+override ALIGNED: u32;
+// Output channels per tile: 16, 32 or 64.
+override TM: u32;
+// Columns (pixels) per tile: 16, 32 or 64.
+override TN: u32;
+// Output channels per lane: 4 or 8.
+override RM: u32;
+// Input channels per slice.
+override KS: u32;
+// Groups of lanes that split each slice's input channels (1 or 4).
+override SK: u32;
+// Lanes: SK × (TM / RM) × (TN / 4), a multiple of TN (the odd-plane epilogue's columns).
+override WG: u32;
+
+// Two slices, each KS rows of TM weights then KS rows of TN inputs, as vec4s. The
+// epilogues reuse it for partial sums (SK > 1) and for the TM × TN outputs (odd planes).
+var<workgroup> tiles: array<vec4<f32>, 2u * KS * (TM + TN) / 4u>;
+
+// Where a lane's 4 columns read their inputs: per column, the offset of channel 0 of its
+// pixel (clamped to the last column, so every load stays inside the tensor) and of its
+// image's gate.
+struct Cols {
+    x: vec4<u32>,
+    gate: vec4<u32>,
+}
+
+// A lane's outputs: channel i of its block at its 4 columns is a<i> (a4 .. a7 only with
+// RM = 8). Named, not an array, so that drivers keep them in registers.
+struct Acc {
+    a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>,
+    a4: vec4<f32>, a5: vec4<f32>, a6: vec4<f32>, a7: vec4<f32>,
+}
+
+@compute @workgroup_size(WG)
+fn main(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+) {
+    let columns = P.batch * P.hw;
+    let q0 = (wid.y + wid.z * groups.y) * tile_step();
+    // The whole workgroup leaves together (the grid's last z row may overshoot).
+    if (q0 >= columns) { return; }
+    let co0 = wid.x * TM;
+    // The lane's block: channels co0 + RM * r .., columns q0 + 4 * c .., in slice channels
+    // of group g.
+    let g = li / (WG / SK);
+    let r = li % (WG / SK) / (TN / 4u);
+    let c = li % (TN / 4u);
+    let cols = lane_columns(q0 + 4u * c, columns);
+    var acc: Acc;
+    let half_len = KS * (TM + TN) / 4u;
+    let slices = (P.c_in + KS - 1u) / KS;
+    var wr: array<vec4<f32>, 4>;
+    var xr: array<vec4<f32>, 4>;
+    fetch(0u, li, co0, cols, &wr, &xr);
+    put(0u, li, &wr, &xr);
+    workgroupBarrier();
+    for (var s = 0u; s < slices; s++) {
+        let cur = (s & 1u) * half_len;
+        let more = s + 1u < slices;
+        if (more) { fetch((s + 1u) * KS, li, co0, cols, &wr, &xr); }
+        multiply(cur, g, r, c, &acc);
+        if (more) { put(half_len - cur, li, &wr, &xr); }
+        // Slice s + 1 is staged, and every lane is done reading slice s's half, which the
+        // next iteration overwrites.
+        workgroupBarrier();
+    }
+    if (SK > 1u) { acc = reduce(g, r, c, acc); }
+    if (ALIGNED != 0u) {
+        if (g == 0u) { store_aligned(co0 + RM * r, q0 + 4u * c, columns, acc); }
+    } else {
+        // The outputs overwrite the partial sums `reduce` read.
+        if (SK > 1u) { workgroupBarrier(); }
+        if (g == 0u) { stage_block(0u, r, c, acc); }
+        workgroupBarrier();
+        store_words(li, co0, q0, columns);
+    }
+}
+
+// Group 0's blocks plus the other groups' (through `tiles`); theirs are not used after.
+fn reduce(g: u32, r: u32, c: u32, acc: Acc) -> Acc {
+    let block = TM * TN / 4u;
+    if (g > 0u) { stage_block((g - 1u) * block, r, c, acc); }
+    workgroupBarrier();
+    var sum = acc;
+    if (g == 0u) {
+        for (var h = 0u; h + 1u < SK; h++) {
+            let at = h * block + RM * r * (TN / 4u) + c;
+            let row = TN / 4u;
+            sum.a0 += tiles[at];
+            sum.a1 += tiles[at + row];
+            sum.a2 += tiles[at + 2u * row];
+            sum.a3 += tiles[at + 3u * row];
+            if (RM == 8u) {
+                sum.a4 += tiles[at + 4u * row];
+                sum.a5 += tiles[at + 5u * row];
+                sum.a6 += tiles[at + 6u * row];
+                sum.a7 += tiles[at + 7u * row];
+            }
+        }
+    }
+    return sum;
+}
+
+// Columns a tile starts apart: odd planes overlap one vec4 of columns (see the header).
+fn tile_step() -> u32 {
+    return select(TN - 4u, TN, ALIGNED != 0u);
+}
+
+fn lane_columns(q: u32, columns: u32) -> Cols {
+    let hw = P.hw;
+    let qs = min(vec4<u32>(q, q + 1u, q + 2u, q + 3u), vec4<u32>(columns - 1u));
+    let n = qs / hw;
+    return Cols((n * P.c_in) * hw + (qs - n * hw), n * P.c_in);
+}
+
+// The multiply-adds of group g's channels of the slice half at `cur`: per input channel,
+// the lane's RM weights (vec4s its row of lanes shares, a broadcast) times its 4 inputs
+// (consecutive lanes read consecutive vec4s).
+fn multiply(cur: u32, g: u32, r: u32, c: u32, acc: ptr<function, Acc>) {
+    let w = cur + r * (RM / 4u);
+    let x = cur + KS * TM / 4u + c;
+    for (var i = 0u; i < KS / SK; i++) {
+        let k = g * (KS / SK) + i;
+        let a = tiles[w + k * (TM / 4u)];
+        let b = tiles[x + k * (TN / 4u)];
+        (*acc).a0 += a.x * b;
+        (*acc).a1 += a.y * b;
+        (*acc).a2 += a.z * b;
+        (*acc).a3 += a.w * b;
+        if (RM == 8u) {
+            let e = tiles[w + k * (TM / 4u) + 1u];
+            (*acc).a4 += e.x * b;
+            (*acc).a5 += e.y * b;
+            (*acc).a6 += e.z * b;
+            (*acc).a7 += e.w * b;
+        }
+    }
+}
+
+// Slice rows ci0 .. ci0 + KS into registers: the lane's weight and input vec4s. The lane
+// stages the same weight vec4 column and the same input columns (its own) in every row it
+// loads, since WG is a multiple of both TM / 4 and TN / 4.
+fn fetch(
+    ci0: u32,
+    li: u32,
+    co0: u32,
+    cols: Cols,
+    wr: ptr<function, array<vec4<f32>, 4>>,
+    xr: ptr<function, array<vec4<f32>, 4>>,
+) {
+    let rows4 = P.rows / 4u;
+    let w4 = co0 / 4u + li % (TM / 4u);
+    for (var j = 0u; j < KS * TM / 4u / WG; j++) {
+        let ci = ci0 + li / (TM / 4u) + j * (WG / (TM / 4u));
+        // Past c_in (the last slice) and past the padded rows (tiles wider than c_out)
+        // there are no weights: zeros, rather than the biases or what lies beyond.
+        let ok = ci < P.c_in && w4 < rows4;
+        (*wr)[j] = select(vec4<f32>(0.0), ld_wts4(min(ci, P.c_in - 1u) * rows4 + min(w4, rows4 - 1u)), ok);
+    }
+    for (var j = 0u; j < KS * TN / 4u / WG; j++) {
+        let ci = ci0 + li / (TN / 4u) + j * (WG / (TN / 4u));
+        (*xr)[j] = fetch_x(cols, ci);
+    }
+}
+
+// The lane's 4 columns of input channel `ci`, gated; zero past c_in, where the other
+// tensors' data (or NaN) may follow in a shared buffer, so it is selected away, not
+// multiplied by a zero weight.
+fn fetch_x(cols: Cols, ci: u32) -> vec4<f32> {
+    let c = min(ci, P.c_in - 1u);
+    let o = c * P.hw;
+    var x: vec4<f32>;
+    if (ALIGNED != 0u) {
+        // The 4 columns are 4 pixels of one plane at a multiple of 4.
+        x = ld_src4((cols.x.x + o) / 4u);
+        if (HAS_GATE != 0u) { x *= ld_gate(cols.gate.x + c); }
+    } else {
+        x = vec4<f32>(ld_src(cols.x.x + o), ld_src(cols.x.y + o), ld_src(cols.x.z + o), ld_src(cols.x.w + o));
+        if (HAS_GATE != 0u) {
+            let g = cols.gate + c;
+            x *= vec4<f32>(ld_gate(g.x), ld_gate(g.y), ld_gate(g.z), ld_gate(g.w));
+        }
+    }
+    return select(vec4<f32>(0.0), x, ci < P.c_in);
+}
+
+// Registers into the slice half starting at `at`, in the rows `fetch` loaded.
+fn put(at: u32, li: u32, wr: ptr<function, array<vec4<f32>, 4>>, xr: ptr<function, array<vec4<f32>, 4>>) {
+    for (var j = 0u; j < KS * TM / 4u / WG; j++) {
+        let k = li / (TM / 4u) + j * (WG / (TM / 4u));
+        tiles[at + k * (TM / 4u) + li % (TM / 4u)] = (*wr)[j];
+    }
+    for (var j = 0u; j < KS * TN / 4u / WG; j++) {
+        let k = li / (TN / 4u) + j * (WG / (TN / 4u));
+        tiles[at + KS * TM / 4u + k * (TN / 4u) + li % (TN / 4u)] = (*xr)[j];
+    }
+}
+
+// Channels co .. co + RM - 1 at columns q .. q + 3, 4 pixels of one plane at a multiple of
+// 4: one vec4 store per channel.
+fn store_aligned(co: u32, q: u32, columns: u32, acc: Acc) {
+    if (q >= columns) { return; }
+    let n = q / P.hw;
+    let o = (n * P.c_out + co) * P.hw + (q - n * P.hw);
+    store_channel(co, o, acc.a0);
+    store_channel(co + 1u, o + P.hw, acc.a1);
+    store_channel(co + 2u, o + 2u * P.hw, acc.a2);
+    store_channel(co + 3u, o + 3u * P.hw, acc.a3);
+    if (RM == 8u) {
+        store_channel(co + 4u, o + 4u * P.hw, acc.a4);
+        store_channel(co + 5u, o + 5u * P.hw, acc.a5);
+        store_channel(co + 6u, o + 6u * P.hw, acc.a6);
+        store_channel(co + 7u, o + 7u * P.hw, acc.a7);
+    }
+}
+
+fn store_channel(co: u32, o: u32, a: vec4<f32>) {
+    if (co < P.c_out) { store4(o, 4u, a, ld_wts(P.bias_off + co), HAS_RESIDUAL != 0u, true); }
+}
+
+// The lane's block into `tiles` from `base` as rows of TN / 4 vec4s per channel (for
+// `reduce` and `store_words`). The slice loop ended with a barrier, so no lane still reads
+// the staged slices.
+fn stage_block(base: u32, r: u32, c: u32, acc: Acc) {
+    let at = base + RM * r * (TN / 4u) + c;
+    let row = TN / 4u;
+    tiles[at] = acc.a0;
+    tiles[at + row] = acc.a1;
+    tiles[at + 2u * row] = acc.a2;
+    tiles[at + 3u * row] = acc.a3;
+    if (RM == 8u) {
+        tiles[at + 4u * row] = acc.a4;
+        tiles[at + 5u * row] = acc.a5;
+        tiles[at + 6u * row] = acc.a6;
+        tiles[at + 7u * row] = acc.a7;
+    }
+}
+
+// Odd planes: each word whose first value lies in the tile's own columns is stored whole
+// by one lane. A lane keeps one column (WG is a multiple of TN), so it divides by hw once,
+// and takes every (WG / TN)-th channel; consecutive lanes take consecutive columns.
+fn store_words(li: u32, co0: u32, q0: u32, columns: u32) {
+    let hw = P.hw;
+    let col = li % TN;
+    let q = q0 + col;
+    if (col >= tile_step() || q >= columns) { return; }
+    let n = q / hw;
+    let p = q - n * hw;
+    let base = n * P.c_out * hw + p;
+    for (var row = li / TN; row < min(TM, P.c_out - co0); row += WG / TN) {
+        let co = co0 + row;
+        let o = base + co * hw;
+        let bias = ld_wts(P.bias_off + co);
+        let v = output(row, col, o, bias);
+        if ((o & 1u) == 0u && p + 1u < hw) {
+            // Both values in this plane; the second may be the next tile's first column,
+            // which this tile computed too (the overlap).
+            st_dst2(o / 2u, vec2<f32>(v, output(row, col + 1u, o + 1u, bias)));
+        } else if ((o & 1u) == 0u || p == 0u) {
+            // The word straddles two channel planes (the plane's last value at an even
+            // index, or its first at an odd one): the only atomic stores left.
+            st_dst(o, v);
+        }
+        // Else (an odd index inside the plane) the lane with the previous column stores it.
+    }
+}
+
+// act(acc + bias) (+ the residual) of tile row `row`, column `col`, output index `o`.
+fn output(row: u32, col: u32, o: u32, bias: f32) -> f32 {
+    var y = activate(tiles[row * (TN / 4u) + col / 4u][col % 4u] + bias);
+    if (HAS_RESIDUAL != 0u) { y += ld_res(o); }
+    return y;
+}

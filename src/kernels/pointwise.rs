@@ -34,6 +34,8 @@ params! {
         rows: u32,
         /// Where the biases start, after the weights.
         bias_off: u32,
+        /// Images (the GPU family's kernel treats all their pixels as one GEMM dimension).
+        batch: u32,
     }
 }
 
@@ -79,6 +81,7 @@ pub fn describe(g: &Graph, op: &PointwiseOp, co: u32) -> DispatchDesc {
         c_out: u(o.c),
         rows: u(rows),
         bias_off: u(rows * i.c),
+        batch: u(o.n),
     };
     let weights = WeightRef::Conv(layer);
     let mut d = DispatchDesc::new(Params::Pointwise(p), weights, input, output);
