@@ -27,13 +27,23 @@ fn the_gpu_check_script_runs_and_prints_its_table() {
     let table = std::fs::read_to_string(out.join("gpu_check.md")).unwrap();
     for needle in [
         "## Adapter",
-        "f32: 1 of 1 golden files PASS",
-        "f16: 1 of 1",
+        "gpu kernels, f32: 1 of 1 golden files PASS",
+        "gpu kernels, f16: 1 of 1",
+        "cpu kernels, f32: 1 of 1",
+        "cpu kernels, f16: 1 of 1",
+        "## ncnn (Vulkan)",
         "- best:",
     ] {
         assert!(table.contains(needle), "no `{needle}` in:\n{table}");
     }
-    let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("| tf_")).collect();
+    let (speed, ncnn) = table.split_once("## ncnn").unwrap();
+    let rows: Vec<&str> = speed.lines().filter(|l| l.starts_with("| tf_")).collect();
     assert_eq!(rows.len(), 6, "three settings, f32 and f16:\n{table}");
+    // Each row holds the GPU family, the CPU family and PyTorch (or "n/a (no torch)").
     assert!(rows.iter().all(|r| !r.contains("failed")), "{table}");
+    assert!(rows.iter().all(|r| r.matches('|').count() == 11), "{table}");
+    // ncnn runs where its Python packages are installed; either way the section says so.
+    let ncnn_rows = ncnn.lines().filter(|l| l.starts_with("| tf_")).count();
+    assert!(ncnn_rows == 2 || ncnn.contains("not run"), "{table}");
+    assert!(!ncnn.contains("failed"), "{table}");
 }

@@ -28,9 +28,12 @@ fn check_arch(arch: Arch, n: usize, h: usize, w: usize) {
         gpu.tuning = tuning;
         check_on(&gpu, &arch, n, h, w);
     }
-    // And the GPU family's kernels on the same networks.
-    gpu.kernels = Family::Gpu;
-    check_on(&gpu, &arch, n, h, w);
+    // And the GPU family's kernels on the same networks, alone and mixed op by op with the
+    // CPU family's as `Auto` mixes them (GPU-family SE reading CPU-family depthwise sums).
+    for family in [Family::Gpu, Family::Auto] {
+        gpu.kernels = family;
+        check_on(&gpu, &arch, n, h, w);
+    }
 }
 
 fn check_on(gpu: &Gpu, arch: &Arch, n: usize, h: usize, w: usize) {

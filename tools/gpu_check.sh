@@ -2,10 +2,11 @@
 # The GPU check a session runs when it is lent a GPU machine (see the device tool's README
 # for carrying the Vulkan loader): one script, under 8 minutes, that prints a markdown table
 # for BENCHMARKS.md. Steps: the adapter (vulkaninfo --summary, effnet devices); effnet verify
-# on the shared goldens, f32 and f16; effnet tune; effnet bench on B0 224 at batch 1, 8, 64,
-# 256 and V2-S 384 at batch 1 and 32, f32 and f16, each beside PyTorch on the same device in
-# the same run (tools/compare_pytorch.py: fp32 for f32 rows, --amp for f16 rows) where torch
-# and timm are installed.
+# on the shared goldens, f32 and f16, in both kernel families; effnet tune; effnet bench on
+# B0 224 at batch 1, 8, 64, 256 and V2-S 384 at batch 1 and 32, f32 and f16, GPU family and
+# CPU family, each beside PyTorch on the same device in the same run (tools/compare_pytorch.py:
+# fp32 for f32 rows, --amp for f16 rows) where torch and timm are installed, and beside ncnn's
+# Vulkan backend (tools/compare_ncnn.py) on the B0 rows at batch 1 and 8 where ncnn and pnnx are.
 #
 #   bash tools/gpu_check.sh            # on the lent machine
 #   bash tools/gpu_check.sh --local    # tiny settings on any adapter (lavapipe): tests/gpu_check.rs
@@ -25,6 +26,7 @@ fi
 out="${OUT:-$(mktemp -d)}"
 mkdir -p "$out"
 table="$out/gpu_check.md"
+log="$out/log"
 deadline=$((SECONDS + ${GPU_CHECK_BUDGET_S:-460})) # 8 minutes with a margin for the table
 shared="${SHARED:-../shared}"
 
@@ -34,13 +36,15 @@ if [ "$local_mode" = 1 ]; then
     iters=2 warmup=1 torch_device=cpu tune_args=(--runs 1 --dry-run)
 else
     goldens=("$shared"/golden/*.json)
-    rows=("tf_efficientnet_b0 224 1" "tf_efficientnet_b0 224 8" "tf_efficientnet_b0 224 64"
-        "tf_efficientnet_b0 224 256" "tf_efficientnetv2_s 384 1" "tf_efficientnetv2_s 384 32")
+    # Most wanted first: rows past the time budget are skipped.
+    rows=("tf_efficientnet_b0 224 1" "tf_efficientnet_b0 224 8" "tf_efficientnet_b0 224 256"
+        "tf_efficientnet_b0 224 64" "tf_efficientnetv2_s 384 1" "tf_efficientnetv2_s 384 32")
     iters=20 warmup=3 torch_device=cuda tune_args=(--runs 5)
 fi
 
 section() { printf '\n## %s\n\n' "$1" | tee -a "$table"; }
 json_field() { python3 -c "import json,sys; d=json.loads(sys.stdin.read().strip().splitlines()[-1]); print($1)"; }
+cells_of() { json_field '" | ".join(f"{x:.2f}" for x in ('"$1"'))' 2>>"$log"; }
 
 : >"$table"
 section "Adapter"
@@ -48,39 +52,72 @@ section "Adapter"
 "$effnet" devices 2>&1 | tee -a "$table"
 
 section "Goldens"
-for precision in f32 f16; do
-    passed=$(timeout 120 "$effnet" verify "${goldens[@]}" --precision "$precision" 2>/dev/null | grep -c '^PASS')
-    echo "- $precision: $passed of ${#goldens[@]} golden files PASS" | tee -a "$table"
+for family in gpu cpu; do
+    for precision in f32 f16; do
+        passed=$(EFFNET_KERNELS=$family timeout 120 "$effnet" verify "${goldens[@]}" --precision "$precision" 2>>"$log" | grep -c '^PASS')
+        echo "- $family kernels, $precision: $passed of ${#goldens[@]} golden files PASS" | tee -a "$table"
+    done
 done
 
-section "Tuning"
-timeout 150 "$effnet" tune "${tune_args[@]}" --json 2>/dev/null | json_field 'd["best"]' | sed 's/^/- best: /' | tee -a "$table"
+section "Tuning (CPU family)"
+timeout 150 "$effnet" tune "${tune_args[@]}" --json 2>>"$log" | json_field 'd["best"]' | sed 's/^/- best: /' | tee -a "$table"
+
+have_torch=0 have_ncnn=0
+python3 -c "import torch, timm" 2>/dev/null && have_torch=1
+python3 -c "import ncnn" 2>/dev/null && have_ncnn=1
+
+# One row: effnet's GPU family beside PyTorch (or alone), then effnet's CPU family.
+speed_row() {
+    local model=$1 res=$2 batch=$3 precision=$4 line gpu_cells cpu_cells
+    local common=(--model "$model" --res "$res" --batch "$batch" --iters "$iters" --warmup "$warmup")
+    if [ "$have_torch" = 1 ]; then
+        local amp=(); [ "$precision" = f16 ] && [ "$torch_device" = cuda ] && amp=(--amp)
+        line=$(EFFNET_KERNELS=gpu timeout 300 python3 tools/compare_pytorch.py "${common[@]}" --precision "$precision" \
+            --device "$torch_device" "${amp[@]}" --effnet "$effnet" --json 2>>"$log")
+        gpu_cells=$(echo "$line" | cells_of 'd["effnet"]["median_ms"], d["effnet"]["images_per_s"]')
+        torch_cells=$(echo "$line" | cells_of 'd["pytorch"]["median_ms"], d["pytorch"]["images_per_s"], d["throughput_ratio_effnet_over_pytorch"]')
+    else
+        line=$(EFFNET_KERNELS=gpu timeout 300 "$effnet" bench "${common[@]}" --precision "$precision" --json 2>>"$log")
+        gpu_cells=$(echo "$line" | cells_of 'd["median_ms"], d["images_per_s"]')
+        torch_cells="n/a (no torch) | | "
+    fi
+    line=$(EFFNET_KERNELS=cpu timeout 300 "$effnet" bench "${common[@]}" --precision "$precision" --json 2>>"$log")
+    cpu_cells=$(echo "$line" | cells_of 'd["median_ms"],')
+    echo "| $model | $res | $batch | $precision | ${gpu_cells:-failed (see log) |} | ${cpu_cells:-failed} | ${torch_cells:-failed (see log) | |} |"
+}
 
 section "Speed"
-have_torch=0
-python3 -c "import torch, timm" 2>/dev/null && have_torch=1
-echo "| model | res | batch | precision | effnet ms | effnet img/s | PyTorch ms | PyTorch img/s | effnet / PyTorch throughput |" | tee -a "$table"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |" | tee -a "$table"
+echo "Input resident on the GPU for both engines (effnet bench's headline; PyTorch eager, fp32 or AMP)." | tee -a "$table"
+echo | tee -a "$table"
+echo "| model | res | batch | precision | effnet GPU family ms | img/s | effnet CPU family ms | PyTorch ms | PyTorch img/s | effnet (GPU family) / PyTorch throughput |" | tee -a "$table"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |" | tee -a "$table"
 for row in "${rows[@]}"; do
     read -r model res batch <<<"$row"
     for precision in f32 f16; do
         if [ "$SECONDS" -ge "$deadline" ]; then
-            echo "| $model | $res | $batch | $precision | skipped: out of time | | | | |" | tee -a "$table"
-            continue
-        fi
-        common=(--model "$model" --res "$res" --batch "$batch" --iters "$iters" --warmup "$warmup")
-        if [ "$have_torch" = 1 ]; then
-            amp=(); [ "$precision" = f16 ] && [ "$torch_device" = cuda ] && amp=(--amp)
-            line=$(timeout 300 python3 tools/compare_pytorch.py "${common[@]}" --precision "$precision" \
-                --device "$torch_device" "${amp[@]}" --effnet "$effnet" --json 2>>"$out/log")
-            cells=$(echo "$line" | json_field '" | ".join(f"{x:.2f}" for x in (d["effnet"]["median_ms"], d["effnet"]["images_per_s"], d["pytorch"]["median_ms"], d["pytorch"]["images_per_s"], d["throughput_ratio_effnet_over_pytorch"]))')
+            echo "| $model | $res | $batch | $precision | skipped: out of time | | | | | |" | tee -a "$table"
         else
-            line=$(timeout 300 "$effnet" bench "${common[@]}" --precision "$precision" --json 2>>"$out/log")
-            cells=$(echo "$line" | json_field '" | ".join(f"{x:.2f}" for x in (d["median_ms"], d["images_per_s"]))')
-            cells="$cells | n/a (no torch) | | "
+            speed_row "$model" "$res" "$batch" "$precision" | tee -a "$table"
         fi
-        echo "| $model | $res | $batch | $precision | ${cells:-failed (see log)} |" | tee -a "$table"
     done
 done
+
+section "ncnn (Vulkan)"
+if [ "$have_ncnn" = 0 ]; then
+    echo "- not run: python3 cannot import ncnn (pip install ncnn pnnx)" | tee -a "$table"
+else
+    # ncnn's Python binding has no GPU-resident input: its times include upload and readback,
+    # so effnet's column is its end-to-end time too (compare_ncnn.py's ratio uses the same).
+    echo "| model | res | batch | precision | effnet ms (with transfers) | ncnn ms | effnet / ncnn throughput |" | tee -a "$table"
+    echo "| --- | --- | --- | --- | --- | --- | --- |" | tee -a "$table"
+    for row in "${rows[@]:0:2}"; do
+        read -r model res batch <<<"$row"
+        [ "$SECONDS" -ge "$((deadline + 60))" ] && break
+        line=$(timeout 240 python3 tools/compare_ncnn.py --model "$model" --res "$res" --batch "$batch" \
+            --iters "$iters" --warmup "$warmup" --precision f32 --effnet "$effnet" --json 2>>"$log")
+        cells=$(echo "$line" | cells_of 'd["effnet"].get("with_transfers_median_ms", d["effnet"]["median_ms"]), d["ncnn"]["median_ms"], d["throughput_ratio_effnet_over_ncnn"]')
+        echo "| $model | $res | $batch | f32 | ${cells:-failed (see log) | |} |" | tee -a "$table"
+    done
+fi
 echo
 echo "table: $table"

@@ -40,8 +40,8 @@ pub struct SessionOptions {
     pub capture_stages: bool,
     /// Logits (the default) or pooled embeddings.
     pub output: OutputKind,
-    /// The kernel family to run (`None`: `EFFNET_KERNELS`, else the adapter's default, the
-    /// GPU family on GPUs and the CPU family on CPU drivers).
+    /// The kernel family to run (`None`: `EFFNET_KERNELS`, else the adapter's default:
+    /// `Family::Auto` on GPUs, the CPU family on CPU drivers).
     pub kernels: Option<Family>,
 }
 

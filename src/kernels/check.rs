@@ -50,9 +50,11 @@ pub fn cases(cases: &[Case]) {
     cases_in(Family::Cpu, cases)
 }
 
-/// Runs every case's op with `family`'s kernel and compares its output with the reference's.
-/// A GPU-family case whose op falls back to the CPU family fails: it would test nothing new.
+/// Runs every case's op with `family`'s kernel (`Cpu` or `Gpu`) and compares its output with
+/// the reference's. A GPU-family case whose op falls back to the CPU family fails: it would
+/// test nothing new.
 pub fn cases_in(family: Family, cases: &[Case]) {
+    assert_ne!(family, Family::Auto, "a family, not the per-op choice");
     let Some(mut gpu) = gpu() else { return };
     for case in cases {
         let g = &case.graph;
@@ -61,8 +63,8 @@ pub fn cases_in(family: Family, cases: &[Case]) {
         let kernel = super::describe(g, &g.ops[0], 16, family).kernel();
         assert_eq!(kernel.family(), family, "{}: runs {kernel:?}", case.name);
         let tunings = match family {
-            Family::Cpu => tunings(&g.ops[0], gpu.subgroup_lanes),
             Family::Gpu => vec![gpu.tuning],
+            _ => tunings(&g.ops[0], gpu.subgroup_lanes),
         };
         for tuning in tunings {
             gpu.tuning = tuning;

@@ -21,9 +21,12 @@ pub const KERNELS_ENV: &str = "EFFNET_KERNELS";
 pub enum Family {
     /// Shaped for CPU drivers (lavapipe, SwiftShader): the default on `DeviceType::Cpu`.
     Cpu,
-    /// Shaped for GPUs: the default everywhere else.
-    #[default]
+    /// Shaped for GPUs.
     Gpu,
+    /// Per op, the family measured faster on a GPU (`gpu_family::preferred`): the default on
+    /// every adapter that is not a CPU.
+    #[default]
+    Auto,
 }
 
 impl Family {
@@ -31,18 +34,20 @@ impl Family {
     pub fn default_for(device_type: wgpu::DeviceType) -> Family {
         match device_type {
             wgpu::DeviceType::Cpu => Family::Cpu,
-            _ => Family::Gpu,
+            _ => Family::Auto,
         }
     }
 
-    /// Parses `gpu` or `cpu` (as `EFFNET_KERNELS` and `--kernels` take them).
+    /// Parses `gpu`, `cpu` or `auto` (as `EFFNET_KERNELS` and `--kernels` take them).
     pub fn parse(s: &str) -> Result<Family> {
         match s.trim().to_ascii_lowercase().as_str() {
             "gpu" => Ok(Family::Gpu),
             "cpu" => Ok(Family::Cpu),
+            "auto" => Ok(Family::Auto),
             other => Err(Error::Input(format!(
                 "unknown kernel family {other:?} (from {KERNELS_ENV} or --kernels); use gpu \
-                 (kernels shaped for GPUs) or cpu (for CPU drivers such as lavapipe)"
+                 (kernels shaped for GPUs), cpu (for CPU drivers such as lavapipe) or auto \
+                 (per op, the faster on GPUs)"
             ))),
         }
     }
@@ -70,6 +75,7 @@ impl Family {
         match self {
             Family::Cpu => "cpu",
             Family::Gpu => "gpu",
+            Family::Auto => "auto",
         }
     }
 }
@@ -91,8 +97,9 @@ mod tests {
         assert_eq!(Family::default_for(wgpu::DeviceType::Cpu), Family::Cpu);
         assert_eq!(
             Family::default_for(wgpu::DeviceType::DiscreteGpu),
-            Family::Gpu
+            Family::Auto
         );
+        assert_eq!(Family::parse("auto").unwrap(), Family::Auto);
         assert_eq!(
             Family::resolve(Some(Family::Cpu), Family::Gpu).unwrap(),
             Family::Cpu

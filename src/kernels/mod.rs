@@ -239,18 +239,24 @@ impl DispatchDesc {
 
     pub fn kernel(&self) -> Kernel {
         match self.family {
-            Family::Cpu => self.params.kernel(),
             Family::Gpu => self.params.kernel().gpu_namesake(),
+            // (`describe` settles `Auto` op by op: a description never holds it.)
+            Family::Cpu | Family::Auto => self.params.kernel(),
         }
     }
 }
 
 /// Describes op `op` of `g` for `family`. `pointwise_co` is the tuned output channel block
 /// of the CPU family's pointwise kernel (`gpu::Tuning::pointwise_co`). An op the GPU family
-/// has no kernel for (`gpu_family::describe` says which) runs the CPU family's.
+/// has no kernel for (`gpu_family::describe` says which) runs the CPU family's; `Auto` takes
+/// the GPU family's where `gpu_family::preferred` says it measured faster.
 pub fn describe(g: &Graph, op: &Op, pointwise_co: u32, family: Family) -> DispatchDesc {
-    if family == Family::Gpu
-        && let Some(d) = gpu_family::describe(g, op)
+    let gpu = match family {
+        Family::Gpu => true,
+        Family::Auto => gpu_family::preferred(g, op),
+        Family::Cpu => false,
+    };
+    if gpu && let Some(d) = gpu_family::describe(g, op)
     {
         return d;
     }

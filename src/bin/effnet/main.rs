@@ -40,10 +40,10 @@ struct Cli {
     /// the environment variable EFFNET_ADAPTER does the same).
     #[arg(long, global = true, value_name = "N")]
     device: Option<usize>,
-    /// Which kernel family to run: gpu (shaped for GPUs) or cpu (for CPU drivers such as
-    /// lavapipe); default: by adapter type (the environment variable EFFNET_KERNELS does the
-    /// same)
-    #[arg(long, global = true, value_name = "FAMILY", value_parser = ["gpu", "cpu"])]
+    /// Which kernel family to run: gpu (shaped for GPUs), cpu (for CPU drivers such as
+    /// lavapipe) or auto (per op, the one measured faster on GPUs); default: cpu on CPU
+    /// adapters, else auto (the environment variable EFFNET_KERNELS does the same)
+    #[arg(long, global = true, value_name = "FAMILY", value_parser = ["gpu", "cpu", "auto"])]
     kernels: Option<String>,
 }
 

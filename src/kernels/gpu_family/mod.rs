@@ -14,6 +14,22 @@ pub mod depthwise;
 pub mod pointwise;
 pub mod se;
 
+/// Largest batch at which `Family::Auto` runs the GPU family's GEMMs, SE and classifier.
+/// Measured on an NVIDIA H200 (Vulkan, driver 580.159.04), B0 224 f16, GPU ms per pass by
+/// kind, GPU family vs CPU family: at batch 1 expand 0.23 vs 0.28, project 0.56 vs 1.29, SE
+/// 0.39 vs 0.55, classifier 0.07 vs 0.44, depthwise 0.17 vs 0.13; whole passes 1.54 vs
+/// 2.93 ms at batch 1, 2.72 vs 3.88 at batch 8, 10.0 vs 7.2 at batch 64 and 38.8 vs 21.8
+/// at batch 256, where every GPU-family kind was slower (depthwise 32.1 vs 4.3 ms).
+pub const AUTO_MAX_BATCH: usize = 8;
+
+/// Whether `Family::Auto` runs `op` with this family's kernel: where it measured faster
+/// (`AUTO_MAX_BATCH`). Depthwise and dense convs never did.
+pub fn preferred(g: &Graph, op: &Op) -> bool {
+    let batch = g.shapes[g.input].n;
+    let kind_wins = matches!(op, Op::Pointwise(_) | Op::SeExcite(_) | Op::PoolClassify(_));
+    kind_wins && batch <= AUTO_MAX_BATCH
+}
+
 /// The GPU-family dispatch of `op`, or `None` where the family has no kernel for it.
 pub fn describe(g: &Graph, op: &Op) -> Option<DispatchDesc> {
     let d = match op {
