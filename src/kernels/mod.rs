@@ -256,8 +256,7 @@ pub fn describe(g: &Graph, op: &Op, pointwise_co: u32, family: Family) -> Dispat
         Family::Auto => gpu_family::preferred(g, op),
         Family::Cpu => false,
     };
-    if gpu && let Some(d) = gpu_family::describe(g, op)
-    {
+    if gpu && let Some(d) = gpu_family::describe(g, op) {
         return d;
     }
     match op {
