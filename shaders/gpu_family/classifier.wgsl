@@ -13,13 +13,11 @@
 // a pass of WG / L rows, two barriers. Loop bounds and the branches around barriers
 // depend on P and the workgroup id alone, so every lane reaches every barrier.
 
-override WG: u32;
 // vec4 slots of `xs`: the pooled features of one slice, [image][feature / 4], zero past F.
 override XS: u32;
 // vec4 slots of `outs`: the logits of this block, [image][class / 4].
 override OB: u32;
 
-var<workgroup> red: array<vec4<f32>, WG>;
 var<workgroup> xs: array<vec4<f32>, XS>;
 var<workgroup> outs: array<vec4<f32>, OB>;
 
@@ -50,12 +48,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
 }
 
-// The sum of the L values group g left in `red` (lanes g·L to g·L + L - 1).
-fn group_sum(g: u32, L: u32) -> vec4<f32> {
-    var s = vec4<f32>(0.0);
-    for (var j = 0u; j < L; j++) { s += red[g * L + j]; }
-    return s;
-}
 
 // Lane l's share of the plane starting at `base`: its elements l, l + L, ..., or its vec4s
 // where planes are whole vec4s (then every plane starts at a multiple of 4).
@@ -144,31 +136,3 @@ fn staged(s: u32, j: u32, from_outs: bool) -> f32 {
     return xs[s + j / 4u][j % 4u];
 }
 
-// dst[base + j] = the value staged at s + j / 4 (component j % 4) of `outs` (`from_outs`)
-// or `xs`, for j < len, as whole vec4s, or pairs at the ends of the range. A value whose
-// word it shares with the neighbouring image's or block's (classes or F not even, or not
-// a multiple of 4) is stored alone: st_dst, atomic in packed f16, as that value's owner is
-// another workgroup.
-fn store_row(base: u32, len: u32, s: u32, from_outs: bool, li: u32) {
-    let end = base + len;
-    for (var q = base / 4u + li; 4u * q < end; q += WG) {
-        let e = 4u * q;
-        if (e >= base && e + 4u <= end) {
-            let j = e - base;
-            let v = vec4(
-                staged(s, j, from_outs), staged(s, j + 1u, from_outs),
-                staged(s, j + 2u, from_outs), staged(s, j + 3u, from_outs),
-            );
-            st_dst4(q, v);
-            continue;
-        }
-        for (var a = e; a < e + 4u; a += 2u) {
-            if (a >= base && a + 2u <= end) {
-                st_dst2(a / 2u, vec2(staged(s, a - base, from_outs), staged(s, a + 1u - base, from_outs)));
-            } else {
-                if (a >= base && a < end) { st_dst(a, staged(s, a - base, from_outs)); }
-                if (a + 1u >= base && a + 1u < end) { st_dst(a + 1u, staged(s, a + 1u - base, from_outs)); }
-            }
-        }
-    }
-}

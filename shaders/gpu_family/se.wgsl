@@ -13,14 +13,12 @@
 // `red`: a pass of WG / L rows, two barriers. All loop bounds and the branches around
 // barriers depend on P and the workgroup id alone, so every lane reaches every barrier.
 
-override WG: u32;
 // vec4 slots of `xs`: the means of a slice of P.ks channels, [image][channel / 4], then the
 // block's gates, [image][(channel - c0) / 4] (src/kernels/gpu_family/se.rs sizes both).
 override XS: u32;
 // vec4 slots of `hid`: the hidden layer, [image][unit / 4], zero past R.
 override HQ: u32;
 
-var<workgroup> red: array<vec4<f32>, WG>;
 var<workgroup> xs: array<vec4<f32>, XS>;
 var<workgroup> hid: array<vec4<f32>, HQ>;
 
@@ -40,16 +38,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     gates(ni, c0, cb, li);
     let kq = XS / P.ib;
     for (var i = 0u; i < ni; i++) {
-        store_row((n0 + i) * P.channels + c0, cb, i * kq, li);
+        store_row((n0 + i) * P.channels + c0, cb, i * kq, false, li);
     }
 }
 
-// The sum of the L values group g left in `red` (lanes g·L to g·L + L - 1).
-fn group_sum(g: u32, L: u32) -> vec4<f32> {
-    var s = vec4<f32>(0.0);
-    for (var j = 0u; j < L; j++) { s += red[g * L + j]; }
-    return s;
-}
 
 // Σ aux[base + t] for t = l, l + L, ... < P.partials: lane l's share of a row of partial sums.
 fn partials_sum(base: u32, l: u32, L: u32) -> f32 {
@@ -165,28 +157,6 @@ fn gates(ni: u32, c0: u32, cb: u32, li: u32) {
     }
 }
 
-fn staged(s: u32, j: u32) -> f32 { return xs[s + j / 4u][j % 4u]; }
+// (`store_row`'s `from_outs` is the classifier's; SE stages its gates in `xs` alone.)
+fn staged(s: u32, j: u32, from_outs: bool) -> f32 { return xs[s + j / 4u][j % 4u]; }
 
-// dst[base + j] = xs[s + j / 4][j % 4] for j < len, as whole vec4s, or pairs at the ends
-// of the range. A value whose word it shares with the neighbouring image's or block's
-// (C not even, or not a multiple of 4) is stored alone: st_dst, atomic in packed f16, as
-// that value's owner is another workgroup.
-fn store_row(base: u32, len: u32, s: u32, li: u32) {
-    let end = base + len;
-    for (var q = base / 4u + li; 4u * q < end; q += WG) {
-        let e = 4u * q;
-        if (e >= base && e + 4u <= end) {
-            let j = e - base;
-            st_dst4(q, vec4(staged(s, j), staged(s, j + 1u), staged(s, j + 2u), staged(s, j + 3u)));
-            continue;
-        }
-        for (var a = e; a < e + 4u; a += 2u) {
-            if (a >= base && a + 2u <= end) {
-                st_dst2(a / 2u, vec2(staged(s, a - base), staged(s, a + 1u - base)));
-            } else {
-                if (a >= base && a < end) { st_dst(a, staged(s, a - base)); }
-                if (a + 1u >= base && a + 1u < end) { st_dst(a + 1u, staged(s, a + 1u - base)); }
-            }
-        }
-    }
-}

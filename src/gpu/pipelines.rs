@@ -11,6 +11,7 @@ const STORAGE: &str = include_str!("../../shaders/storage.wgsl");
 const STORAGE_PACKED: &str = include_str!("../../shaders/storage_packed.wgsl");
 const LANES_PLAIN: &str = include_str!("../../shaders/lanes_plain.wgsl");
 const LANES_SUBGROUP: &str = include_str!("../../shaders/lanes_subgroup.wgsl");
+const GPU_ROWS: &str = include_str!("../../shaders/gpu_family/rows.wgsl");
 
 /// How values sit in the storage buffers the kernels read and write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -49,7 +50,12 @@ impl Kernel {
         let params = self.params_wgsl();
         // The GPU family's kernels bring their own entry points and workgroup-memory staging.
         if self.family() == crate::kernels::Family::Gpu {
-            return format!("{bindings}\n{PRELUDE}\n{params}\n{}", self.body());
+            // The GEMVs (SE, classifier) share their row-group reduction and stores.
+            let rows = match self {
+                Kernel::GpuSeExcite | Kernel::GpuClassifier => GPU_ROWS,
+                _ => "",
+            };
+            return format!("{bindings}\n{PRELUDE}\n{params}\n{rows}\n{}", self.body());
         }
         // The k×k kernels share the row-tap helpers.
         let taps = if self.uses_taps() { TAPS } else { "" };
