@@ -2,6 +2,7 @@
 //! with weights on the CPU; a `LoadedModel` has them on the GPU, is immutable and can be
 //! shared across threads; each thread makes `Session`s (batch, resolution, output) from it.
 
+mod asynchronous;
 mod images;
 mod model;
 mod predict;
@@ -26,7 +27,8 @@ pub struct Engine {
 
 impl Engine {
     /// Opens the best adapter (`WGPU_BACKEND` / `WGPU_POWER_PREF` are honoured). Without
-    /// one, `Error::NoAdapter` names the backends tried and how to install a driver.
+    /// one, `Error::NoAdapter` names the backends tried and how to install a driver. Blocks:
+    /// in a browser use [`Engine::new_async`].
     pub fn new() -> Result<Self> {
         Ok(Engine {
             gpu: Arc::new(Gpu::new()?),
@@ -110,13 +112,18 @@ impl Engine {
                 options.precision,
             ))
         })?;
+        Ok(self.loaded(model, weights))
+    }
+
+    /// The model with its weights on this device.
+    fn loaded(&self, model: Model, weights: GpuWeights) -> LoadedModel {
         let classes = Classes::new(model.class_names());
-        Ok(LoadedModel {
+        LoadedModel {
             gpu: self.gpu.clone(),
             model: Arc::new(model),
             weights: Arc::new(weights),
             classes: Arc::new(classes),
-        })
+        }
     }
 }
 

@@ -93,6 +93,17 @@ pub enum Error {
         backends: String,
     },
 
+    /// In a browser: no WebGPU adapter (the browser lacks WebGPU, or it is turned off).
+    #[error(
+        "this browser gives no WebGPU adapter ({reason}); use a browser with WebGPU (Chrome or \
+         Edge 113+, Firefox 141+, Safari 26+), turn on hardware acceleration, or on Linux \
+         enable chrome://flags/#enable-unsafe-webgpu"
+    )]
+    NoWebGpu {
+        /// What the browser said.
+        reason: String,
+    },
+
     /// A batch, resolution or model beyond the device's limits; checked before allocating.
     #[error("{what} needs {needed} {unit} but the device allows at most {limit} {unit}; {hint}")]
     DeviceLimit {

@@ -16,7 +16,7 @@ use crate::{LoadedModel, Session, SessionOptions};
 use cost::Role;
 pub use roofline::{KindTime, Peak};
 use serde::Serialize;
-use std::time::Instant;
+use web_time::Instant;
 
 #[derive(Clone, Copy, Debug)]
 pub struct BenchOptions {

@@ -9,7 +9,7 @@ use crate::reference;
 use crate::runtime::Executor;
 use crate::{Error, Result};
 use serde::Serialize;
-use std::time::Instant;
+use web_time::Instant;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Candidate {

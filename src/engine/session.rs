@@ -6,6 +6,8 @@ use crate::kernels::Family;
 use crate::runtime::{Executor, Input, guard};
 use crate::{Error, Prediction, Result};
 
+mod asynchronous;
+
 /// What a session's [`Output::logits`] holds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -94,6 +96,13 @@ impl SessionOptions {
     }
 }
 
+/// The first `images` rows of `width` values, one vector each.
+fn embedding_rows(rows: &[f32], width: usize, images: usize) -> Vec<Vec<f32>> {
+    (rows.chunks(width.max(1)).take(images))
+        .map(<[f32]>::to_vec)
+        .collect()
+}
+
 /// A prepared forward pass for one batch size and resolution, made by
 /// [`LoadedModel::session`]. Runs reuse every buffer: nothing is allocated on the GPU per run.
 /// One per thread (runs take `&mut self`); make several from one `LoadedModel`.
@@ -105,9 +114,33 @@ pub struct Session {
     embeds: bool,
 }
 
+/// What a session needs before its executor exists: its graph, kernels and output.
+struct Prepared {
+    graph: crate::graph::Graph,
+    family: Family,
+    embeds: bool,
+}
+
 impl Session {
     /// Checks the sizes against the device, then makes every buffer, pipeline and bind group.
     pub(super) fn new(model: &LoadedModel, o: SessionOptions) -> Result<Self> {
+        let p = Self::prepare(model, o)?;
+        let (gpu, weights) = (&model.gpu, &model.weights);
+        let inner = Executor::with_family(gpu, weights, p.graph, o.capture_stages, p.family)?;
+        Ok(Self::assemble(model, o, inner, p.embeds))
+    }
+
+    /// Like `new`, awaiting the device's verdict instead of blocking (as a browser needs).
+    pub(super) async fn new_async(model: &LoadedModel, o: SessionOptions) -> Result<Self> {
+        let p = Self::prepare(model, o)?;
+        let (gpu, weights) = (&model.gpu, &model.weights);
+        let inner =
+            Executor::with_family_async(gpu, weights, p.graph, o.capture_stages, p.family).await?;
+        Ok(Self::assemble(model, o, inner, p.embeds))
+    }
+
+    /// Checks the sizes against the device and lowers the graph; allocates nothing.
+    fn prepare(model: &LoadedModel, o: SessionOptions) -> Result<Prepared> {
         let embeds = o.output == OutputKind::Embeddings || model.arch().classifier.is_none();
         // Without the classifier, the graph's last op writes the pooled features instead.
         let arch = if embeds {
@@ -118,16 +151,20 @@ impl Session {
         let limit = guard::tensor_limit(&model.gpu.limits);
         let size = (o.batch, o.height, o.width);
         guard::check_size(&arch, size, model.weights.precision, limit)?;
-        let graph = lower(&arch, o.batch, o.height, o.width)?;
-        let family = Family::resolve(o.kernels, model.gpu.kernels)?;
-        let (gpu, weights) = (&model.gpu, &model.weights);
-        let inner = Executor::with_family(gpu, weights, graph, o.capture_stages, family)?;
-        Ok(Session {
+        Ok(Prepared {
+            graph: lower(&arch, o.batch, o.height, o.width)?,
+            family: Family::resolve(o.kernels, model.gpu.kernels)?,
+            embeds,
+        })
+    }
+
+    fn assemble(model: &LoadedModel, o: SessionOptions, inner: Executor, embeds: bool) -> Self {
+        Session {
             inner,
             options: o,
             model: model.clone(),
             embeds,
-        })
+        }
     }
 
     /// The options the session was made with.
@@ -143,7 +180,8 @@ impl Session {
     }
 
     /// Like `run`, without blocking the async executor: the future completes when the GPU
-    /// is done (a helper thread waits in `Device::poll`; nothing spins).
+    /// is done (natively a helper thread waits in `Device::poll`; in a browser the page's
+    /// event loop completes it; nothing spins).
     ///
     /// ```
     /// # use effnet::{Engine, Model, SessionOptions};
@@ -230,14 +268,23 @@ impl Session {
         images: &[image::RgbImage],
         k: usize,
     ) -> Result<Vec<Vec<Prediction>>> {
-        if self.embeds {
-            return Err(self.not_logits());
-        }
+        self.check_logits()?;
         let (rows, width) = self.run_padded(images)?;
+        Ok(self.predict_rows(&rows, width, images.len(), k))
+    }
+
+    /// The top `k` classes of each of the first `images` rows of `width` logits.
+    fn predict_rows(
+        &self,
+        rows: &[f32],
+        width: usize,
+        images: usize,
+        k: usize,
+    ) -> Vec<Vec<Prediction>> {
         let classes = &self.model.classes;
-        Ok((rows.chunks(width.max(1)).take(images.len()))
+        (rows.chunks(width.max(1)).take(images))
             .map(|row| classes.predict(row, k))
-            .collect())
+            .collect()
     }
 
     /// The pooled embedding of each image (at most `batch` of them; a short batch is padded):
@@ -258,31 +305,50 @@ impl Session {
     /// # Ok(()) }
     /// ```
     pub fn embed(&mut self, images: &[image::RgbImage]) -> Result<Vec<Vec<f32>>> {
-        if !self.embeds {
-            return Err(Error::Input(
-                "this session outputs logits; make it with \
-                 `SessionOptions::with_output(OutputKind::Embeddings)` to get embeddings"
-                    .into(),
-            ));
-        }
+        self.check_embeds()?;
         let (rows, width) = self.run_padded(images)?;
-        Ok((rows.chunks(width.max(1)).take(images.len()))
-            .map(<[f32]>::to_vec)
-            .collect())
+        Ok(embedding_rows(&rows, width, images.len()))
     }
 
     /// Runs up to `batch` images, padding with zeros (their results are dropped by the
     /// caller); returns the output rows and the width of one.
     fn run_padded(&mut self, images: &[image::RgbImage]) -> Result<(Vec<f32>, usize)> {
-        if images.is_empty() {
+        let Some(input) = self.padded_input(images)? else {
             return Ok((Vec::new(), 1));
+        };
+        let rows = self.run(&input)?.logits;
+        let width = rows.len() / self.options.batch;
+        Ok((rows, width))
+    }
+
+    /// The tensor of up to `batch` images, zeros after the last; `None` for no images.
+    fn padded_input(&self, images: &[image::RgbImage]) -> Result<Option<Vec<f32>>> {
+        if images.is_empty() {
+            return Ok(None);
         }
         let o = self.options;
         let spec = &self.model.arch().preprocess;
-        let input = images::to_tensor_padded(images, spec, o.batch, o.height, o.width)?;
-        let rows = self.run(&input)?.logits;
-        let width = rows.len() / o.batch;
-        Ok((rows, width))
+        images::to_tensor_padded(images, spec, o.batch, o.height, o.width).map(Some)
+    }
+
+    /// `Error::Input` unless the session outputs embeddings.
+    fn check_embeds(&self) -> Result<()> {
+        if self.embeds {
+            return Ok(());
+        }
+        Err(Error::Input(
+            "this session outputs logits; make it with \
+             `SessionOptions::with_output(OutputKind::Embeddings)` to get embeddings"
+                .into(),
+        ))
+    }
+
+    /// `classify`'s error on a session without logits.
+    fn check_logits(&self) -> Result<()> {
+        if self.embeds {
+            return Err(self.not_logits());
+        }
+        Ok(())
     }
 
     /// Why `classify` cannot run on this session.

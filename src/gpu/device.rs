@@ -53,7 +53,13 @@ impl Gpu {
     /// Picks the best adapter of the backends in `WGPU_BACKEND` (all by default) and opens a
     /// device with the adapter's own limits, so large models and batches fit where they can.
     pub fn new() -> Result<Self> {
-        pollster::block_on(Self::new_async())
+        #[cfg(not(target_arch = "wasm32"))]
+        return pollster::block_on(Self::new_async());
+        #[cfg(target_arch = "wasm32")]
+        Err(super::blocking_in_browser(
+            "Engine::new",
+            "Engine::new_async",
+        ))
     }
 
     /// Like `new`, without blocking. `EFFNET_ADAPTER=N` picks the N-th adapter of
@@ -72,8 +78,7 @@ impl Gpu {
                         .unwrap_or(wgpu::PowerPreference::HighPerformance),
                     ..Default::default()
                 };
-                (instance.request_adapter(&options).await)
-                    .map_err(|_| Error::NoAdapter { backends })?
+                (instance.request_adapter(&options).await).map_err(|e| no_adapter(backends, e))?
             }
         };
         let limits = adapter.limits();
@@ -99,6 +104,11 @@ impl Gpu {
     /// Every adapter wgpu finds on the backends in `WGPU_BACKEND` (all by default), in the
     /// order `EFFNET_ADAPTER` / `effnet --device N` count them.
     pub fn adapters() -> Vec<wgpu::AdapterInfo> {
+        // A page cannot block for the list; a browser offers its one adapter to
+        // `request_adapter` anyway.
+        if cfg!(target_arch = "wasm32") {
+            return Vec::new();
+        }
         let desc = wgpu::InstanceDescriptor::new_without_display_handle().with_env();
         let backends = desc.backends;
         let instance = wgpu::Instance::new(desc);
@@ -197,14 +207,26 @@ impl Gpu {
 
     /// Runs `f` inside validation and out-of-memory error scopes, so a failure inside becomes
     /// this call's error instead of a panic or a message to some other call. A lost device
-    /// wins over whatever else went wrong, since it explains it.
+    /// wins over whatever else went wrong, since it explains it. In a browser this is an
+    /// error (nothing may block there): use [`Gpu::scoped_async`].
     pub fn scoped<T>(&self, what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        #[cfg(not(target_arch = "wasm32"))]
+        return pollster::block_on(self.scoped_async(what, f));
+        #[cfg(target_arch = "wasm32")]
+        {
+            drop(f);
+            Err(super::blocking_in_browser(what, "the `_async` method"))
+        }
+    }
+
+    /// Like [`Gpu::scoped`], awaiting the error scopes instead of blocking on them.
+    pub async fn scoped_async<T>(&self, what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
         self.check()?;
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let result = f();
-        let invalid = pollster::block_on(validation.pop());
-        let out_of_memory = pollster::block_on(oom.pop());
+        let invalid = validation.pop().await;
+        let out_of_memory = oom.pop().await;
         self.check()?;
         if let Some(e) = out_of_memory {
             return Err(Error::OutOfMemory {
@@ -217,4 +239,14 @@ impl Gpu {
         }
         result
     }
+}
+
+/// No adapter: natively a missing driver; in a browser, WebGPU missing or turned off.
+fn no_adapter(backends: String, e: wgpu::RequestAdapterError) -> Error {
+    if cfg!(target_arch = "wasm32") {
+        return Error::NoWebGpu {
+            reason: e.to_string(),
+        };
+    }
+    Error::NoAdapter { backends }
 }

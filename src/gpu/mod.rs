@@ -14,3 +14,13 @@ pub use device::Gpu;
 pub use pipelines::{Kernel, Pipelines, Precision};
 pub use tuning::Tuning;
 pub use weights::GpuWeights;
+
+/// The error for a blocking call made in a browser, where the page's one thread would wait
+/// for the very event loop that has to deliver the result.
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn blocking_in_browser(what: &str, instead: &str) -> crate::Error {
+    crate::Error::Input(format!(
+        "{what} blocks until the GPU answers, which a browser page cannot do; use \
+         {instead} and `.await` it"
+    ))
+}

@@ -78,6 +78,10 @@ impl Tuning {
 /// The cache file: `$EFFNET_CACHE_DIR/tuning.json`, else `$XDG_CACHE_HOME/effnet/…`, else
 /// `$HOME/.cache/effnet/…`.
 pub fn cache_path() -> Option<PathBuf> {
+    // A browser page has no filesystem, so neither this cache nor the pipeline cache beside it.
+    if cfg!(target_arch = "wasm32") {
+        return None;
+    }
     let var = |k: &str| {
         std::env::var_os(k)
             .filter(|v| !v.is_empty())

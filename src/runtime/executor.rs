@@ -7,11 +7,13 @@ use super::guard::{check_graph, tensor_bytes};
 use super::timer::{Profile, Timer};
 use crate::gpu::pipelines::Storage;
 use crate::gpu::weights::{decode, encode};
-use crate::gpu::{Gpu, GpuWeights, Pipelines, Precision, create_storage, oneshot};
+use crate::gpu::{Gpu, GpuWeights, Pipelines, Precision, create_storage};
 use crate::graph::plan::{self, Pass, passes_and_readback};
 use crate::graph::{Graph, Output, StageTensor, TensorId};
 use crate::kernels::{self, DispatchDesc, Family};
 use crate::{Error, Result};
+
+mod asynchronous;
 
 struct Dispatch {
     pipeline: wgpu::ComputePipeline,
@@ -181,29 +183,6 @@ impl Executor {
         Ok(&self.logits_out)
     }
 
-    /// Like `run_from`, but waits for the GPU without blocking the caller's executor: a
-    /// helper thread sleeps in `Device::poll` until this submission is done, which fires
-    /// the map callback that completes the future.
-    pub async fn run_async(&self, input: Input<'_>) -> Result<Output> {
-        let index = self.submit(input, false)?;
-        let (done, mapped) = oneshot::channel();
-        self.staging
-            .slice(..)
-            .map_async(wgpu::MapMode::Read, move |r| done.send(r));
-        let device = self.device.clone();
-        std::thread::spawn(move || {
-            let _ = device.poll(wgpu::PollType::Wait {
-                submission_index: Some(index),
-                timeout: None,
-            });
-        });
-        mapped
-            .await
-            .ok_or_else(|| Error::Gpu("readback was dropped".into()))?
-            .map_err(|e| Error::Gpu(format!("cannot map the readback buffer: {e}")))?;
-        self.collect()
-    }
-
     /// Puts the input in place (upload, or a GPU copy recorded first) and submits the pass.
     fn submit(&self, input: Input, logits_to_gpu: bool) -> Result<wgpu::SubmissionIndex> {
         let mut enc = self.device.create_command_encoder(&Default::default());
@@ -229,7 +208,7 @@ impl Executor {
     /// time of every dispatch can be read. Needs `Features::TIMESTAMP_QUERY`.
     pub fn run_profiled(&self, input: &[f32], timer: &Timer) -> Result<(Output, Profile)> {
         self.upload(input)?;
-        let t0 = std::time::Instant::now();
+        let t0 = web_time::Instant::now();
         let mut enc = self.device.create_command_encoder(&Default::default());
         self.encode(&mut enc, Some(&timer.queries));
         timer.resolve(&mut enc, self.dispatches.len());
