@@ -20,6 +20,9 @@ override ALIGNED: u32 = 0u;
 override CO: u32;
 override OUT_X: u32;
 override WG: u32;
+// 1: the kernel rows as a loop rather than unrolled, where the shader compiler cannot take
+// the unrolled rows (a browser: src/kernels/conv.rs, ROW_LOOP).
+override ROW_LOOP: u32 = 0u;
 
 // One weight block: vec4 i in quad i % 8 of a, b, c, d (c and d for k = 5 only).
 struct ConvBlock { a: Quads, b: Quads, c: Quads, d: Quads }
@@ -50,7 +53,11 @@ fn kernel(wid: vec3<u32>, li: u32) {
     for (var ci = 0u; ci < P.c_in; ci++) {
         let plane = (n * P.c_in + ci) * P.h_in;
         let w = (wid.y * P.c_in + ci) * K * P.block_stride;
-        if (fast_taps()) {
+        if (ROW_LOOP != 0u && fast_taps()) {
+            for (var ky = 0u; ky < K; ky++) {
+                conv_row(ky, plane, oy, x0, w, &acc);
+            }
+        } else if (fast_taps()) {
             // Kernel rows unrolled (K is a constant): each accumulator is written once per
             // input channel, and CPU drivers blend every loop-carried write with the mask.
             conv_row(0u, plane, oy, x0, w, &acc);
@@ -103,7 +110,7 @@ fn kernel(wid: vec3<u32>, li: u32) {
     store(n, co0 + 15u, oy, ox0, acc.a15);
 }
 
-// Kernel row `ky` (a literal) of input channel block `w`: its taps times its weights.
+// Kernel row `ky` (a literal where unrolled) of input channel block `w`: its taps times its weights.
 fn conv_row(ky: u32, plane: u32, oy: u32, x0: i32, w: u32, acc: ptr<function, Accs>) {
     let iy = i32(oy * STRIDE + ky) - i32(P.pad_top);
     let t = row_taps(plane, iy, x0);

@@ -9,8 +9,12 @@
 // The residual as vec4s (tensor buffers hold whole vec4s).
 @group(0) @binding(4) var<storage, read> res4: array<vec4<S>>;
 @group(0) @binding(5) var<storage, read_write> dst: array<S>;
-// The output again as vec4s, for 4 consecutive values stored at a multiple of 4.
+// <dst4> The output again as vec4s, for 4 consecutive values stored at a multiple of 4.
+// (A browser forbids two writable views of one buffer: there store_split.wgsl replaces
+// this block, up to its end mark.)
 @group(0) @binding(6) var<storage, read_write> dst4: array<vec4<S>>;
+fn st_dst4(i: u32, v: vec4<f32>) { dst4[i] = vec4<S>(v); }
+// </dst4>
 
 // The input again as vec4s, for planes whose size is a multiple of 4.
 @group(0) @binding(8) var<storage, read> src4: array<vec4<S>>;
@@ -28,7 +32,6 @@ fn ld_res4(i: u32) -> vec4<f32> { return vec4<f32>(res4[i]); }
 fn ld_dst(i: u32) -> f32 { return f32(dst[i]); }
 fn ld_sums(i: u32) -> f32 { return f32(aux[i]); }
 fn st_dst(i: u32, v: f32) { dst[i] = S(v); }
-fn st_dst4(i: u32, v: vec4<f32>) { dst4[i] = vec4<S>(v); }
 fn st_sums(i: u32, v: f32) { aux[i] = S(v); }
 // Two consecutive values from even index 2 * `pair` (a whole word in packed storage).
 fn st_dst2(pair: u32, v: vec2<f32>) { dst[2u * pair] = S(v.x); dst[2u * pair + 1u] = S(v.y); }

@@ -11,9 +11,6 @@
 // The residual as pairs of words (four halves; tensor buffers hold whole pairs).
 @group(0) @binding(4) var<storage, read> res4: array<vec2<u32>>;
 @group(0) @binding(5) var<storage, read_write> dst: array<atomic<u32>>;
-// The output again as pairs of words: a store of 4 values at a multiple of 4 owns both
-// words, so it needs no atomics.
-@group(0) @binding(6) var<storage, read_write> dst4: array<vec2<u32>>;
 
 // The input again as pairs of words (four halves), for planes whose size is a multiple of 4.
 @group(0) @binding(8) var<storage, read> src4: array<vec2<u32>>;
@@ -58,6 +55,11 @@ fn st_sums(i: u32, v: f32) {
     atomicAnd(&aux[i >> 1u], other_half(i));
     atomicOr(&aux[i >> 1u], half_bits(i, v));
 }
+
+// <dst4> The output again as pairs of words: a store of 4 values at a multiple of 4 owns both
+// words, so it needs no atomics. (A browser forbids two writable views of one buffer: there
+// store_split_packed.wgsl replaces this block, up to its end mark.)
+@group(0) @binding(6) var<storage, read_write> dst4: array<vec2<u32>>;
 fn st_dst4(i: u32, v: vec4<f32>) {
     dst4[i] = vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw));
 }
@@ -66,3 +68,4 @@ fn st_dst4(i: u32, v: vec4<f32>) {
 fn st_dst2(pair: u32, v: vec2<f32>) {
     dst4[pair >> 1u][pair & 1u] = pack2x16float(v);
 }
+// </dst4>

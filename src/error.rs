@@ -95,12 +95,12 @@ pub enum Error {
 
     /// In a browser: no WebGPU adapter (the browser lacks WebGPU, or it is turned off).
     #[error(
-        "this browser gives no WebGPU adapter ({reason}); use a browser with WebGPU (Chrome or \
-         Edge 113+, Firefox 141+, Safari 26+), turn on hardware acceleration, or on Linux \
-         enable chrome://flags/#enable-unsafe-webgpu"
+        "this browser gives no WebGPU adapter; use a browser with WebGPU (Chrome or Edge 113+, \
+         Firefox 141+, Safari 26+), turn on hardware acceleration, or on Linux enable \
+         chrome://flags/#enable-unsafe-webgpu"
     )]
     NoWebGpu {
-        /// What the browser said.
+        /// What wgpu said (which backends it has: in a browser, only WebGPU).
         reason: String,
     },
 

@@ -5,7 +5,7 @@ use crate::gpu::{Gpu, GpuWeights, Precision};
 use crate::graph::lower;
 use crate::model::rule::{RuleSource, rule_input};
 use crate::model::{Source, info, load_weights, resolve};
-use crate::runtime::Executor;
+use crate::runtime::{Executor, Input};
 use crate::{Error, Result, reference};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -112,8 +112,14 @@ fn parse_stage(path: &Path, v: &Value) -> Result<GoldenStage> {
 impl Golden {
     pub fn load(path: &Path) -> Result<Golden> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::parse(path, &text)
+    }
+
+    /// A golden file's `text`, read elsewhere (a browser has no files); `path` names it in
+    /// errors.
+    pub fn parse(path: &Path, text: &str) -> Result<Golden> {
         let v: Value =
-            serde_json::from_str(&text).map_err(|e| bad(path, format!("not JSON: {e}")))?;
+            serde_json::from_str(text).map_err(|e| bad(path, format!("not JSON: {e}")))?;
         let source = match v["source"].as_str() {
             Some("timm") => Source::Timm,
             Some("torchvision") => Source::Torchvision,
@@ -227,8 +233,77 @@ impl Backend<'_> {
     }
 }
 
+/// The model a golden file names, filled by the rule, lowered for its input; and the input.
+struct Case {
+    weights: crate::model::ModelWeights,
+    graph: crate::graph::Graph,
+    input: Vec<f32>,
+}
+
 /// Builds the named model, fills it by the rule, runs it and compares with the file.
 pub fn verify(golden: &Golden, backend: &Backend) -> Result<Verdict> {
+    let Case {
+        weights,
+        graph,
+        input,
+    } = case(golden)?;
+    let (logits, stages): (Vec<f32>, Vec<StageData>) = match backend {
+        Backend::Gpu(gpu, precision) => {
+            let gw = GpuWeights::new(gpu, &weights, *precision);
+            let session = Executor::new(gpu, &gw, graph, true)?;
+            split(session.run(&input)?)
+        }
+        Backend::Cpu => {
+            let t = reference::run(&graph, &weights, &input);
+            let stages = graph
+                .stages
+                .iter()
+                .map(|s| {
+                    (
+                        s.name.clone(),
+                        graph.shapes[s.tensor].dims(),
+                        t[s.tensor].clone(),
+                    )
+                })
+                .collect();
+            (t[graph.logits].clone(), stages)
+        }
+    };
+    Ok(compare(golden, &logits, &stages, backend.tolerances()))
+}
+
+/// Like `verify` on the GPU, without blocking (as a browser needs), with the kernels of
+/// `gpu.kernels`.
+pub async fn verify_async(golden: &Golden, gpu: &Gpu, precision: Precision) -> Result<Verdict> {
+    let Case {
+        weights,
+        graph,
+        input,
+    } = case(golden)?;
+    let gw = gpu
+        .scoped_async("the model's weights", || {
+            Ok(GpuWeights::new(gpu, &weights, precision))
+        })
+        .await?;
+    let family = gpu.kernels;
+    let session = Executor::with_family_async(gpu, &gw, graph, true, family).await?;
+    let (logits, stages) = split(session.run_async(Input::Host(&input)).await?);
+    // A dispatch the device rejected reports here, not through the run.
+    gpu.check()?;
+    let tolerances = Backend::Gpu(gpu, precision).tolerances();
+    Ok(compare(golden, &logits, &stages, tolerances))
+}
+
+/// A run's logits and stage outputs.
+fn split(out: crate::Output) -> (Vec<f32>, Vec<StageData>) {
+    let stages = (out.stages.into_iter())
+        .map(|s| (s.name, s.shape.dims(), s.data))
+        .collect();
+    (out.logits, stages)
+}
+
+/// Checks the file against the model it names and builds the model, graph and input.
+fn case(golden: &Golden) -> Result<Case> {
     let path = &golden.path;
     let arch = resolve(&golden.model, Some(golden.source))
         .map_err(|e| bad(path, e.to_string()))?
@@ -256,38 +331,11 @@ pub fn verify(golden: &Golden, backend: &Backend) -> Result<Verdict> {
             ),
         ));
     }
-    let weights = load_weights(&arch, &mut RuleSource)?;
-    let graph = lower(&arch, n, h, w)?;
-    let input = rule_input(&golden.input_shape);
-    let (logits, stages): (Vec<f32>, Vec<StageData>) = match backend {
-        Backend::Gpu(gpu, precision) => {
-            let gw = GpuWeights::new(gpu, &weights, *precision);
-            let session = Executor::new(gpu, &gw, graph, true)?;
-            let out = session.run(&input)?;
-            let stages = out
-                .stages
-                .into_iter()
-                .map(|s| (s.name, s.shape.dims(), s.data))
-                .collect();
-            (out.logits, stages)
-        }
-        Backend::Cpu => {
-            let t = reference::run(&graph, &weights, &input);
-            let stages = graph
-                .stages
-                .iter()
-                .map(|s| {
-                    (
-                        s.name.clone(),
-                        graph.shapes[s.tensor].dims(),
-                        t[s.tensor].clone(),
-                    )
-                })
-                .collect();
-            (t[graph.logits].clone(), stages)
-        }
-    };
-    Ok(compare(golden, &logits, &stages, backend.tolerances()))
+    Ok(Case {
+        weights: load_weights(&arch, &mut RuleSource)?,
+        graph: lower(&arch, n, h, w)?,
+        input: rule_input(&golden.input_shape),
+    })
 }
 
 fn compare(

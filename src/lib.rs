@@ -31,6 +31,10 @@
 //! [`wgpu`] and [`image`] crates it is built on, so an app can use the same versions.
 
 #![warn(missing_docs)]
+// Natively these `Arc`s share a device and weights across threads. In a browser wgpu's types
+// are not `Send` (a page has one thread), so the lint's advice, `Rc`, would fork the code for
+// nothing.
+#![cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
 
 // Internals: public for the `effnet` command, tests and benchmarks, not part of the API.
 #[doc(hidden)]

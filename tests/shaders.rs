@@ -1,18 +1,23 @@
-//! Every WGSL kernel parses and validates with naga in every storage format, no GPU needed.
+//! Every WGSL kernel parses and validates with naga in every storage format, native and as a
+//! browser gets it (`SPLIT_STORES`), no GPU needed.
 
 use effnet::gpu::Kernel;
 use effnet::gpu::pipelines::Storage;
 
 #[test]
 fn every_kernel_validates_with_naga() {
-    for (k, storage, subgroups) in Kernel::ALL
+    for (k, storage, subgroups, split) in Kernel::ALL
         .iter()
         .flat_map(|&k| Storage::ALL.map(|s| (k, s)))
         .flat_map(|(k, s)| [(k, s, false), (k, s, true)])
+        .flat_map(|(k, s, g)| [(k, s, g, false), (k, s, g, true)])
     {
-        let src = k.source(storage, subgroups);
+        let src = k.source_for(storage, subgroups, split);
         let module = naga::front::wgsl::parse_str(&src).unwrap_or_else(|e| {
-            panic!("{k:?} {storage:?} {subgroups}: {}", e.emit_to_string(&src))
+            panic!(
+                "{k:?} {storage:?} {subgroups} {split}: {}",
+                e.emit_to_string(&src)
+            )
         });
         let mut v = naga::valid::Validator::new(
             naga::valid::ValidationFlags::all(),
@@ -24,7 +29,7 @@ fn every_kernel_validates_with_naga() {
                 | naga::valid::Capabilities::SUBGROUP,
         );
         v.validate(&module)
-            .unwrap_or_else(|e| panic!("{k:?} {storage:?} {subgroups}: {e:?}"));
+            .unwrap_or_else(|e| panic!("{k:?} {storage:?} {subgroups} {split}: {e:?}"));
         assert!(
             module.entry_points.iter().any(|e| e.name == "main"),
             "{k:?} has an entry point `main`"
@@ -51,7 +56,7 @@ fn every_wgsl_file_is_compiled() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/shaders");
     let sources: Vec<String> = Kernel::ALL
         .iter()
-        .flat_map(|&k| Storage::ALL.map(|s| [k.source(s, false), k.source(s, true)]))
+        .flat_map(|&k| Storage::ALL.map(|s| [k.source(s, false), k.source_for(s, true, true)]))
         .flatten()
         .chain(effnet::train::shader_sources())
         .collect();

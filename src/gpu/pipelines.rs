@@ -9,6 +9,8 @@ pub const PRELUDE: &str = include_str!("../../shaders/prelude.wgsl");
 const TAPS: &str = include_str!("../../shaders/taps.wgsl");
 const STORAGE: &str = include_str!("../../shaders/storage.wgsl");
 const STORAGE_PACKED: &str = include_str!("../../shaders/storage_packed.wgsl");
+const STORE_SPLIT: &str = include_str!("../../shaders/store_split.wgsl");
+const STORE_SPLIT_PACKED: &str = include_str!("../../shaders/store_split_packed.wgsl");
 const LANES_PLAIN: &str = include_str!("../../shaders/lanes_plain.wgsl");
 const LANES_SUBGROUP: &str = include_str!("../../shaders/lanes_subgroup.wgsl");
 const GPU_ROWS: &str = include_str!("../../shaders/gpu_family/rows.wgsl");
@@ -42,10 +44,25 @@ impl Kernel {
     /// feature, subgroups of at least 8 lanes) the kernels that share weights do it by
     /// subgroup broadcast.
     pub fn source(self, storage: Storage, subgroups: bool) -> String {
-        let bindings = match storage {
-            Storage::F32 => format!("alias S = f32;\n{STORAGE}"),
-            Storage::F16 => format!("enable f16;\nalias S = f16;\n{STORAGE}"),
-            Storage::F16Packed => STORAGE_PACKED.to_string(),
+        self.source_for(storage, subgroups, SPLIT_STORES)
+    }
+
+    /// Like `source`, with `split_stores` choosing how 4 consecutive outputs are stored:
+    /// through a second, vec4 view of the output (`false`, native) or through the output
+    /// itself (`true`, what a browser needs: [`SPLIT_STORES`]).
+    pub fn source_for(self, storage: Storage, subgroups: bool, split_stores: bool) -> String {
+        let (bindings, split) = match storage {
+            Storage::F32 => (format!("alias S = f32;\n{STORAGE}"), STORE_SPLIT),
+            Storage::F16 => (
+                format!("enable f16;\nalias S = f16;\n{STORAGE}"),
+                STORE_SPLIT,
+            ),
+            Storage::F16Packed => (STORAGE_PACKED.to_string(), STORE_SPLIT_PACKED),
+        };
+        let bindings = if split_stores {
+            replace_dst4_block(&bindings, split)
+        } else {
+            bindings
         };
         let params = self.params_wgsl();
         // The GPU family's kernels bring their own entry points and workgroup-memory staging.
@@ -71,6 +88,20 @@ impl Kernel {
             self.body()
         )
     }
+}
+
+/// Whether kernels store 4 consecutive outputs through the output binding itself rather than
+/// a second, vec4 view of it (`binding::DST4`, then bound to a placeholder): in a browser,
+/// whose WebGPU rejects a dispatch that binds one buffer twice as writable storage.
+pub const SPLIT_STORES: bool = cfg!(target_arch = "wasm32");
+
+/// Storage WGSL with its `// <dst4>` … `// </dst4>` block replaced by `with`.
+fn replace_dst4_block(text: &str, with: &str) -> String {
+    const START: &str = "// <dst4>";
+    const END: &str = "// </dst4>";
+    let start = text.find(START).expect("storage WGSL marks its dst4 block");
+    let end = text.find(END).expect("storage WGSL ends its dst4 block") + END.len();
+    format!("{}{with}{}", &text[..start], &text[end..])
 }
 
 /// How weights and activations are stored; arithmetic is f32 either way.

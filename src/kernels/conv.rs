@@ -60,6 +60,12 @@ pub fn layout(c: &ConvWeights, k: usize) -> Vec<f32> {
     t
 }
 
+/// Kernel rows as a loop (`ROW_LOOP` in shaders/conv.wgsl) in a browser: Chromium's shader
+/// pipeline (Tint, then SwiftShader) spent minutes and over 10 GB on the stem's unrolled rows
+/// and then lost its GPU process, where the loop compiles in a second. Native drivers keep
+/// the unrolled rows, which lavapipe runs faster (see the shader).
+const ROW_LOOP: u32 = cfg!(target_arch = "wasm32") as u32;
+
 /// The dispatch of a conv. Grid: x = row quads / WG, y = output channels / CHANNELS,
 /// z = batch.
 pub fn describe(g: &Graph, op: &ConvOp) -> DispatchDesc {
@@ -96,6 +102,7 @@ pub fn describe(g: &Graph, op: &ConvOp) -> DispatchDesc {
         ("CO", u(CHANNELS)),
         ("OUT_X", u(OUT_X)),
         ("WG", u(WG)),
+        ("ROW_LOOP", ROW_LOOP),
     ];
     d.residual = residual;
     let quads = o.h * o.w.div_ceil(OUT_X);

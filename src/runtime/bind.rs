@@ -1,6 +1,6 @@
 //! Bind groups for each dispatch: its parameters, tensors, weights and scratch.
 
-use crate::gpu::pipelines::binding;
+use crate::gpu::pipelines::{SPLIT_STORES, binding};
 use crate::gpu::{Gpu, GpuWeights};
 use crate::graph::TensorId;
 use crate::kernels::{Aux, DispatchDesc, WeightRef};
@@ -13,6 +13,9 @@ pub struct BindContext<'a> {
     params: wgpu::Buffer,
     dummy_ro: wgpu::Buffer,
     dummy_rw: wgpu::Buffer,
+    /// What `binding::DST4` holds where kernels store through `DST` alone
+    /// (`pipelines::SPLIT_STORES`): not `dummy_rw`, which `AUX` may hold writable too.
+    unused_dst4: Option<wgpu::Buffer>,
     scratch: wgpu::Buffer,
     slots: &'a [wgpu::Buffer],
     slot_of: &'a [Option<usize>],
@@ -66,6 +69,7 @@ impl<'a> BindContext<'a> {
             params,
             dummy_ro: small("unused (read)", 16),
             dummy_rw: small("unused (write)", 16),
+            unused_dst4: SPLIT_STORES.then(|| small("unused (vec4 output)", 16)),
             scratch: small("pooled features", 4 * scratch as u64),
             slots,
             slot_of,
@@ -112,7 +116,10 @@ impl<'a> BindContext<'a> {
             whole(binding::AUX, aux),
             whole(binding::RESIDUAL4, read(d.residual)),
             whole(binding::DST, self.slot(d.dst)),
-            whole(binding::DST4, self.slot(d.dst)),
+            whole(
+                binding::DST4,
+                self.unused_dst4.as_ref().unwrap_or(self.slot(d.dst)),
+            ),
             whole(binding::WEIGHTS4, weights),
             whole(binding::SRC4, read(d.src)),
         ];
