@@ -60,13 +60,26 @@ fn every_wgsl_file_is_compiled() {
         .flatten()
         .chain(effnet::train::shader_sources())
         .collect();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
+    for path in wgsl_files(std::path::Path::new(dir)) {
         let text = std::fs::read_to_string(&path).unwrap();
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
         assert!(
             sources.iter().any(|s| s.contains(text.trim())),
-            "{name} is not part of any kernel's source"
+            "{} is not part of any kernel's source",
+            path.display()
         );
     }
+}
+
+/// The `.wgsl` files under `dir`, its folders (`shaders/gpu_family`) included.
+fn wgsl_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = vec![];
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(wgsl_files(&path));
+        } else if path.extension().is_some_and(|e| e == "wgsl") {
+            files.push(path);
+        }
+    }
+    files
 }
