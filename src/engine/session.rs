@@ -179,27 +179,6 @@ impl Session {
         self.model.gpu.scoped("a forward pass", || inner.run(input))
     }
 
-    /// Like `run`, without blocking the async executor: the future completes when the GPU
-    /// is done (natively a helper thread waits in `Device::poll`; in a browser the page's
-    /// event loop completes it; nothing spins).
-    ///
-    /// ```
-    /// # use effnet::{Engine, Model, SessionOptions};
-    /// # fn main() -> effnet::Result<()> {
-    /// # let Ok(engine) = Engine::new() else { return Ok(()) };
-    /// # let model = engine.load(Model::bundled()?)?;
-    /// let mut session = model.session(model.default_options(1).with_resolution(32, 32))?;
-    /// let output = pollster::block_on(session.run_async(&vec![0.0; 3 * 32 * 32]))?;
-    /// assert_eq!(output.logits.len(), 1000);
-    /// # Ok(()) }
-    /// ```
-    pub async fn run_async(&mut self, input: &[f32]) -> Result<Output> {
-        self.model.gpu.check()?;
-        let result = self.inner.run_async(Input::Host(input)).await;
-        self.model.gpu.check()?;
-        result
-    }
-
     /// Runs on input already on the GPU: `buffer` (usage `COPY_SRC`, same device) holds NCHW
     /// values from offset 0 in the model's precision (f32 unless loaded with
     /// [`LoadOptions::with_precision`](crate::LoadOptions::with_precision)); it is copied into
