@@ -128,20 +128,24 @@ pub fn case(name: &'static str, c: usize, r: usize, h: usize, k: usize) -> Case 
         hw: h * h,
         act: Activation::Silu,
     });
+    let gate = Shape { w: 1, ..sums };
+    Case::new(name, vec![sums, gate], op, case_weights(c, r))
+}
+
+/// The rule's weights of one SE block of `c` channels reduced to `r`, and nothing else.
+pub(super) fn case_weights(c: usize, r: usize) -> ModelWeights {
     let w = SeWeights {
         reduce_w: rule_tensor("reduce", &[r, c]),
         reduce_b: rule_tensor("reduce_bias", &[r]),
         expand_w: rule_tensor("expand", &[c, r]),
         expand_b: rule_tensor("expand_bias", &[c]),
     };
-    let weights = ModelWeights {
+    ModelWeights {
         convs: vec![],
         ses: vec![w],
         classifier_w: vec![],
         classifier_b: vec![],
-    };
-    let gate = Shape { w: 1, ..sums };
-    Case::new(name, vec![sums, gate], op, weights)
+    }
 }
 
 /// The widest SE of B0 (7×7, after a 5×5 depthwise) and of V2-S (12×12 at 384, 3×3).

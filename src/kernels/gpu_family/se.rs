@@ -124,8 +124,6 @@ mod tests {
     use crate::kernels::case::Case;
     use crate::kernels::{Family, check, se};
     use crate::model::Activation;
-    use crate::model::rule::rule_tensor;
-    use crate::model::weights::{ModelWeights, SeWeights};
 
     /// SE over `n` images of `c` channels reduced to `r`, from `partials` partial sums per
     /// channel.
@@ -149,18 +147,7 @@ mod tests {
             hw: if partials == 1 { 1 } else { 3 * partials + 1 },
             act,
         });
-        let w = SeWeights {
-            reduce_w: rule_tensor("reduce", &[r, c]),
-            reduce_b: rule_tensor("reduce_bias", &[r]),
-            expand_w: rule_tensor("expand", &[c, r]),
-            expand_b: rule_tensor("expand_bias", &[c]),
-        };
-        let weights = ModelWeights {
-            convs: vec![],
-            ses: vec![w],
-            classifier_w: vec![],
-            classifier_b: vec![],
-        };
+        let weights = se::case_weights(c, r);
         Case::new(name, vec![sums, Shape { w: 1, ..sums }], op, weights)
     }
 
