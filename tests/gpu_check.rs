@@ -33,9 +33,16 @@ fn the_gpu_check_script_runs_and_prints_its_table() {
         "cpu kernels, f16: 1 of 1",
         "## ncnn (Vulkan)",
         "- best:",
+        "- cpu family, pointwise_co",
+        "- gpu family, pointwise_co",
+        "| dispatch | stage | GPU family ms | CPU family ms |",
     ] {
         assert!(table.contains(needle), "no `{needle}` in:\n{table}");
     }
+    // The twelve slowest layers of the GPU family, each with its kernel, tiles and grid.
+    let slowest = table.split_once("## Slowest").unwrap().1;
+    let layers = slowest.lines().filter(|l| l.contains(" grid [")).count();
+    assert_eq!(layers, 12, "{table}");
     let (speed, ncnn) = table.split_once("## ncnn").unwrap();
     let rows: Vec<&str> = speed.lines().filter(|l| l.starts_with("| tf_")).collect();
     assert_eq!(rows.len(), 6, "three settings, f32 and f16:\n{table}");

@@ -3,7 +3,7 @@
 mod common;
 
 use effnet::Family;
-use effnet::gpu::{Gpu, GpuWeights, Precision, Tuning};
+use effnet::gpu::{Gpu, GpuWeights, Precision};
 use effnet::graph::lower;
 use effnet::model::rule::{RuleSource, rule_input};
 use effnet::model::{Activation, Arch, Padding, load_weights};
@@ -24,16 +24,23 @@ fn check_arch(arch: Arch, n: usize, h: usize, w: usize) {
     // Every tile shape and weight path the tuner may pick must be correct, whichever one a
     // cache holds (they shape the CPU family's kernels).
     gpu.kernels = Family::Cpu;
-    for tuning in Tuning::candidates(gpu.subgroup_lanes) {
+    let adapter = gpu.tuning;
+    for tuning in adapter.candidates(gpu.subgroup_lanes) {
         gpu.tuning = tuning;
         check_on(&gpu, &arch, n, h, w);
     }
-    // And the GPU family's kernels on the same networks, alone and mixed op by op with the
-    // CPU family's as `Auto` mixes them (GPU-family SE reading CPU-family depthwise sums).
-    for family in [Family::Gpu, Family::Auto] {
-        gpu.kernels = family;
+    // And the GPU family's kernels on the same networks, with grids for a small and a big
+    // GPU (every `gpu_units` the tuner may pick sizes tiles between theirs), then mixed op by
+    // op with the CPU family's as `Auto` mixes them (GPU-family SE reading CPU-family
+    // depthwise sums).
+    gpu.kernels = Family::Gpu;
+    for tuning in adapter.gpu_family_checks() {
+        gpu.tuning = tuning;
         check_on(&gpu, &arch, n, h, w);
     }
+    gpu.kernels = Family::Auto;
+    gpu.tuning = adapter;
+    check_on(&gpu, &arch, n, h, w);
 }
 
 fn check_on(gpu: &Gpu, arch: &Arch, n: usize, h: usize, w: usize) {

@@ -2,7 +2,8 @@
 # The GPU check a session runs when it is lent a GPU machine (see the device tool's README
 # for carrying the Vulkan loader): one script, under 8 minutes, that prints a markdown table
 # for BENCHMARKS.md. Steps: the adapter (vulkaninfo --summary, effnet devices); effnet verify
-# on the shared goldens, f32 and f16, in both kernel families; effnet tune; effnet bench on
+# on the shared goldens, f32 and f16, in both kernel families; effnet tune (both families'
+# candidates listed); effnet bench on
 # B0 224 at batch 1, 8, 64, 256 and V2-S 384 at batch 1 and 32, f32 and f16, GPU family and
 # CPU family, each beside PyTorch on the same device in the same run (tools/compare_pytorch.py:
 # fp32 for f32 rows, --amp for f16 rows) where torch and timm are installed, and beside ncnn's
@@ -59,8 +60,12 @@ for family in gpu cpu; do
     done
 done
 
-section "Tuning (CPU family)"
-timeout 150 "$effnet" tune "${tune_args[@]}" --json 2>>"$log" | json_field 'd["best"]' | sed 's/^/- best: /' | tee -a "$table"
+section "Tuning (both families)"
+# The CPU family's kernel shapes, then the compute units the GPU family sizes its grids for;
+# the speed rows below run with what it picks (cached, except in --local mode).
+tuned=$(timeout 150 "$effnet" tune "${tune_args[@]}" --json 2>>"$log")
+echo "$tuned" | json_field 'd["best"]' | sed 's/^/- best: /' | tee -a "$table"
+echo "$tuned" | json_field '"\n".join("- %s family, pointwise_co %s, subgroups %s, gpu_units %s: %.2f ms%s" % (c["family"], c["pointwise_co"], c["subgroups"], c["gpu_units"], c["ms"], "" if c["correct"] else ", WRONG") for c in d["candidates"])' 2>>"$log" | tee -a "$table"
 
 have_torch=0 have_ncnn=0
 python3 -c "import torch, timm" 2>/dev/null && have_torch=1
@@ -101,6 +106,26 @@ for row in "${rows[@]}"; do
         fi
     done
 done
+
+section "Slowest layers, GPU family vs CPU family"
+# Per-dispatch GPU times of one profiled pass in each family (the trace's slices), the
+# GPU family's slowest first, with the tiles each layer got: where the GPU family loses.
+read -r model res batch <<<"${rows[$(( ${#rows[@]} > 2 ? 2 : 0 ))]}"
+echo "$model $res batch $batch f16:" | tee -a "$table"
+echo | tee -a "$table"
+for family in gpu cpu; do
+    EFFNET_KERNELS=$family timeout 120 "$effnet" bench --model "$model" --res "$res" --batch "$batch" \
+        --precision f16 --iters 3 --warmup 1 --trace "$out/trace-$family.json" --json >/dev/null 2>>"$log"
+done
+python3 - "$out/trace-gpu.json" "$out/trace-cpu.json" <<'PY' 2>>"$log" | tee -a "$table"
+import json, sys
+gpu, cpu = ([e for e in json.load(open(p))["traceEvents"] if e.get("ph") == "X"] for p in sys.argv[1:3])
+print("| dispatch | stage | GPU family ms | CPU family ms | GPU family kernel, constants, grid |")
+print("| --- | --- | --- | --- | --- |")
+for i, e in sorted(enumerate(gpu), key=lambda x: -x[1]["dur"])[:12]:
+    c = cpu[i]["dur"] / 1e3 if i < len(cpu) else float("nan")
+    print(f"| {e['name']} | {e['args']['stage']} | {e['dur'] / 1e3:.3f} | {c:.3f} | {e['args']['kernel']} |")
+PY
 
 section "ncnn (Vulkan)"
 if [ "$have_ncnn" = 0 ]; then

@@ -18,7 +18,7 @@ pub fn all() -> Vec<Case> {
     kernels.into_iter().flatten().collect()
 }
 
-/// The shapes the tuner times: pointwise (an early wide-plane expansion, a gated projection,
+/// The shapes the CPU-family sweep of the tuner times: pointwise (an early wide-plane expansion, a gated projection,
 /// a late narrow-plane expansion), since its channel block is tuned, and a depthwise and a
 /// dense conv, since the subgroup choice applies to their weights too.
 pub fn tuning_set() -> Vec<Case> {
@@ -28,5 +28,22 @@ pub fn tuning_set() -> Vec<Case> {
         pointwise::case("b0_expand_192to1152_7", 192, 1152, 7, false),
         depthwise::case("b0_dw3x3s1_c144_56", 144, 56, 3, 1),
         conv::case("b0_stem_3to32_224", 3, 32, 224, 3, 2),
+    ]
+}
+
+/// The shapes the GPU-family sweep of the tuner times (how many compute units its grids
+/// fill): B0's batch-1 layers of every kind, from the wide stem and first depthwise, where
+/// any grid has workgroups to spare, to the 7×7 GEMMs, SE and classifier, whose tiles
+/// shrink to make workgroups for a big GPU.
+pub fn gpu_tuning_set() -> Vec<Case> {
+    vec![
+        conv::case("b0_stem_3to32_224", 3, 32, 224, 3, 2),
+        depthwise::case("b0_dw3x3s1_c32_112", 32, 112, 3, 1),
+        pointwise::case("b0_expand_16to96_112", 16, 96, 112, false),
+        depthwise::case("b0_dw5x5s1_c672_14", 672, 14, 5, 1),
+        pointwise::case("b0_expand_192to1152_7", 192, 1152, 7, false),
+        se::case("b0_se_1152to48", 1152, 48, 7, 5),
+        pointwise::case("b0_head_320to1280_7", 320, 1280, 7, false),
+        classifier::case("b0_classifier_1280to1000_7", 1280, 7, 1000),
     ]
 }

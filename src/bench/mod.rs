@@ -137,7 +137,10 @@ pub fn bench(model: &LoadedModel, o: BenchOptions) -> Result<(BenchReport, Vec<T
     let runs = o.iters.clamp(1, 5);
     let (ms, last) = profile(&mut session, &input, &timer, runs, &mut report)?;
     summarize(&mut report, &graph, &ms, &costs);
-    Ok((report, trace_events(&graph, &last, &costs)))
+    let labels: Vec<String> = (0..session.dispatch_count())
+        .map(|i| session.dispatch_label(i).to_string())
+        .collect();
+    Ok((report, trace_events(&graph, &last, &costs, &labels)))
 }
 
 /// Wall-clock milliseconds of forward passes on input uploaded once to a GPU buffer: each
@@ -219,8 +222,14 @@ fn profile(
     Ok((ms, last.expect("at least one profiled run")))
 }
 
-/// One complete ("X") slice per dispatch of a profiled pass.
-fn trace_events(graph: &crate::graph::Graph, p: &Profile, costs: &[(u64, u64)]) -> Vec<TraceEvent> {
+/// One complete ("X") slice per dispatch of a profiled pass, named by role and holding
+/// its kernel, constants and grid (`labels`).
+fn trace_events(
+    graph: &crate::graph::Graph,
+    p: &Profile,
+    costs: &[(u64, u64)],
+    labels: &[String],
+) -> Vec<TraceEvent> {
     let roles = cost::roles(graph);
     let stage_of = cost::stages(graph);
     (p.dispatch_ns.iter().enumerate())
@@ -236,6 +245,7 @@ fn trace_events(graph: &crate::graph::Graph, p: &Profile, costs: &[(u64, u64)]) 
                 "stage": graph.stages[stage_of[i]].name,
                 "flop": costs[i].0,
                 "bytes": costs[i].1,
+                "kernel": labels[i],
             }),
         })
         .collect()

@@ -1,10 +1,14 @@
 //! The autotuner behind `effnet tune`: runs each candidate tuning on the tuning shapes,
 //! checks its results against the CPU reference (a driver that mishandles, say, subgroup
 //! broadcasts must not win by being fast and wrong), and keeps the fastest correct one (sum
-//! over shapes of the best of a few runs).
+//! over shapes of the best of a few runs). Two sweeps: the CPU family's kernel shapes
+//! (pointwise channel block, subgroup weights), then the compute units the GPU family sizes
+//! its grids for.
 
-use super::cases::tuning_set;
+use super::cases::{gpu_tuning_set, tuning_set};
+use crate::gpu::tuning::GPU_UNIT_CANDIDATES;
 use crate::gpu::{Gpu, GpuWeights, Precision, Tuning};
+use crate::kernels::{self, Case, Family};
 use crate::reference;
 use crate::runtime::Executor;
 use crate::{Error, Result};
@@ -13,8 +17,11 @@ use web_time::Instant;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Candidate {
+    /// The kernel family the candidate's sweep ran.
+    pub family: Family,
     pub pointwise_co: u32,
     pub subgroups: bool,
+    pub gpu_units: u32,
     /// Sum over the tuning shapes of the best run, in milliseconds.
     pub ms: f64,
     /// Every output matched the CPU reference; only such candidates can win.
@@ -40,7 +47,68 @@ fn matches(ours: &[f32], reference: &[f32]) -> bool {
 
 /// Times every candidate on `gpu`; returns the fastest correct one and all timings.
 pub fn tune(gpu: &Gpu, runs: usize) -> Result<(Tuning, Vec<Candidate>)> {
-    let cases = tuning_set();
+    let mut results = sweep(gpu, runs, Family::Cpu, &tuning_set(), |t| {
+        t.candidates(gpu.subgroup_lanes)
+    })?;
+    let cpu_best = fastest(&results, Family::Cpu)?;
+    let gpu_runs = sweep(gpu, runs, Family::Gpu, &gpu_tuning_set(), |_| {
+        distinct_grids(cpu_best)
+    })?;
+    results.extend(gpu_runs);
+    let gpu_best = fastest(&results, Family::Gpu)?;
+    let best = Tuning {
+        gpu_units: gpu_best.gpu_units,
+        ..cpu_best
+    };
+    Ok((best, results))
+}
+
+/// The fastest correct candidate of `family`'s sweep.
+fn fastest(results: &[Candidate], family: Family) -> Result<Tuning> {
+    let best = (results.iter().filter(|c| c.correct && c.family == family))
+        .min_by(|a, b| a.ms.total_cmp(&b.ms))
+        .ok_or_else(|| {
+            Error::Gpu(format!(
+                "no {family:?}-family kernel shape gave correct results on this adapter"
+            ))
+        })?;
+    Ok(Tuning {
+        pointwise_co: best.pointwise_co,
+        subgroups: best.subgroups,
+        gpu_units: best.gpu_units,
+    })
+}
+
+/// `base` with each of `GPU_UNIT_CANDIDATES`, keeping only the first of those that give
+/// every GPU-tuning shape the same grids and tiles (timing them again would measure noise).
+fn distinct_grids(base: Tuning) -> Vec<Tuning> {
+    let cases = gpu_tuning_set();
+    let mut seen = vec![];
+    let mut out = vec![];
+    for gpu_units in GPU_UNIT_CANDIDATES {
+        let t = Tuning { gpu_units, ..base };
+        let shapes: Vec<_> = (cases.iter())
+            .map(|c| {
+                let d = kernels::describe(&c.graph, &c.graph.ops[0], &t, Family::Gpu);
+                (d.constants, d.workgroups)
+            })
+            .collect();
+        if !seen.contains(&shapes) {
+            seen.push(shapes);
+            out.push(t);
+        }
+    }
+    out
+}
+
+/// Runs `family` on `cases` under each of `candidates(gpu.tuning)`.
+fn sweep(
+    gpu: &Gpu,
+    runs: usize,
+    family: Family,
+    cases: &[Case],
+    candidates: impl Fn(Tuning) -> Vec<Tuning>,
+) -> Result<Vec<Candidate>> {
     let inputs: Vec<Vec<f32>> = (cases.iter())
         .map(|c| vec![0.5f32; c.graph.shapes[0].len()])
         .collect();
@@ -48,13 +116,13 @@ pub fn tune(gpu: &Gpu, runs: usize) -> Result<(Tuning, Vec<Candidate>)> {
         .map(|(c, x)| reference::run(&c.graph, &c.weights, x).swap_remove(c.graph.logits))
         .collect();
     let mut results = vec![];
-    for tuning in Tuning::candidates(gpu.subgroup_lanes) {
+    for tuning in candidates(gpu.tuning) {
         let mut g = gpu.clone();
         g.tuning = tuning;
         let (mut total, mut correct) = (0.0, true);
         for ((case, input), expected) in cases.iter().zip(&inputs).zip(&expected) {
             let gw = GpuWeights::new(&g, &case.weights, Precision::F32);
-            let session = Executor::new(&g, &gw, case.graph.clone(), false)?;
+            let session = Executor::with_family(&g, &gw, case.graph.clone(), false, family)?;
             // Warm-up (pipeline creation and first-use costs), checked for device errors so a
             // candidate the driver rejects fails instead of timing nothing.
             let out = g.scoped("a tuning run", || session.run(input))?;
@@ -68,27 +136,21 @@ pub fn tune(gpu: &Gpu, runs: usize) -> Result<(Tuning, Vec<Candidate>)> {
             total += best;
         }
         results.push(Candidate {
+            family,
             pointwise_co: tuning.pointwise_co,
             subgroups: tuning.subgroups,
+            gpu_units: tuning.gpu_units,
             ms: total,
             correct,
         });
     }
-    let best = (results.iter().filter(|c| c.correct))
-        .min_by(|a, b| a.ms.total_cmp(&b.ms))
-        .ok_or_else(|| Error::Gpu("no kernel shape gave correct results on this adapter".into()))?;
-    Ok((
-        Tuning {
-            pointwise_co: best.pointwise_co,
-            subgroups: best.subgroups,
-        },
-        results,
-    ))
+    Ok(results)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::matches;
+    use super::{distinct_grids, matches};
+    use crate::gpu::Tuning;
 
     #[test]
     fn a_wrong_value_fails_the_reference_check() {
@@ -102,5 +164,17 @@ mod tests {
             !matches(&ours[..3], &reference),
             "a short output never matches"
         );
+    }
+
+    /// The GPU sweep keeps the ends (one unit: the largest tiles; 528: the smallest) and
+    /// drops unit counts that change no grid, so it times each distinct choice once.
+    #[test]
+    fn the_gpu_sweep_times_each_distinct_grid_once() {
+        let units: Vec<u32> = (distinct_grids(Tuning::default()).iter())
+            .map(|t| t.gpu_units)
+            .collect();
+        assert_eq!(units.first(), Some(&1), "{units:?}");
+        assert!(units.len() >= 3, "{units:?}");
+        assert!(units.windows(2).all(|w| w[0] < w[1]), "{units:?}");
     }
 }

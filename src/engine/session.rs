@@ -380,6 +380,12 @@ impl Session {
         self.inner.dispatch_count()
     }
 
+    /// Dispatch `i`'s kernel, override constants and grid.
+    #[doc(hidden)]
+    pub fn dispatch_label(&self, i: usize) -> &str {
+        self.inner.dispatch_label(i)
+    }
+
     /// Distinct compute pipelines the session uses.
     #[doc(hidden)]
     pub fn pipeline_count(&self) -> usize {

@@ -4,6 +4,7 @@
 //! apply, so results never depend on whether tuning ran (every candidate is tested for
 //! correctness in tests/kernels.rs).
 
+use crate::kernels::gpu_family::DEFAULT_UNITS;
 use crate::kernels::pointwise::CO_CANDIDATES as POINTWISE_CO_CANDIDATES;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -19,13 +20,28 @@ pub struct Tuning {
     /// of at least 8 lanes. Absent from caches written before it existed.
     #[serde(default)]
     pub subgroups: bool,
+    /// Compute units the GPU family sizes its grids for (`kernels::gpu_family`): it takes
+    /// smaller tiles until a layer makes about two workgroups per unit. wgpu does not say
+    /// how many SMs or CUs an adapter has, so `effnet tune` measures the best value. Absent
+    /// (0) from caches written before it existed: the adapter's default then applies.
+    #[serde(default)]
+    pub gpu_units: u32,
 }
+
+fn default_units() -> u32 {
+    DEFAULT_UNITS as u32
+}
+
+/// The compute-unit counts `effnet tune` tries for the GPU family: a one-core CPU driver up
+/// to twice an H200's 132 SMs, doubling (each step changes some layer's tiles).
+pub const GPU_UNIT_CANDIDATES: [u32; 10] = [1, 2, 4, 8, 16, 32, 64, 132, 264, 528];
 
 impl Default for Tuning {
     fn default() -> Self {
         Tuning {
             pointwise_co: 16,
             subgroups: false,
+            gpu_units: default_units(),
         }
     }
 }
@@ -33,14 +49,18 @@ impl Default for Tuning {
 impl Tuning {
     /// The shapes to use on an adapter nobody has tuned. CPU drivers get what `effnet tune`
     /// picks on lavapipe (there every load in a loop is a loop over the SIMD lanes, so large
-    /// blocks and subgroup-shared weights pay: BENCHMARKS.md); GPUs the portable middle.
+    /// blocks and subgroup-shared weights pay: BENCHMARKS.md), and GPU-family grids sized
+    /// for its threads (lavapipe runs one workgroup per thread at a time: it ran B0 twice
+    /// as fast as with grids sized for an H200); GPUs the portable middle.
     pub fn default_for(info: &wgpu::AdapterInfo, subgroup_lanes: u32) -> Self {
         if info.device_type != wgpu::DeviceType::Cpu {
             return Tuning::default();
         }
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let cpu = Tuning {
             pointwise_co: 32,
             subgroups: true,
+            gpu_units: threads as u32,
         };
         if cpu.fits(subgroup_lanes) {
             cpu
@@ -57,17 +77,29 @@ impl Tuning {
     pub fn fits(&self, subgroup_lanes: u32) -> bool {
         POINTWISE_CO_CANDIDATES.contains(&self.pointwise_co)
             && (!self.subgroups || subgroup_lanes >= 8)
+            && self.gpu_units > 0
     }
 
-    /// Every tuning an adapter with `subgroup_lanes`-lane subgroups can run: the candidates
-    /// `effnet tune` times and the tests check against the CPU reference.
-    pub fn candidates(subgroup_lanes: u32) -> Vec<Tuning> {
+    /// The GPU-family tunings the tests run (`gpu_units` 1, whose grids take the largest
+    /// tiles, and `DEFAULT_UNITS`, whose batch-1 grids take the smallest, split-K
+    /// included), so whichever a cache holds has been checked against the CPU reference.
+    pub fn gpu_family_checks(&self) -> Vec<Tuning> {
+        [1, default_units()]
+            .map(|gpu_units| Tuning { gpu_units, ..*self })
+            .to_vec()
+    }
+
+    /// Every CPU-family tuning an adapter with `subgroup_lanes`-lane subgroups can run
+    /// (`gpu_units` as in `self`): the candidates `effnet tune` times and the tests check
+    /// against the CPU reference.
+    pub fn candidates(&self, subgroup_lanes: u32) -> Vec<Tuning> {
         [false, true]
             .iter()
             .flat_map(|&subgroups| {
                 POINTWISE_CO_CANDIDATES.map(|pointwise_co| Tuning {
                     pointwise_co,
                     subgroups,
+                    ..*self
                 })
             })
             .filter(|t| t.fits(subgroup_lanes))
@@ -111,7 +143,10 @@ fn read_cache() -> BTreeMap<String, Tuning> {
 /// The cached tuning for this adapter, if any and if it can run with `subgroup_lanes`-lane
 /// subgroups. A missing or unreadable cache is not an error.
 pub fn cached(info: &wgpu::AdapterInfo, subgroup_lanes: u32) -> Option<Tuning> {
-    let t = read_cache().remove(&adapter_key(info))?;
+    let mut t = read_cache().remove(&adapter_key(info))?;
+    if t.gpu_units == 0 {
+        t.gpu_units = Tuning::default_for(info, subgroup_lanes).gpu_units;
+    }
     t.fits(subgroup_lanes).then_some(t)
 }
 
@@ -127,4 +162,31 @@ pub fn store(info: &wgpu::AdapterInfo, tuning: Tuning) -> Result<PathBuf> {
     let text = serde_json::to_string_pretty(&all).expect("tuning serializes");
     std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tuning;
+
+    /// A cache entry written before `gpu_units` existed still loads, marked absent (0) so
+    /// `cached` gives it the adapter's default instead of grids for a GPU it may not be.
+    #[test]
+    fn old_cache_entries_load_without_gpu_units() {
+        let old: Tuning = serde_json::from_str(r#"{"pointwise_co":32,"subgroups":true}"#).unwrap();
+        assert_eq!(
+            (old.pointwise_co, old.subgroups, old.gpu_units),
+            (32, true, 0)
+        );
+        assert!(!old.fits(8), "0 units is not a tuning to run");
+    }
+
+    /// A CPU driver's default grids are sized for its threads, a GPU's for the default.
+    #[test]
+    fn defaults_size_grids_for_the_adapter() {
+        let mut info = wgpu::AdapterInfo::new(wgpu::DeviceType::Cpu, wgpu::Backend::Vulkan);
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(Tuning::default_for(&info, 8).gpu_units, threads as u32);
+        info.device_type = wgpu::DeviceType::DiscreteGpu;
+        assert_eq!(Tuning::default_for(&info, 32), Tuning::default());
+    }
 }

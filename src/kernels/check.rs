@@ -32,7 +32,7 @@ fn gpu() -> Option<Gpu> {
 /// The tunings that give `op`'s kernel different code: the channel block only matters to
 /// the pointwise kernel, subgroups to all.
 fn tunings(op: &Op, subgroup_lanes: u32) -> Vec<Tuning> {
-    let mut all = Tuning::candidates(subgroup_lanes);
+    let mut all = Tuning::default().candidates(subgroup_lanes);
     if !matches!(op, Op::Pointwise(_)) {
         let mut seen = vec![];
         all.retain(|t| {
@@ -60,10 +60,10 @@ pub fn cases_in(family: Family, cases: &[Case]) {
         let g = &case.graph;
         let input = rule_input(&g.shapes[g.input].dims());
         let expected = reference::run(g, &case.weights, &input).swap_remove(g.logits);
-        let kernel = super::describe(g, &g.ops[0], 16, family).kernel();
+        let kernel = super::describe(g, &g.ops[0], &gpu.tuning, family).kernel();
         assert_eq!(kernel.family(), family, "{}: runs {kernel:?}", case.name);
         let tunings = match family {
-            Family::Gpu => vec![gpu.tuning],
+            Family::Gpu => gpu.tuning.gpu_family_checks(),
             _ => tunings(&g.ops[0], gpu.subgroup_lanes),
         };
         for tuning in tunings {
@@ -142,7 +142,7 @@ fn every_case_sets_exactly_the_overrides_its_wgsl_declares() {
         .iter()
         .flat_map(|c| families.map(|f| (c, f)))
     {
-        let d = super::describe(&case.graph, &case.graph.ops[0], 16, family);
+        let d = super::describe(&case.graph, &case.graph.ops[0], &Tuning::default(), family);
         let m = module(d.kernel());
         let declared = |name: &str| {
             m.overrides

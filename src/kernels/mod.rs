@@ -9,6 +9,7 @@
 //! Pure data: nothing here touches the GPU. `gpu::` uploads the weights and makes the
 //! pipelines, `runtime::` binds and runs the dispatches described here.
 
+use crate::gpu::Tuning;
 use crate::graph::ops::{ConvGeom, Graph, Op, TensorId};
 use crate::model::Activation;
 use crate::model::weights::{ConvKind, ConvWeights};
@@ -246,24 +247,25 @@ impl DispatchDesc {
     }
 }
 
-/// Describes op `op` of `g` for `family`. `pointwise_co` is the tuned output channel block
-/// of the CPU family's pointwise kernel (`gpu::Tuning::pointwise_co`). An op the GPU family
-/// has no kernel for (`gpu_family::describe` says which) runs the CPU family's; `Auto` takes
-/// the GPU family's where `gpu_family::preferred` says it measured faster.
-pub fn describe(g: &Graph, op: &Op, pointwise_co: u32, family: Family) -> DispatchDesc {
+/// Describes op `op` of `g` for `family`, with the adapter's tuned shapes: the CPU
+/// family's pointwise channel block (`Tuning::pointwise_co`) and the compute units the GPU
+/// family sizes its grids for (`Tuning::gpu_units`). An op the GPU family has no kernel for
+/// (`gpu_family::describe` says which) runs the CPU family's; `Auto` takes the GPU family's
+/// where `gpu_family::preferred` says it measured faster.
+pub fn describe(g: &Graph, op: &Op, tuning: &Tuning, family: Family) -> DispatchDesc {
     let gpu = match family {
         Family::Gpu => true,
         Family::Auto => gpu_family::preferred(g, op),
         Family::Cpu => false,
     };
-    if gpu && let Some(d) = gpu_family::describe(g, op) {
+    if gpu && let Some(d) = gpu_family::describe(g, op, tuning.gpu_units as usize) {
         return d;
     }
     match op {
         Op::Conv(op) => conv::describe(g, op),
         Op::Depthwise(op) => depthwise::describe(g, op),
         Op::SeExcite(op) => se::describe(g, op),
-        Op::Pointwise(op) => pointwise::describe(g, op, pointwise_co),
+        Op::Pointwise(op) => pointwise::describe(g, op, tuning.pointwise_co),
         Op::PoolClassify(op) => classifier::describe(g, op),
     }
 }

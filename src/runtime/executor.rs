@@ -19,6 +19,8 @@ struct Dispatch {
     pipeline: wgpu::ComputePipeline,
     bind_group: wgpu::BindGroup,
     workgroups: [u32; 3],
+    /// The kernel, its override constants and grid, for traces.
+    label: String,
 }
 
 /// A lowered graph ready to run: every buffer, pipeline and bind group, made once.
@@ -90,9 +92,8 @@ impl Executor {
     ) -> Result<Self> {
         let precision = weights.precision;
         let sizes = tensor_bytes(&graph, precision);
-        let co = gpu.tuning.pointwise_co;
         let descs: Vec<DispatchDesc> = (graph.ops.iter())
-            .map(|op| kernels::describe(&graph, op, co, family))
+            .map(|op| kernels::describe(&graph, op, &gpu.tuning, family))
             .collect();
         check_graph(&gpu.limits, &graph, &descs, &sizes)?;
         // Stage outputs need no pinning: each is copied out right after the pass that ends
@@ -116,6 +117,7 @@ impl Executor {
                 pipeline: pipelines.get(dev, d.kernel(), d.constants.clone()).clone(),
                 bind_group: ctx.bind_group(dev, &pipelines.layout, i, d),
                 workgroups: d.workgroups,
+                label: dispatch_label(d),
             })
             .collect();
         let mut captured = vec![graph.logits];
@@ -161,6 +163,12 @@ impl Executor {
 
     pub fn dispatch_count(&self) -> usize {
         self.dispatches.len()
+    }
+
+    /// Dispatch `i`'s kernel, override constants and grid (`GpuPointwise TM=64 … grid
+    /// [20, 49, 1]`): which tiles a layer got, beside its time in a trace.
+    pub fn dispatch_label(&self, i: usize) -> &str {
+        &self.dispatches[i].label
     }
 
     /// Runs a forward pass on `input`, NCHW f32 of the session's batch and resolution.
@@ -370,4 +378,16 @@ fn check_input_buffer(buffer: &wgpu::Buffer, bytes: u64, dims: [usize; 4]) -> Re
         )));
     }
     Ok(())
+}
+
+fn dispatch_label(d: &DispatchDesc) -> String {
+    let constants: Vec<String> = (d.constants.iter())
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    format!(
+        "{:?} {} grid {:?}",
+        d.kernel(),
+        constants.join(" "),
+        d.workgroups
+    )
 }

@@ -3,6 +3,7 @@
 use effnet::bench::{BenchOptions, BenchReport, KindTime, Peak, bench, trace_json};
 use effnet::gpu::tuning::store;
 use effnet::gpu::{Gpu, Precision};
+use effnet::kernels::Family;
 use effnet::{Engine, Error, LoadOptions, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -81,11 +82,11 @@ pub fn tune(a: TuneArgs) -> Result<ExitCode> {
             } else {
                 "  WRONG RESULTS, never used"
             };
-            out!(
-                "pointwise_co {:>2}, weights {weights:>8}: {:8.2} ms{verdict}",
-                c.pointwise_co,
-                c.ms
-            );
+            let shape = match c.family {
+                Family::Gpu => format!("gpu family, grids for {:>3} units", c.gpu_units),
+                _ => format!("pointwise_co {:>2}, weights {weights:>8}", c.pointwise_co),
+            };
+            out!("{shape}: {:8.2} ms{verdict}", c.ms);
         }
         out!("best: {best:?}");
         if let Some(p) = saved {

@@ -5,7 +5,7 @@
 //! memory and walks its classes' weight rows with groups of lanes (coalesced), each weight
 //! read once for all its images. It needs no scratch buffer.
 
-use super::se::{SMS, lanes_per_row};
+use super::se::lanes_per_row;
 use crate::graph::Graph;
 use crate::graph::ops::PoolClassifyOp;
 use crate::kernels::classifier::{ClassifierParams, row_len};
@@ -32,7 +32,7 @@ const MIN_CB: usize = 32;
 const WG_OVERHEAD: usize = 4096;
 
 /// The dispatch of a pool + classifier (or pool alone).
-pub fn describe(g: &Graph, op: &PoolClassifyOp) -> Option<DispatchDesc> {
+pub fn describe(g: &Graph, op: &PoolClassifyOp, units: usize) -> Option<DispatchDesc> {
     let (i, o) = (g.shapes[op.input], g.shapes[op.output]);
     let (n, f, hw) = (i.n, i.c, i.h * i.w);
     let classes = if op.classify { o.c } else { 0 };
@@ -46,11 +46,11 @@ pub fn describe(g: &Graph, op: &PoolClassifyOp) -> Option<DispatchDesc> {
     // workgroup pools one slice.
     let (ib, cb, ks) = match classes {
         0 => {
-            let (ib, ks) = headless_tile(n, f, hw);
+            let (ib, ks) = headless_tile(n, f, hw, units);
             (ib, 0, ks)
         }
         _ => {
-            let (ib, cb) = tile(n, f, hw, classes);
+            let (ib, cb) = tile(n, f, hw, classes, units);
             (ib, cb, 4 * (XS / ib))
         }
     };
@@ -86,11 +86,11 @@ pub fn describe(g: &Graph, op: &PoolClassifyOp) -> Option<DispatchDesc> {
 }
 
 /// Images and classes per workgroup for `n` images of `f` planes of `hw` pixels into
-/// `classes` logits: the least of (workgroups, at least `SMS`) × values each reads (its
+/// `classes` logits: the least of (workgroups, at least `units`) × values each reads (its
 /// images' planes, its classes' weight rows). More images per workgroup read each weight
 /// for more images; more classes per workgroup pool each image fewer times (at B0's batch
 /// 64: 3 images × 168 classes, 132 workgroups; at batch 1: 1 × 32, 32 workgroups).
-pub fn tile(n: usize, f: usize, hw: usize, classes: usize) -> (usize, usize) {
+pub fn tile(n: usize, f: usize, hw: usize, classes: usize, units: usize) -> (usize, usize) {
     let mut best = (usize::MAX, 1, 4);
     for ib in 1..=MAX_IB.min(n) {
         for blocks in 1..=classes.div_ceil(MIN_CB) {
@@ -100,7 +100,7 @@ pub fn tile(n: usize, f: usize, hw: usize, classes: usize) -> (usize, usize) {
             }
             let groups = n.div_ceil(ib) * classes.div_ceil(cb);
             let reads = ib * f * hw + cb * f + WG_OVERHEAD;
-            let cost = groups.max(SMS) * reads;
+            let cost = groups.max(units) * reads;
             if cost < best.0 {
                 best = (cost, ib, cb);
             }
@@ -110,8 +110,8 @@ pub fn tile(n: usize, f: usize, hw: usize, classes: usize) -> (usize, usize) {
 }
 
 /// Images and features per workgroup of a headless backbone's pooling, likewise: the
-/// least of (workgroups, at least `SMS`) × values each reads.
-pub fn headless_tile(n: usize, f: usize, hw: usize) -> (usize, usize) {
+/// least of (workgroups, at least `units`) × values each reads.
+pub fn headless_tile(n: usize, f: usize, hw: usize, units: usize) -> (usize, usize) {
     let f4 = f.next_multiple_of(4);
     let mut best = (usize::MAX, 1, 4);
     for ib in 1..=MAX_IB.min(n) {
@@ -121,7 +121,7 @@ pub fn headless_tile(n: usize, f: usize, hw: usize) -> (usize, usize) {
                 continue;
             }
             let groups = n.div_ceil(ib) * f4.div_ceil(ks);
-            let cost = groups.max(SMS) * (ib * ks * hw + WG_OVERHEAD);
+            let cost = groups.max(units) * (ib * ks * hw + WG_OVERHEAD);
             if cost < best.0 {
                 best = (cost, ib, ks);
             }
@@ -135,6 +135,7 @@ mod tests {
     use crate::graph::ops::PoolClassifyOp;
     use crate::graph::{Op, Shape};
     use crate::kernels::case::Case;
+    use crate::kernels::gpu_family::DEFAULT_UNITS;
     use crate::kernels::{Family, check, classifier};
     use crate::model::rule::rule_tensor;
     use crate::model::weights::ModelWeights;
@@ -189,7 +190,12 @@ mod tests {
             case("headless_b299_37_7", 299, 37, (7, 7), 0),
         ]);
         for c in &cases {
-            let d = crate::kernels::describe(&c.graph, &c.graph.ops[0], 16, Family::Gpu);
+            let d = crate::kernels::describe(
+                &c.graph,
+                &c.graph.ops[0],
+                &Default::default(),
+                Family::Gpu,
+            );
             eprintln!("{}: {:?} {:?}", c.name, d.workgroups, d.params);
         }
         // Each case is compared with check.rs's tolerance, 1e-4 of the output's RMS (f32
@@ -201,12 +207,12 @@ mod tests {
     /// every case; for B0's head at batch 64 and 1 the ones the doc comment names.
     #[test]
     fn tiles_fit_and_spread() {
-        assert_eq!(super::tile(64, 1280, 49, 1000), (3, 168));
-        assert_eq!(super::tile(1, 1280, 49, 1000), (1, 32));
+        assert_eq!(super::tile(64, 1280, 49, 1000, DEFAULT_UNITS), (3, 168));
+        assert_eq!(super::tile(1, 1280, 49, 1000, DEFAULT_UNITS), (1, 32));
         for (n, f, hw, classes) in [(1, 37, 1, 1), (256, 1280, 144, 1000), (5, 2560, 49, 21843)] {
-            let (ib, cb) = super::tile(n, f, hw, classes);
+            let (ib, cb) = super::tile(n, f, hw, classes, DEFAULT_UNITS);
             assert!(ib <= super::MAX_IB && cb <= 4 * (super::OB / ib) && cb % 4 == 0);
-            let (ib, ks) = super::headless_tile(n, f, hw);
+            let (ib, ks) = super::headless_tile(n, f, hw, DEFAULT_UNITS);
             assert!(ib <= super::MAX_IB && ks <= 4 * (super::XS / ib) && ks % 4 == 0);
         }
     }

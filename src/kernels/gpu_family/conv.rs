@@ -13,9 +13,9 @@ pub const WGSL: &str = include_str!("../../../shaders/gpu_family/conv.wgsl");
 
 /// WebGPU's default limit on workgroup memory per workgroup.
 const WORKGROUP_BYTES: usize = 16384;
-/// Workgroups below which a dispatch shrinks its tiles: 2 per SM on a 132-SM H200, so a
+/// Workgroups per compute unit below which a dispatch shrinks its tiles: 2 per SM, so a
 /// batch-1 layer still spreads over the whole GPU.
-const FILL: usize = 264;
+const FILL_PER_UNIT: usize = 2;
 /// WebGPU's default limit on workgroups per grid dimension.
 const MAX_GROUPS: usize = 65535;
 
@@ -45,12 +45,13 @@ impl Tile {
 /// The tile for a `c_in` → `c_out` conv over `pixels` output pixels (all images): 64
 /// channels (32 or 16 where there are no more, so small layers like the stem waste no
 /// lanes) × 64 pixels on 256 lanes, halved down to 64 lanes while the grid has fewer than
-/// `FILL` workgroups; then as many input channels per slice as workgroup memory holds,
-/// balanced over the slices. `None` where a single channel's k×k taps do not fit.
-pub fn tile(c_in: usize, c_out: usize, pixels: usize, k: usize) -> Option<Tile> {
+/// `FILL_PER_UNIT` workgroups per compute unit of `units`; then as many input channels per
+/// slice as workgroup memory holds, balanced over the slices. `None` where a single
+/// channel's k×k taps do not fit.
+pub fn tile(c_in: usize, c_out: usize, pixels: usize, k: usize, units: usize) -> Option<Tile> {
     let (mut tx, mut ty) = (16, c_out.div_ceil(4).next_power_of_two().clamp(4, 16));
     let groups = |tx: usize, ty: usize| pixels.div_ceil(4 * tx) * c_out.div_ceil(4 * ty);
-    while groups(tx, ty) < FILL && tx * ty > 64 {
+    while groups(tx, ty) < FILL_PER_UNIT * units && tx * ty > 64 {
         if tx >= ty {
             tx /= 2;
         } else {
@@ -73,11 +74,12 @@ pub fn tile(c_in: usize, c_out: usize, pixels: usize, k: usize) -> Option<Tile> 
 }
 
 /// The dispatch: the CPU family's parameters and bindings, this kernel's constants and
-/// grid (x, and z past 65535 tiles: pixel tiles; y: channel tiles).
-pub fn describe(g: &Graph, op: &ConvOp) -> Option<DispatchDesc> {
+/// grid (x, and z past 65535 tiles: pixel tiles; y: channel tiles), sized for `units`
+/// compute units.
+pub fn describe(g: &Graph, op: &ConvOp, units: usize) -> Option<DispatchDesc> {
     let (i, o) = (g.shapes[op.input], g.shapes[op.output]);
     let (k, plane) = (op.geom.k, o.h * o.w);
-    let t = tile(i.c, o.c, o.n * plane, k)?;
+    let t = tile(i.c, o.c, o.n * plane, k, units)?;
     let mut d = conv::describe(g, op);
     d.constants = vec![
         ("K", u(k)),
@@ -101,10 +103,11 @@ pub fn describe(g: &Graph, op: &ConvOp) -> Option<DispatchDesc> {
 mod tests {
     use super::super::super::case::{Case, conv_weights, convs_only, geom};
     use super::super::super::{Family, check, conv, describe as describe_any};
-    use super::{FILL, WORKGROUP_BYTES, tile};
+    use super::{FILL_PER_UNIT, WORKGROUP_BYTES, tile};
     use crate::gpu::{Gpu, GpuWeights, Precision};
     use crate::graph::Op;
     use crate::graph::ops::{ConvOp, Shape};
+    use crate::kernels::gpu_family::DEFAULT_UNITS;
     use crate::model::rule::rule_input;
     use crate::model::weights::ConvKind;
     use crate::runtime::Executor;
@@ -291,7 +294,7 @@ mod tests {
                 let e = Executor::with_family(&gpu, &weights, g.clone(), false, family).unwrap();
                 e.run(&input).unwrap().logits
             };
-            let kernel = describe_any(g, &g.ops[0], 16, Family::Gpu).kernel();
+            let kernel = describe_any(g, &g.ops[0], &Default::default(), Family::Gpu).kernel();
             assert_eq!(kernel.family(), Family::Gpu, "{}", case.name);
             let (ours, cpu) = (run(Family::Gpu), run(Family::Cpu));
             let rms = (cpu.iter().map(|v| v * v).sum::<f32>() / cpu.len() as f32).sqrt();
@@ -321,14 +324,20 @@ mod tests {
             (1, 1, 1, 1),
         ];
         for (c_in, c_out, pixels, k) in layers {
-            let t = tile(c_in, c_out, pixels, k).unwrap();
+            let t = tile(c_in, c_out, pixels, k, DEFAULT_UNITS).unwrap();
             assert!((64..=256).contains(&(t.tx * t.ty)), "{t:?}");
             assert!(t.workgroup_bytes(k) <= WORKGROUP_BYTES, "{t:?}");
             let groups = pixels.div_ceil(4 * t.tx) * c_out.div_ceil(4 * t.ty);
-            assert!(groups >= FILL || t.tx * t.ty == 64, "{t:?}: {groups}");
+            assert!(
+                groups >= FILL_PER_UNIT * DEFAULT_UNITS || t.tx * t.ty == 64,
+                "{t:?}: {groups}"
+            );
         }
         // The stem's 3 input channels are one K-slice of 27 taps.
-        assert_eq!(tile(3, 32, 112 * 112, 3).unwrap().taps(3), 27);
+        assert_eq!(
+            tile(3, 32, 112 * 112, 3, DEFAULT_UNITS).unwrap().taps(3),
+            27
+        );
         // V2-S's stem at batch 256 has 90000 pixel tiles: past 65535, they spread over z.
         let spec = (
             "big",
@@ -344,8 +353,10 @@ mod tests {
         let Op::Conv(op) = &case.graph.ops[0] else {
             unreachable!()
         };
-        let [x, _, z] = super::describe(&case.graph, op).unwrap().workgroups;
-        let tx = tile(3, 24, 256 * 150 * 150, 3).unwrap().tx as u32;
+        let [x, _, z] = super::describe(&case.graph, op, DEFAULT_UNITS)
+            .unwrap()
+            .workgroups;
+        let tx = tile(3, 24, 256 * 150 * 150, 3, DEFAULT_UNITS).unwrap().tx as u32;
         assert!(
             x <= 65535 && z == 2 && x * z * 4 * tx >= 256 * 150 * 150,
             "{x} {z}"

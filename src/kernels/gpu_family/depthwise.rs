@@ -18,9 +18,9 @@ const SHARED_VALUES: usize = 4096;
 /// Invocations per workgroup: the family's range.
 const MIN_WG: usize = 64;
 const MAX_WG: usize = 256;
-/// Lanes a large GPU runs at once (an H200: 132 SMs × the order of 1024 resident lanes).
-/// Below it a dispatch takes as long as its busiest lane; above it, as its total work.
-const GPU_LANES: usize = 132 * 1024;
+/// Lanes a compute unit runs at once (an H200's SM: the order of 1024 resident lanes). Below
+/// `units` times this a dispatch takes as long as its busiest lane; above, its total work.
+const LANES_PER_UNIT: usize = 1024;
 /// A dispatch dimension's limit (WebGPU's default).
 const MAX_DIM: usize = 65535;
 
@@ -70,8 +70,8 @@ impl Tiling {
     /// Estimated time, in multiply-adds of one lane: its blocks (taps, plus its shared vec4
     /// reads at 2 each), its share of the staging (4 per value: a global load, a shared
     /// store and the index arithmetic) and of the staged stores, and its barriers; scaled by
-    /// the waves of lanes when the dispatch has more than the GPU runs at once.
-    fn cost(&self, o: Shape, geom: &ConvGeom) -> f64 {
+    /// the waves of lanes when the dispatch has more than `units` compute units run at once.
+    fn cost(&self, o: Shape, geom: &ConvGeom, units: usize) -> f64 {
         let (k, s) = (geom.k, geom.stride);
         let reads = match (s, k) {
             (1, _) => 2,
@@ -83,7 +83,7 @@ impl Tiling {
         let sync = 40 * (self.lpc.ilog2() as usize + 2);
         let lane = self.blocks.div_ceil(self.lpc) * block + (4 * tile + 2 * out) / self.wg() + sync;
         let lanes = self.bands * self.groups * self.wg();
-        lane as f64 * (lanes as f64 / GPU_LANES as f64).max(1.0)
+        lane as f64 * (lanes as f64 / (units * LANES_PER_UNIT) as f64).max(1.0)
     }
 }
 
@@ -130,19 +130,20 @@ thread_local! {
     static ONLY: std::cell::Cell<fn(&Tiling) -> bool> = const { std::cell::Cell::new(|_| true) };
 }
 
-/// The cheapest tiling by `Tiling::cost` (the first, so the most rows per block and the
-/// tallest band, on a tie), or `None` where none fits.
-pub fn tiling(o: Shape, geom: &ConvGeom, partials: usize) -> Option<Tiling> {
+/// The cheapest tiling on `units` compute units by `Tiling::cost` (the first, so the most
+/// rows per block and the tallest band, on a tie), or `None` where none fits.
+pub fn tiling(o: Shape, geom: &ConvGeom, partials: usize, units: usize) -> Option<Tiling> {
     let all = candidates(o, geom, partials).into_iter();
     #[cfg(test)]
     let all = all.filter(|t| ONLY.get()(t));
-    all.min_by(|a, b| a.cost(o, geom).total_cmp(&b.cost(o, geom)))
+    let cost = |t: &Tiling| t.cost(o, geom, units);
+    all.min_by(|a, b| cost(a).total_cmp(&cost(b)))
 }
 
 /// The dispatch, or `None` (the CPU family's kernel runs the op) for kernel sizes or strides
 /// it does not unroll, left padding beyond the vec4 staging's reach, or rows too wide to
-/// stage 4 output rows' worth in 16 KiB.
-pub fn describe(g: &Graph, op: &DepthwiseOp) -> Option<DispatchDesc> {
+/// stage 4 output rows' worth in 16 KiB. Grids are sized for `units` compute units.
+pub fn describe(g: &Graph, op: &DepthwiseOp, units: usize) -> Option<DispatchDesc> {
     let geom = op.geom;
     let (i, o) = (g.shapes[op.input], g.shapes[op.output]);
     let shapes_ok = matches!(geom.k, 3 | 5) && matches!(geom.stride, 1 | 2);
@@ -154,7 +155,7 @@ pub fn describe(g: &Graph, op: &DepthwiseOp) -> Option<DispatchDesc> {
     if op.se_sums.is_some_and(|s| g.shapes[s].w != partials) {
         return None;
     }
-    let t = tiling(o, &geom, partials)?;
+    let t = tiling(o, &geom, partials, units)?;
     // Its parameters (`planes` and `partials` included), weights, tensors and aux.
     let mut d = depthwise::describe(g, op);
     let (tile, out, _) = t.shared(o, &geom);
@@ -376,7 +377,7 @@ mod tests {
 
     fn sums_match(gpu: &Gpu, case: &Case) {
         let g = &case.graph;
-        let kernel = crate::kernels::describe(g, &g.ops[0], 16, Family::Gpu).kernel();
+        let kernel = crate::kernels::describe(g, &g.ops[0], &gpu.tuning, Family::Gpu).kernel();
         assert_eq!(kernel.family(), Family::Gpu, "{}", case.name);
         let input = rule_input(&g.shapes[g.input].dims());
         let expected = reference::run(g, &case.weights, &input).swap_remove(g.logits);

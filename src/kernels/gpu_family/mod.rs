@@ -30,14 +30,23 @@ pub fn preferred(g: &Graph, op: &Op) -> bool {
     kind_wins && batch <= AUTO_MAX_BATCH
 }
 
-/// The GPU-family dispatch of `op`, or `None` where the family has no kernel for it.
-pub fn describe(g: &Graph, op: &Op) -> Option<DispatchDesc> {
+/// Compute units (SMs, CUs, cores) the family sizes its grids for on an adapter nobody has
+/// tuned (`gpu::Tuning::gpu_units`): an H200's 132 SMs, the one GPU it was measured on.
+/// Every tile choice below trades larger tiles (fewer loads per multiply-add) against
+/// enough workgroups to keep this many units busy; `effnet tune` measures the best value
+/// per adapter (on lavapipe, about its thread count).
+pub const DEFAULT_UNITS: usize = 132;
+
+/// The GPU-family dispatch of `op` with grids sized for `units` compute units, or `None`
+/// where the family has no kernel for it.
+pub fn describe(g: &Graph, op: &Op, units: usize) -> Option<DispatchDesc> {
+    let units = units.max(1);
     let d = match op {
-        Op::Conv(op) => conv::describe(g, op),
-        Op::Depthwise(op) => depthwise::describe(g, op),
-        Op::SeExcite(op) => se::describe(g, op),
-        Op::Pointwise(op) => pointwise::describe(g, op),
-        Op::PoolClassify(op) => classifier::describe(g, op),
+        Op::Conv(op) => conv::describe(g, op, units),
+        Op::Depthwise(op) => depthwise::describe(g, op, units),
+        Op::SeExcite(op) => se::describe(g, op, units),
+        Op::Pointwise(op) => pointwise::describe(g, op, units),
+        Op::PoolClassify(op) => classifier::describe(g, op, units),
     }?;
     Some(DispatchDesc {
         family: Family::Gpu,

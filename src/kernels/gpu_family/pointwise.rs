@@ -25,18 +25,19 @@ const TILES: [(usize, usize, usize); 7] = [
     (64, 16, 1),
     (16, 16, 4),
 ];
-/// Workgroups that keep a big GPU busy (two per SM of a 132-SM H100/H200): below it, a
-/// shape takes the tile that makes the most workgroups.
-const ENOUGH_WORKGROUPS: usize = 264;
+/// Workgroups per compute unit that keep a GPU busy (two per SM): below `units` times this,
+/// a shape takes the tile that makes the most workgroups.
+const WORKGROUPS_PER_UNIT: usize = 2;
 /// What staging one input or weight value of a slice costs (a global load and a store to
 /// workgroup memory), in multiply-adds: a tile's cost per input channel is TM × TN
 /// multiply-adds plus this × (TM + TN) values, so padded channels in a large tile can beat
 /// a small exact one that loads more per multiply-add. (L2 delivers about one value per
 /// 8 multiply-adds of an SM; a guess, not yet measured on a GPU.)
 const STAGE_COST: usize = 8;
-/// Lanes that still fill a 132-SM GPU 16 warps deep: a GEMM with this many at 8 × 4
-/// outputs per lane takes them (fewer shared-memory loads per multiply-add) over 4 × 4.
-const BUSY_LANES: usize = 132 * 512;
+/// Lanes per compute unit that still fill it 16 warps deep: a GEMM with `units` times this
+/// many at 8 × 4 outputs per lane takes them (fewer shared-memory loads per multiply-add)
+/// over 4 × 4.
+const BUSY_LANES_PER_UNIT: usize = 512;
 /// WebGPU's default limit on workgroups per grid dimension.
 const MAX_GROUPS: usize = 65535;
 
@@ -61,15 +62,16 @@ impl Tile {
     }
 }
 
-/// The dispatch of a 1×1 conv: grid x = channel tiles, y (and z past 65535) = column tiles.
-pub fn describe(g: &Graph, op: &PointwiseOp) -> Option<DispatchDesc> {
+/// The dispatch of a 1×1 conv for a GPU of `units` compute units: grid x = channel tiles,
+/// y (and z past 65535) = column tiles.
+pub fn describe(g: &Graph, op: &PointwiseOp, units: usize) -> Option<DispatchDesc> {
     // The CPU family's dispatch has the parameters, aux and residual; the tiling is ours.
     let mut d = pointwise::describe(g, op, 4);
     let o = g.shapes[op.output];
     let hw = o.h * o.w;
     let aligned = hw.is_multiple_of(4);
     let columns = o.n * hw;
-    let t = tile(o.c, columns, aligned);
+    let t = tile(o.c, columns, aligned, units);
     d.constants = vec![
         ("ACT", act_code(op.act)),
         ("ALIGNED", aligned as u32),
@@ -94,15 +96,18 @@ fn step(tn: usize, aligned: bool) -> usize {
     if aligned { tn } else { tn - 4 }
 }
 
-/// The tile for `c_out` channels × `columns`: among the shapes making enough workgroups,
-/// the cheapest (`STAGE_COST`), then the largest; if none does, the most workgroups. Then
-/// 8 × 4 outputs per lane where that still leaves 64 lanes and enough of them.
-fn tile(c_out: usize, columns: usize, aligned: bool) -> Tile {
+/// The tile for `c_out` channels × `columns` on `units` compute units: among the shapes
+/// making enough workgroups, the cheapest (`STAGE_COST`), then the largest; if none does,
+/// the most workgroups. Then 8 × 4 outputs per lane where that still leaves 64 lanes and
+/// enough of them.
+fn tile(c_out: usize, columns: usize, aligned: bool, units: usize) -> Tile {
     let groups = |&(tm, tn, _): &(usize, usize, usize)| {
         c_out.div_ceil(tm) * columns.div_ceil(step(tn, aligned))
     };
     let cost = |t: &(usize, usize, usize)| groups(t) * (t.0 * t.1 + STAGE_COST * (t.0 + t.1));
-    let enough = TILES.iter().filter(|t| groups(t) >= ENOUGH_WORKGROUPS);
+    let enough = TILES
+        .iter()
+        .filter(|t| groups(t) >= WORKGROUPS_PER_UNIT * units);
     // `min_by_key` keeps the first of equals, and TILES lists larger tiles first.
     let &(tm, tn, sk) = (enough.min_by_key(|t| cost(t)))
         .or_else(|| {
@@ -112,7 +117,10 @@ fn tile(c_out: usize, columns: usize, aligned: bool) -> Tile {
         })
         .expect("TILES is not empty");
     let wide = Tile { tm, tn, rm: 8, sk };
-    if tm == 64 && wide.lanes() >= 64 && groups(&(tm, tn, sk)) * wide.lanes() >= BUSY_LANES {
+    if tm == 64
+        && wide.lanes() >= 64
+        && groups(&(tm, tn, sk)) * wide.lanes() >= BUSY_LANES_PER_UNIT * units
+    {
         wide
     } else {
         Tile { rm: 4, ..wide }
@@ -125,6 +133,7 @@ mod tests {
     use crate::graph::Op;
     use crate::graph::ops::Shape;
     use crate::kernels::case::{Case, conv_weights, convs_only};
+    use crate::kernels::gpu_family::DEFAULT_UNITS;
     use crate::kernels::{Family, check};
     use crate::model::Activation;
     use crate::model::weights::ConvKind;
@@ -234,7 +243,7 @@ mod tests {
             let Op::Pointwise(op) = c.graph.ops.last().unwrap() else {
                 unreachable!()
             };
-            let d = describe(&c.graph, op).unwrap();
+            let d = describe(&c.graph, op, DEFAULT_UNITS).unwrap();
             let get = |k| d.constants.iter().find(|c| c.0 == k).unwrap().1 as usize;
             let t = Tile {
                 tm: get("TM"),
@@ -286,16 +295,18 @@ mod tests {
         }
     }
 
-    /// Batch 1 on a 7×7 plane still makes workgroups for a big GPU; batch 64 takes the
-    /// largest tile and 8 × 4 outputs per lane; few channels take a narrow tile rather than
-    /// pad much.
+    /// Batch 1 on a 7×7 plane still makes workgroups for a big GPU, while a 2-core CPU
+    /// driver takes the largest tile; batch 64 takes the largest tile and 8 × 4 outputs per
+    /// lane; few channels take a narrow tile rather than pad much.
     #[test]
     fn tiles_follow_the_shape() {
         let t = |tm, tn, rm, sk| Tile { tm, tn, rm, sk };
-        assert_eq!(tile(1152, 49, false), t(16, 16, 4, 4));
-        assert_eq!(tile(1280, 64 * 49, false), t(64, 64, 8, 1));
-        assert_eq!(tile(96, 64 * 112 * 112, true), t(32, 64, 4, 1));
-        assert_eq!(tile(24, 64 * 56 * 56, true), t(32, 64, 4, 1));
-        assert_eq!(tile(96, 112 * 112, true), t(32, 64, 4, 1));
+        let big = |c, columns, aligned| tile(c, columns, aligned, DEFAULT_UNITS);
+        assert_eq!(big(1152, 49, false), t(16, 16, 4, 4));
+        assert_eq!(tile(1152, 49, false, 2), t(64, 64, 8, 1));
+        assert_eq!(big(1280, 64 * 49, false), t(64, 64, 8, 1));
+        assert_eq!(big(96, 64 * 112 * 112, true), t(32, 64, 4, 1));
+        assert_eq!(big(24, 64 * 56 * 56, true), t(32, 64, 4, 1));
+        assert_eq!(big(96, 112 * 112, true), t(32, 64, 4, 1));
     }
 }

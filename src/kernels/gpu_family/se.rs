@@ -22,9 +22,6 @@ pub const XS: usize = 384;
 pub const HQ: usize = 256;
 /// The most images per workgroup: the 4 components of a vec4.
 pub const MAX_IB: usize = 4;
-/// Streaming multiprocessors of the GPU the grid is sized for (an H200 has 132): fewer
-/// workgroups than this leave cores idle, so the cost model charges for at least this many.
-pub const SMS: usize = 132;
 /// The fewest gate channels a workgroup computes: below this, splitting an image further
 /// saves a workgroup little (its gates cost R·MIN_CB reads beside its means' and W1's
 /// R·C) and repeats its means and W1 once more (which CPU drivers pay in full).
@@ -34,13 +31,14 @@ const WG_OVERHEAD: usize = 4096;
 
 /// The dispatch, or `None` where the hidden layer does not fit in workgroup memory (R over
 /// 4·HQ; no EfficientNet comes near: B7's widest is 160).
-pub fn describe(g: &Graph, op: &SeExciteOp) -> Option<DispatchDesc> {
+/// The grid is sized for `units` compute units.
+pub fn describe(g: &Graph, op: &SeExciteOp, units: usize) -> Option<DispatchDesc> {
     let s = g.shapes[op.sums];
     let (n, c, r, partials) = (s.n, s.c, op.reduced, s.w);
     if r.div_ceil(4) > HQ {
         return None;
     }
-    let (ib, cb) = tile(n, c, r, partials);
+    let (ib, cb) = tile(n, c, r, partials, units);
     let (b1, w2, b2) = offsets(c, r);
     let ks = 4 * (XS / ib);
     let slice = ks.min(c.next_multiple_of(4));
@@ -75,13 +73,13 @@ pub fn describe(g: &Graph, op: &SeExciteOp) -> Option<DispatchDesc> {
 }
 
 /// Images and gate channels per workgroup for `n` images of `c` channels reduced to `r`
-/// with `partials` partial sums each: the least of (workgroups, at least `SMS`) × values
+/// with `partials` partial sums each: the least of (workgroups, at least `units`) × values
 /// each reads (its images' partial sums, W1, its rows of W2). More images per workgroup
 /// read W1 once for more images; more blocks per image spread the gates over more cores
 /// but repeat the means and W1. At batch 1: as many blocks as `MIN_CB` allows (9 of 128
 /// channels at 1152); at B0's batch 64, 1152 channels: 2 images × 288 channels, 128
 /// workgroups.
-pub fn tile(n: usize, c: usize, r: usize, partials: usize) -> (usize, usize) {
+pub fn tile(n: usize, c: usize, r: usize, partials: usize, units: usize) -> (usize, usize) {
     let most_ib = MAX_IB.min(n).min(HQ / r.div_ceil(4)).max(1);
     let mut best = (usize::MAX, 1, c.next_multiple_of(4));
     for ib in 1..=most_ib {
@@ -93,7 +91,7 @@ pub fn tile(n: usize, c: usize, r: usize, partials: usize) -> (usize, usize) {
             }
             let groups = n.div_ceil(ib) * c.div_ceil(cb);
             let reads = ib * c * partials + r * c + cb * r + WG_OVERHEAD;
-            let cost = groups.max(SMS) * reads;
+            let cost = groups.max(units) * reads;
             if cost < best.0 {
                 best = (cost, ib, cb);
             }
@@ -122,6 +120,7 @@ mod tests {
     use crate::graph::ops::SeExciteOp;
     use crate::graph::{Graph, Op};
     use crate::kernels::case::Case;
+    use crate::kernels::gpu_family::DEFAULT_UNITS;
     use crate::kernels::{Family, check, se};
     use crate::model::Activation;
 
@@ -157,7 +156,7 @@ mod tests {
             unreachable!()
         };
         let s = shapes[op.sums];
-        super::tile(s.n, s.c, op.reduced, s.w)
+        super::tile(s.n, s.c, op.reduced, s.w, DEFAULT_UNITS)
     }
 
     /// B0's and V2-S's widest SE, and odd shapes: channels not a multiple of 4 (or even),
@@ -197,10 +196,10 @@ mod tests {
     /// workgroup memory the shader declares.
     #[test]
     fn tiles_fit_and_spread() {
-        assert_eq!(super::tile(1, 1152, 48, 8), (1, 128));
-        assert_eq!(super::tile(64, 1152, 48, 8), (2, 288));
+        assert_eq!(super::tile(1, 1152, 48, 8, DEFAULT_UNITS), (1, 128));
+        assert_eq!(super::tile(64, 1152, 48, 8, DEFAULT_UNITS), (2, 288));
         for (n, c, r) in [(1, 32, 8), (64, 1152, 48), (256, 1536, 64), (5, 3001, 67)] {
-            let (ib, cb) = super::tile(n, c, r, 8);
+            let (ib, cb) = super::tile(n, c, r, 8, DEFAULT_UNITS);
             assert!(ib <= super::MAX_IB && ib * r.div_ceil(4) <= super::HQ);
             assert!(
                 cb <= 4 * (super::XS / ib) && cb % 4 == 0,
