@@ -35,3 +35,8 @@ fn st_dst(i: u32, v: f32) { dst[i] = S(v); }
 fn st_sums(i: u32, v: f32) { aux[i] = S(v); }
 // Two consecutive values from even index 2 * `pair` (a whole word in packed storage).
 fn st_dst2(pair: u32, v: vec2<f32>) { dst[2u * pair] = S(v.x); dst[2u * pair + 1u] = S(v.y); }
+// The last value of a tensor of odd length, at even index `i` (in packed storage, a word whose
+// high half lies past the tensor). The GPU family's kernels store whole words this way.
+fn st_dst_end(i: u32, v: f32) { dst[i] = S(v); }
+// SE partial-sum slots 2 * `pair` and 2 * `pair` + 1 (a whole word in packed storage).
+fn st_sums2(pair: u32, v: vec2<f32>) { aux[2u * pair] = S(v.x); aux[2u * pair + 1u] = S(v.y); }

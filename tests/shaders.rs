@@ -1,6 +1,7 @@
 //! Every WGSL kernel parses and validates with naga in every storage format, native and as a
 //! browser gets it (`SPLIT_STORES`), no GPU needed.
 
+use effnet::Family;
 use effnet::gpu::Kernel;
 use effnet::gpu::pipelines::Storage;
 
@@ -35,6 +36,33 @@ fn every_kernel_validates_with_naga() {
             "{k:?} has an entry point `main`"
         );
     }
+}
+
+/// No GPU-family kernel uses atomics, in any storage (packed f16 included), native or as a
+/// browser gets it: each stores only whole words it owns (and each validates, above).
+#[test]
+fn gpu_family_kernels_use_no_atomics() {
+    let gpu_family = Kernel::ALL.iter().filter(|k| k.family() == Family::Gpu);
+    let mut checked = 0;
+    for &k in gpu_family {
+        for storage in Storage::ALL {
+            for (subgroups, split) in [(false, false), (false, true), (true, false), (true, true)] {
+                let src = k.source_for(storage, subgroups, split);
+                let at = src.find("atomic");
+                assert!(
+                    at.is_none(),
+                    "{k:?} {storage:?} subgroups {subgroups} split {split}: {:?}",
+                    at.map(|i| &src[i.saturating_sub(200)..(i + 100).min(src.len())])
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(
+        checked,
+        5 * 3 * 4,
+        "every GPU-family kernel in every variant"
+    );
 }
 
 /// The head-training kernels (shaders/train_*.wgsl) validate too.

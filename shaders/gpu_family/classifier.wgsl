@@ -26,25 +26,54 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let n0 = wid.y * P.ib;
     // Images of this workgroup: the last block may have fewer.
     let ni = min(P.ib, P.images - n0);
-    let F = P.features;
-    let f4 = (F + 3u) / 4u * 4u;
     if (P.classes == 0u) {
-        let k0 = wid.x * P.ks;
-        pool(n0, ni, k0, min(P.ks, f4 - k0), li);
-        for (var i = 0u; i < ni; i++) {
-            store_row((n0 + i) * F + k0, min(P.ks, F - k0), i * (XS / P.ib), false, li);
-        }
+        headless(n0, ni, wid.x * P.ks, li);
         return;
     }
     let c0 = wid.x * P.cb;
     let cb = min(P.cb, P.classes - c0);
+    // The first logit of the image after the block's, where the block's last word needs it
+    // (odd class counts): that image pooled and one row, first. (Every lane reads outs[0]
+    // before `classify` passes a barrier and overwrites it.)
+    var next_first = 0.0;
+    if (needs_next_image(n0, ni, P.images, c0, cb, P.classes)) {
+        classify(n0 + ni, 1u, 0u, 1u, li, false);
+        next_first = outs[0].x;
+    }
+    classify(n0, ni, c0, cb, li, P.classes % 2u == 1u);
+    let last = c0 + cb >= P.classes;
+    for (var i = 0u; i < ni; i++) {
+        let tail = past_end(i, ni, last, next_first);
+        store_row((n0 + i) * P.classes + c0, cb, i * (OB / P.ib), true, li, tail, P.images * P.classes);
+    }
+}
+
+// A headless backbone's block: features k0 .. of images n0 .. n0 + ni - 1, pooled and stored.
+fn headless(n0: u32, ni: u32, k0: u32, li: u32) {
+    let F = P.features;
+    let len = min(P.ks, F - k0);
+    // As `main`'s next_first: feature 0 of the next image, one plane.
+    var next_first = 0.0;
+    if (needs_next_image(n0, ni, P.images, k0, len, F)) {
+        pool(n0 + ni, 1u, 0u, 1u, li, false);
+        next_first = xs[0].x;
+    }
+    pool(n0, ni, k0, min(P.ks, (F + 3u) / 4u * 4u - k0), li, F % 2u == 1u);
+    let last = k0 + len >= F;
+    for (var i = 0u; i < ni; i++) {
+        let tail = past_end(i, ni, last, next_first);
+        store_row((n0 + i) * F + k0, len, i * (XS / P.ib), false, li, tail, P.images * F);
+    }
+}
+
+// The logits of classes c0 .. c0 + cb of images n0 .. n0 + ni - 1 into `outs` (with `extra`,
+// those of class `extra_row` into `ends`), pooling a slice of features at a time.
+fn classify(n0: u32, ni: u32, c0: u32, cb: u32, li: u32, extra: bool) {
+    let f4 = (P.features + 3u) / 4u * 4u;
     for (var k0 = 0u; k0 < f4; k0 += P.ks) {
         let kc = min(P.ks, f4 - k0);
-        pool(n0, ni, k0, kc, li);
-        logits(ni, k0, kc, c0, cb, li);
-    }
-    for (var i = 0u; i < ni; i++) {
-        store_row((n0 + i) * P.classes + c0, cb, i * (OB / P.ib), true, li);
+        pool(n0, ni, k0, kc, li, false);
+        logits(ni, k0, kc, c0, cb, li, extra);
     }
 }
 
@@ -65,18 +94,20 @@ fn plane_sum(base: u32, l: u32, L: u32) -> f32 {
 }
 
 // xs[i][f - k0] = mean of feature plane f of image n0 + i, for the kc features from k0
-// (0 past F).
-fn pool(n0: u32, ni: u32, k0: u32, kc: u32, li: u32) {
+// (0 past F); with `extra` (headless), ends[i] = that of feature `extra_row` (rows.wgsl).
+fn pool(n0: u32, ni: u32, k0: u32, kc: u32, li: u32, extra: bool) {
     let L = P.lp;
     let ng = WG / L;
     let g = li / L;
     let l = li % L;
     let kq = XS / P.ib;
     let image = P.features * P.hw;
-    for (var r0 = 0u; r0 < kc; r0 += ng) {
-        let f = k0 + r0 + g;
+    let rows = kc + u32(extra);
+    let xr = extra_row(k0, min(kc, P.features - k0), P.features);
+    for (var r0 = 0u; r0 < rows; r0 += ng) {
+        let f = select(k0 + r0 + g, xr, r0 + g == kc);
         var a = vec4<f32>(0.0);
-        if (r0 + g < kc && f < P.features) {
+        if (r0 + g < rows && f < P.features) {
             let base = n0 * image + f * P.hw;
             a.x = plane_sum(base, l, L);
             if (ni > 1u) { a.y = plane_sum(base + image, l, L); }
@@ -85,27 +116,34 @@ fn pool(n0: u32, ni: u32, k0: u32, kc: u32, li: u32) {
         }
         red[li] = a;
         workgroupBarrier();
-        if (li < ng && r0 + li < kc) {
+        if (li < ng && r0 + li < rows) {
             let j = r0 + li;
             let m = group_sum(li, L) * P.inv_hw;
-            for (var i = 0u; i < ni; i++) { xs[i * kq + j / 4u][j % 4u] = m[i]; }
+            if (j == kc) {
+                ends = m;
+            } else {
+                for (var i = 0u; i < ni; i++) { xs[i * kq + j / 4u][j % 4u] = m[i]; }
+            }
         }
         workgroupBarrier();
     }
 }
 
-// Adds this slice's share of W · pooled to the cb logits from class c0 (the bias first).
-fn logits(ni: u32, k0: u32, kc: u32, c0: u32, cb: u32, li: u32) {
+// Adds this slice's share of W · pooled to the cb logits from class c0 (the bias first);
+// with `extra`, to that of class `extra_row` (rows.wgsl) in `ends`.
+fn logits(ni: u32, k0: u32, kc: u32, c0: u32, cb: u32, li: u32, extra: bool) {
     let L = P.lw;
     let ng = WG / L;
     let g = li / L;
     let l = li % L;
     let kq = XS / P.ib;
-    let oq = OB / P.ib;
-    for (var r0 = 0u; r0 < cb; r0 += ng) {
+    let rows = cb + u32(extra);
+    let xr = extra_row(c0, cb, P.classes);
+    for (var r0 = 0u; r0 < rows; r0 += ng) {
         var a = vec4<f32>(0.0);
-        if (r0 + g < cb) {
-            let w = ((c0 + r0 + g) * P.row_len + k0) / 4u;
+        if (r0 + g < rows) {
+            let c = select(c0 + r0 + g, xr, r0 + g == cb);
+            let w = (c * P.row_len + k0) / 4u;
             // The weight quad read once for all images.
             for (var q = l; q < kc / 4u; q += L) {
                 let wv = ld_wts4(w + q);
@@ -117,18 +155,36 @@ fn logits(ni: u32, k0: u32, kc: u32, c0: u32, cb: u32, li: u32) {
         }
         red[li] = a;
         workgroupBarrier();
-        if (li < ng && r0 + li < cb) {
+        if (li < ng && r0 + li < rows) {
             let j = r0 + li;
             var s = group_sum(li, L);
             if (k0 == 0u) {
-                s += ld_wts(P.bias_off + c0 + j);
+                s += ld_wts(P.bias_off + select(c0 + j, xr, j == cb));
             } else {
-                for (var i = 0u; i < ni; i++) { s[i] += outs[i * oq + j / 4u][j % 4u]; }
+                s += logit_row(j, cb, ni);
             }
-            for (var i = 0u; i < ni; i++) { outs[i * oq + j / 4u][j % 4u] = s[i]; }
+            put_logits(j, cb, ni, s);
         }
         workgroupBarrier();
     }
+}
+
+// The logits of row j so far for the block's ni images: outs, or `ends` for the extra row.
+fn logit_row(j: u32, cb: u32, ni: u32) -> vec4<f32> {
+    if (j == cb) { return ends; }
+    let oq = OB / P.ib;
+    var s = vec4<f32>(0.0);
+    for (var i = 0u; i < ni; i++) { s[i] = outs[i * oq + j / 4u][j % 4u]; }
+    return s;
+}
+
+fn put_logits(j: u32, cb: u32, ni: u32, s: vec4<f32>) {
+    if (j == cb) {
+        ends = s;
+        return;
+    }
+    let oq = OB / P.ib;
+    for (var i = 0u; i < ni; i++) { outs[i * oq + j / 4u][j % 4u] = s[i]; }
 }
 
 fn staged(s: u32, j: u32, from_outs: bool) -> f32 {

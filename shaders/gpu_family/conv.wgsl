@@ -19,7 +19,8 @@ override STRIDE: u32;
 override HAS_RESIDUAL: u32;
 // Output planes hold a multiple of 4 values: each lane's 4 pixels are one vec4 store.
 override QUADS: u32;
-// Output planes hold an odd number of values: words straddle planes and lanes (see store).
+// Output planes hold an odd number of values: words straddle lanes, tiles and planes (see
+// store).
 override ODD: u32;
 // Lanes along pixels and along channels; input channels per K-slice.
 override TX: u32;
@@ -209,10 +210,11 @@ fn exchange_edges(tx: u32, ty: u32, y: Block) -> vec4<f32> {
 
 // Stores channel co at pixels g0..g0 + 3 in whole words: one vec4 where planes hold a
 // multiple of 4 values, else pairs at even indices (every pair lies in one lane's 4 pixels
-// when planes are even). In odd planes a word can pair a lane's last value with the next
-// lane's first (`next`: this lane stores both), or straddle two channel planes, or two
-// workgroups' tiles: only values in the last two kinds of word, at a plane's or a tile's
-// ends, take st_dst, an atomic read-modify-write in packed f16 storage.
+// when planes are even). In odd planes each word is stored by the lane holding its first
+// (even-index) value, with its second: the lane's next pixel, or the next lane's first
+// (`next`), or, where the word straddles two workgroups' tiles or two channel planes, a
+// value no lane here holds, computed alone from global memory (`direct`): at a tile's end
+// and at the planes' ends in it, a few per workgroup.
 fn store(co: u32, g0: u32, tx: u32, y: vec4<f32>, next: f32) {
     if (co >= P.c_out || g0 >= total()) {
         return;
@@ -228,21 +230,58 @@ fn store(co: u32, g0: u32, tx: u32, y: vec4<f32>, next: f32) {
             break;
         }
         let o = out_index(co, g);
-        // Whether pixel g + 1 (g - 1) is in the same plane, so o + 1 (o - 1) is its output.
-        let next_in_plane = (g + 1u) % plane != 0u;
-        let prev_in_plane = g % plane != 0u;
-        if (o % 2u == 0u) {
-            if (next_in_plane && j < 3u) {
-                st_dst2(o / 2u, vec2<f32>(y[j], y[j + 1u]));
-            } else if (next_in_plane && ODD != 0u && tx + 1u < TX) {
-                st_dst2(o / 2u, vec2<f32>(y[j], next));
-            } else {
-                st_dst(o, y[j]);
-            }
-        } else if (!(prev_in_plane && (j > 0u || tx > 0u))) {
-            // The word's other value belongs to another plane or workgroup.
-            st_dst(o, y[j]);
+        // An odd index is the second value of a word the lane with the first one stores.
+        if (o % 2u == 1u) {
+            continue;
         }
-        // Else the lane holding pixel g - 1 stored this value with its own.
+        if (o + 1u == P.c_out * total()) {
+            st_dst_end(o, y[j]);
+            continue;
+        }
+        var second: f32;
+        if ((g + 1u) % plane != 0u) {
+            if (j < 3u) {
+                second = y[j + 1u];
+            } else if (ODD != 0u && tx + 1u < TX) {
+                second = next;
+            } else {
+                second = direct(co, g + 1u);
+            }
+        } else if (co + 1u < P.c_out) {
+            // The first pixel of channel co + 1's plane of this image.
+            second = direct(co + 1u, g + 1u - plane);
+        } else {
+            second = direct(0u, g + 1u);
+        }
+        st_dst2(o / 2u, vec2<f32>(y[j], second));
     }
+}
+
+// The output of channel co at pixel g computed alone from global memory (its c_in·k·k
+// taps): the second value of a word whose first this lane stores.
+fn direct(co: u32, g: u32) -> f32 {
+    let q = gather_pixel(g);
+    let kp = (K + 3u) / 4u * 4u;
+    var acc = 0.0;
+    for (var ci = 0u; ci < P.c_in; ci++) {
+        for (var ky = 0u; ky < K; ky++) {
+            let iy = q.iy0 + i32(ky);
+            if (u32(iy) >= P.h_in) {
+                continue;
+            }
+            let w = ((co / LAYOUT_CO * P.c_in + ci) * K + ky) * P.block_stride + co % LAYOUT_CO * kp;
+            let row = q.base + (ci * P.h_in + u32(iy)) * P.w_in;
+            for (var kx = 0u; kx < K; kx++) {
+                let ix = q.ix0 + i32(kx);
+                if (u32(ix) < P.w_in) {
+                    acc += ld_src(row + u32(ix)) * ld_wts(w + kx);
+                }
+            }
+        }
+    }
+    var y = activate(acc + ld_wts(P.bias_off + co));
+    if (HAS_RESIDUAL != 0u) {
+        y += ld_res(out_index(co, g));
+    }
+    return y;
 }

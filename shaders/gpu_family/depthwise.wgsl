@@ -12,13 +12,17 @@
 //
 // Stores are whole words: with output rows of whole vec4s (ALIGNED) each lane stores its
 // rows with st_dst4. Otherwise the outputs go to `ot` first and the workgroup writes its
-// contiguous range (its whole planes, or one band of a plane) as aligned vec4s; st_dst2 and
-// st_dst remain only at the range's ends, whose words it shares with the neighbouring range
-// (planes or bands of odd size).
+// contiguous range (its whole planes, or one band of a plane) as aligned vec4s, and pairs
+// (st_dst2) at the range's ends. Where planes or bands have an odd size, a range may start
+// or end inside a word: a word belongs to the range holding its first (even-index) value,
+// so a range leaves a first value at an odd index to the range before it, and stores the
+// word at an odd end with the next range's first value, computed alone from the input
+// (`direct`: one output's k×k taps).
 //
-// SE sums: each lane adds the outputs it stored, a tree in `red` reduces them per plane, and
-// band t of T writes slot s of its planes' `P.partials` slots for every s ≡ t (mod T): its sum
-// in slot t, zero in the others. Every slot is written once, by one workgroup.
+// SE sums: each lane adds the outputs it computed, a tree in `red` reduces them per plane,
+// and band t of T writes the slot pairs (words) w ≡ t (mod T) of its planes'
+// `P.partials` slots (an even number, ≥ 2T: src/kernels/gpu_family/depthwise.rs): its sum in
+// slot 2t, zero in the others. Every word is written once, by one workgroup.
 // Grid: x, y = plane groups (x + y · nx), z = bands.
 
 override K: u32;
@@ -272,31 +276,63 @@ fn store_staged(p0: u32, ch: u32, j: u32, li: u32, r0: u32, rows: u32) {
     }
 }
 
-// Stores dst[a .. a + len) from ot[o ..]: whole vec4s by `lanes` lanes from `lane`, and the
-// partial words at the two ends (lanes 0 and 1).
+// Stores dst[a .. a + len) from ot[o ..] in whole words: vec4s by `lanes` lanes from
+// `lane`, the pairs at the two ends by lanes 0 and 1. Its words run from its first even
+// index to the first even index at or past its end (see the header).
 fn store_range(a: u32, len: u32, o: u32, lane: u32, lanes: u32) {
     let end = a + len;
-    let q0 = (a + 3u) / 4u;
+    let first = a + (a & 1u);
+    let stop = end + (end & 1u);
+    let q0 = (first + 3u) / 4u;
     let q1 = end / 4u;
     for (var q = q0 + lane; q < q1; q += lanes) {
         let i = o + 4u * q - a;
         st_dst4(q, vec4<f32>(ot[i], ot[i + 1u], ot[i + 2u], ot[i + 3u]));
     }
-    let head_end = min(4u * q0, end);
-    if (lane == 0u) { store_piece(a, head_end, a, o); }
-    if (lane == 1u % lanes) { store_piece(max(4u * q1, head_end), end, a, o); }
+    let head_end = min(4u * q0, stop);
+    if (lane == 0u) { store_pairs(first, head_end, a, o, end); }
+    if (lane == 1u % lanes) { store_pairs(max(4u * q1, head_end), stop, a, o, end); }
 }
 
-// dst[start .. stop) (within one vec4): st_dst2 for pairs inside it; st_dst only for a value
-// whose word it shares with the next range or the previous one.
-fn store_piece(start: u32, stop: u32, a: u32, o: u32) {
-    var i = start;
-    if (i < stop && i % 2u == 1u) { st_dst(i, ot[o + i - a]); i++; }
-    if (i + 1u < stop) { st_dst2(i / 2u, vec2<f32>(ot[o + i - a], ot[o + i + 1u - a])); i += 2u; }
-    if (i < stop) { st_dst(i, ot[o + i - a]); }
+// The words from even index `start` to `stop` (at most two) of the range [a, end) staged
+// from ot[o]: the value at `end` is the next range's (computed here) or past the tensor.
+fn store_pairs(start: u32, stop: u32, a: u32, o: u32, end: u32) {
+    for (var i = start; i < stop; i += 2u) {
+        let v = ot[o + i - a];
+        if (i + 1u < end) {
+            st_dst2(i / 2u, vec2<f32>(v, ot[o + i + 1u - a]));
+        } else if (i + 1u < P.planes * P.h_out * P.w_out) {
+            st_dst2(i / 2u, vec2<f32>(v, direct(i + 1u)));
+        } else {
+            st_dst_end(i, v);
+        }
+    }
 }
 
-// Reduces the lanes' sums per plane and writes plane p's slots s ≡ band (mod bands).
+// Output i computed alone from the input and weights in global memory: its k×k taps.
+fn direct(i: u32) -> f32 {
+    let hw = P.h_out * P.w_out;
+    let p = i / hw;
+    let y = i % hw / P.w_out;
+    let x = i % P.w_out;
+    let base = (p % P.c) * K * P.row_stride;
+    var acc = 0.0;
+    for (var ky = 0u; ky < K; ky++) {
+        let iy = i32(y * STRIDE + ky) - i32(P.pad_top);
+        if (iy < 0 || iy >= i32(P.h_in)) { continue; }
+        for (var kx = 0u; kx < K; kx++) {
+            let ix = i32(x * STRIDE + kx) - i32(P.pad_left);
+            if (ix >= 0 && ix < i32(P.w_in)) {
+                let v = ld_src((p * P.h_in + u32(iy)) * P.w_in + u32(ix));
+                acc += v * ld_wts(base + ky * P.row_stride + kx);
+            }
+        }
+    }
+    // The bias sits in the last slot of weight row 0.
+    return activate(acc + ld_wts(base + P.row_stride - 1u));
+}
+
+// Reduces the lanes' sums per plane and writes plane p's slot pairs w ≡ band (mod bands).
 fn write_sums(sum: f32, p: u32, j: u32, li: u32, band: u32, bands: u32) {
     red[li] = sum;
     workgroupBarrier();
@@ -306,7 +342,8 @@ fn write_sums(sum: f32, p: u32, j: u32, li: u32, band: u32, bands: u32) {
     }
     let total = red[li - j];
     if (p >= P.planes) { return; }
-    for (var i = j; band + i * bands < P.partials; i += LPC) {
-        st_sums(p * P.partials + band + i * bands, select(0.0, total, i == 0u));
+    let words = P.partials / 2u;
+    for (var i = j; band + i * bands < words; i += LPC) {
+        st_sums2(p * words + band + i * bands, vec2<f32>(select(0.0, total, i == 0u), 0.0));
     }
 }

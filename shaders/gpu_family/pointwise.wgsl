@@ -16,10 +16,15 @@
 // inputs as they are staged: one gate load per staged vec4.
 // Stores: ALIGNED, a lane's 4 columns are 4 pixels of one plane at a multiple of 4, so every
 // output is a whole-vec4 store from registers. Otherwise (odd planes) the tile goes through
-// workgroup memory and lanes store whole words (st_dst2: two pixels at an even index). A
-// word whose second pixel lies in the next tile is stored by this tile, so tiles overlap by
-// 4 columns (each owns its first TN - 4). st_dst (an atomic read-modify-write in packed
-// f16) remains only for words that straddle two channel planes.
+// workgroup memory and lanes store whole words (st_dst2: two values from an even index),
+// each by the lane owning its first (even-index) value, which reads the second from the
+// tile too. A word whose second pixel lies in the next tile is stored by this tile, so tiles
+// overlap by 4 columns (each owns its first TN - 4). A word straddling two channel planes
+// (odd planes) pairs a plane's last pixel with the next plane's first: channel co + 1 at
+// the image's first column, which the tile holds when the image starts in it, and
+// otherwise in its last column (unused by the overlap, so it computes that column instead);
+// or the next image's channel 0 at the next column. Only where that channel is another
+// tile's (odd channel counts) is the value computed alone from global memory (`direct`).
 // Small GEMMs (batch 1, 7×7 planes: a few thousand outputs, hundreds of input channels)
 // would leave most of a GPU idle and each lane walking every input channel; there a
 // 16 × 16 tile splits each slice among SK = 4 groups of lanes (KS = 64, 16 channels each),
@@ -82,7 +87,7 @@ fn main(
     let g = li / (WG / SK);
     let r = li % (WG / SK) / (TN / 4u);
     let c = li % (TN / 4u);
-    let cols = lane_columns(q0 + 4u * c, columns);
+    let cols = lane_columns(q0, c, columns);
     var acc: Acc;
     let half_len = KS * (TM + TN) / 4u;
     let slices = (P.c_in + KS - 1u) / KS;
@@ -143,9 +148,14 @@ fn tile_step() -> u32 {
     return select(TN - 4u, TN, ALIGNED != 0u);
 }
 
-fn lane_columns(q: u32, columns: u32) -> Cols {
+// Column group c of the tile from q0. Odd planes: the tile's last column (past the one
+// overlap column its words need) is the first column of the image under way at q0 instead,
+// for the words straddling that image's channel planes (`next_plane_first`).
+fn lane_columns(q0: u32, c: u32, columns: u32) -> Cols {
     let hw = P.hw;
-    let qs = min(vec4<u32>(q, q + 1u, q + 2u, q + 3u), vec4<u32>(columns - 1u));
+    let q = q0 + 4u * c;
+    var qs = min(vec4<u32>(q, q + 1u, q + 2u, q + 3u), vec4<u32>(columns - 1u));
+    if (ALIGNED == 0u && c == TN / 4u - 1u) { qs.w = q0 / hw * hw; }
     let n = qs / hw;
     return Cols((n * P.c_in) * hw + (qs - n * hw), n * P.c_in);
 }
@@ -251,8 +261,13 @@ fn store_aligned(co: u32, q: u32, columns: u32, acc: Acc) {
     }
 }
 
+// act(a + bias) (+ the residual) of channel co as one vec4 at output o, a multiple of 4.
 fn store_channel(co: u32, o: u32, a: vec4<f32>) {
-    if (co < P.c_out) { store4(o, 4u, a, ld_wts(P.bias_off + co), HAS_RESIDUAL != 0u, true); }
+    if (co >= P.c_out) { return; }
+    let v = a + ld_wts(P.bias_off + co);
+    var y = vec4<f32>(activate(v.x), activate(v.y), activate(v.z), activate(v.w));
+    if (HAS_RESIDUAL != 0u) { y += ld_res4(o / 4u); }
+    st_dst4(o / 4u, y);
 }
 
 // The lane's block into `tiles` from `base` as rows of TN / 4 vec4s per channel (for
@@ -274,8 +289,9 @@ fn stage_block(base: u32, r: u32, c: u32, acc: Acc) {
 }
 
 // Odd planes: each word whose first value lies in the tile's own columns is stored whole
-// by one lane. A lane keeps one column (WG is a multiple of TN), so it divides by hw once,
-// and takes every (WG / TN)-th channel; consecutive lanes take consecutive columns.
+// by the lane holding that value. A lane keeps one column (WG is a multiple of TN), so it
+// divides by hw once, and takes every (WG / TN)-th channel; consecutive lanes take
+// consecutive columns.
 fn store_words(li: u32, co0: u32, q0: u32, columns: u32) {
     let hw = P.hw;
     let col = li % TN;
@@ -287,19 +303,50 @@ fn store_words(li: u32, co0: u32, q0: u32, columns: u32) {
     for (var row = li / TN; row < min(TM, P.c_out - co0); row += WG / TN) {
         let co = co0 + row;
         let o = base + co * hw;
+        // An odd index is the second value of a word the lane with the first one stores.
+        if ((o & 1u) == 1u) { continue; }
         let bias = ld_wts(P.bias_off + co);
         let v = output(row, col, o, bias);
-        if ((o & 1u) == 0u && p + 1u < hw) {
-            // Both values in this plane; the second may be the next tile's first column,
-            // which this tile computed too (the overlap).
+        if (o + 1u == columns * P.c_out) {
+            st_dst_end(o, v);
+        } else if (p + 1u < hw) {
+            // The next pixel, in this tile (maybe in the overlap with the next one).
             st_dst2(o / 2u, vec2<f32>(v, output(row, col + 1u, o + 1u, bias)));
-        } else if ((o & 1u) == 0u || p == 0u) {
-            // The word straddles two channel planes (the plane's last value at an even
-            // index, or its first at an odd one): the only atomic stores left.
-            st_dst(o, v);
+        } else {
+            st_dst2(o / 2u, vec2<f32>(v, next_plane_first(row, co0, q0, q, o + 1u)));
         }
-        // Else (an odd index inside the plane) the lane with the previous column stores it.
     }
+}
+
+// Output o, the first pixel of the plane after channel co0 + row's plane of the image of
+// column q, whose last pixel that is (see the header).
+fn next_plane_first(row: u32, co0: u32, q0: u32, q: u32, o: u32) -> f32 {
+    let co = co0 + row + 1u;
+    if (co < P.c_out) {
+        let first = q / P.hw * P.hw;
+        if (row + 1u == TM) { return direct(co, first); }
+        let col = select(TN - 1u, first - q0, first >= q0);
+        return output(row + 1u, col, o, ld_wts(P.bias_off + co));
+    }
+    // Channel 0 of the next image.
+    if (co0 > 0u) { return direct(0u, q + 1u); }
+    return output(0u, q + 1u - q0, o, ld_wts(P.bias_off));
+}
+
+// The output of channel co at column q computed alone from global memory: the second value
+// of a word whose first this tile stores, where that value's channel is another tile's.
+fn direct(co: u32, q: u32) -> f32 {
+    let n = q / P.hw;
+    let p = q - n * P.hw;
+    var acc = 0.0;
+    for (var ci = 0u; ci < P.c_in; ci++) {
+        var x = ld_src((n * P.c_in + ci) * P.hw + p);
+        if (HAS_GATE != 0u) { x *= ld_gate(n * P.c_in + ci); }
+        acc += ld_wts(ci * P.rows + co) * x;
+    }
+    var y = activate(acc + ld_wts(P.bias_off + co));
+    if (HAS_RESIDUAL != 0u) { y += ld_res((n * P.c_out + co) * P.hw + p); }
+    return y;
 }
 
 // act(acc + bias) (+ the residual) of tile row `row`, column `col`, output index `o`.

@@ -27,18 +27,35 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let n0 = wid.y * P.ib;
     // Images of this workgroup: the last block may have fewer.
     let ni = min(P.ib, P.images - n0);
+    let c0 = wid.x * P.cb;
+    let cb = min(P.cb, P.channels - c0);
+    // The first gate of the image after the block's, where the block's last word needs it
+    // (odd channel counts, which EfficientNets do not have): its whole hidden layer, first.
+    // (Every lane reads xs[0] before `means` passes a barrier and overwrites it.)
+    var next_first = 0.0;
+    if (needs_next_image(n0, ni, P.images, c0, cb, P.channels)) {
+        hidden_layer(n0 + ni, 1u, li);
+        gates(1u, 0u, 1u, li, false);
+        next_first = xs[0].x;
+    }
+    hidden_layer(n0, ni, li);
+    gates(ni, c0, cb, li, P.channels % 2u == 1u);
+    let kq = XS / P.ib;
+    let last = c0 + cb >= P.channels;
+    for (var i = 0u; i < ni; i++) {
+        let tail = past_end(i, ni, last, next_first);
+        store_row((n0 + i) * P.channels + c0, cb, i * kq, false, li, tail, P.images * P.channels);
+    }
+}
+
+// The means of images n0 .. n0 + ni - 1, a slice of channels at a time, into their hidden
+// layer (`hid`).
+fn hidden_layer(n0: u32, ni: u32, li: u32) {
     let c4 = (P.channels + 3u) / 4u * 4u;
     for (var k0 = 0u; k0 < c4; k0 += P.ks) {
         let kc = min(P.ks, c4 - k0);
         means(n0, ni, k0, kc, li);
         hidden(ni, k0, kc, li);
-    }
-    let c0 = wid.x * P.cb;
-    let cb = min(P.cb, P.channels - c0);
-    gates(ni, c0, cb, li);
-    let kq = XS / P.ib;
-    for (var i = 0u; i < ni; i++) {
-        store_row((n0 + i) * P.channels + c0, cb, i * kq, false, li);
     }
 }
 
@@ -133,28 +150,42 @@ fn hidden(ni: u32, k0: u32, kc: u32, li: u32) {
     }
 }
 
-// xs[i][j] = gate of channel c0 + j of image n0 + i, for j < cb.
-fn gates(ni: u32, c0: u32, cb: u32, li: u32) {
+// xs[i][j] = gate of channel c0 + j of image n0 + i, for j < cb; with `extra`, ends[i] =
+// that of channel `extra_row` (see rows.wgsl).
+fn gates(ni: u32, c0: u32, cb: u32, li: u32, extra: bool) {
     let L = P.l2;
     let ng = WG / L;
     let g = li / L;
     let rq = (P.reduced + 3u) / 4u;
     let r8 = (P.reduced + 7u) / 8u * 8u;
-    let kq = XS / P.ib;
-    for (var r0 = 0u; r0 < cb; r0 += ng) {
+    let rows = cb + u32(extra);
+    let xr = extra_row(c0, cb, P.channels);
+    for (var r0 = 0u; r0 < rows; r0 += ng) {
         var a = vec4<f32>(0.0);
-        if (r0 + g < cb) {
-            a = row_dot((P.w2_off + (c0 + r0 + g) * r8) / 4u, li % L, L, rq, ni, rq, false);
+        if (r0 + g < rows) {
+            let c = select(c0 + r0 + g, xr, r0 + g == cb);
+            a = row_dot((P.w2_off + c * r8) / 4u, li % L, L, rq, ni, rq, false);
         }
         red[li] = a;
         workgroupBarrier();
-        if (li < ng && r0 + li < cb) {
+        if (li < ng && r0 + li < rows) {
             let j = r0 + li;
-            let s = group_sum(li, L) + ld_wts(P.b2_off + c0 + j);
-            for (var i = 0u; i < ni; i++) { xs[i * kq + j / 4u][j % 4u] = sigmoid(s[i]); }
+            let c = select(c0 + j, xr, j == cb);
+            put_gates(j, cb, ni, group_sum(li, L) + ld_wts(P.b2_off + c));
         }
         workgroupBarrier();
     }
+}
+
+// Row j's gates, sigmoid(s), for the block's ni images: xs[i][j], or `ends` for the extra row
+// (j = cb).
+fn put_gates(j: u32, cb: u32, ni: u32, s: vec4<f32>) {
+    if (j == cb) {
+        ends = vec4(sigmoid(s.x), sigmoid(s.y), sigmoid(s.z), sigmoid(s.w));
+        return;
+    }
+    let kq = XS / P.ib;
+    for (var i = 0u; i < ni; i++) { xs[i * kq + j / 4u][j % 4u] = sigmoid(s[i]); }
 }
 
 // (`store_row`'s `from_outs` is the classifier's; SE stages its gates in `xs` alone.)

@@ -11,6 +11,12 @@ const STORAGE: &str = include_str!("../../shaders/storage.wgsl");
 const STORAGE_PACKED: &str = include_str!("../../shaders/storage_packed.wgsl");
 const STORE_SPLIT: &str = include_str!("../../shaders/store_split.wgsl");
 const STORE_SPLIT_PACKED: &str = include_str!("../../shaders/store_split_packed.wgsl");
+/// The CPU family's value-at-a-time stores (the GPU family stores whole words only).
+const STORE4: &str = include_str!("../../shaders/store4.wgsl");
+/// The GPU family's packed-f16 bindings: plain words, whole-word stores only.
+const GPU_STORAGE_PACKED: &str = include_str!("../../shaders/gpu_family/storage_packed.wgsl");
+const GPU_STORE_SPLIT_PACKED: &str =
+    include_str!("../../shaders/gpu_family/store_split_packed.wgsl");
 const LANES_PLAIN: &str = include_str!("../../shaders/lanes_plain.wgsl");
 const LANES_SUBGROUP: &str = include_str!("../../shaders/lanes_subgroup.wgsl");
 const GPU_ROWS: &str = include_str!("../../shaders/gpu_family/rows.wgsl");
@@ -50,13 +56,21 @@ impl Kernel {
     /// Like `source`, with `split_stores` choosing how 4 consecutive outputs are stored:
     /// through a second, vec4 view of the output (`false`, native) or through the output
     /// itself (`true`, what a browser needs: [`SPLIT_STORES`]).
+    ///
+    /// In packed f16 storage the CPU family's kernels store single halves with atomics (two
+    /// invocations may share a word); the GPU family's store only whole words they own, so
+    /// their bindings have no atomics at all.
     pub fn source_for(self, storage: Storage, subgroups: bool, split_stores: bool) -> String {
+        let gpu_family = self.family() == crate::kernels::Family::Gpu;
         let (bindings, split) = match storage {
             Storage::F32 => (format!("alias S = f32;\n{STORAGE}"), STORE_SPLIT),
             Storage::F16 => (
                 format!("enable f16;\nalias S = f16;\n{STORAGE}"),
                 STORE_SPLIT,
             ),
+            Storage::F16Packed if gpu_family => {
+                (GPU_STORAGE_PACKED.to_string(), GPU_STORE_SPLIT_PACKED)
+            }
             Storage::F16Packed => (STORAGE_PACKED.to_string(), STORE_SPLIT_PACKED),
         };
         let bindings = if split_stores {
@@ -65,8 +79,9 @@ impl Kernel {
             bindings
         };
         let params = self.params_wgsl();
-        // The GPU family's kernels bring their own entry points and workgroup-memory staging.
-        if self.family() == crate::kernels::Family::Gpu {
+        // The GPU family's kernels bring their own entry points, workgroup-memory staging and
+        // whole-word stores.
+        if gpu_family {
             // The GEMVs (SE, classifier) share their row-group reduction and stores.
             let rows = match self {
                 Kernel::GpuSeExcite | Kernel::GpuClassifier => GPU_ROWS,
@@ -84,7 +99,7 @@ impl Kernel {
             LANES_PLAIN
         };
         format!(
-            "{bindings}\n{PRELUDE}\n{params}\n{lanes}\n{taps}\n{}",
+            "{bindings}\n{PRELUDE}\n{STORE4}\n{params}\n{lanes}\n{taps}\n{}",
             self.body()
         )
     }

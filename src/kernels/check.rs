@@ -10,13 +10,35 @@ use crate::model::rule::rule_input;
 use crate::reference;
 use crate::runtime::Executor;
 
+/// How far an output may be from the reference's: `rms` × the reference output's RMS plus
+/// `value` × the reference value's magnitude.
+#[derive(Clone, Copy)]
+pub(crate) struct Tol {
+    pub rms: f64,
+    pub value: f64,
+}
+
 /// As tests/kernels.rs: f32 arithmetic against f64 over a few hundred terms stays near 1e-6
 /// of the output's RMS; 1e-4 leaves room for exp() differing by a few ULP between drivers.
-const TOL_RMS: f64 = 1e-4;
+const TOL_F32: Tol = Tol {
+    rms: 1e-4,
+    value: 0.0,
+};
+/// f16 storage (`cases_packed_f16`) keeps 11 significant bits: each rounding errs by up to
+/// 2^-11 of the value. Per output, 2^-10 of it (the output rounded, and a residual added to
+/// it rounded before), plus 5e-3 of the output's RMS for the sums behind it: their rounded
+/// inputs, weights and the tensors between a case's ops (gate, SE sums) err by 2^-11 of each
+/// term, about 2^-11 of the terms' RMS over a sum, several times the output's where terms
+/// cancel. Measured worst over the GPU family's packed cases: 2.7e-3 of the RMS beyond 2^-10
+/// of the value.
+pub(crate) const TOL_F16: Tol = Tol {
+    rms: 5e-3,
+    value: 1.0 / 1024.0,
+};
 
 /// The GPU, or `None` (the test skipped with a message) when there is no adapter outside CI;
 /// with `CI=true` a missing adapter fails: CI must exercise the real kernels.
-fn gpu() -> Option<Gpu> {
+pub(crate) fn gpu() -> Option<Gpu> {
     match Gpu::new() {
         Ok(g) => Some(g),
         Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
@@ -57,36 +79,61 @@ pub fn cases_in(family: Family, cases: &[Case]) {
     assert_ne!(family, Family::Auto, "a family, not the per-op choice");
     let Some(mut gpu) = gpu() else { return };
     for case in cases {
-        let g = &case.graph;
-        let input = rule_input(&g.shapes[g.input].dims());
-        let expected = reference::run(g, &case.weights, &input).swap_remove(g.logits);
-        let kernel = super::describe(g, &g.ops[0], &gpu.tuning, family).kernel();
-        assert_eq!(kernel.family(), family, "{}: runs {kernel:?}", case.name);
         let tunings = match family {
             Family::Gpu => gpu.tuning.gpu_family_checks(),
-            _ => tunings(&g.ops[0], gpu.subgroup_lanes),
+            _ => tunings(&case.graph.ops[0], gpu.subgroup_lanes),
         };
         for tuning in tunings {
             gpu.tuning = tuning;
-            let weights = GpuWeights::new(&gpu, &case.weights, Precision::F32);
-            let executor = Executor::with_family(&gpu, &weights, g.clone(), false, family).unwrap();
-            let ours = executor.run(&input).unwrap().logits;
-            compare(
-                &ours,
-                &expected,
-                &format!("{} {family:?} {tuning:?}", case.name),
-            );
+            let (ours, expected) = run(&gpu, case, family, Precision::F32);
+            let what = format!("{} {family:?} {tuning:?}", case.name);
+            compare(&ours, &expected, &what, TOL_F32);
         }
     }
 }
 
-fn compare(ours: &[f32], expected: &[f32], what: &str) {
+/// As `cases_in`, in f16 storage packed in u32 words (`Storage::F16Packed`, what adapters
+/// without SHADER_F16 get), against the same f64 reference on the f32 data (`TOL_F16`).
+pub fn cases_packed_f16(family: Family, cases: &[Case]) {
+    assert_ne!(family, Family::Auto, "a family, not the per-op choice");
+    let Some(mut gpu) = gpu() else { return };
+    gpu.native_f16 = false;
+    // The GPU family's words straddle planes and tiles where its tiles end: both ends of
+    // the grids the tuner may pick.
+    let tunings = match family {
+        Family::Gpu => gpu.tuning.gpu_family_checks(),
+        _ => vec![gpu.tuning],
+    };
+    for case in cases {
+        for &tuning in &tunings {
+            gpu.tuning = tuning;
+            let (ours, expected) = run(&gpu, case, family, Precision::F16);
+            let what = format!("{} {family:?} packed f16 {tuning:?}", case.name);
+            compare(&ours, &expected, &what, TOL_F16);
+        }
+    }
+}
+
+/// The case's output with `family`'s kernel for its first op, and the reference's.
+fn run(gpu: &Gpu, case: &Case, family: Family, precision: Precision) -> (Vec<f32>, Vec<f32>) {
+    let g = &case.graph;
+    let input = rule_input(&g.shapes[g.input].dims());
+    let expected = reference::run(g, &case.weights, &input).swap_remove(g.logits);
+    let kernel = super::describe(g, &g.ops[0], &gpu.tuning, family).kernel();
+    assert_eq!(kernel.family(), family, "{}: runs {kernel:?}", case.name);
+    let weights = GpuWeights::new(gpu, &case.weights, precision);
+    let executor = Executor::with_family(gpu, &weights, g.clone(), false, family).unwrap();
+    (executor.run(&input).unwrap().logits, expected)
+}
+
+/// Every output within `tol` of the reference's.
+pub(crate) fn compare(ours: &[f32], expected: &[f32], what: &str, tol: Tol) {
     assert_eq!(ours.len(), expected.len(), "{what}: length");
     let rms = (expected.iter().map(|&v| (v as f64).powi(2)).sum::<f64>()
         / expected.len().max(1) as f64)
         .sqrt();
-    let tol = TOL_RMS * rms.max(1e-3);
     for (i, (&a, &b)) in ours.iter().zip(expected).enumerate() {
+        let tol = tol.rms * rms.max(1e-3) + tol.value * (b as f64).abs();
         assert!(
             ((a - b) as f64).abs() <= tol,
             "{what} [{i}]: ours {a}, reference {b}, tolerance {tol}"

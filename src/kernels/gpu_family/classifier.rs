@@ -131,7 +131,7 @@ pub fn headless_tile(n: usize, f: usize, hw: usize, units: usize) -> (usize, usi
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use crate::graph::ops::PoolClassifyOp;
     use crate::graph::{Op, Shape};
     use crate::kernels::case::Case;
@@ -142,7 +142,7 @@ mod tests {
 
     /// Pooling `n` images of `f` planes of `h`×`w` into `classes` logits, or (0) the
     /// pooled features of a headless backbone.
-    fn case(
+    pub(crate) fn case(
         name: &'static str,
         n: usize,
         f: usize,

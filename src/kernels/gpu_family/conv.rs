@@ -100,7 +100,7 @@ pub fn describe(g: &Graph, op: &ConvOp, units: usize) -> Option<DispatchDesc> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::super::super::case::{Case, conv_weights, convs_only, geom};
     use super::super::super::{Family, check, conv, describe as describe_any};
     use super::{FILL_PER_UNIT, WORKGROUP_BYTES, tile};
@@ -115,7 +115,7 @@ mod tests {
     /// One odd case: name, input [n, c, h, w], output channels, output h × w, k, stride,
     /// (pad_top, pad_left) (TF "same" where they differ from k / 2), whether the input is
     /// also the residual (then input and output shapes agree).
-    type Spec = (
+    pub(crate) type Spec = (
         &'static str,
         [usize; 4],
         usize,
@@ -128,8 +128,9 @@ mod tests {
 
     /// Shapes off the beaten path: channels not a multiple of 4 or of the layout's block
     /// (37), 3 and 13 input channels, odd sizes with stride 2 (15 → 8), odd planes (225, 49,
-    /// 9, 35: the st_dst tails), planes of 2 mod 4 (42: pairs), TF padding, H or W = 1,
-    /// k = 5, batch 2 (tiles across images), residuals, several channel tiles.
+    /// 9, 35: words across lanes, tiles and planes), planes of 2 mod 4 (42: pairs), TF
+    /// padding, H or W = 1, k = 5, batch 2 (tiles across images), residuals, several channel
+    /// tiles.
     const ODD: [Spec; 11] = [
         (
             "c13_to_37_15x15_s2",
@@ -243,7 +244,9 @@ mod tests {
         ),
     ];
 
-    fn odd_case(&(name, [n, c, h, w], c_out, [ho, wo], k, stride, pad, res): &Spec) -> Case {
+    pub(crate) fn odd_case(
+        &(name, [n, c, h, w], c_out, [ho, wo], k, stride, pad, res): &Spec,
+    ) -> Case {
         let input = Shape { n, c, h, w };
         let output = Shape {
             n,
@@ -271,10 +274,10 @@ mod tests {
     }
 
     /// The odd cases in f16 packed in u32 words (adapters without SHADER_F16), whose
-    /// whole-word and atomic stores f32 storage does not exercise, against the CPU family in
-    /// the same storage. Both read the same halves and sum in f32 in different orders, so
-    /// they differ by check.rs's f32 tolerance (1e-4 of the output's RMS) and then by one
-    /// f16 rounding, at most 2^-10 of the value.
+    /// whole-word stores (and the CPU family's atomic ones) f32 storage does not exercise,
+    /// against the CPU family in the same storage. Both read the same halves and sum in f32
+    /// in different orders, so they differ by check.rs's f32 tolerance (1e-4 of the output's
+    /// RMS) and then by one f16 rounding, at most 2^-10 of the value.
     #[test]
     fn packed_f16_odd_shapes_match_the_cpu_family() {
         // As check.rs: no adapter skips the test, except in CI, which must run the kernels.

@@ -88,8 +88,8 @@ impl Tiling {
 }
 
 /// Every tiling of a layer with output `o` that fits workgroup memory and leaves at most
-/// `partials` bands per plane (each band owns SE slots). Bands other than whole planes are
-/// multiples of 4 rows: at least 4, which keeps bands ≤ `se_partials` (≥ ⌈h / 4⌉), and
+/// `partials` / 2 bands per plane (each band owns a word, two SE slots: `partials` is a
+/// multiple of 8). Bands other than whole planes are multiples of 4 rows: at least 4, and
 /// band boundaries inside a plane fall on whole words wherever the plane starts on one.
 pub fn candidates(o: Shape, geom: &ConvGeom, partials: usize) -> Vec<Tiling> {
     let planes = o.n * o.c;
@@ -114,7 +114,7 @@ pub fn candidates(o: Shape, geom: &ConvGeom, partials: usize) -> Vec<Tiling> {
                         groups: planes.div_ceil(ch),
                     };
                     let (tile, out, red) = t.shared(o, geom);
-                    if tile + out + red <= SHARED_VALUES && t.bands <= partials {
+                    if tile + out + red <= SHARED_VALUES && 2 * t.bands <= partials {
                         all.push(t);
                     }
                 }
@@ -127,7 +127,7 @@ pub fn candidates(o: Shape, geom: &ConvGeom, partials: usize) -> Vec<Tiling> {
 #[cfg(test)]
 thread_local! {
     /// Tests restrict the tilings `tiling` may pick, to run each code path.
-    static ONLY: std::cell::Cell<fn(&Tiling) -> bool> = const { std::cell::Cell::new(|_| true) };
+    pub(crate) static ONLY: std::cell::Cell<fn(&Tiling) -> bool> = const { std::cell::Cell::new(|_| true) };
 }
 
 /// The cheapest tiling on `units` compute units by `Tiling::cost` (the first, so the most
@@ -182,7 +182,7 @@ pub fn describe(g: &Graph, op: &DepthwiseOp, units: usize) -> Option<DispatchDes
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::{ONLY, Tiling, candidates};
     use crate::gpu::{Gpu, GpuWeights, Precision};
     use crate::graph::ops::{ConvGeom, DepthwiseOp, SeExciteOp};
@@ -198,7 +198,7 @@ mod tests {
 
     /// What a test case's graph outputs after the depthwise layer.
     #[derive(Clone, Copy, PartialEq)]
-    enum Tail {
+    pub(crate) enum Tail {
         /// Its output (no SE sums).
         Output,
         /// The SE sums it leaves.
@@ -221,7 +221,7 @@ mod tests {
     /// (name, batch, channels, h×w, k, stride, TF padding): channels not a multiple of 4,
     /// H or W = 1, odd sizes at stride 2, asymmetric padding, batch 2, planes of odd size
     /// split in bands, rows of whole vec4s in and out.
-    type Spec = (
+    pub(crate) type Spec = (
         &'static str,
         usize,
         usize,
@@ -230,7 +230,7 @@ mod tests {
         usize,
         bool,
     );
-    const ODD: [Spec; 10] = [
+    pub(crate) const ODD: [Spec; 10] = [
         ("c5_15x15_k5s2", 1, 5, (15, 15), 5, 2, false),
         ("c3_1x9_k3s1", 1, 3, (1, 9), 3, 1, false),
         ("c6_10x1_k5s2", 1, 6, (10, 1), 5, 2, false),
@@ -243,7 +243,7 @@ mod tests {
         ("b2_c5_40x24_k3s2", 2, 5, (40, 24), 3, 2, false),
     ];
 
-    fn layer((name, n, c, (h, w), k, stride, tf): Spec, tail: Tail) -> Case {
+    pub(crate) fn layer((name, n, c, (h, w), k, stride, tf): Spec, tail: Tail) -> Case {
         let ((oh, pad_top), (ow, pad_left)) = (dim(h, k, stride, tf), dim(w, k, stride, tf));
         let act = Activation::Silu;
         let geom = ConvGeom {
@@ -312,7 +312,7 @@ mod tests {
     /// Tiling restrictions that between them take every path of the shader: the cost
     /// model's choice, 1, 2 and 4 rows per block, bands, several planes per workgroup,
     /// lanes looping over blocks.
-    const PATHS: [fn(&Tiling) -> bool; 6] = [
+    pub(crate) const PATHS: [fn(&Tiling) -> bool; 6] = [
         |_| true,
         |t| t.rows == 1,
         |t| t.rows == 2,
@@ -322,7 +322,7 @@ mod tests {
     ];
 
     /// The cases of `specs` that have a tiling `only` allows.
-    fn allowed(specs: &[Spec], tail: Tail, only: fn(&Tiling) -> bool) -> Vec<Case> {
+    pub(crate) fn allowed(specs: &[Spec], tail: Tail, only: fn(&Tiling) -> bool) -> Vec<Case> {
         let fits = |case: &Case| {
             let Op::Depthwise(op) = case.graph.ops[0] else {
                 unreachable!()

@@ -13,6 +13,8 @@ pub mod conv;
 pub mod depthwise;
 pub mod pointwise;
 pub mod se;
+#[cfg(test)]
+mod whole_words;
 
 /// Largest batch at which `Family::Auto` runs the GPU family's GEMMs, SE and classifier.
 /// Measured on an NVIDIA H200 (Vulkan, driver 580.159.04), B0 224 f16, GPU ms per pass by

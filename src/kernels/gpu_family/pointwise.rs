@@ -128,7 +128,7 @@ fn tile(c_out: usize, columns: usize, aligned: bool, units: usize) -> Tile {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::graph::Op;
     use crate::graph::ops::Shape;
@@ -143,7 +143,7 @@ mod tests {
     /// from the input): a gate is a c_in-channel tensor of which the GEMM reads the first
     /// n × c_in values, a residual a c_out-channel one. (The input itself cannot be the
     /// gate: `aux` is bound read-write, the input read-only.)
-    fn case(
+    pub(crate) fn case(
         name: &'static str,
         (n, cin, cout, h, w): (usize, usize, usize, usize, usize),
         gate: bool,

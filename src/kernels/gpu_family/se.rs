@@ -115,7 +115,7 @@ pub fn lanes_per_row(rows: usize, len: usize, bytes: usize) -> u32 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use crate::graph::Shape;
     use crate::graph::ops::SeExciteOp;
     use crate::graph::{Graph, Op};
@@ -126,7 +126,7 @@ mod tests {
 
     /// SE over `n` images of `c` channels reduced to `r`, from `partials` partial sums per
     /// channel.
-    fn case(name: &'static str, n: usize, c: usize, r: usize, partials: usize) -> Case {
+    pub(crate) fn case(name: &'static str, n: usize, c: usize, r: usize, partials: usize) -> Case {
         let sums = Shape {
             n,
             c,
