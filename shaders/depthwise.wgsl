@@ -28,12 +28,6 @@ override WG: u32;
 // Outputs of a row per invocation; the code is written for 4 (a vec4).
 override OUT_X: u32;
 
-// Weight rows 0 .. K - 1 of a channel (kernel column i in component i of lo, then hi).
-struct DwWeights { r0: Pair, r1: Pair, r2: Pair, r3: Pair, r4: Pair }
-
-// The ROWS output row quads of an invocation.
-struct Outs { o0: vec4<f32>, o1: vec4<f32>, o2: vec4<f32>, o3: vec4<f32> }
-
 fn kernel(wid: vec3<u32>, li: u32) {
     let c = wid.y;
     let n = wid.z;
@@ -121,27 +115,10 @@ fn dw_weights(base: u32) -> DwWeights {
 // kernel row. `r` is a literal, so the branches and the row choice fold away.
 fn dw_row(r: u32, plane: u32, iy0: i32, x0: i32, w: DwWeights, o: ptr<function, Outs>) {
     let t = row_taps(plane, iy0 + i32(r), x0);
-    if (r < K) { (*o).o0 += row_dot_pair(t, weight_row(w, r)); }
-    if (r >= STRIDE && r < STRIDE + K) { (*o).o1 += row_dot_pair(t, weight_row(w, r - STRIDE)); }
+    if (r < K) { (*o).o0 += taps_dot(t, weight_row(w, r)); }
+    if (r >= STRIDE && r < STRIDE + K) { (*o).o1 += taps_dot(t, weight_row(w, r - STRIDE)); }
     let s2 = 2u * STRIDE;
-    if (ROWS == 4u && r >= s2 && r < s2 + K) { (*o).o2 += row_dot_pair(t, weight_row(w, r - s2)); }
+    if (ROWS == 4u && r >= s2 && r < s2 + K) { (*o).o2 += taps_dot(t, weight_row(w, r - s2)); }
     let s3 = 3u * STRIDE;
-    if (ROWS == 4u && r >= s3 && r < s3 + K) { (*o).o3 += row_dot_pair(t, weight_row(w, r - s3)); }
-}
-
-fn weight_row(w: DwWeights, r: u32) -> Pair {
-    switch r {
-        case 0u: { return w.r0; }
-        case 1u: { return w.r1; }
-        case 2u: { return w.r2; }
-        case 3u: { return w.r3; }
-        default: { return w.r4; }
-    }
-}
-
-// Σ over kernel columns of taps × the weights of one row.
-fn row_dot_pair(t: Taps, w: Pair) -> vec4<f32> {
-    var acc = t.t0 * w.lo.x + t.t1 * w.lo.y + t.t2 * w.lo.z;
-    if (K == 5u) { acc += t.t3 * w.lo.w + t.t4 * w.hi.x; }
-    return acc;
+    if (ROWS == 4u && r >= s3 && r < s3 + K) { (*o).o3 += taps_dot(t, weight_row(w, r - s3)); }
 }

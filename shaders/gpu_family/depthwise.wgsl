@@ -50,10 +50,6 @@ var<workgroup> tile: array<vec4<f32>, TILE4>;
 var<workgroup> ot: array<f32, OUT_LEN>;
 var<workgroup> red: array<f32, WG>;
 
-// Weight rows 0 .. K - 1 of a channel (kernel column i in component i of lo, then hi).
-struct DwWeights { r0: Pair, r1: Pair, r2: Pair, r3: Pair, r4: Pair }
-// The ROWS output row quads of a block.
-struct Outs { o0: vec4<f32>, o1: vec4<f32>, o2: vec4<f32>, o3: vec4<f32> }
 // The inputs of a block's 4 outputs for kernel column i (t3, t4 only for k = 5).
 struct Taps { t0: vec4<f32>, t1: vec4<f32>, t2: vec4<f32>, t3: vec4<f32>, t4: vec4<f32> }
 
@@ -190,13 +186,13 @@ fn dw_weights(base: u32) -> DwWeights {
 // Staged row `r` of a block: weight row r - m·STRIDE for output row m, where that is one.
 fn dw_row(r: u32, at: u32, w: DwWeights, o: ptr<function, Outs>) {
     let t = row_taps(at + r * RS / 4u);
-    if (r < K) { (*o).o0 += row_dot(t, weight_row(w, r)); }
+    if (r < K) { (*o).o0 += taps_dot(t, weight_row(w, r)); }
     let s1 = STRIDE;
-    if (ROWS > 1u && r >= s1 && r < s1 + K) { (*o).o1 += row_dot(t, weight_row(w, r - s1)); }
+    if (ROWS > 1u && r >= s1 && r < s1 + K) { (*o).o1 += taps_dot(t, weight_row(w, r - s1)); }
     let s2 = 2u * STRIDE;
-    if (ROWS > 2u && r >= s2 && r < s2 + K) { (*o).o2 += row_dot(t, weight_row(w, r - s2)); }
+    if (ROWS > 2u && r >= s2 && r < s2 + K) { (*o).o2 += taps_dot(t, weight_row(w, r - s2)); }
     let s3 = 3u * STRIDE;
-    if (ROWS > 3u && r >= s3 && r < s3 + K) { (*o).o3 += row_dot(t, weight_row(w, r - s3)); }
+    if (ROWS > 3u && r >= s3 && r < s3 + K) { (*o).o3 += taps_dot(t, weight_row(w, r - s3)); }
 }
 
 // The taps of a staged row whose block columns start at vec4 `at`.
@@ -226,23 +222,6 @@ fn row_taps(at: u32) -> Taps {
         }
     }
     return t;
-}
-
-fn weight_row(w: DwWeights, r: u32) -> Pair {
-    switch r {
-        case 0u: { return w.r0; }
-        case 1u: { return w.r1; }
-        case 2u: { return w.r2; }
-        case 3u: { return w.r3; }
-        default: { return w.r4; }
-    }
-}
-
-// Σ over kernel columns of taps × one weight row.
-fn row_dot(t: Taps, w: Pair) -> vec4<f32> {
-    var acc = t.t0 * w.lo.x + t.t1 * w.lo.y + t.t2 * w.lo.z;
-    if (K == 5u) { acc += t.t3 * w.lo.w + t.t4 * w.hi.x; }
-    return acc;
 }
 
 // Output row `y` (band row `by`) of plane p, columns x0 .. x0 + 3: act(acc + bias), stored

@@ -13,6 +13,8 @@ const STORE_SPLIT: &str = include_str!("../../shaders/store_split.wgsl");
 const STORE_SPLIT_PACKED: &str = include_str!("../../shaders/store_split_packed.wgsl");
 /// The CPU family's value-at-a-time stores (the GPU family stores whole words only).
 const STORE4: &str = include_str!("../../shaders/store4.wgsl");
+const PACKED_READS: &str = include_str!("../../shaders/storage_packed_reads.wgsl");
+const DW_ROWS: &str = include_str!("../../shaders/dw_rows.wgsl");
 /// The GPU family's packed-f16 bindings: plain words, whole-word stores only.
 const GPU_STORAGE_PACKED: &str = include_str!("../../shaders/gpu_family/storage_packed.wgsl");
 const GPU_STORE_SPLIT_PACKED: &str =
@@ -68,10 +70,14 @@ impl Kernel {
                 format!("enable f16;\nalias S = f16;\n{STORAGE}"),
                 STORE_SPLIT,
             ),
-            Storage::F16Packed if gpu_family => {
-                (GPU_STORAGE_PACKED.to_string(), GPU_STORE_SPLIT_PACKED)
-            }
-            Storage::F16Packed => (STORAGE_PACKED.to_string(), STORE_SPLIT_PACKED),
+            Storage::F16Packed if gpu_family => (
+                format!("{PACKED_READS}\n{GPU_STORAGE_PACKED}"),
+                GPU_STORE_SPLIT_PACKED,
+            ),
+            Storage::F16Packed => (
+                format!("{PACKED_READS}\n{STORAGE_PACKED}"),
+                STORE_SPLIT_PACKED,
+            ),
         };
         let bindings = if split_stores {
             replace_dst4_block(&bindings, split)
@@ -85,12 +91,17 @@ impl Kernel {
             // The GEMVs (SE, classifier) share their row-group reduction and stores.
             let rows = match self {
                 Kernel::GpuSeExcite | Kernel::GpuClassifier => GPU_ROWS,
+                Kernel::GpuDepthwise => DW_ROWS,
                 _ => "",
             };
             return format!("{bindings}\n{PRELUDE}\n{params}\n{rows}\n{}", self.body());
         }
-        // The k×k kernels share the row-tap helpers.
+        // The k×k kernels share the row-tap helpers, the depthwise ones its weight rows.
         let taps = if self.uses_taps() { TAPS } else { "" };
+        let taps = match self {
+            Kernel::Depthwise => format!("{taps}\n{DW_ROWS}"),
+            _ => taps.to_string(),
+        };
         // Every kernel gets its entry point and shared-weight loads from a lanes file. (No
         // `enable subgroups;`: naga 30 rejects it; the SUBGROUP feature allows them.)
         let lanes = if subgroups {
