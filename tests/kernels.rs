@@ -29,9 +29,15 @@ fn check_arch(arch: Arch, n: usize, h: usize, w: usize) {
         check_on(&gpu, &arch, n, h, w);
     }
     // And the GPU family's kernels on the same networks, alone and mixed op by op with the
-    // CPU family's as `Auto` mixes them (GPU-family SE reading CPU-family depthwise sums).
+    // CPU family's as `Auto` mixes them (GPU-family SE reading CPU-family depthwise sums);
+    // alone also as adapters without subgroups run it (its sums through workgroup memory).
     for family in [Family::Gpu, Family::Auto] {
         gpu.kernels = family;
+        check_on(&gpu, &arch, n, h, w);
+    }
+    if gpu.subgroup_lanes > 0 {
+        gpu.kernels = Family::Gpu;
+        gpu.subgroup_lanes = 0;
         check_on(&gpu, &arch, n, h, w);
     }
 }

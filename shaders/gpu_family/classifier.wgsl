@@ -9,9 +9,10 @@
 // all its images (they ride in the components of a vec4); each block of classes pools its
 // images again (one dispatch cannot share the pooled features).
 // Every plane sum and dot product is a group of L lanes walking one row together
-// (consecutive lanes read consecutive addresses), each lane's share summed through `red`:
-// a pass of WG / L rows, two barriers. Loop bounds and the branches around barriers
-// depend on P and the workgroup id alone, so every lane reaches every barrier.
+// (consecutive lanes read consecutive addresses), their shares added by `group_total`
+// (rows.wgsl): a pass of WG / L rows, one or two barriers. Loop bounds and the branches
+// around barriers and subgroup operations depend on P, the workgroup id and S alone, so
+// every lane reaches each of them.
 
 // vec4 slots of `xs`: the pooled features of one slice, [image][feature / 4], zero past F.
 override XS: u32;
@@ -21,8 +22,9 @@ override OB: u32;
 var<workgroup> xs: array<vec4<f32>, XS>;
 var<workgroup> outs: array<vec4<f32>, OB>;
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+// The entry point `main` (reduce_plain.wgsl or reduce_subgroup.wgsl) calls this.
+fn kernel(wid: vec3<u32>, nwg: vec3<u32>, li: u32) {
+    let S = subgroup_width();
     let n0 = wid.y * P.ib;
     // Images of this workgroup: the last block may have fewer.
     let ni = min(P.ib, P.images - n0);
@@ -30,7 +32,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let f4 = (F + 3u) / 4u * 4u;
     if (P.classes == 0u) {
         let k0 = wid.x * P.ks;
-        pool(n0, ni, k0, min(P.ks, f4 - k0), li);
+        pool(n0, ni, k0, min(P.ks, f4 - k0), li, S);
         for (var i = 0u; i < ni; i++) {
             store_row((n0 + i) * F + k0, min(P.ks, F - k0), i * (XS / P.ib), false, li);
         }
@@ -40,8 +42,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let cb = min(P.cb, P.classes - c0);
     for (var k0 = 0u; k0 < f4; k0 += P.ks) {
         let kc = min(P.ks, f4 - k0);
-        pool(n0, ni, k0, kc, li);
-        logits(ni, k0, kc, c0, cb, li);
+        pool(n0, ni, k0, kc, li, S);
+        logits(ni, k0, kc, c0, cb, li, S);
     }
     for (var i = 0u; i < ni; i++) {
         store_row((n0 + i) * P.classes + c0, cb, i * (OB / P.ib), true, li);
@@ -66,7 +68,7 @@ fn plane_sum(base: u32, l: u32, L: u32) -> f32 {
 
 // xs[i][f - k0] = mean of feature plane f of image n0 + i, for the kc features from k0
 // (0 past F).
-fn pool(n0: u32, ni: u32, k0: u32, kc: u32, li: u32) {
+fn pool(n0: u32, ni: u32, k0: u32, kc: u32, li: u32, S: u32) {
     let L = P.lp;
     let ng = WG / L;
     let g = li / L;
@@ -83,11 +85,10 @@ fn pool(n0: u32, ni: u32, k0: u32, kc: u32, li: u32) {
             if (ni > 2u) { a.z = plane_sum(base + 2u * image, l, L); }
             if (ni > 3u) { a.w = plane_sum(base + 3u * image, l, L); }
         }
-        red[li] = a;
-        workgroupBarrier();
-        if (li < ng && r0 + li < kc) {
-            let j = r0 + li;
-            let m = group_sum(li, L) * P.inv_hw;
+        let t = group_total(a, li, L, S, ni);
+        if (t.owner && r0 + t.row < kc) {
+            let j = r0 + t.row;
+            let m = t.sum * P.inv_hw;
             for (var i = 0u; i < ni; i++) { xs[i * kq + j / 4u][j % 4u] = m[i]; }
         }
         workgroupBarrier();
@@ -95,7 +96,7 @@ fn pool(n0: u32, ni: u32, k0: u32, kc: u32, li: u32) {
 }
 
 // Adds this slice's share of W · pooled to the cb logits from class c0 (the bias first).
-fn logits(ni: u32, k0: u32, kc: u32, c0: u32, cb: u32, li: u32) {
+fn logits(ni: u32, k0: u32, kc: u32, c0: u32, cb: u32, li: u32, S: u32) {
     let L = P.lw;
     let ng = WG / L;
     let g = li / L;
@@ -115,11 +116,10 @@ fn logits(ni: u32, k0: u32, kc: u32, c0: u32, cb: u32, li: u32) {
                 if (ni > 3u) { a.w += dot(wv, xs[3u * kq + q]); }
             }
         }
-        red[li] = a;
-        workgroupBarrier();
-        if (li < ng && r0 + li < cb) {
-            let j = r0 + li;
-            var s = group_sum(li, L);
+        let t = group_total(a, li, L, S, ni);
+        if (t.owner && r0 + t.row < cb) {
+            let j = r0 + t.row;
+            var s = t.sum;
             if (k0 == 0u) {
                 s += ld_wts(P.bias_off + c0 + j);
             } else {

@@ -14,14 +14,18 @@ use crate::runtime::Executor;
 /// of the output's RMS; 1e-4 leaves room for exp() differing by a few ULP between drivers.
 const TOL_RMS: f64 = 1e-4;
 
+/// Whether a missing adapter or feature fails a test instead of skipping it: with `CI=true`,
+/// as CI must exercise the real kernels.
+pub(crate) fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
 /// The GPU, or `None` (the test skipped with a message) when there is no adapter outside CI;
-/// with `CI=true` a missing adapter fails: CI must exercise the real kernels.
-fn gpu() -> Option<Gpu> {
+/// with `CI=true` a missing adapter fails.
+pub(crate) fn gpu() -> Option<Gpu> {
     match Gpu::new() {
         Ok(g) => Some(g),
-        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("CI=true but no GPU adapter: {e}")
-        }
+        Err(e) if ci() => panic!("CI=true but no GPU adapter: {e}"),
         Err(e) => {
             eprintln!("skipping GPU test: {e}");
             None
@@ -62,21 +66,62 @@ pub fn cases_in(family: Family, cases: &[Case]) {
         let expected = reference::run(g, &case.weights, &input).swap_remove(g.logits);
         let kernel = super::describe(g, &g.ops[0], 16, family).kernel();
         assert_eq!(kernel.family(), family, "{}: runs {kernel:?}", case.name);
-        let tunings = match family {
-            Family::Gpu => vec![gpu.tuning],
-            _ => tunings(&g.ops[0], gpu.subgroup_lanes),
-        };
-        for tuning in tunings {
+        if family == Family::Gpu {
+            let adapter_lanes = gpu.subgroup_lanes;
+            for (lanes, variant) in subgroup_variants(&gpu) {
+                gpu.subgroup_lanes = lanes;
+                let ours = run(&gpu, case, family, &input);
+                compare(
+                    &ours,
+                    &expected,
+                    &format!("{} {family:?} {variant}", case.name),
+                );
+            }
+            gpu.subgroup_lanes = adapter_lanes;
+            continue;
+        }
+        for tuning in tunings(&g.ops[0], gpu.subgroup_lanes) {
             gpu.tuning = tuning;
-            let weights = GpuWeights::new(&gpu, &case.weights, Precision::F32);
-            let executor = Executor::with_family(&gpu, &weights, g.clone(), false, family).unwrap();
-            let ours = executor.run(&input).unwrap().logits;
+            let ours = run(&gpu, case, family, &input);
             compare(
                 &ours,
                 &expected,
                 &format!("{} {family:?} {tuning:?}", case.name),
             );
         }
+    }
+}
+
+/// `case`'s output on `gpu` with `family`'s kernels.
+fn run(gpu: &Gpu, case: &Case, family: Family, input: &[f32]) -> Vec<f32> {
+    let weights = GpuWeights::new(gpu, &case.weights, Precision::F32);
+    let executor = Executor::with_family(gpu, &weights, case.graph.clone(), false, family);
+    executor.unwrap().run(input).unwrap().logits
+}
+
+/// The `Gpu::subgroup_lanes` to run GPU-family kernels with, each named: the adapter's (their
+/// subgroup variant) and 0 (the plain one, what adapters without subgroups run). Without
+/// subgroups (or too few lanes for `gpu_family::subgroup_reductions`) only the plain one,
+/// or a failure with `CI=true`.
+pub(crate) fn subgroup_variants(gpu: &Gpu) -> Vec<(u32, &'static str)> {
+    let lanes = gpu.subgroup_lanes;
+    if super::gpu_family::subgroup_reductions(lanes) {
+        return vec![(lanes, "subgroup sums"), (0, "workgroup sums")];
+    }
+    assert!(
+        !ci(),
+        "CI=true but no subgroups for the GPU family ({lanes} lanes)"
+    );
+    eprintln!("GPU family: subgroups of {lanes} lanes (0: none); only workgroup sums tested");
+    vec![(0, "workgroup sums")]
+}
+
+/// Asserts that the lanes per row (or plane) of a kernel's cases take every path of its
+/// sums on any subgroup size from 4 to 32: a lane alone (1), groups smaller than every
+/// subgroup (2, 4) and larger than 8 or 32 lanes (16, 64: sums across subgroups).
+pub(crate) fn lanes_cover(lanes: &[u32]) {
+    for l in [1, 2, 4, 16, 64] {
+        assert!(lanes.contains(&l), "no case sums over {l} lanes: {lanes:?}");
     }
 }
 
