@@ -38,6 +38,13 @@ fn check_arch(arch: Arch, n: usize, h: usize, w: usize) {
         gpu.tuning = tuning;
         check_on(&gpu, &arch, n, h, w);
     }
+    // Also as adapters without subgroups run it (its sums through workgroup memory).
+    if gpu.subgroup_lanes > 0 {
+        let lanes = gpu.subgroup_lanes;
+        gpu.subgroup_lanes = 0;
+        check_on(&gpu, &arch, n, h, w);
+        gpu.subgroup_lanes = lanes;
+    }
     gpu.kernels = Family::Auto;
     gpu.tuning = adapter;
     check_on(&gpu, &arch, n, h, w);

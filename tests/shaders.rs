@@ -1,40 +1,103 @@
 //! Every WGSL kernel parses and validates with naga in every storage format, native and as a
-//! browser gets it (`SPLIT_STORES`), no GPU needed.
+//! browser gets it (`SPLIT_STORES`), with and without subgroups, no GPU needed; and a
+//! browser's source starts with the `enable` directives its WGSL compiler requires.
 
 use effnet::Family;
 use effnet::gpu::Kernel;
-use effnet::gpu::pipelines::Storage;
+use effnet::gpu::pipelines::{Storage, Target};
 
-#[test]
-fn every_kernel_validates_with_naga() {
-    for (k, storage, subgroups, split) in Kernel::ALL
+/// Every kernel, storage format and subgroup choice.
+fn variants() -> impl Iterator<Item = (Kernel, Storage, bool)> {
+    Kernel::ALL
         .iter()
         .flat_map(|&k| Storage::ALL.map(|s| (k, s)))
         .flat_map(|(k, s)| [(k, s, false), (k, s, true)])
-        .flat_map(|(k, s, g)| [(k, s, g, false), (k, s, g, true)])
-    {
-        let src = k.source_for(storage, subgroups, split);
-        let module = naga::front::wgsl::parse_str(&src).unwrap_or_else(|e| {
-            panic!(
-                "{k:?} {storage:?} {subgroups} {split}: {}",
-                e.emit_to_string(&src)
-            )
-        });
-        let mut v = naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            // Native f16 storage needs SHADER_F16; the packed fallback only the
-            // pack2x16float/unpack2x16float builtins (wgpu's SHADER_F16_IN_F32 downlevel flag);
-            // the subgroup GEMM wgpu's SUBGROUP feature.
-            naga::valid::Capabilities::SHADER_FLOAT16
-                | naga::valid::Capabilities::SHADER_FLOAT16_IN_FLOAT32
-                | naga::valid::Capabilities::SUBGROUP,
-        );
-        v.validate(&module)
-            .unwrap_or_else(|e| panic!("{k:?} {storage:?} {subgroups} {split}: {e:?}"));
+}
+
+/// `src` as naga parses and validates it, with the capabilities the adapter features give:
+/// native f16 storage needs SHADER_F16; the packed fallback only the
+/// pack2x16float/unpack2x16float builtins (wgpu's SHADER_F16_IN_F32 downlevel flag); the
+/// subgroup variants wgpu's SUBGROUP feature.
+fn validate(src: &str, what: &str) -> naga::Module {
+    let module = naga::front::wgsl::parse_str(src)
+        .unwrap_or_else(|e| panic!("{what}: {}", e.emit_to_string(src)));
+    let mut v = naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::SHADER_FLOAT16
+            | naga::valid::Capabilities::SHADER_FLOAT16_IN_FLOAT32
+            | naga::valid::Capabilities::SUBGROUP,
+    );
+    v.validate(&module)
+        .unwrap_or_else(|e| panic!("{what}: {e:?}"));
+    module
+}
+
+#[test]
+fn every_kernel_validates_with_naga() {
+    for (k, storage, subgroups) in variants() {
+        for split in [false, true] {
+            let src = k.source_for(storage, subgroups, split);
+            let module = validate(&src, &format!("{k:?} {storage:?} {subgroups} {split}"));
+            assert!(
+                module.entry_points.iter().any(|e| e.name == "main"),
+                "{k:?} has an entry point `main`"
+            );
+        }
+    }
+}
+
+/// Whether `src` calls a subgroup builtin or takes a subgroup builtin value (comments
+/// aside; `subgroup_width` is effnet's own function).
+fn calls_subgroup_builtins(src: &str) -> bool {
+    let code = src.lines().map(|l| l.split("//").next().unwrap_or(""));
+    code.into_iter().any(|l| {
+        let builtin = |(i, _): (usize, &str)| {
+            let next = l[i + "subgroup".len()..].chars().next();
+            next.is_some_and(|c| c.is_ascii_uppercase())
+        };
+        l.contains("@builtin(subgroup_") || l.match_indices("subgroup").any(builtin)
+    })
+}
+
+/// A browser's source (`Target::Browser`) starts with exactly the directives its compiler
+/// requires: `enable subgroups;` where the source calls subgroup builtins (with, for the
+/// CPU family's lanes, whose subgroups leave together, the subgroup uniformity diagnostic
+/// off), `enable f16;` with native f16 storage; past those it is the split-store source
+/// naga validates. The native source has no `enable subgroups;` (naga 30 rejects it) and
+/// validates as it is. (Chromium 156's compiler accepted every browser source, pipelines
+/// included, when this was written: no test here can run it.)
+#[test]
+fn browser_sources_enable_what_they_use() {
+    for (k, storage, subgroups) in variants() {
+        let what = format!("{k:?} {storage:?} {subgroups}");
+        let browser = k.source_in(storage, subgroups, Target::Browser);
+        let uses = calls_subgroup_builtins(&browser);
+        assert_eq!(uses, k.uses_subgroups(subgroups), "{what}: uses subgroups");
+        let mut expected = vec![];
+        if uses {
+            expected.push("enable subgroups;");
+        }
+        if uses && k.family() == Family::Cpu {
+            expected.push("diagnostic(off, subgroup_uniformity);");
+        }
+        let browser_only = expected.len();
+        if storage == Storage::F16 {
+            expected.push("enable f16;");
+        }
+        let lines: Vec<&str> = browser.lines().collect();
+        let (head, rest) = lines.split_at(expected.len());
+        assert_eq!(head, expected, "{what}: the leading directives");
+        let directive = |l: &&&str| ["enable ", "diagnostic("].iter().any(|d| l.starts_with(d));
+        let late = rest.iter().find(directive);
         assert!(
-            module.entry_points.iter().any(|e| e.name == "main"),
-            "{k:?} has an entry point `main`"
+            late.is_none(),
+            "{what}: {late:?} after the first declaration"
         );
+        let body = lines[browser_only..].join("\n") + "\n";
+        assert_eq!(body, k.source_for(storage, subgroups, true), "{what}");
+        let native = k.source_in(storage, subgroups, Target::Native);
+        assert!(!native.contains("enable subgroups"), "{what}: native");
+        validate(&native, &format!("{what} native"));
     }
 }
 

@@ -9,9 +9,10 @@
 // all its images (they ride in the components of a vec4); each block of classes pools its
 // images again (one dispatch cannot share the pooled features).
 // Every plane sum and dot product is a group of L lanes walking one row together
-// (consecutive lanes read consecutive addresses), each lane's share summed through `red`:
-// a pass of WG / L rows, two barriers. Loop bounds and the branches around barriers
-// depend on P and the workgroup id alone, so every lane reaches every barrier.
+// (consecutive lanes read consecutive addresses), their shares added by `group_total`
+// (rows.wgsl): a pass of WG / L rows, one or two barriers. Loop bounds and the branches
+// around barriers and subgroup operations depend on P, the workgroup id and S alone, so
+// every lane reaches each of them.
 
 // vec4 slots of `xs`: the pooled features of one slice, [image][feature / 4], zero past F.
 override XS: u32;
@@ -21,13 +22,14 @@ override OB: u32;
 var<workgroup> xs: array<vec4<f32>, XS>;
 var<workgroup> outs: array<vec4<f32>, OB>;
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+// The entry point `main` (reduce_plain.wgsl or reduce_subgroup.wgsl) calls this.
+fn kernel(wid: vec3<u32>, nwg: vec3<u32>, li: u32) {
+    let S = subgroup_width();
     let n0 = wid.y * P.ib;
     // Images of this workgroup: the last block may have fewer.
     let ni = min(P.ib, P.images - n0);
     if (P.classes == 0u) {
-        headless(n0, ni, wid.x * P.ks, li);
+        headless(n0, ni, wid.x * P.ks, li, S);
         return;
     }
     let c0 = wid.x * P.cb;
@@ -37,10 +39,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     // before `classify` passes a barrier and overwrites it.)
     var next_first = 0.0;
     if (needs_next_image(n0, ni, P.images, c0, cb, P.classes)) {
-        classify(n0 + ni, 1u, 0u, 1u, li, false);
+        classify(n0 + ni, 1u, 0u, 1u, li, false, S);
         next_first = outs[0].x;
     }
-    classify(n0, ni, c0, cb, li, P.classes % 2u == 1u);
+    classify(n0, ni, c0, cb, li, P.classes % 2u == 1u, S);
     let last = c0 + cb >= P.classes;
     for (var i = 0u; i < ni; i++) {
         let tail = past_end(i, ni, last, next_first);
@@ -49,16 +51,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }
 
 // A headless backbone's block: features k0 .. of images n0 .. n0 + ni - 1, pooled and stored.
-fn headless(n0: u32, ni: u32, k0: u32, li: u32) {
+fn headless(n0: u32, ni: u32, k0: u32, li: u32, S: u32) {
     let F = P.features;
     let len = min(P.ks, F - k0);
     // As `main`'s next_first: feature 0 of the next image, one plane.
     var next_first = 0.0;
     if (needs_next_image(n0, ni, P.images, k0, len, F)) {
-        pool(n0 + ni, 1u, 0u, 1u, li, false);
+        pool(n0 + ni, 1u, 0u, 1u, li, false, S);
         next_first = xs[0].x;
     }
-    pool(n0, ni, k0, min(P.ks, (F + 3u) / 4u * 4u - k0), li, F % 2u == 1u);
+    pool(n0, ni, k0, min(P.ks, (F + 3u) / 4u * 4u - k0), li, F % 2u == 1u, S);
     let last = k0 + len >= F;
     for (var i = 0u; i < ni; i++) {
         let tail = past_end(i, ni, last, next_first);
@@ -68,12 +70,12 @@ fn headless(n0: u32, ni: u32, k0: u32, li: u32) {
 
 // The logits of classes c0 .. c0 + cb of images n0 .. n0 + ni - 1 into `outs` (with `extra`,
 // those of class `extra_row` into `ends`), pooling a slice of features at a time.
-fn classify(n0: u32, ni: u32, c0: u32, cb: u32, li: u32, extra: bool) {
+fn classify(n0: u32, ni: u32, c0: u32, cb: u32, li: u32, extra: bool, S: u32) {
     let f4 = (P.features + 3u) / 4u * 4u;
     for (var k0 = 0u; k0 < f4; k0 += P.ks) {
         let kc = min(P.ks, f4 - k0);
-        pool(n0, ni, k0, kc, li, false);
-        logits(ni, k0, kc, c0, cb, li, extra);
+        pool(n0, ni, k0, kc, li, false, S);
+        logits(ni, k0, kc, c0, cb, li, extra, S);
     }
 }
 
@@ -95,7 +97,7 @@ fn plane_sum(base: u32, l: u32, L: u32) -> f32 {
 
 // xs[i][f - k0] = mean of feature plane f of image n0 + i, for the kc features from k0
 // (0 past F); with `extra` (headless), ends[i] = that of feature `extra_row` (rows.wgsl).
-fn pool(n0: u32, ni: u32, k0: u32, kc: u32, li: u32, extra: bool) {
+fn pool(n0: u32, ni: u32, k0: u32, kc: u32, li: u32, extra: bool, S: u32) {
     let L = P.lp;
     let ng = WG / L;
     let g = li / L;
@@ -114,11 +116,10 @@ fn pool(n0: u32, ni: u32, k0: u32, kc: u32, li: u32, extra: bool) {
             if (ni > 2u) { a.z = plane_sum(base + 2u * image, l, L); }
             if (ni > 3u) { a.w = plane_sum(base + 3u * image, l, L); }
         }
-        red[li] = a;
-        workgroupBarrier();
-        if (li < ng && r0 + li < rows) {
-            let j = r0 + li;
-            let m = group_sum(li, L) * P.inv_hw;
+        let t = group_total(a, li, L, S, ni);
+        if (t.owner && r0 + t.row < rows) {
+            let j = r0 + t.row;
+            let m = t.sum * P.inv_hw;
             if (j == kc) {
                 ends = m;
             } else {
@@ -131,7 +132,7 @@ fn pool(n0: u32, ni: u32, k0: u32, kc: u32, li: u32, extra: bool) {
 
 // Adds this slice's share of W · pooled to the cb logits from class c0 (the bias first);
 // with `extra`, to that of class `extra_row` (rows.wgsl) in `ends`.
-fn logits(ni: u32, k0: u32, kc: u32, c0: u32, cb: u32, li: u32, extra: bool) {
+fn logits(ni: u32, k0: u32, kc: u32, c0: u32, cb: u32, li: u32, extra: bool, S: u32) {
     let L = P.lw;
     let ng = WG / L;
     let g = li / L;
@@ -153,11 +154,10 @@ fn logits(ni: u32, k0: u32, kc: u32, c0: u32, cb: u32, li: u32, extra: bool) {
                 if (ni > 3u) { a.w += dot(wv, xs[3u * kq + q]); }
             }
         }
-        red[li] = a;
-        workgroupBarrier();
-        if (li < ng && r0 + li < rows) {
-            let j = r0 + li;
-            var s = group_sum(li, L);
+        let t = group_total(a, li, L, S, ni);
+        if (t.owner && r0 + t.row < rows) {
+            let j = r0 + t.row;
+            var s = t.sum;
             if (k0 == 0u) {
                 s += ld_wts(P.bias_off + select(c0 + j, xr, j == cb));
             } else {

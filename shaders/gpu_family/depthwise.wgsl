@@ -19,10 +19,11 @@
 // word at an odd end with the next range's first value, computed alone from the input
 // (`direct`: one output's k×k taps).
 //
-// SE sums: each lane adds the outputs it computed, a tree in `red` reduces them per plane,
-// and band t of T writes the slot pairs (words) w ≡ t (mod T) of its planes'
-// `P.partials` slots (an even number, ≥ 2T: src/kernels/gpu_family/depthwise.rs): its sum in
-// slot 2t, zero in the others. Every word is written once, by one workgroup.
+// SE sums: each lane adds the outputs it computed, the plane's LPC lanes add theirs (with
+// subgroups, subgroupAdd / shuffles within each subgroup, then `red` across subgroups;
+// without, a tree in `red`), and band t of T writes the slot pairs (words) w ≡ t (mod T) of
+// its planes' `P.partials` slots (an even number, ≥ 2T: src/kernels/gpu_family/depthwise.rs):
+// its sum in slot 2t, zero in the others. Every word is written once, by one workgroup.
 // Grid: x, y = plane groups (x + y · nx), z = bands.
 
 override K: u32;
@@ -58,9 +59,8 @@ fn tile_rows() -> u32 {
     return ((TH + ROWS - 1u) / ROWS * ROWS - 1u) * STRIDE + K;
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
+// The entry point `main` (reduce_plain.wgsl or reduce_subgroup.wgsl) calls this.
+fn kernel(wid: vec3<u32>, nwg: vec3<u32>, li: u32) {
     let p0 = (wid.y * nwg.x + wid.x) * CH;
     // Past the last plane group (the grid rounds up): the whole workgroup leaves.
     if (p0 >= P.planes) { return; }
@@ -313,16 +313,39 @@ fn direct(i: u32) -> f32 {
 
 // Reduces the lanes' sums per plane and writes plane p's slot pairs w ≡ band (mod bands).
 fn write_sums(sum: f32, p: u32, j: u32, li: u32, band: u32, bands: u32) {
+    let total = plane_total(sum, li, j);
+    if (p >= P.planes) { return; }
+    let words = P.partials / 2u;
+    for (var i = j; band + i * bands < words; i += LPC) {
+        st_sums2(p * words + band + i * bands, vec2<f32>(select(0.0, total, i == 0u), 0.0));
+    }
+}
+
+// The sum of `sum` over the LPC lanes of this lane's plane, for its lane j = 0 (the one
+// that stores it). Subgroups of S lanes sum whole planes (LPC ≤ S) or their share of one,
+// which lands in red[li / S] for lane j = 0 to add (LPC / S values).
+fn plane_total(sum: f32, li: u32, j: u32) -> f32 {
+    if (LPC == 1u) { return sum; }
+    let S = subgroup_width();
+    if (S == 1u) { return tree_total(sum, li, j); }
+    if (LPC <= S) { return cluster_sum(sum, LPC, S); }
+    let s = cluster_sum(sum, S, S);
+    if (li % S == 0u) { red[li / S] = s; }
+    workgroupBarrier();
+    var t = 0.0;
+    if (j == 0u) {
+        for (var k = 0u; k < LPC / S; k++) { t += red[li / S + k]; }
+    }
+    return t;
+}
+
+// plane_total without subgroups: log2(LPC) rounds of pairwise sums in `red`.
+fn tree_total(sum: f32, li: u32, j: u32) -> f32 {
     red[li] = sum;
     workgroupBarrier();
     for (var s = LPC / 2u; s > 0u; s >>= 1u) {
         if (j < s) { red[li] += red[li + s]; }
         workgroupBarrier();
     }
-    let total = red[li - j];
-    if (p >= P.planes) { return; }
-    let words = P.partials / 2u;
-    for (var i = j; band + i * bands < words; i += LPC) {
-        st_sums2(p * words + band + i * bands, vec2<f32>(select(0.0, total, i == 0u), 0.0));
-    }
+    return red[li - j];
 }

@@ -1,7 +1,8 @@
 // GPU family: what the SE and classifier kernels share (shaders/gpu_family/se.wgsl and
-// classifier.wgsl come after this): groups of L lanes walk one row together, each lane's
-// share summed through `red`, and a block's results leave as whole words. Each kernel
-// defines `staged(s, j, from_outs)`, the j-th value of a block it staged in workgroup memory.
+// classifier.wgsl come after this): groups of L lanes walk one row together and
+// `group_total` adds up their shares, and a block's results leave as whole words. Each
+// kernel defines `staged(s, j, from_outs)`, the j-th value of a block it staged in
+// workgroup memory.
 //
 // Whole words: each image's results are a row of `len` values in dst, split into blocks. With
 // `len` odd, a block's range may start or end inside a word; a word belongs to the block
@@ -16,10 +17,37 @@ var<workgroup> red: array<vec4<f32>, WG>;
 // The extra row's value for each image of the block (components, as `red`).
 var<workgroup> ends: vec4<f32>;
 
-// The sum of the L values group g left in `red` (lanes g·L to g·L + L - 1).
-fn group_sum(g: u32, L: u32) -> vec4<f32> {
-    var s = vec4<f32>(0.0);
-    for (var j = 0u; j < L; j++) { s += red[g * L + j]; }
+// A row's total, held by one lane of its group (`owner`): row `row` of the pass.
+struct RowSum { owner: bool, row: u32, sum: vec4<f32> }
+
+// The sums of `a` over each group of L lanes (lanes g·L .. g·L + L - 1 walk row g), with
+// subgroups of S lanes (subgroup_width()), of its first `ni` components (the images; the
+// others are 0). Groups within a subgroup (L ≤ S) add up there, lane g·L holding the
+// total, with no barrier; larger ones leave each subgroup's share in red[li / S] for lane g
+// to add (L / S values: without subgroups, S = 1, all L). Called in uniform control flow.
+fn group_total(a: vec4<f32>, li: u32, L: u32, S: u32, ni: u32) -> RowSum {
+    if (L <= S) {
+        return RowSum(li % L == 0u, li / L, images_sum(a, L, S, ni));
+    }
+    let s = images_sum(a, S, S, ni);
+    if (li % S == 0u) { red[li / S] = s; }
+    workgroupBarrier();
+    let n = L / S;
+    let owner = li < WG / L;
+    var t = vec4<f32>(0.0);
+    if (owner) {
+        for (var k = 0u; k < n; k++) { t += red[li * n + k]; }
+    }
+    return RowSum(owner, li, t);
+}
+
+// cluster_sum of each of the first ni components of `v`: one subgroup operation per image
+// (a whole vec4 would cost 4 at batch 1 too).
+fn images_sum(v: vec4<f32>, n: u32, S: u32, ni: u32) -> vec4<f32> {
+    var s = vec4<f32>(cluster_sum(v.x, n, S), 0.0, 0.0, 0.0);
+    if (ni > 1u) { s.y = cluster_sum(v.y, n, S); }
+    if (ni > 2u) { s.z = cluster_sum(v.z, n, S); }
+    if (ni > 3u) { s.w = cluster_sum(v.w, n, S); }
     return s;
 }
 

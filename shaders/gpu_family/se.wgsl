@@ -9,9 +9,10 @@
 // them: one dispatch cannot share them), then only its block of gates. Its images ride in
 // the components of a vec4, so each weight read serves all of them.
 // Every dot product and sum is done by a group of L lanes walking one row together
-// (consecutive lanes read consecutive addresses), each lane's share then summed through
-// `red`: a pass of WG / L rows, two barriers. All loop bounds and the branches around
-// barriers depend on P and the workgroup id alone, so every lane reaches every barrier.
+// (consecutive lanes read consecutive addresses), their shares added by `group_total`
+// (rows.wgsl): a pass of WG / L rows, one or two barriers. All loop bounds and the
+// branches around barriers and subgroup operations depend on P, the workgroup id and S
+// alone, so every lane reaches each of them.
 
 // vec4 slots of `xs`: the means of a slice of P.ks channels, [image][channel / 4], then the
 // block's gates, [image][(channel - c0) / 4] (src/kernels/gpu_family/se.rs sizes both).
@@ -22,8 +23,9 @@ override HQ: u32;
 var<workgroup> xs: array<vec4<f32>, XS>;
 var<workgroup> hid: array<vec4<f32>, HQ>;
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+// The entry point `main` (reduce_plain.wgsl or reduce_subgroup.wgsl) calls this.
+fn kernel(wid: vec3<u32>, nwg: vec3<u32>, li: u32) {
+    let S = subgroup_width();
     let n0 = wid.y * P.ib;
     // Images of this workgroup: the last block may have fewer.
     let ni = min(P.ib, P.images - n0);
@@ -34,12 +36,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     // (Every lane reads xs[0] before `means` passes a barrier and overwrites it.)
     var next_first = 0.0;
     if (needs_next_image(n0, ni, P.images, c0, cb, P.channels)) {
-        hidden_layer(n0 + ni, 1u, li);
-        gates(1u, 0u, 1u, li, false);
+        hidden_layer(n0 + ni, 1u, li, S);
+        gates(1u, 0u, 1u, li, false, S);
         next_first = xs[0].x;
     }
-    hidden_layer(n0, ni, li);
-    gates(ni, c0, cb, li, P.channels % 2u == 1u);
+    hidden_layer(n0, ni, li, S);
+    gates(ni, c0, cb, li, P.channels % 2u == 1u, S);
     let kq = XS / P.ib;
     let last = c0 + cb >= P.channels;
     for (var i = 0u; i < ni; i++) {
@@ -50,12 +52,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 // The means of images n0 .. n0 + ni - 1, a slice of channels at a time, into their hidden
 // layer (`hid`).
-fn hidden_layer(n0: u32, ni: u32, li: u32) {
+fn hidden_layer(n0: u32, ni: u32, li: u32, S: u32) {
     let c4 = (P.channels + 3u) / 4u * 4u;
     for (var k0 = 0u; k0 < c4; k0 += P.ks) {
         let kc = min(P.ks, c4 - k0);
-        means(n0, ni, k0, kc, li);
-        hidden(ni, k0, kc, li);
+        means(n0, ni, k0, kc, li, S);
+        hidden(ni, k0, kc, li, S);
     }
 }
 
@@ -68,7 +70,7 @@ fn partials_sum(base: u32, l: u32, L: u32) -> f32 {
 }
 
 // xs[i][c - k0] = mean of channel c of image n0 + i, for the kc channels from k0 (0 past C).
-fn means(n0: u32, ni: u32, k0: u32, kc: u32, li: u32) {
+fn means(n0: u32, ni: u32, k0: u32, kc: u32, li: u32, S: u32) {
     let L = P.lm;
     let ng = WG / L;
     let g = li / L;
@@ -85,11 +87,10 @@ fn means(n0: u32, ni: u32, k0: u32, kc: u32, li: u32) {
             if (ni > 2u) { a.z = partials_sum(base + 2u * row, l, L); }
             if (ni > 3u) { a.w = partials_sum(base + 3u * row, l, L); }
         }
-        red[li] = a;
-        workgroupBarrier();
-        if (li < ng && r0 + li < kc) {
-            let j = r0 + li;
-            let m = group_sum(li, L) * P.inv_hw;
+        let t = group_total(a, li, L, S, ni);
+        if (t.owner && r0 + t.row < kc) {
+            let j = r0 + t.row;
+            let m = t.sum * P.inv_hw;
             for (var i = 0u; i < ni; i++) { xs[i * kq + j / 4u][j % 4u] = m[i]; }
         }
         workgroupBarrier();
@@ -117,7 +118,7 @@ fn staged4(i: u32, from_means: bool) -> vec4<f32> {
 }
 
 // Adds this slice's share of w1 · mean to the hidden layer (b1 first, the activation last).
-fn hidden(ni: u32, k0: u32, kc: u32, li: u32) {
+fn hidden(ni: u32, k0: u32, kc: u32, li: u32, S: u32) {
     let L = P.l1;
     let ng = WG / L;
     let g = li / L;
@@ -130,13 +131,12 @@ fn hidden(ni: u32, k0: u32, kc: u32, li: u32) {
         if (r0 + g < R) {
             a = row_dot(((r0 + g) * c8 + k0) / 4u, li % L, L, kc / 4u, ni, XS / P.ib, true);
         }
-        red[li] = a;
-        workgroupBarrier();
-        let r = r0 + li;
-        if (li < ng && r < 4u * rq) {
+        let t = group_total(a, li, L, S, ni);
+        let r = r0 + t.row;
+        if (t.owner && r < 4u * rq) {
             var h = vec4<f32>(0.0);
             if (r < R) {
-                h = group_sum(li, L);
+                h = t.sum;
                 if (k0 == 0u) {
                     h += ld_wts(P.b1_off + r);
                 } else {
@@ -152,7 +152,7 @@ fn hidden(ni: u32, k0: u32, kc: u32, li: u32) {
 
 // xs[i][j] = gate of channel c0 + j of image n0 + i, for j < cb; with `extra`, ends[i] =
 // that of channel `extra_row` (see rows.wgsl).
-fn gates(ni: u32, c0: u32, cb: u32, li: u32, extra: bool) {
+fn gates(ni: u32, c0: u32, cb: u32, li: u32, extra: bool, S: u32) {
     let L = P.l2;
     let ng = WG / L;
     let g = li / L;
@@ -166,12 +166,11 @@ fn gates(ni: u32, c0: u32, cb: u32, li: u32, extra: bool) {
             let c = select(c0 + r0 + g, xr, r0 + g == cb);
             a = row_dot((P.w2_off + c * r8) / 4u, li % L, L, rq, ni, rq, false);
         }
-        red[li] = a;
-        workgroupBarrier();
-        if (li < ng && r0 + li < rows) {
-            let j = r0 + li;
+        let t = group_total(a, li, L, S, ni);
+        if (t.owner && r0 + t.row < rows) {
+            let j = r0 + t.row;
             let c = select(c0 + j, xr, j == cb);
-            put_gates(j, cb, ni, group_sum(li, L) + ld_wts(P.b2_off + c));
+            put_gates(j, cb, ni, t.sum + ld_wts(P.b2_off + c));
         }
         workgroupBarrier();
     }

@@ -46,18 +46,74 @@ impl Storage {
     }
 }
 
+/// Where a kernel's WGSL is compiled: by naga (native backends) or by the browser's own
+/// WebGPU, to which wgpu hands the source as it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Native,
+    Browser,
+}
+
+impl Target {
+    /// This build's: `Browser` on `wasm32`.
+    pub const CURRENT: Target = if cfg!(target_arch = "wasm32") {
+        Target::Browser
+    } else {
+        Target::Native
+    };
+}
+
 impl Kernel {
-    /// The complete WGSL module: storage bindings, prelude, the kernel's parameter block
-    /// (`kernels::*Params::WGSL`), helpers, kernel. With `subgroups` (wgpu's SUBGROUP
-    /// feature, subgroups of at least 8 lanes) the kernels that share weights do it by
-    /// subgroup broadcast.
+    /// The complete WGSL module for this build's [`Target`]: storage bindings, prelude, the
+    /// kernel's parameter block (`kernels::*Params::WGSL`), helpers, kernel. `subgroups`
+    /// (wgpu's SUBGROUP feature) chooses each family's subgroup variant: CPU-family kernels
+    /// share weights by subgroup broadcast (subgroups of at least 8 lanes,
+    /// `Tuning::subgroups`), GPU-family ones reduce across lanes with subgroup operations
+    /// (`gpu_family::subgroup_reductions`).
     pub fn source(self, storage: Storage, subgroups: bool) -> String {
-        self.source_for(storage, subgroups, SPLIT_STORES)
+        self.source_in(storage, subgroups, Target::CURRENT)
     }
 
-    /// Like `source`, with `split_stores` choosing how 4 consecutive outputs are stored:
-    /// through a second, vec4 view of the output (`false`, native) or through the output
-    /// itself (`true`, what a browser needs: [`SPLIT_STORES`]).
+    /// Like `source`, for `target`. A browser gets stores split for it ([`SPLIT_STORES`])
+    /// and, in front, the directives its compiler requires: `enable subgroups;` where the
+    /// source uses subgroup operations (naga 30 rejects that directive, taking the SUBGROUP
+    /// capability instead, so native sources go without), `enable f16;` with native f16
+    /// storage (which both accept), and for the CPU family's subgroup kernels
+    /// `diagnostic(off, subgroup_uniformity);`: their lanes leave only with their whole
+    /// subgroup (`all_done`), which Chrome's uniformity analysis cannot see, so it rejects
+    /// every broadcast after such an exit.
+    pub fn source_in(self, storage: Storage, subgroups: bool, target: Target) -> String {
+        let source = self.source_for(storage, subgroups, target == Target::Browser);
+        if target == Target::Native || !self.uses_subgroups(subgroups) {
+            return source;
+        }
+        let uniformity = match self.family() {
+            crate::kernels::Family::Cpu => "diagnostic(off, subgroup_uniformity);\n",
+            _ => "",
+        };
+        format!("enable subgroups;\n{uniformity}{source}")
+    }
+
+    /// Whether its source with `subgroups` uses subgroup operations: every CPU-family
+    /// kernel's (shaders/lanes_subgroup.wgsl), the GPU family's that reduce across lanes
+    /// (shaders/gpu_family/reduce_subgroup.wgsl).
+    pub fn uses_subgroups(self, subgroups: bool) -> bool {
+        subgroups && (self.family() == crate::kernels::Family::Cpu || self.reduces())
+    }
+
+    /// Whether it is a GPU-family kernel that sums across lanes, taking its entry point and
+    /// sums from shaders/gpu_family/reduce_*.wgsl.
+    fn reduces(self) -> bool {
+        matches!(
+            self,
+            Kernel::GpuDepthwise | Kernel::GpuSeExcite | Kernel::GpuClassifier
+        )
+    }
+
+    /// The source naga validates (directives it accepts only), with `split_stores` choosing
+    /// how 4 consecutive outputs are stored: through a second, vec4 view of the output
+    /// (`false`, native) or through the output itself (`true`, what a browser needs:
+    /// [`SPLIT_STORES`]).
     ///
     /// In packed f16 storage the CPU family's kernels store single halves with atomics (two
     /// invocations may share a word); the GPU family's store only whole words they own, so
@@ -88,13 +144,22 @@ impl Kernel {
         // The GPU family's kernels bring their own entry points, workgroup-memory staging and
         // whole-word stores.
         if gpu_family {
-            // The GEMVs (SE, classifier) share their row-group reduction and stores.
+            // The kernels that sum across lanes get their entry point and sums from a reduce
+            // file; the GEMVs (SE, classifier) also share their row-group sums and stores.
+            let reduce = match (self.reduces(), subgroups) {
+                (false, _) => "",
+                (true, false) => crate::kernels::gpu_family::reduce::PLAIN,
+                (true, true) => crate::kernels::gpu_family::reduce::SUBGROUP,
+            };
             let rows = match self {
                 Kernel::GpuSeExcite | Kernel::GpuClassifier => GPU_ROWS,
                 Kernel::GpuDepthwise => DW_ROWS,
                 _ => "",
             };
-            return format!("{bindings}\n{PRELUDE}\n{params}\n{rows}\n{}", self.body());
+            return format!(
+                "{bindings}\n{PRELUDE}\n{params}\n{reduce}\n{rows}\n{}",
+                self.body()
+            );
         }
         // The k×k kernels share the row-tap helpers, the depthwise ones its weight rows.
         let taps = if self.uses_taps() { TAPS } else { "" };
@@ -102,8 +167,7 @@ impl Kernel {
             Kernel::Depthwise => format!("{taps}\n{DW_ROWS}"),
             _ => taps.to_string(),
         };
-        // Every kernel gets its entry point and shared-weight loads from a lanes file. (No
-        // `enable subgroups;`: naga 30 rejects it; the SUBGROUP feature allows them.)
+        // Every kernel gets its entry point and shared-weight loads from a lanes file.
         let lanes = if subgroups {
             LANES_SUBGROUP
         } else {
@@ -119,7 +183,7 @@ impl Kernel {
 /// Whether kernels store 4 consecutive outputs through the output binding itself rather than
 /// a second, vec4 view of it (`binding::DST4`, then bound to a placeholder): in a browser,
 /// whose WebGPU rejects a dispatch that binds one buffer twice as writable storage.
-pub const SPLIT_STORES: bool = cfg!(target_arch = "wasm32");
+pub const SPLIT_STORES: bool = matches!(Target::CURRENT, Target::Browser);
 
 /// Storage WGSL with its `// <dst4>` … `// </dst4>` block replaced by `with`.
 fn replace_dst4_block(text: &str, with: &str) -> String {
@@ -182,10 +246,38 @@ pub mod binding {
     pub const SRC4: u32 = 8;
 }
 
+/// Which kernels take their subgroup variant (`Kernel::source`'s `subgroups`), per family.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Subgroups {
+    /// CPU family: weights shared by subgroup broadcast.
+    pub cpu: bool,
+    /// GPU family: sums across lanes by subgroup operations.
+    pub gpu: bool,
+}
+
+impl Subgroups {
+    /// What `gpu` runs: its tuning's choice for the CPU family (`Tuning::subgroups`), its
+    /// adapter's for the GPU family (`gpu_family::subgroup_reductions`).
+    pub fn of(gpu: &super::Gpu) -> Self {
+        Subgroups {
+            cpu: gpu.tuning.subgroups,
+            gpu: crate::kernels::gpu_family::subgroup_reductions(gpu.subgroup_lanes),
+        }
+    }
+
+    /// `kernel`'s family's choice.
+    pub fn for_kernel(self, kernel: Kernel) -> bool {
+        match kernel.family() {
+            crate::kernels::Family::Gpu => self.gpu,
+            _ => self.cpu,
+        }
+    }
+}
+
 pub struct Pipelines {
     pub layout: wgpu::BindGroupLayout,
     storage: Storage,
-    subgroups: bool,
+    subgroups: Subgroups,
     pipeline_layout: wgpu::PipelineLayout,
     modules: HashMap<Kernel, wgpu::ShaderModule>,
     cache: HashMap<(Kernel, Constants), wgpu::ComputePipeline>,
@@ -197,7 +289,7 @@ impl Pipelines {
     pub fn new(
         device: &wgpu::Device,
         storage: Storage,
-        subgroups: bool,
+        subgroups: Subgroups,
         driver_cache: Option<wgpu::PipelineCache>,
     ) -> Self {
         let buffer = |b: u32, read_only: bool| wgpu::BindGroupLayoutEntry {
@@ -257,7 +349,7 @@ impl Pipelines {
         kernel: Kernel,
         constants: Constants,
     ) -> &wgpu::ComputePipeline {
-        let (storage, subgroups) = (self.storage, self.subgroups);
+        let (storage, subgroups) = (self.storage, self.subgroups.for_kernel(kernel));
         let driver_cache = self.driver_cache.as_ref();
         let module = self.modules.entry(kernel).or_insert_with(|| {
             device.create_shader_module(wgpu::ShaderModuleDescriptor {

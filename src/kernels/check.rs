@@ -36,14 +36,18 @@ pub(crate) const TOL_F16: Tol = Tol {
     value: 1.0 / 1024.0,
 };
 
+/// Whether a missing adapter or feature fails a test instead of skipping it: with `CI=true`,
+/// as CI must exercise the real kernels.
+pub(crate) fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
 /// The GPU, or `None` (the test skipped with a message) when there is no adapter outside CI;
 /// with `CI=true` a missing adapter fails: CI must exercise the real kernels.
 pub(crate) fn gpu() -> Option<Gpu> {
     match Gpu::new() {
         Ok(g) => Some(g),
-        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("CI=true but no GPU adapter: {e}")
-        }
+        Err(e) if ci() => panic!("CI=true but no GPU adapter: {e}"),
         Err(e) => {
             eprintln!("skipping GPU test: {e}");
             None
@@ -80,15 +84,21 @@ pub fn cases_in(family: Family, cases: &[Case]) {
     let Some(mut gpu) = gpu() else { return };
     for case in cases {
         let tunings = match family {
-            Family::Gpu => gpu.tuning.gpu_family_checks(),
-            _ => tunings(&case.graph.ops[0], gpu.subgroup_lanes),
+            Family::Gpu => gpu_family_runs(&gpu),
+            _ => tunings(&case.graph.ops[0], gpu.subgroup_lanes)
+                .into_iter()
+                .map(|t| (t, gpu.subgroup_lanes, ""))
+                .collect(),
         };
-        for tuning in tunings {
+        let adapter_lanes = gpu.subgroup_lanes;
+        for (tuning, lanes, variant) in tunings {
             gpu.tuning = tuning;
+            gpu.subgroup_lanes = lanes;
             let (ours, expected) = run(&gpu, case, family, Precision::F32);
-            let what = format!("{} {family:?} {tuning:?}", case.name);
+            let what = format!("{} {family:?} {tuning:?} {variant}", case.name);
             compare(&ours, &expected, &what, TOL_F32);
         }
+        gpu.subgroup_lanes = adapter_lanes;
     }
 }
 
@@ -124,6 +134,49 @@ fn run(gpu: &Gpu, case: &Case, family: Family, precision: Precision) -> (Vec<f32
     let weights = GpuWeights::new(gpu, &case.weights, precision);
     let executor = Executor::with_family(gpu, &weights, g.clone(), false, family).unwrap();
     (executor.run(&input).unwrap().logits, expected)
+}
+
+/// The GPU family's runs of a case: the tuner's two grid ends (`Tuning::gpu_family_checks`)
+/// with the adapter's subgroup sums, and the default grids with workgroup sums too (what
+/// adapters without subgroups run). Each: tuning, `Gpu::subgroup_lanes`, variant name.
+fn gpu_family_runs(gpu: &Gpu) -> Vec<(Tuning, u32, &'static str)> {
+    let mut runs = vec![];
+    for (lanes, variant) in subgroup_variants(gpu) {
+        let grids = gpu.tuning.gpu_family_checks();
+        let grids = if lanes == gpu.subgroup_lanes {
+            &grids[..]
+        } else {
+            &grids[1..]
+        };
+        runs.extend(grids.iter().map(|&t| (t, lanes, variant)));
+    }
+    runs
+}
+
+/// The `Gpu::subgroup_lanes` to run GPU-family kernels with, each named: the adapter's (their
+/// subgroup variant) and 0 (the plain one, what adapters without subgroups run). Without
+/// subgroups (or too few lanes for `gpu_family::subgroup_reductions`) only the plain one,
+/// or a failure with `CI=true`.
+pub(crate) fn subgroup_variants(gpu: &Gpu) -> Vec<(u32, &'static str)> {
+    let lanes = gpu.subgroup_lanes;
+    if super::gpu_family::subgroup_reductions(lanes) {
+        return vec![(lanes, "subgroup sums"), (0, "workgroup sums")];
+    }
+    assert!(
+        !ci(),
+        "CI=true but no subgroups for the GPU family ({lanes} lanes)"
+    );
+    eprintln!("GPU family: subgroups of {lanes} lanes (0: none); only workgroup sums tested");
+    vec![(0, "workgroup sums")]
+}
+
+/// Asserts that the lanes per row (or plane) of a kernel's cases take every path of its
+/// sums on any subgroup size from 4 to 32: a lane alone (1), groups smaller than every
+/// subgroup (2, 4) and larger than 8 or 32 lanes (16, 64: sums across subgroups).
+pub(crate) fn lanes_cover(lanes: &[u32]) {
+    for l in [1, 2, 4, 16, 64] {
+        assert!(lanes.contains(&l), "no case sums over {l} lanes: {lanes:?}");
+    }
 }
 
 /// Every output within `tol` of the reference's.

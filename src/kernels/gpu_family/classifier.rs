@@ -136,7 +136,7 @@ pub(crate) mod tests {
     use crate::graph::{Op, Shape};
     use crate::kernels::case::Case;
     use crate::kernels::gpu_family::DEFAULT_UNITS;
-    use crate::kernels::{Family, check, classifier};
+    use crate::kernels::{Family, Params, check, classifier};
     use crate::model::rule::rule_tensor;
     use crate::model::weights::ModelWeights;
 
@@ -172,7 +172,8 @@ pub(crate) mod tests {
     /// B0's and V2-S's heads, and odd shapes: features 37 (not a multiple of 4) and 1280,
     /// classes 1, 3 and 1000, 1×1 and 7×7 planes (not whole vec4s) and 4×3 ones (whole
     /// vec4s), batches 2, 5 and 299 (the last image block short; 299: 4 images per workgroup, the
-    /// features in several slices), headless backbones.
+    /// features in several slices), headless backbones, planes and rows long enough for 16
+    /// to 64 lanes.
     #[test]
     fn gpu_family_matches_the_reference() {
         let mut cases = classifier::cases();
@@ -188,7 +189,11 @@ pub(crate) mod tests {
             case("headless_b5_1282_4x3", 5, 1282, (4, 3), 0),
             case("cls_b299_1282to64_4x3", 299, 1282, (4, 3), 64),
             case("headless_b299_37_7", 299, 37, (7, 7), 0),
+            case("cls_b1_3to2_192x192", 1, 3, (192, 192), 2),
+            case("cls_b1_2560to3_1x1", 1, 2560, (1, 1), 3),
+            case("headless_b1_6_45x45", 1, 6, (45, 45), 0),
         ]);
+        let mut lanes = vec![];
         for c in &cases {
             let d = crate::kernels::describe(
                 &c.graph,
@@ -197,7 +202,13 @@ pub(crate) mod tests {
                 Family::Gpu,
             );
             eprintln!("{}: {:?} {:?}", c.name, d.workgroups, d.params);
+            let Params::Classifier(p) = d.params else {
+                unreachable!()
+            };
+            // (Headless, no logits: `lw` is unused.)
+            lanes.extend([p.lp].into_iter().chain((p.classes > 0).then_some(p.lw)));
         }
+        check::lanes_cover(&lanes);
         // Each case is compared with check.rs's tolerance, 1e-4 of the output's RMS (f32
         // sums of up to 1280 terms against f64).
         check::cases_in(Family::Gpu, &cases);

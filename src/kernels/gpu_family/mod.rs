@@ -12,9 +12,12 @@ pub mod classifier;
 pub mod conv;
 pub mod depthwise;
 pub mod pointwise;
+pub mod reduce;
 pub mod se;
 #[cfg(test)]
 mod whole_words;
+
+pub use reduce::subgroup_reductions;
 
 /// Largest batch at which `Family::Auto` runs the GPU family's GEMMs, SE and classifier.
 /// Measured on an NVIDIA H200 (Vulkan, driver 580.159.04), B0 224 f16, GPU ms per pass by

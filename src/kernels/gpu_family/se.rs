@@ -121,7 +121,7 @@ pub(crate) mod tests {
     use crate::graph::{Graph, Op};
     use crate::kernels::case::Case;
     use crate::kernels::gpu_family::DEFAULT_UNITS;
-    use crate::kernels::{Family, check, se};
+    use crate::kernels::{Family, Params, check, se};
     use crate::model::Activation;
 
     /// SE over `n` images of `c` channels reduced to `r`, from `partials` partial sums per
@@ -162,7 +162,7 @@ pub(crate) mod tests {
     /// B0's and V2-S's widest SE, and odd shapes: channels not a multiple of 4 (or even),
     /// R = 1, one partial sum (a 1×1 plane), batches 2 and 5 (the last image block short),
     /// more channels than one slice of means holds, ReLU6 (odd channel counts), batch 299
-    /// (4 images per workgroup, the last block of 3).
+    /// (4 images per workgroup, the last block of 3), rows long enough for 16 to 64 lanes.
     #[test]
     fn gpu_family_matches_the_reference() {
         let mut cases = se::cases();
@@ -178,14 +178,26 @@ pub(crate) mod tests {
             case("se_b7_30to10", 7, 30, 10, 224),
             case("se_b299_1152to48", 299, 1152, 48, 1),
             case("se_b299_37to3", 299, 37, 3, 2),
+            case("se_b1_3to1_3000", 1, 3, 1, 3000),
+            case("se_b2_6to2_1500", 2, 6, 2, 1500),
+            case("se_b1_1536to1", 1, 1536, 1, 4),
         ]);
+        let mut lanes = vec![];
         for c in &cases {
-            eprintln!(
-                "{}: (images, channels) per workgroup {:?}",
-                c.name,
-                tile_of(c)
+            let d = crate::kernels::describe(
+                &c.graph,
+                &c.graph.ops[0],
+                &Default::default(),
+                Family::Gpu,
             );
+            let Params::Se(p) = d.params else {
+                unreachable!()
+            };
+            lanes.extend([p.lm, p.l1, p.l2]);
+            let tile = tile_of(c);
+            eprintln!("{}: (images, channels) per workgroup {tile:?}", c.name);
         }
+        check::lanes_cover(&lanes);
         // Each case is compared with check.rs's tolerance, 1e-4 of the output's RMS (f32
         // sums against f64, exp() a few ULP apart between drivers).
         check::cases_in(Family::Gpu, &cases);
