@@ -3,11 +3,13 @@
 //! broadcasts must not win by being fast and wrong), and keeps the fastest correct one (sum
 //! over shapes of the best of a few runs). Two sweeps: the CPU family's kernel shapes
 //! (pointwise channel block, subgroup weights), then the compute units the GPU family sizes
-//! its grids for.
+//! its grids for, with its sums by subgroup operations and through workgroup memory where
+//! the adapter has subgroups.
 
 use super::cases::{gpu_tuning_set, tuning_set};
 use crate::gpu::tuning::GPU_UNIT_CANDIDATES;
 use crate::gpu::{Gpu, GpuWeights, Precision, Tuning};
+use crate::kernels::gpu_family::subgroup_reductions;
 use crate::kernels::{self, Case, Family};
 use crate::reference;
 use crate::runtime::Executor;
@@ -22,6 +24,7 @@ pub struct Candidate {
     pub pointwise_co: u32,
     pub subgroups: bool,
     pub gpu_units: u32,
+    pub gpu_subgroup_sums: bool,
     /// Sum over the tuning shapes of the best run, in milliseconds.
     pub ms: f64,
     /// Every output matched the CPU reference; only such candidates can win.
@@ -51,13 +54,26 @@ pub fn tune(gpu: &Gpu, runs: usize) -> Result<(Tuning, Vec<Candidate>)> {
         t.candidates(gpu.subgroup_lanes)
     })?;
     let cpu_best = fastest(&results, Family::Cpu)?;
+    let sums = if subgroup_reductions(gpu.subgroup_lanes) {
+        vec![true, false]
+    } else {
+        vec![cpu_best.gpu_subgroup_sums]
+    };
     let gpu_runs = sweep(gpu, runs, Family::Gpu, &gpu_tuning_set(), |_| {
-        distinct_grids(cpu_best)
+        (sums.iter())
+            .flat_map(|&gpu_subgroup_sums| {
+                distinct_grids(Tuning {
+                    gpu_subgroup_sums,
+                    ..cpu_best
+                })
+            })
+            .collect()
     })?;
     results.extend(gpu_runs);
     let gpu_best = fastest(&results, Family::Gpu)?;
     let best = Tuning {
         gpu_units: gpu_best.gpu_units,
+        gpu_subgroup_sums: gpu_best.gpu_subgroup_sums,
         ..cpu_best
     };
     Ok((best, results))
@@ -76,6 +92,7 @@ fn fastest(results: &[Candidate], family: Family) -> Result<Tuning> {
         pointwise_co: best.pointwise_co,
         subgroups: best.subgroups,
         gpu_units: best.gpu_units,
+        gpu_subgroup_sums: best.gpu_subgroup_sums,
     })
 }
 
@@ -140,6 +157,7 @@ fn sweep(
             pointwise_co: tuning.pointwise_co,
             subgroups: tuning.subgroups,
             gpu_units: tuning.gpu_units,
+            gpu_subgroup_sums: tuning.gpu_subgroup_sums,
             ms: total,
             correct,
         });

@@ -256,12 +256,14 @@ pub struct Subgroups {
 }
 
 impl Subgroups {
-    /// What `gpu` runs: its tuning's choice for the CPU family (`Tuning::subgroups`), its
-    /// adapter's for the GPU family (`gpu_family::subgroup_reductions`).
+    /// What `gpu` runs: its tuning's choice for the CPU family (`Tuning::subgroups`), and
+    /// for the GPU family its tuning's (`Tuning::gpu_subgroup_sums`) where the adapter's
+    /// subgroups allow (`gpu_family::subgroup_reductions`).
     pub fn of(gpu: &super::Gpu) -> Self {
+        let lanes_allow = crate::kernels::gpu_family::subgroup_reductions(gpu.subgroup_lanes);
         Subgroups {
             cpu: gpu.tuning.subgroups,
-            gpu: crate::kernels::gpu_family::subgroup_reductions(gpu.subgroup_lanes),
+            gpu: gpu.tuning.gpu_subgroup_sums && lanes_allow,
         }
     }
 

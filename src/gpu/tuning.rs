@@ -26,6 +26,15 @@ pub struct Tuning {
     /// (0) from caches written before it existed: the adapter's default then applies.
     #[serde(default)]
     pub gpu_units: u32,
+    /// Whether the GPU family sums across lanes with subgroup operations where the adapter
+    /// has them (`gpu_family::subgroup_reductions`), rather than through workgroup memory:
+    /// `effnet tune` times both. Caches written before it existed get `true`.
+    #[serde(default = "yes")]
+    pub gpu_subgroup_sums: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_units() -> u32 {
@@ -42,6 +51,7 @@ impl Default for Tuning {
             pointwise_co: 16,
             subgroups: false,
             gpu_units: default_units(),
+            gpu_subgroup_sums: true,
         }
     }
 }
@@ -61,6 +71,7 @@ impl Tuning {
             pointwise_co: 32,
             subgroups: true,
             gpu_units: threads as u32,
+            gpu_subgroup_sums: true,
         };
         if cpu.fits(subgroup_lanes) {
             cpu
@@ -176,6 +187,10 @@ mod tests {
         assert_eq!(
             (old.pointwise_co, old.subgroups, old.gpu_units),
             (32, true, 0)
+        );
+        assert!(
+            old.gpu_subgroup_sums,
+            "the GPU family's sums as before the field"
         );
         assert!(!old.fits(8), "0 units is not a tuning to run");
     }

@@ -83,7 +83,17 @@ pub fn tune(a: TuneArgs) -> Result<ExitCode> {
                 "  WRONG RESULTS, never used"
             };
             let shape = match c.family {
-                Family::Gpu => format!("gpu family, grids for {:>3} units", c.gpu_units),
+                Family::Gpu => {
+                    let sums = if c.gpu_subgroup_sums {
+                        "subgroup"
+                    } else {
+                        "workgroup"
+                    };
+                    format!(
+                        "gpu family, grids for {:>3} units, {sums:>9} sums",
+                        c.gpu_units
+                    )
+                }
                 _ => format!("pointwise_co {:>2}, weights {weights:>8}", c.pointwise_co),
             };
             out!("{shape}: {:8.2} ms{verdict}", c.ms);
