@@ -164,11 +164,6 @@ fn se_odd_channel_counts() {
         case("se_b1_3001to67", 1, 3001, 67, 5),
         case("se_b299_37to3", 299, 37, 3, 2),
     ];
-    for c in &cases {
-        let d =
-            crate::kernels::describe(&c.graph, &c.graph.ops[0], &Default::default(), Family::Gpu);
-        eprintln!("{}: {:?} {:?}", c.name, d.workgroups, d.params);
-    }
     check::cases_packed_f16(Family::Gpu, &cases);
 }
 
@@ -188,11 +183,6 @@ fn classifier_odd_class_and_feature_counts() {
         case("headless_b3_1281_7", 3, 1281, (7, 7), 0),
         case("headless_b299_37_7", 299, 37, (7, 7), 0),
     ];
-    for c in &cases {
-        let d =
-            crate::kernels::describe(&c.graph, &c.graph.ops[0], &Default::default(), Family::Gpu);
-        eprintln!("{}: {:?} {:?}", c.name, d.workgroups, d.params);
-    }
     check::cases_packed_f16(Family::Gpu, &cases);
 }
 
