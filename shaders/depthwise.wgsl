@@ -28,6 +28,9 @@ override WG: u32;
 // Outputs of a row per invocation; the code is written for 4 (a vec4).
 override OUT_X: u32;
 
+// A weight row as the shared loads return it (dw_rows.wgsl; H is f32 in this family).
+alias WRow = Pair;
+
 fn kernel(wid: vec3<u32>, li: u32) {
     let c = wid.y;
     let n = wid.z;

@@ -2,15 +2,18 @@
 // share: a channel's weight rows as named values and the dot product of one row's taps with
 // them. Named values rather than arrays because lavapipe does not unroll loops, so an array
 // indexed in one would live in memory (BENCHMARKS.md); `r` is a literal at every call, so the
-// row choice folds away. Each kernel declares K and its own `Taps`.
+// row choice folds away. Each kernel declares K, its own `Taps` and the type of a weight
+// row, `WRow` (two vec4s, lo and hi, of the type its taps have: f32 in the CPU family, H in
+// the GPU family's). Outputs sum in H (f32 but in the GPU family's f16 arithmetic, where a
+// window's k·k terms are one f16 run).
 
 // Weight rows 0 .. K - 1 of a channel (kernel column i in component i of lo, then hi).
-struct DwWeights { r0: Pair, r1: Pair, r2: Pair, r3: Pair, r4: Pair }
+struct DwWeights { r0: WRow, r1: WRow, r2: WRow, r3: WRow, r4: WRow }
 
 // The ROWS output row quads a lane computes.
-struct Outs { o0: vec4<f32>, o1: vec4<f32>, o2: vec4<f32>, o3: vec4<f32> }
+struct Outs { o0: vec4<H>, o1: vec4<H>, o2: vec4<H>, o3: vec4<H> }
 
-fn weight_row(w: DwWeights, r: u32) -> Pair {
+fn weight_row(w: DwWeights, r: u32) -> WRow {
     switch r {
         case 0u: { return w.r0; }
         case 1u: { return w.r1; }
@@ -21,7 +24,7 @@ fn weight_row(w: DwWeights, r: u32) -> Pair {
 }
 
 // Σ over kernel columns of taps × the weights of one row.
-fn taps_dot(t: Taps, w: Pair) -> vec4<f32> {
+fn taps_dot(t: Taps, w: WRow) -> vec4<H> {
     var acc = t.t0 * w.lo.x + t.t1 * w.lo.y + t.t2 * w.lo.z;
     if (K == 5u) { acc += t.t3 * w.lo.w + t.t4 * w.hi.x; }
     return acc;

@@ -104,11 +104,18 @@ fn goldens_in_f16(family: Family) {
     let Some(mut gpu) = gpu_with(family) else {
         return;
     };
-    // Native f16 where the adapter has SHADER_F16, and always the packed-pair fallback.
+    // Native f16 where the adapter has SHADER_F16 (in the GPU family with f16 arithmetic and
+    // without: `Tuning::gpu_f16_math`), and always the packed-pair fallback.
     let native = gpu.native_f16;
-    for native_f16 in [native, false] {
+    let maths = match family {
+        Family::Gpu => vec![true, false],
+        _ => vec![gpu.tuning.gpu_f16_math],
+    };
+    let runs = maths.iter().map(|&m| (native, m)).chain([(false, false)]);
+    for (native_f16, gpu_f16_math) in runs {
         gpu.native_f16 = native_f16;
-        eprintln!("f16 storage, native: {native_f16}");
+        gpu.tuning.gpu_f16_math = gpu_f16_math;
+        eprintln!("f16 storage, native: {native_f16}, GPU-family f16 arithmetic: {gpu_f16_math}");
         check_all(&Backend::Gpu(&gpu, Precision::F16));
     }
 }

@@ -33,8 +33,12 @@ fn the_gpu_check_script_runs_and_prints_its_table() {
         "cpu kernels, f16: 1 of 1",
         "## ncnn (Vulkan)",
         "- best:",
-        "- cpu family, pointwise_co",
-        "- gpu family, pointwise_co",
+        "- cpu family f32, pointwise_co",
+        "- gpu family f32, pointwise_co",
+        // lavapipe has SHADER_F16: the GPU family's f16 arithmetic against f32 is timed.
+        "- gpu family f16, pointwise_co",
+        "gpu_f16_math True",
+        "gpu_f16_math False",
         "| dispatch | stage | GPU family ms | CPU family ms |",
     ] {
         assert!(table.contains(needle), "no `{needle}` in:\n{table}");

@@ -1,17 +1,19 @@
 //! Every WGSL kernel parses and validates with naga in every storage format, native and as a
-//! browser gets it (`SPLIT_STORES`), with and without subgroups, no GPU needed; and a
-//! browser's source starts with the `enable` directives its WGSL compiler requires.
+//! browser gets it (`SPLIT_STORES`), with and without subgroups, in f32 and f16 arithmetic,
+//! no GPU needed; and a browser's source starts with the `enable` directives its WGSL
+//! compiler requires.
 
 use effnet::Family;
 use effnet::gpu::Kernel;
-use effnet::gpu::pipelines::{Storage, Target};
+use effnet::gpu::pipelines::{Arithmetic, Storage, Target};
 
-/// Every kernel, storage format and subgroup choice.
-fn variants() -> impl Iterator<Item = (Kernel, Storage, bool)> {
+/// Every kernel, storage format, subgroup choice and arithmetic asked for.
+fn variants() -> impl Iterator<Item = (Kernel, Storage, bool, Arithmetic)> {
     Kernel::ALL
         .iter()
         .flat_map(|&k| Storage::ALL.map(|s| (k, s)))
         .flat_map(|(k, s)| [(k, s, false), (k, s, true)])
+        .flat_map(|(k, s, g)| [Arithmetic::F32, Arithmetic::F16].map(|a| (k, s, g, a)))
 }
 
 /// `src` as naga parses and validates it, with the capabilities the adapter features give:
@@ -34,10 +36,11 @@ fn validate(src: &str, what: &str) -> naga::Module {
 
 #[test]
 fn every_kernel_validates_with_naga() {
-    for (k, storage, subgroups) in variants() {
+    for (k, storage, subgroups, arithmetic) in variants() {
         for split in [false, true] {
-            let src = k.source_for(storage, subgroups, split);
-            let module = validate(&src, &format!("{k:?} {storage:?} {subgroups} {split}"));
+            let src = k.source_for(storage, subgroups, arithmetic, split);
+            let what = format!("{k:?} {storage:?} {subgroups} {arithmetic:?} {split}");
+            let module = validate(&src, &what);
             assert!(
                 module.entry_points.iter().any(|e| e.name == "main"),
                 "{k:?} has an entry point `main`"
@@ -68,9 +71,9 @@ fn calls_subgroup_builtins(src: &str) -> bool {
 /// included, when this was written: no test here can run it.)
 #[test]
 fn browser_sources_enable_what_they_use() {
-    for (k, storage, subgroups) in variants() {
-        let what = format!("{k:?} {storage:?} {subgroups}");
-        let browser = k.source_in(storage, subgroups, Target::Browser);
+    for (k, storage, subgroups, arithmetic) in variants() {
+        let what = format!("{k:?} {storage:?} {subgroups} {arithmetic:?}");
+        let browser = k.source_in(storage, subgroups, arithmetic, Target::Browser);
         let uses = calls_subgroup_builtins(&browser);
         assert_eq!(uses, k.uses_subgroups(subgroups), "{what}: uses subgroups");
         let mut expected = vec![];
@@ -94,8 +97,9 @@ fn browser_sources_enable_what_they_use() {
             "{what}: {late:?} after the first declaration"
         );
         let body = lines[browser_only..].join("\n") + "\n";
-        assert_eq!(body, k.source_for(storage, subgroups, true), "{what}");
-        let native = k.source_in(storage, subgroups, Target::Native);
+        let split = k.source_for(storage, subgroups, arithmetic, true);
+        assert_eq!(body, split, "{what}");
+        let native = k.source_in(storage, subgroups, arithmetic, Target::Native);
         assert!(!native.contains("enable subgroups"), "{what}: native");
         validate(&native, &format!("{what} native"));
     }
@@ -110,7 +114,7 @@ fn gpu_family_kernels_use_no_atomics() {
     for &k in gpu_family {
         for storage in Storage::ALL {
             for (subgroups, split) in [(false, false), (false, true), (true, false), (true, true)] {
-                let src = k.source_for(storage, subgroups, split);
+                let src = k.source_for(storage, subgroups, Arithmetic::F16, split);
                 let at = src.find("atomic");
                 assert!(
                     at.is_none(),
@@ -126,6 +130,25 @@ fn gpu_family_kernels_use_no_atomics() {
         5 * 3 * 4,
         "every GPU-family kernel in every variant"
     );
+}
+
+/// The GPU family multiplies in f16 exactly where it is asked to and storage is native f16;
+/// everywhere else, the CPU family always, in f32.
+#[test]
+fn f16_arithmetic_only_over_native_f16_in_the_gpu_family() {
+    for (k, storage, subgroups, arithmetic) in variants() {
+        let src = k.source_for(storage, subgroups, arithmetic, false);
+        let f16 =
+            k.family() == Family::Gpu && storage == Storage::F16 && arithmetic == Arithmetic::F16;
+        let what = format!("{k:?} {storage:?} {subgroups} {arithmetic:?}");
+        let alias = if f16 {
+            "alias H = f16;"
+        } else {
+            "alias H = f32;"
+        };
+        assert_eq!(src.matches("alias H = ").count(), 1, "{what}");
+        assert!(src.contains(alias), "{what}: {alias}");
+    }
 }
 
 /// The head-training kernels (shaders/train_*.wgsl) validate too.
@@ -147,7 +170,12 @@ fn every_wgsl_file_is_compiled() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/shaders");
     let sources: Vec<String> = Kernel::ALL
         .iter()
-        .flat_map(|&k| Storage::ALL.map(|s| [k.source(s, false), k.source_for(s, true, true)]))
+        .flat_map(|&k| {
+            Storage::ALL.map(|s| {
+                let f16 = Arithmetic::F16;
+                [k.source(s, false, f16), k.source_for(s, true, f16, true)]
+            })
+        })
         .flatten()
         .chain(effnet::train::shader_sources())
         .collect();

@@ -61,11 +61,11 @@ for family in gpu cpu; do
 done
 
 section "Tuning (both families)"
-# The CPU family's kernel shapes, then the compute units the GPU family sizes its grids for;
-# the speed rows below run with what it picks (cached, except in --local mode).
+# The CPU family's kernel shapes, then the compute units the GPU family sizes its grids for,
+# then (native f16) the GPU family's f16 arithmetic against f32; the speed rows below run with what it picks (cached, except in --local mode).
 tuned=$(timeout 150 "$effnet" tune "${tune_args[@]}" --json 2>>"$log")
 echo "$tuned" | json_field 'd["best"]' | sed 's/^/- best: /' | tee -a "$table"
-echo "$tuned" | json_field '"\n".join("- %s family, pointwise_co %s, subgroups %s, gpu_units %s, gpu_subgroup_sums %s: %.2f ms%s" % (c["family"], c["pointwise_co"], c["subgroups"], c["gpu_units"], c["gpu_subgroup_sums"], c["ms"], "" if c["correct"] else ", WRONG") for c in d["candidates"])' 2>>"$log" | tee -a "$table"
+echo "$tuned" | json_field '"\n".join("- %s family %s, pointwise_co %s, subgroups %s, gpu_units %s, gpu_subgroup_sums %s, gpu_f16_math %s: %.2f ms%s" % (c["family"], c["precision"], c["pointwise_co"], c["subgroups"], c["gpu_units"], c["gpu_subgroup_sums"], c["gpu_f16_math"], c["ms"], "" if c["correct"] else ", WRONG") for c in d["candidates"])' 2>>"$log" | tee -a "$table"
 
 have_torch=0 have_ncnn=0
 python3 -c "import torch, timm" 2>/dev/null && have_torch=1

@@ -12,6 +12,8 @@
 // for 16 multiply-adds. Weights come from the CPU family's layout (src/kernels/conv.rs:
 // blocks [c_out / LAYOUT_CO][c_in][k][LAYOUT_CO · kp], kp = k rounded up to 4, biases at
 // P.bias_off), which this kernel only reads.
+// Arithmetic: the tiles and each slice's multiply-adds are in H (f16 where the tuning asks
+// and storage is native f16: gpu::formats::Arithmetic), a slice's sums then add up in f32.
 // Grid: x (and z past 65535 tiles) = pixel tiles, y = channel tiles.
 
 override K: u32;
@@ -34,12 +36,14 @@ override KS: u32 = CI * K * K;
 
 // The weight tile, [kk][TM / 4] vec4s; after the last slice, the odd-plane edge values
 // ([TM][TX], hence at least TX rows).
-var<workgroup> wa: array<vec4<f32>, max(KS, TX) * TY>;
+var<workgroup> wa: array<vec4<H>, max(KS, TX) * TY>;
 // The im2col tile, [kk][TN / 4] vec4s.
-var<workgroup> wb: array<vec4<f32>, KS * TX>;
+var<workgroup> wb: array<vec4<H>, KS * TX>;
 
 // A lane's 4 channels × 4 pixels: c_i holds channel 4·ty + i for the 4 pixels.
 struct Block { c0: vec4<f32>, c1: vec4<f32>, c2: vec4<f32>, c3: vec4<f32> }
+// The same, one slice's sums in H.
+struct Run { c0: vec4<H>, c1: vec4<H>, c2: vec4<H>, c3: vec4<H> }
 
 // The output pixel a lane gathers taps for: its image's first input value and the input
 // position of its (0, 0) tap; `ok` is false past the last pixel.
@@ -66,14 +70,19 @@ fn main(
         stage_inputs(q, li, s * CI);
         stage_weights(m0, li, s * CI);
         workgroupBarrier();
+        var run: Run;
         for (var kk = 0u; kk < KS; kk++) {
             let a = wa[kk * TY + ty];
             let b = wb[kk * TX + tx];
-            acc.c0 += a.x * b;
-            acc.c1 += a.y * b;
-            acc.c2 += a.z * b;
-            acc.c3 += a.w * b;
+            run.c0 += a.x * b;
+            run.c1 += a.y * b;
+            run.c2 += a.z * b;
+            run.c3 += a.w * b;
         }
+        acc.c0 += vec4<f32>(run.c0);
+        acc.c1 += vec4<f32>(run.c1);
+        acc.c2 += vec4<f32>(run.c2);
+        acc.c3 += vec4<f32>(run.c3);
         // The next slice (or the edge exchange) overwrites the tiles.
         workgroupBarrier();
     }
@@ -121,7 +130,7 @@ fn stage_inputs(q: Gather, li: u32, ci0: u32) {
         if (inside) {
             v = ld_src(q.base + (ci * h_in + u32(iy)) * w_in + u32(ix));
         }
-        wb[kk * TX + px / 4u][px % 4u] = v;
+        wb[kk * TX + px / 4u][px % 4u] = H(v);
     }
 }
 
@@ -145,17 +154,17 @@ fn stage_weights(m0: u32, li: u32, ci0: u32) {
             if (ok) {
                 w = ld_wts4(at / 4u);
             }
-            wa[slot][col % 4u] = w.x;
-            if (K > 1u) { wa[slot + TY][col % 4u] = w.y; }
-            if (K > 2u) { wa[slot + 2u * TY][col % 4u] = w.z; }
-            if (K > 3u) { wa[slot + 3u * TY][col % 4u] = w.w; }
+            wa[slot][col % 4u] = H(w.x);
+            if (K > 1u) { wa[slot + TY][col % 4u] = H(w.y); }
+            if (K > 2u) { wa[slot + 2u * TY][col % 4u] = H(w.z); }
+            if (K > 3u) { wa[slot + 3u * TY][col % 4u] = H(w.w); }
         } else {
             for (var kx = 0u; kx < K; kx++) {
                 var w = 0.0;
                 if (ok) {
                     w = ld_wts(at + kx);
                 }
-                wa[slot + kx * TY][col % 4u] = w;
+                wa[slot + kx * TY][col % 4u] = H(w);
             }
         }
     }
@@ -191,21 +200,22 @@ fn finish(co: u32, g0: u32, acc: vec4<f32>) -> vec4<f32> {
 
 // Odd planes: each lane publishes its first pixel's values and reads those of the lane
 // holding the next 4 pixels (tx + 1), whose first value may share a word with its last.
-// ODD is a constant, so every lane of the workgroup reaches the barrier.
+// ODD is a constant, so every lane of the workgroup reaches the barrier. (In f16 arithmetic
+// the values pass as f16: the rounding their f16 store makes anyway.)
 fn exchange_edges(tx: u32, ty: u32, y: Block) -> vec4<f32> {
     let e = 4u * ty * TX + tx;
-    wa[e / 4u][e % 4u] = y.c0.x;
-    wa[(e + TX) / 4u][(e + TX) % 4u] = y.c1.x;
-    wa[(e + 2u * TX) / 4u][(e + 2u * TX) % 4u] = y.c2.x;
-    wa[(e + 3u * TX) / 4u][(e + 3u * TX) % 4u] = y.c3.x;
+    wa[e / 4u][e % 4u] = H(y.c0.x);
+    wa[(e + TX) / 4u][(e + TX) % 4u] = H(y.c1.x);
+    wa[(e + 2u * TX) / 4u][(e + 2u * TX) % 4u] = H(y.c2.x);
+    wa[(e + 3u * TX) / 4u][(e + 3u * TX) % 4u] = H(y.c3.x);
     workgroupBarrier();
     let f = min(e + 1u, 4u * TY * TX - 1u);
-    return vec4<f32>(
+    return vec4<f32>(vec4<H>(
         wa[f / 4u][f % 4u],
         wa[(f + TX) / 4u][(f + TX) % 4u],
         wa[(f + 2u * TX) / 4u][(f + 2u * TX) % 4u],
         wa[(f + 3u * TX) / 4u][(f + 3u * TX) % 4u],
-    );
+    ));
 }
 
 // Stores channel co at pixels g0..g0 + 3 in whole words: one vec4 where planes hold a

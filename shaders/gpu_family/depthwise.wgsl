@@ -24,6 +24,9 @@
 // without, a tree in `red`), and band t of T writes the slot pairs (words) w ≡ t (mod T) of
 // its planes' `P.partials` slots (an even number, ≥ 2T: src/kernels/gpu_family/depthwise.rs):
 // its sum in slot 2t, zero in the others. Every word is written once, by one workgroup.
+// Arithmetic: the tile, the weights and each window's k·k multiply-adds are in H (f16 where
+// the tuning asks and storage is native f16: gpu::formats::Arithmetic); bias, activation
+// and the SE sums in f32.
 // Grid: x, y = plane groups (x + y · nx), z = bands.
 
 override K: u32;
@@ -47,12 +50,14 @@ override RS: u32;
 override TILE4: u32;
 override OUT_LEN: u32;
 
-var<workgroup> tile: array<vec4<f32>, TILE4>;
+var<workgroup> tile: array<vec4<H>, TILE4>;
 var<workgroup> ot: array<f32, OUT_LEN>;
 var<workgroup> red: array<f32, WG>;
 
 // The inputs of a block's 4 outputs for kernel column i (t3, t4 only for k = 5).
-struct Taps { t0: vec4<f32>, t1: vec4<f32>, t2: vec4<f32>, t3: vec4<f32>, t4: vec4<f32> }
+struct Taps { t0: vec4<H>, t1: vec4<H>, t2: vec4<H>, t3: vec4<H>, t4: vec4<H> }
+// A weight row (dw_rows.wgsl).
+struct WRow { lo: vec4<H>, hi: vec4<H> }
 
 // Staged rows per plane: every input row the band's blocks read.
 fn tile_rows() -> u32 {
@@ -86,7 +91,7 @@ fn col_slot(pc: u32) -> u32 {
 }
 
 fn put(i: u32, v: f32) {
-    tile[i / 4u][i % 4u] = v;
+    tile[i / 4u][i % 4u] = H(v);
 }
 
 // Input row `r` of the band of plane p0 + ch, or -1 outside the image.
@@ -138,7 +143,7 @@ fn stage_scalar(p0: u32, r0: u32, li: u32) {
 // The outputs of plane `p` in this band that lane j computes; returns their sum.
 fn compute(p: u32, ch: u32, j: u32, r0: u32, rows: u32) -> f32 {
     let w = dw_weights((p % P.c) * K * P.row_stride);
-    let bias = w.r0.hi.w;
+    let bias = f32(w.r0.hi.w);
     let qpr = (P.w_out + 3u) / 4u;
     let blocks = (rows + ROWS - 1u) / ROWS * qpr;
     var sum = 0.0;
@@ -173,14 +178,19 @@ fn compute(p: u32, ch: u32, j: u32, r0: u32, rows: u32) -> f32 {
 fn dw_weights(base: u32) -> DwWeights {
     var w: DwWeights;
     let q = base / 4u;
-    w.r0 = Pair(ld_wts4(q), ld_wts4(q + 1u));
-    w.r1 = Pair(ld_wts4(q + 2u), ld_wts4(q + 3u));
-    w.r2 = Pair(ld_wts4(q + 4u), ld_wts4(q + 5u));
+    w.r0 = weight_pair(q);
+    w.r1 = weight_pair(q + 2u);
+    w.r2 = weight_pair(q + 4u);
     if (K == 5u) {
-        w.r3 = Pair(ld_wts4(q + 6u), ld_wts4(q + 7u));
-        w.r4 = Pair(ld_wts4(q + 8u), ld_wts4(q + 9u));
+        w.r3 = weight_pair(q + 6u);
+        w.r4 = weight_pair(q + 8u);
     }
     return w;
+}
+
+// The weight row at vec4 q of the weights, in H.
+fn weight_pair(q: u32) -> WRow {
+    return WRow(vec4<H>(ld_wts4(q)), vec4<H>(ld_wts4(q + 1u)));
 }
 
 // Staged row `r` of a block: weight row r - m·STRIDE for output row m, where that is one.
@@ -203,9 +213,9 @@ fn row_taps(at: u32) -> Taps {
         let a = tile[at];
         let b = tile[at + 1u];
         t.t0 = a;
-        t.t1 = vec4<f32>(a.yzw, b.x);
-        t.t2 = vec4<f32>(a.zw, b.xy);
-        t.t3 = vec4<f32>(a.w, b.xyz);
+        t.t1 = vec4<H>(a.yzw, b.x);
+        t.t2 = vec4<H>(a.zw, b.xy);
+        t.t3 = vec4<H>(a.w, b.xyz);
         t.t4 = b;
     } else {
         // Even padded columns 2·x0 + 2i and odd ones 2·x0 + 2i + 1, i = 0 .. 7.
@@ -214,11 +224,11 @@ fn row_taps(at: u32) -> Taps {
         let o0 = tile[at + RS / 8u];
         t.t0 = e0;
         t.t1 = o0;
-        t.t2 = vec4<f32>(e0.yzw, e1.x);
+        t.t2 = vec4<H>(e0.yzw, e1.x);
         if (K == 5u) {
             let o1 = tile[at + RS / 8u + 1u];
-            t.t3 = vec4<f32>(o0.yzw, o1.x);
-            t.t4 = vec4<f32>(e0.zw, e1.xy);
+            t.t3 = vec4<H>(o0.yzw, o1.x);
+            t.t4 = vec4<H>(e0.zw, e1.xy);
         }
     }
     return t;
@@ -226,9 +236,9 @@ fn row_taps(at: u32) -> Taps {
 
 // Output row `y` (band row `by`) of plane p, columns x0 .. x0 + 3: act(acc + bias), stored
 // (ALIGNED) or put in `ot`. Returns the sum of the values inside the plane.
-fn emit(p: u32, ch: u32, y: u32, by: u32, rows: u32, x0: u32, acc: vec4<f32>, bias: f32) -> f32 {
+fn emit(p: u32, ch: u32, y: u32, by: u32, rows: u32, x0: u32, acc: vec4<H>, bias: f32) -> f32 {
     if (by >= rows) { return 0.0; }
-    let a = acc + bias;
+    let a = vec4<f32>(acc) + bias;
     let v = vec4<f32>(activate(a.x), activate(a.y), activate(a.z), activate(a.w));
     if (ALIGNED != 0u) {
         st_dst4(((p * P.h_out + y) * P.w_out + x0) / 4u, v);

@@ -30,6 +30,9 @@
 // 16 × 16 tile splits each slice among SK = 4 groups of lanes (KS = 64, 16 channels each),
 // which add their partial sums through workgroup memory at the end: 4 × the workgroups of
 // a 64-lane 4 × 4 tile, and a quarter of the serial steps.
+// Arithmetic: the tiles and the multiply-adds are in H (f32, or f16 where the tuning asks
+// and storage is native f16: gpu::formats::Arithmetic). Each slice's multiply-adds sum in a
+// `Run` of H, which then adds into the lane's f32 `Acc`, so f16 sums stay KS / SK terms long.
 // Grid: x = channel tiles (fastest, so the workgroups reading the same inputs run together
 // and share them in cache), y (+ z beyond 65535) = column tiles.
 // P: PointwiseParams (src/kernels/pointwise.rs); tile constants from
@@ -54,7 +57,7 @@ override WG: u32;
 
 // Two slices, each KS rows of TM weights then KS rows of TN inputs, as vec4s. The
 // epilogues reuse it for partial sums (SK > 1) and for the TM × TN outputs (odd planes).
-var<workgroup> tiles: array<vec4<f32>, 2u * KS * (TM + TN) / 4u>;
+var<workgroup> tiles: array<vec4<H>, 2u * KS * (TM + TN) / 4u>;
 
 // Where a lane's 4 columns read their inputs: per column, the offset of channel 0 of its
 // pixel (clamped to the last column, so every load stays inside the tensor) and of its
@@ -69,6 +72,12 @@ struct Cols {
 struct Acc {
     a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>,
     a4: vec4<f32>, a5: vec4<f32>, a6: vec4<f32>, a7: vec4<f32>,
+}
+
+// The same block summed over the slices since the last `flush`, in H.
+struct Run {
+    a0: vec4<H>, a1: vec4<H>, a2: vec4<H>, a3: vec4<H>,
+    a4: vec4<H>, a5: vec4<H>, a6: vec4<H>, a7: vec4<H>,
 }
 
 @compute @workgroup_size(WG)
@@ -89,6 +98,7 @@ fn main(
     let c = li % (TN / 4u);
     let cols = lane_columns(q0, c, columns);
     var acc: Acc;
+    var run: Run;
     let half_len = KS * (TM + TN) / 4u;
     let slices = (P.c_in + KS - 1u) / KS;
     var wr: array<vec4<f32>, 4>;
@@ -100,12 +110,18 @@ fn main(
         let cur = (s & 1u) * half_len;
         let more = s + 1u < slices;
         if (more) { fetch((s + 1u) * KS, li, co0, cols, &wr, &xr); }
-        multiply(cur, g, r, c, &acc);
+        multiply(cur, g, r, c, &run);
+        // f16 sums last one slice; f32 ones run to the end.
+        if (F16_MATH) {
+            acc = flush(acc, run);
+            run = Run();
+        }
         if (more) { put(half_len - cur, li, &wr, &xr); }
         // Slice s + 1 is staged, and every lane is done reading slice s's half, which the
         // next iteration overwrites.
         workgroupBarrier();
     }
+    acc = flush(acc, run);
     if (SK > 1u) { acc = reduce(g, r, c, acc); }
     if (ALIGNED != 0u) {
         if (g == 0u) { store_aligned(co0 + RM * r, q0 + 4u * c, columns, acc); }
@@ -118,6 +134,16 @@ fn main(
     }
 }
 
+// `acc` plus `run`, in f32.
+fn flush(acc: Acc, run: Run) -> Acc {
+    return Acc(
+        acc.a0 + vec4<f32>(run.a0), acc.a1 + vec4<f32>(run.a1),
+        acc.a2 + vec4<f32>(run.a2), acc.a3 + vec4<f32>(run.a3),
+        acc.a4 + vec4<f32>(run.a4), acc.a5 + vec4<f32>(run.a5),
+        acc.a6 + vec4<f32>(run.a6), acc.a7 + vec4<f32>(run.a7),
+    );
+}
+
 // Group 0's blocks plus the other groups' (through `tiles`); theirs are not used after.
 fn reduce(g: u32, r: u32, c: u32, acc: Acc) -> Acc {
     let block = TM * TN / 4u;
@@ -128,15 +154,15 @@ fn reduce(g: u32, r: u32, c: u32, acc: Acc) -> Acc {
         for (var h = 0u; h + 1u < SK; h++) {
             let at = h * block + RM * r * (TN / 4u) + c;
             let row = TN / 4u;
-            sum.a0 += tiles[at];
-            sum.a1 += tiles[at + row];
-            sum.a2 += tiles[at + 2u * row];
-            sum.a3 += tiles[at + 3u * row];
+            sum.a0 += vec4<f32>(tiles[at]);
+            sum.a1 += vec4<f32>(tiles[at + row]);
+            sum.a2 += vec4<f32>(tiles[at + 2u * row]);
+            sum.a3 += vec4<f32>(tiles[at + 3u * row]);
             if (RM == 8u) {
-                sum.a4 += tiles[at + 4u * row];
-                sum.a5 += tiles[at + 5u * row];
-                sum.a6 += tiles[at + 6u * row];
-                sum.a7 += tiles[at + 7u * row];
+                sum.a4 += vec4<f32>(tiles[at + 4u * row]);
+                sum.a5 += vec4<f32>(tiles[at + 5u * row]);
+                sum.a6 += vec4<f32>(tiles[at + 6u * row]);
+                sum.a7 += vec4<f32>(tiles[at + 7u * row]);
             }
         }
     }
@@ -163,7 +189,7 @@ fn lane_columns(q0: u32, c: u32, columns: u32) -> Cols {
 // The multiply-adds of group g's channels of the slice half at `cur`: per input channel,
 // the lane's RM weights (vec4s its row of lanes shares, a broadcast) times its 4 inputs
 // (consecutive lanes read consecutive vec4s).
-fn multiply(cur: u32, g: u32, r: u32, c: u32, acc: ptr<function, Acc>) {
+fn multiply(cur: u32, g: u32, r: u32, c: u32, acc: ptr<function, Run>) {
     let w = cur + r * (RM / 4u);
     let x = cur + KS * TM / 4u + c;
     for (var i = 0u; i < KS / SK; i++) {
@@ -235,11 +261,11 @@ fn fetch_x(cols: Cols, ci: u32) -> vec4<f32> {
 fn put(at: u32, li: u32, wr: ptr<function, array<vec4<f32>, 4>>, xr: ptr<function, array<vec4<f32>, 4>>) {
     for (var j = 0u; j < KS * TM / 4u / WG; j++) {
         let k = li / (TM / 4u) + j * (WG / (TM / 4u));
-        tiles[at + k * (TM / 4u) + li % (TM / 4u)] = (*wr)[j];
+        tiles[at + k * (TM / 4u) + li % (TM / 4u)] = vec4<H>((*wr)[j]);
     }
     for (var j = 0u; j < KS * TN / 4u / WG; j++) {
         let k = li / (TN / 4u) + j * (WG / (TN / 4u));
-        tiles[at + KS * TM / 4u + k * (TN / 4u) + li % (TN / 4u)] = (*xr)[j];
+        tiles[at + KS * TM / 4u + k * (TN / 4u) + li % (TN / 4u)] = vec4<H>((*xr)[j]);
     }
 }
 
@@ -271,20 +297,20 @@ fn store_channel(co: u32, o: u32, a: vec4<f32>) {
 }
 
 // The lane's block into `tiles` from `base` as rows of TN / 4 vec4s per channel (for
-// `reduce` and `store_words`). The slice loop ended with a barrier, so no lane still reads
-// the staged slices.
+// `reduce` and `store_words`; in H, one rounding before the f16 output's own). The slice
+// loop ended with a barrier, so no lane still reads the staged slices.
 fn stage_block(base: u32, r: u32, c: u32, acc: Acc) {
     let at = base + RM * r * (TN / 4u) + c;
     let row = TN / 4u;
-    tiles[at] = acc.a0;
-    tiles[at + row] = acc.a1;
-    tiles[at + 2u * row] = acc.a2;
-    tiles[at + 3u * row] = acc.a3;
+    tiles[at] = vec4<H>(acc.a0);
+    tiles[at + row] = vec4<H>(acc.a1);
+    tiles[at + 2u * row] = vec4<H>(acc.a2);
+    tiles[at + 3u * row] = vec4<H>(acc.a3);
     if (RM == 8u) {
-        tiles[at + 4u * row] = acc.a4;
-        tiles[at + 5u * row] = acc.a5;
-        tiles[at + 6u * row] = acc.a6;
-        tiles[at + 7u * row] = acc.a7;
+        tiles[at + 4u * row] = vec4<H>(acc.a4);
+        tiles[at + 5u * row] = vec4<H>(acc.a5);
+        tiles[at + 6u * row] = vec4<H>(acc.a6);
+        tiles[at + 7u * row] = vec4<H>(acc.a7);
     }
 }
 
@@ -351,7 +377,7 @@ fn direct(co: u32, q: u32) -> f32 {
 
 // act(acc + bias) (+ the residual) of tile row `row`, column `col`, output index `o`.
 fn output(row: u32, col: u32, o: u32, bias: f32) -> f32 {
-    var y = activate(tiles[row * (TN / 4u) + col / 4u][col % 4u] + bias);
+    var y = activate(f32(tiles[row * (TN / 4u) + col / 4u][col % 4u]) + bias);
     if (HAS_RESIDUAL != 0u) { y += ld_res(o); }
     return y;
 }

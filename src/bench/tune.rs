@@ -4,7 +4,8 @@
 //! over shapes of the best of a few runs). Two sweeps: the CPU family's kernel shapes
 //! (pointwise channel block, subgroup weights), then the compute units the GPU family sizes
 //! its grids for, with its sums by subgroup operations and through workgroup memory where
-//! the adapter has subgroups.
+//! the adapter has subgroups; and on adapters with native f16, the GPU family in f16
+//! storage with f16 arithmetic and with f32 (`Tuning::gpu_f16_math`).
 
 use super::cases::{gpu_tuning_set, tuning_set};
 use crate::gpu::tuning::GPU_UNIT_CANDIDATES;
@@ -25,6 +26,9 @@ pub struct Candidate {
     pub subgroups: bool,
     pub gpu_units: u32,
     pub gpu_subgroup_sums: bool,
+    pub gpu_f16_math: bool,
+    /// The precision the candidate ran in: f16 for the f16-arithmetic sweep.
+    pub precision: Precision,
     /// Sum over the tuning shapes of the best run, in milliseconds.
     pub ms: f64,
     /// Every output matched the CPU reference; only such candidates can win.
@@ -35,12 +39,20 @@ pub struct Candidate {
 /// within ~1e-6 of the f64 reference on these shapes (tests/kernels.rs holds them to 1e-4);
 /// 1e-3 only has to tell broken results from right ones.
 const TOLERANCE: f64 = 1e-3;
+/// The same for f16 storage and arithmetic, which the kernel tests hold to 2e-2 of the RMS
+/// plus 2^-10 of each value (`check::TOL_F16_MATH`); 5e-2, the goldens' per-stage f16
+/// tolerance, still fails a broken kernel.
+const TOLERANCE_F16: f64 = 5e-2;
 
-fn matches(ours: &[f32], reference: &[f32]) -> bool {
+fn matches(ours: &[f32], reference: &[f32], precision: Precision) -> bool {
+    let tolerance = match precision {
+        Precision::F32 => TOLERANCE,
+        Precision::F16 => TOLERANCE_F16,
+    };
     let rms = (reference.iter().map(|&v| (v as f64).powi(2)).sum::<f64>()
         / reference.len().max(1) as f64)
         .sqrt();
-    let tol = TOLERANCE * rms.max(1e-6);
+    let tol = tolerance * rms.max(1e-6);
     ours.len() == reference.len()
         && ours
             .iter()
@@ -50,16 +62,16 @@ fn matches(ours: &[f32], reference: &[f32]) -> bool {
 
 /// Times every candidate on `gpu`; returns the fastest correct one and all timings.
 pub fn tune(gpu: &Gpu, runs: usize) -> Result<(Tuning, Vec<Candidate>)> {
-    let mut results = sweep(gpu, runs, Family::Cpu, &tuning_set(), |t| {
-        t.candidates(gpu.subgroup_lanes)
-    })?;
+    let cpu_cases = (Family::Cpu, Precision::F32, tuning_set());
+    let mut results = sweep(gpu, runs, &cpu_cases, |t| t.candidates(gpu.subgroup_lanes))?;
     let cpu_best = fastest(&results, Family::Cpu)?;
     let sums = if subgroup_reductions(gpu.subgroup_lanes) {
         vec![true, false]
     } else {
         vec![cpu_best.gpu_subgroup_sums]
     };
-    let gpu_runs = sweep(gpu, runs, Family::Gpu, &gpu_tuning_set(), |_| {
+    let gpu_cases = (Family::Gpu, Precision::F32, gpu_tuning_set());
+    let gpu_runs = sweep(gpu, runs, &gpu_cases, |_| {
         (sums.iter())
             .flat_map(|&gpu_subgroup_sums| {
                 distinct_grids(Tuning {
@@ -71,17 +83,33 @@ pub fn tune(gpu: &Gpu, runs: usize) -> Result<(Tuning, Vec<Candidate>)> {
     })?;
     results.extend(gpu_runs);
     let gpu_best = fastest(&results, Family::Gpu)?;
-    let best = Tuning {
+    let mut best = Tuning {
         gpu_units: gpu_best.gpu_units,
         gpu_subgroup_sums: gpu_best.gpu_subgroup_sums,
         ..cpu_best
     };
+    // f16 arithmetic needs native f16 storage (without it the choice changes no kernel).
+    if gpu.native_f16 {
+        let f16_cases = (Family::Gpu, Precision::F16, gpu_tuning_set());
+        let f16_runs = sweep(gpu, runs, &f16_cases, |_| {
+            [true, false]
+                .map(|gpu_f16_math| Tuning {
+                    gpu_f16_math,
+                    ..best
+                })
+                .to_vec()
+        })?;
+        let winner = (f16_runs.iter().filter(|c| c.correct)).min_by(|a, b| a.ms.total_cmp(&b.ms));
+        best.gpu_f16_math = winner.is_some_and(|c| c.gpu_f16_math);
+        results.extend(f16_runs);
+    }
     Ok((best, results))
 }
 
 /// The fastest correct candidate of `family`'s sweep.
 fn fastest(results: &[Candidate], family: Family) -> Result<Tuning> {
-    let best = (results.iter().filter(|c| c.correct && c.family == family))
+    let best = (results.iter())
+        .filter(|c| c.correct && c.family == family && c.precision == Precision::F32)
         .min_by(|a, b| a.ms.total_cmp(&b.ms))
         .ok_or_else(|| {
             Error::Gpu(format!(
@@ -93,6 +121,7 @@ fn fastest(results: &[Candidate], family: Family) -> Result<Tuning> {
         subgroups: best.subgroups,
         gpu_units: best.gpu_units,
         gpu_subgroup_sums: best.gpu_subgroup_sums,
+        gpu_f16_math: best.gpu_f16_math,
     })
 }
 
@@ -118,14 +147,14 @@ fn distinct_grids(base: Tuning) -> Vec<Tuning> {
     out
 }
 
-/// Runs `family` on `cases` under each of `candidates(gpu.tuning)`.
+/// Runs `family` on `cases` in `precision` under each of `candidates(gpu.tuning)`.
 fn sweep(
     gpu: &Gpu,
     runs: usize,
-    family: Family,
-    cases: &[Case],
+    (family, precision, cases): &(Family, Precision, Vec<Case>),
     candidates: impl Fn(Tuning) -> Vec<Tuning>,
 ) -> Result<Vec<Candidate>> {
+    let (family, precision) = (*family, *precision);
     let inputs: Vec<Vec<f32>> = (cases.iter())
         .map(|c| vec![0.5f32; c.graph.shapes[0].len()])
         .collect();
@@ -138,12 +167,12 @@ fn sweep(
         g.tuning = tuning;
         let (mut total, mut correct) = (0.0, true);
         for ((case, input), expected) in cases.iter().zip(&inputs).zip(&expected) {
-            let gw = GpuWeights::new(&g, &case.weights, Precision::F32);
+            let gw = GpuWeights::new(&g, &case.weights, precision);
             let session = Executor::with_family(&g, &gw, case.graph.clone(), false, family)?;
             // Warm-up (pipeline creation and first-use costs), checked for device errors so a
             // candidate the driver rejects fails instead of timing nothing.
             let out = g.scoped("a tuning run", || session.run(input))?;
-            correct &= matches(&out.logits, expected);
+            correct &= matches(&out.logits, expected, precision);
             let mut best = f64::INFINITY;
             for _ in 0..runs.max(1) {
                 let t = Instant::now();
@@ -158,6 +187,8 @@ fn sweep(
             subgroups: tuning.subgroups,
             gpu_units: tuning.gpu_units,
             gpu_subgroup_sums: tuning.gpu_subgroup_sums,
+            gpu_f16_math: tuning.gpu_f16_math,
+            precision,
             ms: total,
             correct,
         });
@@ -168,18 +199,26 @@ fn sweep(
 #[cfg(test)]
 mod tests {
     use super::{distinct_grids, matches};
-    use crate::gpu::Tuning;
+    use crate::gpu::{Precision, Tuning};
 
     #[test]
     fn a_wrong_value_fails_the_reference_check() {
         let reference = [1.0f32, -2.0, 3.0, 0.5];
         let mut ours = reference;
-        assert!(matches(&ours, &reference));
-        // 1% of the RMS (~1.9) off: far outside TOLERANCE.
+        let f32 = Precision::F32;
+        assert!(matches(&ours, &reference, f32));
+        // 1% of the RMS (~1.9) off: far outside TOLERANCE, inside TOLERANCE_F16.
         ours[2] += 0.02;
-        assert!(!matches(&ours, &reference), "{ours:?} vs {reference:?}");
         assert!(
-            !matches(&ours[..3], &reference),
+            !matches(&ours, &reference, f32),
+            "{ours:?} vs {reference:?}"
+        );
+        assert!(matches(&ours, &reference, Precision::F16));
+        // 10% of the RMS off: outside TOLERANCE_F16 too.
+        ours[2] += 0.18;
+        assert!(!matches(&ours, &reference, Precision::F16));
+        assert!(
+            !matches(&ours[..3], &reference, f32),
             "a short output never matches"
         );
     }

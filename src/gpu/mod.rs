@@ -2,6 +2,7 @@
 
 pub mod buffers;
 pub mod device;
+pub mod formats;
 pub(crate) mod oneshot;
 pub mod pipeline_cache;
 pub mod pipelines;

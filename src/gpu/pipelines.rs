@@ -2,6 +2,7 @@
 //! of pipelines keyed by kernel and override constants, so a whole model needs only a
 //! handful of pipelines.
 
+pub use super::formats::{Arithmetic, Precision, Storage, Target};
 pub use crate::kernels::{Constants, Kernel};
 use std::collections::HashMap;
 
@@ -23,55 +24,16 @@ const LANES_PLAIN: &str = include_str!("../../shaders/lanes_plain.wgsl");
 const LANES_SUBGROUP: &str = include_str!("../../shaders/lanes_subgroup.wgsl");
 const GPU_ROWS: &str = include_str!("../../shaders/gpu_family/rows.wgsl");
 
-/// How values sit in the storage buffers the kernels read and write.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Storage {
-    F32,
-    /// Native `f16` (the adapter has SHADER_F16).
-    F16,
-    /// f16 pairs packed in `u32` words, for adapters without SHADER_F16.
-    F16Packed,
-}
-
-impl Storage {
-    pub const ALL: [Storage; 3] = [Storage::F32, Storage::F16, Storage::F16Packed];
-
-    /// The storage for `precision` on an adapter with (or without) native f16.
-    pub fn for_precision(precision: Precision, native_f16: bool) -> Self {
-        match (precision, native_f16) {
-            (Precision::F32, _) => Storage::F32,
-            (Precision::F16, true) => Storage::F16,
-            (Precision::F16, false) => Storage::F16Packed,
-        }
-    }
-}
-
-/// Where a kernel's WGSL is compiled: by naga (native backends) or by the browser's own
-/// WebGPU, to which wgpu hands the source as it is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Target {
-    Native,
-    Browser,
-}
-
-impl Target {
-    /// This build's: `Browser` on `wasm32`.
-    pub const CURRENT: Target = if cfg!(target_arch = "wasm32") {
-        Target::Browser
-    } else {
-        Target::Native
-    };
-}
-
 impl Kernel {
     /// The complete WGSL module for this build's [`Target`]: storage bindings, prelude, the
     /// kernel's parameter block (`kernels::*Params::WGSL`), helpers, kernel. `subgroups`
     /// (wgpu's SUBGROUP feature) chooses each family's subgroup variant: CPU-family kernels
     /// share weights by subgroup broadcast (subgroups of at least 8 lanes,
     /// `Tuning::subgroups`), GPU-family ones reduce across lanes with subgroup operations
-    /// (`gpu_family::subgroup_reductions`).
-    pub fn source(self, storage: Storage, subgroups: bool) -> String {
-        self.source_in(storage, subgroups, Target::CURRENT)
+    /// (`gpu_family::subgroup_reductions`). `arithmetic` is what the GPU family multiplies in
+    /// ([`Arithmetic`]; the CPU family's is f32).
+    pub fn source(self, storage: Storage, subgroups: bool, arithmetic: Arithmetic) -> String {
+        self.source_in(storage, subgroups, arithmetic, Target::CURRENT)
     }
 
     /// Like `source`, for `target`. A browser gets stores split for it ([`SPLIT_STORES`])
@@ -82,8 +44,15 @@ impl Kernel {
     /// `diagnostic(off, subgroup_uniformity);`: their lanes leave only with their whole
     /// subgroup (`all_done`), which Chrome's uniformity analysis cannot see, so it rejects
     /// every broadcast after such an exit.
-    pub fn source_in(self, storage: Storage, subgroups: bool, target: Target) -> String {
-        let source = self.source_for(storage, subgroups, target == Target::Browser);
+    pub fn source_in(
+        self,
+        storage: Storage,
+        subgroups: bool,
+        arithmetic: Arithmetic,
+        target: Target,
+    ) -> String {
+        let split_stores = target == Target::Browser;
+        let source = self.source_for(storage, subgroups, arithmetic, split_stores);
         if target == Target::Native || !self.uses_subgroups(subgroups) {
             return source;
         }
@@ -99,6 +68,15 @@ impl Kernel {
     /// (shaders/gpu_family/reduce_subgroup.wgsl).
     pub fn uses_subgroups(self, subgroups: bool) -> bool {
         subgroups && (self.family() == crate::kernels::Family::Cpu || self.reduces())
+    }
+
+    /// The type its `H` is for `arithmetic` asked over `storage`: the GPU family's choice
+    /// where native f16 allows it, f32 in the CPU family.
+    pub fn arithmetic(self, arithmetic: Arithmetic, storage: Storage) -> Arithmetic {
+        match self.family() {
+            crate::kernels::Family::Gpu => arithmetic.with(storage),
+            _ => Arithmetic::F32,
+        }
     }
 
     /// Whether it is a GPU-family kernel that sums across lanes, taking its entry point and
@@ -118,8 +96,15 @@ impl Kernel {
     /// In packed f16 storage the CPU family's kernels store single halves with atomics (two
     /// invocations may share a word); the GPU family's store only whole words they own, so
     /// their bindings have no atomics at all.
-    pub fn source_for(self, storage: Storage, subgroups: bool, split_stores: bool) -> String {
+    pub fn source_for(
+        self,
+        storage: Storage,
+        subgroups: bool,
+        arithmetic: Arithmetic,
+        split_stores: bool,
+    ) -> String {
         let gpu_family = self.family() == crate::kernels::Family::Gpu;
+        let arithmetic = self.arithmetic(arithmetic, storage).wgsl();
         let (bindings, split) = match storage {
             Storage::F32 => (format!("alias S = f32;\n{STORAGE}"), STORE_SPLIT),
             Storage::F16 => (
@@ -157,7 +142,7 @@ impl Kernel {
                 _ => "",
             };
             return format!(
-                "{bindings}\n{PRELUDE}\n{params}\n{reduce}\n{rows}\n{}",
+                "{bindings}\n{arithmetic}{PRELUDE}\n{params}\n{reduce}\n{rows}\n{}",
                 self.body()
             );
         }
@@ -174,7 +159,7 @@ impl Kernel {
             LANES_PLAIN
         };
         format!(
-            "{bindings}\n{PRELUDE}\n{STORE4}\n{params}\n{lanes}\n{taps}\n{}",
+            "{bindings}\n{arithmetic}{PRELUDE}\n{STORE4}\n{params}\n{lanes}\n{taps}\n{}",
             self.body()
         )
     }
@@ -192,38 +177,6 @@ fn replace_dst4_block(text: &str, with: &str) -> String {
     let start = text.find(START).expect("storage WGSL marks its dst4 block");
     let end = text.find(END).expect("storage WGSL ends its dst4 block") + END.len();
     format!("{}{with}{}", &text[..start], &text[end..])
-}
-
-/// How weights and activations are stored; arithmetic is f32 either way.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Precision {
-    #[default]
-    F32,
-    /// Half-precision storage: native `f16` where the adapter has SHADER_F16, packed pairs
-    /// (`pack2x16float`) elsewhere.
-    F16,
-}
-
-impl Precision {
-    /// Bytes per stored value.
-    pub fn bytes(self) -> u64 {
-        match self {
-            Precision::F32 => 4,
-            Precision::F16 => 2,
-        }
-    }
-
-    /// Parses `f32` or `f16` (as the command line's `--precision` takes them).
-    pub fn parse(s: &str) -> crate::Result<Self> {
-        match s {
-            "f32" => Ok(Precision::F32),
-            "f16" => Ok(Precision::F16),
-            _ => Err(crate::Error::Input(format!(
-                "unknown precision {s:?}; use f32 or f16"
-            ))),
-        }
-    }
 }
 
 /// Binding numbers of the shared layout (see `shaders/storage.wgsl`): eight storage buffers,
@@ -246,32 +199,41 @@ pub mod binding {
     pub const SRC4: u32 = 8;
 }
 
-/// Which kernels take their subgroup variant (`Kernel::source`'s `subgroups`), per family.
+/// Which source variant each kernel takes (`Kernel::source`'s `subgroups` and
+/// `arithmetic`), per family.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Subgroups {
+pub struct Variants {
     /// CPU family: weights shared by subgroup broadcast.
-    pub cpu: bool,
+    pub cpu_subgroups: bool,
     /// GPU family: sums across lanes by subgroup operations.
-    pub gpu: bool,
+    pub gpu_subgroups: bool,
+    /// GPU family: what it stages and multiplies in (f16 only over native f16 storage).
+    pub gpu_arithmetic: Arithmetic,
 }
 
-impl Subgroups {
+impl Variants {
     /// What `gpu` runs: its tuning's choice for the CPU family (`Tuning::subgroups`), and
     /// for the GPU family its tuning's (`Tuning::gpu_subgroup_sums`) where the adapter's
-    /// subgroups allow (`gpu_family::subgroup_reductions`).
+    /// subgroups allow (`gpu_family::subgroup_reductions`), and f16 arithmetic where its
+    /// tuning asks for it (`Tuning::gpu_f16_math`).
     pub fn of(gpu: &super::Gpu) -> Self {
         let lanes_allow = crate::kernels::gpu_family::subgroup_reductions(gpu.subgroup_lanes);
-        Subgroups {
-            cpu: gpu.tuning.subgroups,
-            gpu: gpu.tuning.gpu_subgroup_sums && lanes_allow,
+        let gpu_arithmetic = match gpu.tuning.gpu_f16_math {
+            true => Arithmetic::F16,
+            false => Arithmetic::F32,
+        };
+        Variants {
+            cpu_subgroups: gpu.tuning.subgroups,
+            gpu_subgroups: gpu.tuning.gpu_subgroup_sums && lanes_allow,
+            gpu_arithmetic,
         }
     }
 
-    /// `kernel`'s family's choice.
-    pub fn for_kernel(self, kernel: Kernel) -> bool {
+    /// `kernel`'s family's subgroup choice.
+    pub fn subgroups(self, kernel: Kernel) -> bool {
         match kernel.family() {
-            crate::kernels::Family::Gpu => self.gpu,
-            _ => self.cpu,
+            crate::kernels::Family::Gpu => self.gpu_subgroups,
+            _ => self.cpu_subgroups,
         }
     }
 }
@@ -279,7 +241,7 @@ impl Subgroups {
 pub struct Pipelines {
     pub layout: wgpu::BindGroupLayout,
     storage: Storage,
-    subgroups: Subgroups,
+    variants: Variants,
     pipeline_layout: wgpu::PipelineLayout,
     modules: HashMap<Kernel, wgpu::ShaderModule>,
     cache: HashMap<(Kernel, Constants), wgpu::ComputePipeline>,
@@ -291,7 +253,7 @@ impl Pipelines {
     pub fn new(
         device: &wgpu::Device,
         storage: Storage,
-        subgroups: Subgroups,
+        variants: Variants,
         driver_cache: Option<wgpu::PipelineCache>,
     ) -> Self {
         let buffer = |b: u32, read_only: bool| wgpu::BindGroupLayoutEntry {
@@ -336,7 +298,7 @@ impl Pipelines {
         Pipelines {
             layout,
             storage,
-            subgroups,
+            variants,
             pipeline_layout,
             modules: HashMap::new(),
             cache: HashMap::new(),
@@ -351,12 +313,15 @@ impl Pipelines {
         kernel: Kernel,
         constants: Constants,
     ) -> &wgpu::ComputePipeline {
-        let (storage, subgroups) = (self.storage, self.subgroups.for_kernel(kernel));
+        let (storage, subgroups) = (self.storage, self.variants.subgroups(kernel));
+        let arithmetic = self.variants.gpu_arithmetic;
         let driver_cache = self.driver_cache.as_ref();
         let module = self.modules.entry(kernel).or_insert_with(|| {
             device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(&format!("{kernel:?}")),
-                source: wgpu::ShaderSource::Wgsl(kernel.source(storage, subgroups).into()),
+                source: wgpu::ShaderSource::Wgsl(
+                    kernel.source(storage, subgroups, arithmetic).into(),
+                ),
             })
         });
         let layout = &self.pipeline_layout;

@@ -31,6 +31,13 @@ pub struct Tuning {
     /// `effnet tune` times both. Caches written before it existed get `true`.
     #[serde(default = "yes")]
     pub gpu_subgroup_sums: bool,
+    /// Whether the GPU family stages and multiplies in f16 when storage is native f16
+    /// (`gpu::formats::Arithmetic`): twice the values per workgroup-memory byte and per
+    /// register, and double-rate arithmetic on most GPUs, but emulated on CPU drivers
+    /// (lavapipe: 28% slower); `effnet tune` times both. Caches written before it existed
+    /// get the adapter's default (`cached`).
+    #[serde(default)]
+    pub gpu_f16_math: bool,
 }
 
 fn yes() -> bool {
@@ -52,6 +59,7 @@ impl Default for Tuning {
             subgroups: false,
             gpu_units: default_units(),
             gpu_subgroup_sums: true,
+            gpu_f16_math: true,
         }
     }
 }
@@ -72,6 +80,7 @@ impl Tuning {
             subgroups: true,
             gpu_units: threads as u32,
             gpu_subgroup_sums: true,
+            gpu_f16_math: false,
         };
         if cpu.fits(subgroup_lanes) {
             cpu
@@ -144,21 +153,40 @@ pub fn adapter_key(info: &wgpu::AdapterInfo) -> String {
     )
 }
 
-fn read_cache() -> BTreeMap<String, Tuning> {
+/// The cache's entries as written, for telling absent fields from stored ones.
+fn read_cache_entries() -> BTreeMap<String, serde_json::Value> {
     cache_path()
         .and_then(|p| std::fs::read_to_string(p).ok())
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default()
 }
 
+fn read_cache() -> BTreeMap<String, Tuning> {
+    let entries = read_cache_entries().into_iter();
+    entries
+        .filter_map(|(k, v)| Some((k, serde_json::from_value(v).ok()?)))
+        .collect()
+}
+
 /// The cached tuning for this adapter, if any and if it can run with `subgroup_lanes`-lane
 /// subgroups. A missing or unreadable cache is not an error.
 pub fn cached(info: &wgpu::AdapterInfo, subgroup_lanes: u32) -> Option<Tuning> {
-    let mut t = read_cache().remove(&adapter_key(info))?;
-    if t.gpu_units == 0 {
-        t.gpu_units = Tuning::default_for(info, subgroup_lanes).gpu_units;
-    }
+    let entry = read_cache_entries().remove(&adapter_key(info))?;
+    let t = from_entry(entry, Tuning::default_for(info, subgroup_lanes))?;
     t.fits(subgroup_lanes).then_some(t)
+}
+
+/// A cache entry with the fields it lacks (written before they existed) from `defaults`,
+/// the adapter's.
+fn from_entry(entry: serde_json::Value, defaults: Tuning) -> Option<Tuning> {
+    let mut t: Tuning = serde_json::from_value(entry.clone()).ok()?;
+    if t.gpu_units == 0 {
+        t.gpu_units = defaults.gpu_units;
+    }
+    if entry.get("gpu_f16_math").is_none() {
+        t.gpu_f16_math = defaults.gpu_f16_math;
+    }
+    Some(t)
 }
 
 /// Stores `tuning` for this adapter, keeping other adapters' entries.
@@ -193,6 +221,30 @@ mod tests {
             "the GPU family's sums as before the field"
         );
         assert!(!old.fits(8), "0 units is not a tuning to run");
+    }
+
+    /// Fields an old entry lacks come from the adapter's defaults; stored ones stay.
+    #[test]
+    fn old_cache_entries_get_the_adapters_defaults() {
+        let cpu = Tuning {
+            gpu_units: 2,
+            gpu_f16_math: false,
+            ..Tuning::default()
+        };
+        let old = serde_json::json!({"pointwise_co": 32, "subgroups": true});
+        let t = super::from_entry(old, cpu).unwrap();
+        assert_eq!(
+            (t.pointwise_co, t.gpu_units, t.gpu_f16_math),
+            (32, 2, false)
+        );
+        let gpu = Tuning::default();
+        let stored = serde_json::json!({"pointwise_co": 8, "gpu_units": 64, "gpu_f16_math": false});
+        let t = super::from_entry(stored, gpu).unwrap();
+        assert_eq!(
+            (t.pointwise_co, t.gpu_units, t.gpu_f16_math),
+            (8, 64, false)
+        );
+        assert!(super::from_entry(serde_json::json!({"pointwise_co": "x"}), gpu).is_none());
     }
 
     /// A CPU driver's default grids are sized for its threads, a GPU's for the default.

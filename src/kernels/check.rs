@@ -3,7 +3,7 @@
 //! each kernel's Rust side and WGSL agree on its parameter block and override constants.
 
 use super::{Case, Family, Kernel, classifier, conv, depthwise, pointwise, se};
-use crate::gpu::pipelines::Storage;
+use crate::gpu::pipelines::{Arithmetic, Storage};
 use crate::gpu::{Gpu, GpuWeights, Precision, Tuning};
 use crate::graph::Op;
 use crate::model::rule::rule_input;
@@ -124,6 +124,43 @@ pub fn cases_packed_f16(family: Family, cases: &[Case]) {
     }
 }
 
+/// f16 arithmetic (`Arithmetic::F16`) on top of f16 storage: each product and each partial
+/// sum of a run (a K-slice, a k×k window) rounds to 11 bits, half an ulp of the partial sum,
+/// so a run of n terms errs by about 2^-12 · √n of its largest partial sums, and the tails
+/// of a million outputs reach 4–5 times that. Measured worst beyond 2^-10 of the value:
+/// 1.06e-2 of the RMS (B0's first expansion, 16 terms per output, values to 5× the RMS;
+/// dense conv 7.4e-3, depthwise 3.4e-3). 2e-2 of the RMS, still under the goldens' 5e-2
+/// per stage.
+pub(crate) const TOL_F16_MATH: Tol = Tol {
+    rms: 2e-2,
+    value: 1.0 / 1024.0,
+};
+
+/// Runs every case's op with the GPU family's kernel in native f16 storage and f16
+/// arithmetic (`Tuning::gpu_f16_math`), at both grid ends the tuner may pick, against the
+/// f64 reference on the f32 data (`TOL_F16_MATH`). Without SHADER_F16 it skips, or fails
+/// with `CI=true`.
+pub fn cases_f16_math(cases: &[Case]) {
+    let Some(mut gpu) = gpu() else { return };
+    if !gpu.native_f16 {
+        assert!(!ci(), "CI=true but the adapter has no SHADER_F16");
+        return eprintln!("skipping f16 arithmetic: the adapter has no SHADER_F16");
+    }
+    let tunings = Tuning {
+        gpu_f16_math: true,
+        ..gpu.tuning
+    }
+    .gpu_family_checks();
+    for case in cases {
+        for &tuning in &tunings {
+            gpu.tuning = tuning;
+            let (ours, expected) = run(&gpu, case, Family::Gpu, Precision::F16);
+            let what = format!("{} f16 arithmetic {tuning:?}", case.name);
+            compare(&ours, &expected, &what, TOL_F16_MATH);
+        }
+    }
+}
+
 /// The case's output with `family`'s kernel for its first op, and the reference's.
 fn run(gpu: &Gpu, case: &Case, family: Family, precision: Precision) -> (Vec<f32>, Vec<f32>) {
     let g = &case.graph;
@@ -195,7 +232,7 @@ pub(crate) fn compare(ours: &[f32], expected: &[f32], what: &str, tol: Tol) {
 }
 
 fn module(kernel: Kernel) -> naga::Module {
-    let src = kernel.source(Storage::F32, false);
+    let src = kernel.source(Storage::F32, false, Arithmetic::F32);
     naga::front::wgsl::parse_str(&src).unwrap_or_else(|e| panic!("{kernel:?}: {e}"))
 }
 

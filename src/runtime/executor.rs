@@ -109,8 +109,8 @@ impl Executor {
         let ctx = BindContext::new(gpu, &descs, &slots, &p.slot_of, weights);
         let format = Storage::for_precision(precision, gpu.native_f16);
         let cache = gpu.pipeline_cache.as_ref().map(|c| c.cache.clone());
-        let subgroups = crate::gpu::pipelines::Subgroups::of(gpu);
-        let mut pipelines = Pipelines::new(dev, format, subgroups, cache);
+        let variants = crate::gpu::pipelines::Variants::of(gpu);
+        let mut pipelines = Pipelines::new(dev, format, variants, cache);
         let dispatches = descs
             .iter()
             .enumerate()

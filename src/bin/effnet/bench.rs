@@ -89,8 +89,13 @@ pub fn tune(a: TuneArgs) -> Result<ExitCode> {
                     } else {
                         "workgroup"
                     };
+                    let storage = match (c.precision, c.gpu_f16_math) {
+                        (Precision::F32, _) => "f32",
+                        (_, true) => "f16 arithmetic",
+                        (_, false) => "f16 storage",
+                    };
                     format!(
-                        "gpu family, grids for {:>3} units, {sums:>9} sums",
+                        "gpu family, grids for {:>3} units, {sums:>9} sums, {storage}",
                         c.gpu_units
                     )
                 }

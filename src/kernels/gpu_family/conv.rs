@@ -273,6 +273,13 @@ pub(crate) mod tests {
         check::cases_in(Family::Gpu, &ODD.iter().map(odd_case).collect::<Vec<_>>());
     }
 
+    /// Native f16 storage with f16 arithmetic: slices of 27 to hundreds of taps.
+    #[test]
+    fn f16_arithmetic_matches_the_reference() {
+        check::cases_f16_math(&conv::cases());
+        check::cases_f16_math(&ODD.iter().map(odd_case).collect::<Vec<_>>());
+    }
+
     /// The odd cases in f16 packed in u32 words (adapters without SHADER_F16), whose
     /// whole-word stores (and the CPU family's atomic ones) f32 storage does not exercise,
     /// against the CPU family in the same storage. Both read the same halves and sum in f32

@@ -349,6 +349,15 @@ pub(crate) mod tests {
         ONLY.set(|_| true);
     }
 
+    /// Native f16 storage with f16 arithmetic, in the cost model's tilings and with bands
+    /// (their SE sums too, through the gate).
+    #[test]
+    fn f16_arithmetic_matches_the_reference() {
+        check::cases_f16_math(&depthwise::cases());
+        check::cases_f16_math(&allowed(&ODD, Tail::Output, |_| true));
+        check::cases_f16_math(&allowed(&ODD, Tail::Gate, |t| t.bands > 1));
+    }
+
     /// SE sums feed the SE kernel that follows: its gate matches the reference's.
     #[test]
     fn se_after_it_matches_the_reference() {

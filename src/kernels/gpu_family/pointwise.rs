@@ -277,6 +277,13 @@ pub(crate) mod tests {
     /// memory, holding the outputs and the partial sums too (the epilogues); the same
     /// number of vec4 staging loads for every lane, at most 4 per side (the shader's
     /// register arrays).
+    /// Native f16 storage with f16 arithmetic, aligned and odd planes, split-K included.
+    #[test]
+    fn f16_arithmetic_matches_the_reference() {
+        check::cases_f16_math(&pointwise::cases());
+        check::cases_f16_math(&odd_cases());
+    }
+
     #[test]
     fn tiles_fit_the_limits() {
         for t in all_tiles() {

@@ -16,7 +16,7 @@ pub const MIN_SUBGROUP_LANES: u32 = 4;
 
 /// Whether the GPU family sums with subgroup operations on an adapter whose subgroups have
 /// at least `subgroup_lanes` lanes (0: no SUBGROUP feature). The one place that decides it
-/// (`gpu::pipelines::Subgroups::of` asks), for a tuning switch to narrow later: on lavapipe
+/// (`gpu::pipelines::Variants::of` asks), for a tuning switch to narrow later: on lavapipe
 /// (8 lanes, B0 at batch 1, GPU family) the subgroup sums took depthwise 3% less time but
 /// SE 14% and the classifier 19% more (their share of the pass is small: the whole pass
 /// stayed within noise).
