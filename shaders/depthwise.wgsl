@@ -101,17 +101,10 @@ fn kernel(wid: vec3<u32>, li: u32) {
     }
 }
 
-// The K weight rows of the channel whose block starts at `base` (rows 8 apart: k ≤ 5 here).
-fn dw_weights(base: u32) -> DwWeights {
-    var w: DwWeights;
-    w.r0 = shared8(base);
-    w.r1 = shared8(base + 8u);
-    w.r2 = shared8(base + 16u);
-    if (K == 5u) {
-        w.r3 = shared8(base + 24u);
-        w.r4 = shared8(base + 32u);
-    }
-    return w;
+// The weight row at `base` (dw_rows.wgsl's dw_weights), one load per block for the whole
+// subgroup with subgroups.
+fn load_row(base: u32) -> WRow {
+    return shared8(base);
 }
 
 // Input row `r` of the window: weight row r - m·STRIDE for output row m, where that is a

@@ -173,24 +173,9 @@ fn compute(p: u32, ch: u32, j: u32, r0: u32, rows: u32) -> f32 {
     return sum;
 }
 
-// The K weight rows of the channel whose block starts at `base` (rows 8 apart: k ≤ 5), the
-// bias in the last slot of row 0.
-fn dw_weights(base: u32) -> DwWeights {
-    var w: DwWeights;
-    let q = base / 4u;
-    w.r0 = weight_pair(q);
-    w.r1 = weight_pair(q + 2u);
-    w.r2 = weight_pair(q + 4u);
-    if (K == 5u) {
-        w.r3 = weight_pair(q + 6u);
-        w.r4 = weight_pair(q + 8u);
-    }
-    return w;
-}
-
-// The weight row at vec4 q of the weights, in H.
-fn weight_pair(q: u32) -> WRow {
-    return WRow(vec4<H>(ld_wts4(q)), vec4<H>(ld_wts4(q + 1u)));
+// The weight row at `base` (dw_rows.wgsl's dw_weights), in H.
+fn load_row(base: u32) -> WRow {
+    return WRow(vec4<H>(ld_wts4(base / 4u)), vec4<H>(ld_wts4(base / 4u + 1u)));
 }
 
 // Staged row `r` of a block: weight row r - m·STRIDE for output row m, where that is one.
