@@ -44,6 +44,12 @@ impl Engine {
         }
     }
 
+    /// An engine on `gpu` as given (tests and tools set its tuning or kernel family first).
+    #[doc(hidden)]
+    pub fn from_gpu(gpu: Gpu) -> Self {
+        Engine { gpu: Arc::new(gpu) }
+    }
+
     /// effnet's view of the device (tuning, limits, error scopes).
     #[doc(hidden)]
     pub fn gpu(&self) -> &Gpu {

@@ -5,12 +5,17 @@
 use effnet::gpu::Gpu;
 use effnet::model::*;
 
+/// Whether a missing adapter or feature fails a test instead of skipping it (`CI=true`).
+pub fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
 /// The GPU, or `None` (test skipped with a message) when no adapter exists outside CI.
 /// With `CI=true` a missing adapter fails the test: CI must exercise the real kernels.
 pub fn gpu() -> Option<Gpu> {
     match Gpu::new() {
         Ok(g) => Some(g),
-        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+        Err(e) if ci() => {
             panic!("CI=true but no GPU adapter: {e}")
         }
         Err(e) => {
