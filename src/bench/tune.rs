@@ -22,11 +22,9 @@ use web_time::Instant;
 pub struct Candidate {
     /// The kernel family the candidate's sweep ran.
     pub family: Family,
-    pub pointwise_co: u32,
-    pub subgroups: bool,
-    pub gpu_units: u32,
-    pub gpu_subgroup_sums: bool,
-    pub gpu_f16_math: bool,
+    /// What ran (its fields appear inline in JSON).
+    #[serde(flatten)]
+    pub tuning: Tuning,
     /// The precision the candidate ran in: f16 for the f16-arithmetic sweep.
     pub precision: Precision,
     /// Sum over the tuning shapes of the best run, in milliseconds.
@@ -100,7 +98,7 @@ pub fn tune(gpu: &Gpu, runs: usize) -> Result<(Tuning, Vec<Candidate>)> {
                 .to_vec()
         })?;
         let winner = (f16_runs.iter().filter(|c| c.correct)).min_by(|a, b| a.ms.total_cmp(&b.ms));
-        best.gpu_f16_math = winner.is_some_and(|c| c.gpu_f16_math);
+        best.gpu_f16_math = winner.is_some_and(|c| c.tuning.gpu_f16_math);
         results.extend(f16_runs);
     }
     Ok((best, results))
@@ -116,13 +114,7 @@ fn fastest(results: &[Candidate], family: Family) -> Result<Tuning> {
                 "no {family:?}-family kernel shape gave correct results on this adapter"
             ))
         })?;
-    Ok(Tuning {
-        pointwise_co: best.pointwise_co,
-        subgroups: best.subgroups,
-        gpu_units: best.gpu_units,
-        gpu_subgroup_sums: best.gpu_subgroup_sums,
-        gpu_f16_math: best.gpu_f16_math,
-    })
+    Ok(best.tuning)
 }
 
 /// `base` with each of `GPU_UNIT_CANDIDATES`, keeping only the first of those that give
@@ -183,11 +175,7 @@ fn sweep(
         }
         results.push(Candidate {
             family,
-            pointwise_co: tuning.pointwise_co,
-            subgroups: tuning.subgroups,
-            gpu_units: tuning.gpu_units,
-            gpu_subgroup_sums: tuning.gpu_subgroup_sums,
-            gpu_f16_math: tuning.gpu_f16_math,
+            tuning,
             precision,
             ms: total,
             correct,

@@ -42,7 +42,8 @@ impl Target {
     };
 }
 
-/// How weights and activations are stored; arithmetic is f32 (see [`Arithmetic`]).
+/// How weights and activations are stored. Arithmetic is f32, except where the GPU family
+/// multiplies in f16 over native f16 storage ([`Arithmetic`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {

@@ -11,31 +11,32 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+/// A cache entry written before a field existed takes the adapter's default for it
+/// (`cached`); the serde defaults below only let `store` read such entries of other
+/// adapters back (0 units is no tuning to run: `fits`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tuning {
     /// Output channels one pointwise invocation computes.
     pub pointwise_co: u32,
     /// Share weights across a subgroup (shaders/lanes_subgroup.wgsl: one lane loads, a
     /// broadcast hands the value to all) instead of every lane loading them. Needs subgroups
-    /// of at least 8 lanes. Absent from caches written before it existed.
+    /// of at least 8 lanes.
     #[serde(default)]
     pub subgroups: bool,
     /// Compute units the GPU family sizes its grids for (`kernels::gpu_family`): it takes
     /// smaller tiles until a layer makes about two workgroups per unit. wgpu does not say
-    /// how many SMs or CUs an adapter has, so `effnet tune` measures the best value. Absent
-    /// (0) from caches written before it existed: the adapter's default then applies.
+    /// how many SMs or CUs an adapter has, so `effnet tune` measures the best value.
     #[serde(default)]
     pub gpu_units: u32,
     /// Whether the GPU family sums across lanes with subgroup operations where the adapter
     /// has them (`gpu_family::subgroup_reductions`), rather than through workgroup memory:
-    /// `effnet tune` times both. Caches written before it existed get `true`.
+    /// `effnet tune` times both.
     #[serde(default = "yes")]
     pub gpu_subgroup_sums: bool,
     /// Whether the GPU family stages and multiplies in f16 when storage is native f16
     /// (`gpu::formats::Arithmetic`): twice the values per workgroup-memory byte and per
     /// register, and double-rate arithmetic on most GPUs, but emulated on CPU drivers
-    /// (lavapipe: 28% slower); `effnet tune` times both. Caches written before it existed
-    /// get the adapter's default (`cached`).
+    /// (lavapipe: 28% slower); `effnet tune` times both.
     #[serde(default)]
     pub gpu_f16_math: bool,
 }
@@ -179,14 +180,9 @@ pub fn cached(info: &wgpu::AdapterInfo, subgroup_lanes: u32) -> Option<Tuning> {
 /// A cache entry with the fields it lacks (written before they existed) from `defaults`,
 /// the adapter's.
 fn from_entry(entry: serde_json::Value, defaults: Tuning) -> Option<Tuning> {
-    let mut t: Tuning = serde_json::from_value(entry.clone()).ok()?;
-    if t.gpu_units == 0 {
-        t.gpu_units = defaults.gpu_units;
-    }
-    if entry.get("gpu_f16_math").is_none() {
-        t.gpu_f16_math = defaults.gpu_f16_math;
-    }
-    Some(t)
+    let mut merged = serde_json::to_value(defaults).ok()?;
+    merged.as_object_mut()?.extend(entry.as_object()?.clone());
+    serde_json::from_value(merged).ok()
 }
 
 /// Stores `tuning` for this adapter, keeping other adapters' entries.

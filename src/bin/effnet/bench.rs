@@ -76,7 +76,8 @@ pub fn tune(a: TuneArgs) -> Result<ExitCode> {
         out!("{o}");
     } else {
         for c in &candidates {
-            let weights = if c.subgroups { "subgroup" } else { "per lane" };
+            let t = &c.tuning;
+            let weights = if t.subgroups { "subgroup" } else { "per lane" };
             let verdict = if c.correct {
                 ""
             } else {
@@ -84,22 +85,22 @@ pub fn tune(a: TuneArgs) -> Result<ExitCode> {
             };
             let shape = match c.family {
                 Family::Gpu => {
-                    let sums = if c.gpu_subgroup_sums {
+                    let sums = if t.gpu_subgroup_sums {
                         "subgroup"
                     } else {
                         "workgroup"
                     };
-                    let storage = match (c.precision, c.gpu_f16_math) {
+                    let storage = match (c.precision, t.gpu_f16_math) {
                         (Precision::F32, _) => "f32",
                         (_, true) => "f16 arithmetic",
                         (_, false) => "f16 storage",
                     };
                     format!(
                         "gpu family, grids for {:>3} units, {sums:>9} sums, {storage}",
-                        c.gpu_units
+                        t.gpu_units
                     )
                 }
-                _ => format!("pointwise_co {:>2}, weights {weights:>8}", c.pointwise_co),
+                _ => format!("pointwise_co {:>2}, weights {weights:>8}", t.pointwise_co),
             };
             out!("{shape}: {:8.2} ms{verdict}", c.ms);
         }
