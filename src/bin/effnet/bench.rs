@@ -60,7 +60,7 @@ pub struct TuneArgs {
 
 pub fn tune(a: TuneArgs) -> Result<ExitCode> {
     let gpu = Gpu::new()?;
-    eprintln!(
+    note!(
         "adapter: {} (current tuning {:?})",
         gpu.describe(),
         gpu.tuning

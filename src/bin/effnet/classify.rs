@@ -34,7 +34,7 @@ pub fn run(a: ClassifyArgs) -> Result<ExitCode> {
         res: opened.res,
     };
     if !a.json {
-        eprintln!("model: {} at {}x{}", opened.origin, opened.res, opened.res);
+        note!("model: {} at {}x{}", opened.origin, opened.res, opened.res);
     }
     let opts = RunOptions {
         batch: a.model.batch,
@@ -66,7 +66,7 @@ pub fn run(a: ClassifyArgs) -> Result<ExitCode> {
     })?;
     bar.finish_and_clear();
     if failed > 0 {
-        eprintln!(
+        note!(
             "error: {failed} of {} images could not be classified (see above)",
             a.images.len()
         );
@@ -76,7 +76,7 @@ pub fn run(a: ClassifyArgs) -> Result<ExitCode> {
 }
 
 fn report_failure(file: &str, e: &effnet::Error, json: bool) {
-    eprintln!("error: {e}");
+    note!("error: {e}");
     if json {
         out!(
             "{}",

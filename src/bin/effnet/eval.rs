@@ -81,7 +81,7 @@ pub fn run(a: EvalArgs) -> Result<ExitCode> {
             }
             Err(e) => {
                 failed += 1;
-                bar.suspend(|| eprintln!("error: {e}"));
+                bar.suspend(|| note!("error: {e}"));
             }
         }
     })?;

@@ -50,7 +50,7 @@ pub fn run(a: FeaturesArgs) -> Result<ExitCode> {
             Ok(()) => files.push(a.images[i].display().to_string()),
             Err(e) => {
                 failed += 1;
-                bar.suspend(|| eprintln!("error: {e}"));
+                bar.suspend(|| note!("error: {e}"));
             }
         }
     })?;
@@ -77,7 +77,7 @@ pub fn run(a: FeaturesArgs) -> Result<ExitCode> {
         &metadata,
         false,
     )?;
-    eprintln!("wrote {} ({} images)", a.out.display(), files.len());
+    note!("wrote {} ({} images)", a.out.display(), files.len());
     Ok(if failed > 0 {
         ExitCode::FAILURE
     } else {

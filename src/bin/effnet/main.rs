@@ -14,6 +14,14 @@ macro_rules! out {
     };
 }
 
+/// `eprintln!` for messages: a closed or broken stderr (`effnet ... 2>&1 | head -n1`) loses
+/// the message instead of panicking, since a message nobody reads is no reason to fail.
+macro_rules! note {
+    ($($arg:tt)*) => {
+        $crate::write_stderr(format_args!($($arg)*))
+    };
+}
+
 mod bench;
 mod classify;
 mod convert;
@@ -119,10 +127,18 @@ fn write_stdout(args: std::fmt::Arguments) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
         Err(e) => {
-            eprintln!("error: cannot write to standard output: {e}");
+            note!("error: cannot write to standard output: {e}");
             std::process::exit(1)
         }
     }
+}
+
+fn write_stderr(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr
+        .write_fmt(args)
+        .and_then(|()| stderr.write_all(b"\n"));
 }
 
 fn main() -> ExitCode {
@@ -163,7 +179,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            note!("error: {e}");
             ExitCode::FAILURE
         }
     }
@@ -172,7 +188,7 @@ fn main() -> ExitCode {
 fn cmd_devices(json: bool) -> effnet::Result<ExitCode> {
     let adapters = Gpu::adapters();
     if adapters.is_empty() {
-        eprintln!(
+        note!(
             "no GPU adapter found; install a Vulkan driver (e.g. `apt-get install \
              mesa-vulkan-drivers` for the CPU driver lavapipe) or set WGPU_BACKEND"
         );
@@ -226,7 +242,7 @@ fn cmd_verify(
     let precision = Precision::parse(precision)?;
     let gpu = if cpu { None } else { Some(Gpu::new()?) };
     if let Some(g) = &gpu {
-        eprintln!("adapter: {}", g.describe());
+        note!("adapter: {}", g.describe());
     }
     let backend = gpu
         .as_ref()

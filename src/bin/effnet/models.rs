@@ -105,7 +105,7 @@ pub fn read_model(
     if !warn_synthetic {
         return Ok((model, format!("{spec} (synthetic weights)")));
     }
-    eprintln!(
+    note!(
         "warning: `{spec}` is a model name, so its weights are synthetic (a deterministic rule, \
          not trained): the answers are meaningless. Pass a checkpoint file to --model for real \
          predictions, or leave --model out to use the bundled Lite0."

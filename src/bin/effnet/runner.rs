@@ -43,7 +43,7 @@ pub struct RunTiming {
 pub fn fitted_batch(loaded: &LoadedModel, wanted: usize, res: usize) -> Result<usize> {
     let max = loaded.max_batch(res, res)?;
     if wanted > max {
-        eprintln!(
+        note!(
             "note: a batch of {wanted} at {res}x{res} exceeds this device's buffer limit; \
              running batches of {max}"
         );
@@ -109,7 +109,7 @@ pub fn run_images(
         let options = options.with_capture_stages(opts.capture_stages);
         let mut session = loaded.session(options.with_output(output))?;
         let startup = started.elapsed();
-        eprintln!(
+        note!(
             "session: batch {batch} at {0}x{0} on {1}, ready in {2:.1} s",
             opts.res,
             loaded.gpu_description(),

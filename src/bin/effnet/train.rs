@@ -135,7 +135,7 @@ pub fn run(a: TrainArgs) -> Result<ExitCode> {
     }
     let skipped = train.skipped + val.skipped;
     if skipped > 0 {
-        eprintln!("note: {skipped} images could not be read and were skipped (see above)");
+        note!("note: {skipped} images could not be read and were skipped (see above)");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -177,7 +177,7 @@ fn fit(
         bar.inc(1);
         bar.set_message(epoch_line(&s));
         if !json && s.epoch % 10 == 0 {
-            bar.suspend(|| eprintln!("epoch {}: {}", s.epoch, epoch_line(&s)));
+            bar.suspend(|| note!("epoch {}: {}", s.epoch, epoch_line(&s)));
         }
     }
     bar.finish_and_clear();

@@ -164,7 +164,7 @@ pub fn features(
             }
             Err(e) => {
                 out.skipped += 1;
-                bar.suspend(|| eprintln!("skipped: {e}"));
+                bar.suspend(|| note!("skipped: {e}"));
             }
         }
     })?;
