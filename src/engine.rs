@@ -72,6 +72,12 @@ impl Engine {
         self.gpu.describe()
     }
 
+    /// What opening the device found worth a line to the user without stopping it: caches
+    /// turned off (no home folder) or found damaged and started afresh.
+    pub fn notes(&self) -> &[String] {
+        &self.gpu.notes
+    }
+
     /// The adapter: name, vendor, device type, driver.
     pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
         &self.gpu.info

@@ -58,6 +58,7 @@ mod engine;
 mod error;
 pub mod imagenet;
 pub mod model;
+pub mod output;
 pub mod preprocess;
 pub mod train;
 

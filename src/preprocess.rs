@@ -8,7 +8,7 @@ mod decode;
 mod resize;
 
 pub use augment::random_resized_crop;
-pub use decode::{ImageLimits, decode_image, load_image};
+pub use decode::{Exif, ImageLimits, decode_image, decode_named, load_image, load_image_with};
 pub use resize::{resize_bicubic_pil, resize_pil};
 
 use crate::Result;

@@ -172,28 +172,23 @@ fn a_batch_beyond_the_device_is_split() {
 #[test]
 fn unwritable_outputs_are_refused_before_the_work() {
     let img = photo("n07747607_orange.JPEG");
-    let out = effnet(&[
-        "features",
-        img.to_str().unwrap(),
-        "-o",
-        "/nonexistent/f.safetensors",
-    ]);
+    // Unwritable by construction, whatever the machine holds: a file used as a folder.
+    let dir = std::env::temp_dir().join(format!("effnet-unwritable-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let (f, c) = (file.join("f.safetensors"), file.join("c.safetensors"));
+    let (f, c) = (f.to_str().unwrap(), c.to_str().unwrap());
+    let out = effnet(&["features", img.to_str().unwrap(), "-o", f]);
     let err = stderr(&out);
     assert!(!out.status.success(), "{err}");
-    assert!(
-        err.contains("cannot write /nonexistent/f.safetensors"),
-        "{err}"
-    );
+    assert!(err.contains(&format!("cannot write {f}")), "{err}");
     assert!(!err.contains("session:"), "the model ran first: {err}");
     let weights = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("assets/models/tf_efficientnet_lite0.f16.safetensors");
-    let out = effnet(&[
-        "convert",
-        weights.to_str().unwrap(),
-        "/nonexistent/c.safetensors",
-    ]);
+    let out = effnet(&["convert", weights.to_str().unwrap(), c]);
     assert!(
-        stderr(&out).contains("cannot write /nonexistent/c.safetensors"),
+        stderr(&out).contains(&format!("cannot write {c}")),
         "{}",
         stderr(&out)
     );

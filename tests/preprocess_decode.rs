@@ -2,7 +2,7 @@
 //! EXIF orientation, and hostile or broken files (which must fail cleanly, never panic).
 
 use effnet::Error;
-use effnet::preprocess::{ImageLimits, decode_image, load_image};
+use effnet::preprocess::{Exif, ImageLimits, decode_image, decode_named, load_image};
 use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::PngEncoder;
 use image::{DynamicImage, ImageBuffer, ImageEncoder, Luma, LumaA, Rgb, RgbImage, Rgba};
@@ -51,6 +51,11 @@ fn decode(bytes: &[u8]) -> effnet::Result<RgbImage> {
     decode_image(bytes, &ImageLimits::default())
 }
 
+/// Decoded with the EXIF orientation applied, as OpenCV-based pipelines and `--exif on` do.
+fn decode_upright(bytes: &[u8]) -> effnet::Result<RgbImage> {
+    decode_named(bytes, "test", &ImageLimits::default(), Exif::Apply)
+}
+
 /// A 5×3 image with a distinct colour in every pixel.
 fn distinct() -> RgbImage {
     RgbImage::from_fn(5, 3, |x, y| {
@@ -77,7 +82,10 @@ fn grey_and_alpha_become_rgb_like_pil_convert() {
     }
 }
 
-/// PIL opens 16-bit RGB PNGs keeping each sample's high byte (0x12ff -> 0x12, not 0x13).
+/// PIL opens 16-bit RGB PNGs keeping each sample's high byte (0x12ff -> 0x12, not 0x13), and
+/// saturates 16-bit grey (mode `I;16`) at 255 in `convert('RGB')`: values measured with
+/// Pillow 13.0.0 on a hand-written PNG were 0, 100, 255 -> 0, 100, 255 and 256, 300, 1000,
+/// 65535 -> 255; 16-bit grey with alpha opens as RGBA and keeps the high byte (1000 -> 3).
 #[test]
 fn sixteen_bit_png_keeps_the_high_byte() {
     let rgb16 = ImageBuffer::from_fn(3, 2, |x, _| Rgb([0x12ff, 0x1280 + x as u16, 0xfe01]));
@@ -86,13 +94,22 @@ fn sixteen_bit_png_keeps_the_high_byte() {
     let rgba16 = ImageBuffer::from_fn(3, 2, |_, _| Rgba([0x00ff, 0xff00, 0x8080, 0]));
     let out = decode(&png_bytes(&DynamicImage::ImageRgba16(rgba16), None)).unwrap();
     assert!(out.pixels().all(|p| p.0 == [0x00, 0xff, 0x80]));
-    let grey16 = ImageBuffer::from_fn(3, 2, |x, _| Luma([0x4000 + 0x3fff * x as u16]));
+    let levels = [0u16, 100, 255, 256, 300, 1000, 65535];
+    let pil = [0u8, 100, 255, 255, 255, 255, 255];
+    let grey16 = ImageBuffer::from_fn(7, 1, |x, _| Luma([levels[x as usize]]));
     let out = decode(&png_bytes(&DynamicImage::ImageLuma16(grey16), None)).unwrap();
-    assert_eq!(out.get_pixel(0, 0).0, [0x40; 3]);
-    assert_eq!(out.get_pixel(2, 1).0, [0xbf; 3]);
+    for (x, want) in pil.into_iter().enumerate() {
+        let got = out.get_pixel(x as u32, 0).0;
+        assert_eq!(got, [want; 3], "16-bit grey {} at x={x}", levels[x]);
+    }
+    let grey_alpha16 = ImageBuffer::from_fn(7, 1, |x, _| LumaA([levels[x as usize], 65535]));
+    let out = decode(&png_bytes(&DynamicImage::ImageLumaA16(grey_alpha16), None)).unwrap();
+    let high: Vec<u8> = out.pixels().map(|p| p.0[0]).collect();
+    assert_eq!(high, [0, 0, 0, 1, 1, 3, 255], "16-bit grey+alpha keeps the high byte");
 }
 
-/// Orientation tags are applied (PNG: lossless, so the result must equal a manual rotation).
+/// Orientation tags are applied on request (PNG: lossless, so the result must equal a manual
+/// rotation), and ignored by default, as PIL (timm, torchvision) ignores them.
 #[test]
 fn exif_orientation_is_applied_png() {
     let img = distinct();
@@ -107,14 +124,15 @@ fn exif_orientation_is_applied_png() {
             &DynamicImage::ImageRgb8(img.clone()),
             Some(exif_orientation(tag)),
         );
-        assert_eq!(decode(&bytes).unwrap(), expected, "orientation {tag}");
+        assert_eq!(decode_upright(&bytes).unwrap(), expected, "orientation {tag}");
+        assert_eq!(decode(&bytes).unwrap(), img, "orientation {tag} ignored");
     }
     // A broken EXIF block does not reject the picture; it is shown as stored.
     let bytes = png_bytes(
         &DynamicImage::ImageRgb8(img.clone()),
         Some(b"MM\0\x2a\xff".to_vec()),
     );
-    assert_eq!(decode(&bytes).unwrap(), img);
+    assert_eq!(decode_upright(&bytes).unwrap(), img);
 }
 
 #[test]
@@ -127,7 +145,9 @@ fn exif_orientation_is_applied_jpeg() {
             Rgb([0, 0, 255])
         }
     });
-    let out = decode(&jpeg_bytes(&img, Some(exif_orientation(6)))).unwrap();
+    let tagged = jpeg_bytes(&img, Some(exif_orientation(6)));
+    assert_eq!(decode(&tagged).unwrap().dimensions(), (32, 16), "ignored by default");
+    let out = decode_upright(&tagged).unwrap();
     // Orientation 6 = rotate 90° clockwise to display: the left half ends up on top.
     assert_eq!(out.dimensions(), (16, 32));
     let (top, bottom) = (out.get_pixel(8, 4).0, out.get_pixel(8, 28).0);

@@ -171,15 +171,14 @@ fn bad_training_input_is_refused_clearly() {
         "{}",
         stderr(&o)
     );
-    // An unwritable output, found before any work.
-    let o = effnet(&[
-        &"train",
-        &root.join("one"),
-        &"-o",
-        &"/nonexistent/x.safetensors",
-    ]);
+    // An unwritable output, found before any work: under a file used as a folder, which no
+    // machine can write whatever folders it happens to hold.
+    let not_a_folder = root.join("a-file");
+    std::fs::write(&not_a_folder, b"x").unwrap();
+    let unwritable = not_a_folder.join("x.safetensors");
+    let o = effnet(&[&"train", &root.join("one"), &"-o", &unwritable]);
     assert!(
-        stderr(&o).contains("cannot write /nonexistent/x.safetensors"),
+        stderr(&o).contains(&format!("cannot write {}", unwritable.display())),
         "{}",
         stderr(&o)
     );

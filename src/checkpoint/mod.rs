@@ -17,7 +17,7 @@ use std::path::Path;
 use crate::{Error, Result};
 
 pub use keys::{KeyScheme, detect_scheme, efficientnet_pytorch_to_timm};
-pub use safetensors_io::{check_writable, save_safetensors};
+pub use safetensors_io::{encode_safetensors, save_safetensors};
 
 /// A dense tensor: `data` holds `shape.iter().product()` values in row-major order.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -8,6 +8,7 @@ use std::path::Path;
 use safetensors::{Dtype, SafeTensors, View};
 
 use super::{DType, StateDict, Tensor};
+use crate::output::{Content, OutputFile, OutputRules};
 use crate::{Error, Result};
 
 type Loaded = (Vec<(String, Tensor)>, BTreeMap<String, String>);
@@ -103,16 +104,14 @@ fn encode(t: &Tensor, f16: bool) -> Encoded {
     }
 }
 
-/// Writes `sd.tensors` as safetensors, f32 or (with `f16`) half precision rounded to nearest.
-/// `metadata` becomes the file's `__metadata__`; `sd.metadata` is not added implicitly, so the
-/// caller decides what to carry over. The file is written beside the target and renamed into
-/// place, so an interrupted write never leaves a truncated file under the final name.
-pub fn save_safetensors(
-    path: &Path,
+/// `sd.tensors` as the bytes of a safetensors file, f32 or (with `f16`) half precision rounded
+/// to nearest. `metadata` becomes the file's `__metadata__`; `sd.metadata` is not added
+/// implicitly, so the caller decides what to carry over.
+pub fn encode_safetensors(
     sd: &StateDict,
     metadata: &BTreeMap<String, String>,
     f16: bool,
-) -> Result<()> {
+) -> Result<Vec<u8>> {
     for (key, t) in &sd.tensors {
         if t.numel() != t.data.len() {
             return Err(Error::Input(format!(
@@ -133,50 +132,22 @@ pub fn save_safetensors(
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     });
-    let partial = partial_path(path);
-    let write_err = |e| Error::Write {
-        path: path.to_path_buf(),
-        source: e,
-    };
-    let finish = safetensors::serialize(encoded.iter().map(|(k, e)| (*k, e)), info)
-        .map_err(|e| Error::bad_file(path, format!("cannot write safetensors: {e}")))
+    safetensors::serialize(encoded.iter().map(|(k, e)| (*k, e)), info)
+        .map_err(|e| Error::Input(format!("cannot encode safetensors: {e}")))
         .map(sorted_header)
-        .and_then(|bytes| std::fs::write(&partial, bytes).map_err(write_err))
-        .and_then(|()| std::fs::rename(&partial, path).map_err(write_err));
-    if finish.is_err() {
-        let _ = std::fs::remove_file(&partial);
-    }
-    finish
 }
 
-/// Where `save_safetensors` writes before renaming into place: beside `path`, hidden.
-fn partial_path(path: &Path) -> std::path::PathBuf {
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{file_name}.partial"))
-}
-
-/// Checks, before long work, that `save_safetensors(path, ..)` will be able to write: the
-/// folder exists and takes a new file, and `path` is not a folder. Leaves nothing behind.
-pub fn check_writable(path: &Path) -> Result<()> {
-    let fail = |e: std::io::Error| Error::Write {
-        path: path.to_path_buf(),
-        source: e,
-    };
-    if path.is_dir() || path.file_name().is_none() {
-        return Err(fail(std::io::Error::other("it is a folder; name a file")));
-    }
-    let probe = partial_path(path);
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&probe)
-        .map_err(fail)?;
-    let _ = std::fs::remove_file(&probe);
-    Ok(())
+/// Writes [`encode_safetensors`]'s bytes to `path` through an [`OutputFile`]: the old file
+/// stays whole until the new one replaces it, and an existing file that is not safetensors is
+/// refused rather than replaced.
+pub fn save_safetensors(
+    path: &Path,
+    sd: &StateDict,
+    metadata: &BTreeMap<String, String>,
+    f16: bool,
+) -> Result<()> {
+    let out = OutputFile::create(path, &OutputRules::new(Content::Safetensors))?;
+    out.commit(&encode_safetensors(sd, metadata, f16)?)
 }
 
 /// The same file with its JSON header's keys sorted (`__metadata__` included), so that equal

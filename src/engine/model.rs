@@ -69,9 +69,17 @@ impl Model {
     /// fits them (several that compute differently: an error naming them). The classifier
     /// takes the file's number of classes (none for a headless backbone). Hostile or damaged
     /// files give `Error::BadFile`, `Error::UnsafePickle` or `Error::Weights`, never a panic or
-    /// code execution.
+    /// code execution. An `arch` that contradicts the model the file's metadata or config
+    /// names is refused (`Error::Input`, naming both): see [`Model::from_file_forced`].
     pub fn from_file(path: impl AsRef<Path>, arch: Option<&str>) -> Result<Self> {
         Self::from_checkpoint(loader::load_checkpoint(path.as_ref(), arch)?)
+    }
+
+    /// Like [`Model::from_file`], running the file as `arch` even where its own metadata or
+    /// `config.json` names another model (which `from_file` refuses): the padding and
+    /// preprocessing then are `arch`'s, not the ones the weights were made with.
+    pub fn from_file_forced(path: impl AsRef<Path>, arch: &str) -> Result<Self> {
+        Self::from_checkpoint(loader::load_checkpoint_forced(path.as_ref(), arch)?)
     }
 
     /// Like [`Model::from_file`], for a checkpoint already in memory; `path` names it (its file

@@ -38,6 +38,10 @@ pub struct Gpu {
     /// The driver's pipeline cache, persisted on disk (`pipeline_cache.rs`), where the device
     /// has one.
     pub pipeline_cache: Option<Arc<super::pipeline_cache::DiskCache>>,
+    /// What the user may want to know of opening the device that did not stop it: caches
+    /// turned off (no home folder) or found damaged and started afresh. One line each; the
+    /// `effnet` command prints them as notes.
+    pub notes: Vec<String>,
     health: Arc<Health>,
 }
 
@@ -142,8 +146,9 @@ impl Gpu {
         } else {
             0
         };
-        let tuning = super::tuning::cached(&info, subgroup_lanes)
-            .unwrap_or_else(|| super::Tuning::default_for(&info, subgroup_lanes));
+        let (tuning, tuning_note) = super::tuning::cached(&info, subgroup_lanes);
+        let tuning = tuning.unwrap_or_else(|| super::Tuning::default_for(&info, subgroup_lanes));
+        let no_cache = super::tuning::cache_dir().err();
         let health = Arc::new(Health::default());
         let h = health.clone();
         device.set_device_lost_callback(move |reason, message| {
@@ -154,8 +159,12 @@ impl Gpu {
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
             *h.uncaptured.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
         }));
-        let pipeline_cache = super::pipeline_cache::open(&device, &info).map(Arc::new);
+        let (pipeline_cache, pipeline_note) = super::pipeline_cache::open(&device, &info);
+        let pipeline_cache = pipeline_cache.map(Arc::new);
+        // A browser has no cache folder, and no one to tell.
+        let no_cache = no_cache.filter(|_| !cfg!(target_arch = "wasm32"));
         Gpu {
+            notes: [no_cache, tuning_note, pipeline_note].into_iter().flatten().collect(),
             kernels: crate::kernels::Family::default_for(info.device_type),
             pipeline_cache,
             native_f16: features.contains(wgpu::Features::SHADER_F16),

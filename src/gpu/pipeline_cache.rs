@@ -20,16 +20,31 @@ pub struct DiskCache {
 }
 
 /// The device's cache, seeded from disk, where the device has `PIPELINE_CACHE`, the backend
-/// has a cache key, there is a cache folder, and `EFFNET_PIPELINE_CACHE` is not `0`.
-pub fn open(device: &wgpu::Device, info: &wgpu::AdapterInfo) -> Option<DiskCache> {
+/// has a cache key, there is a cache folder, and `EFFNET_PIPELINE_CACHE` is not `0`; and a
+/// note when the file on disk was damaged (the cache then starts empty).
+pub fn open(device: &wgpu::Device, info: &wgpu::AdapterInfo) -> (Option<DiskCache>, Option<String>) {
     let wanted = std::env::var("EFFNET_PIPELINE_CACHE").map_or(true, |v| v != "0");
     if !wanted || !device.features().contains(wgpu::Features::PIPELINE_CACHE) {
-        return None;
+        return (None, None);
     }
-    let key = wgpu::util::pipeline_cache_key(info)?;
-    let path = super::tuning::cache_path()?.with_file_name(key);
+    let (Some(key), Some(tuning)) = (wgpu::util::pipeline_cache_key(info), super::tuning::cache_path())
+    else {
+        return (None, None);
+    };
+    let path = tuning.with_file_name(key);
+    let mut note = None;
     let (data, saved) = match std::fs::read(&path) {
-        Ok(bytes) => verified(&bytes).map_or((None, 0), |d| (Some(d.to_vec()), fnv1a64(d))),
+        Ok(bytes) => verified(&bytes).map_or_else(
+            || {
+                note = Some(format!(
+                    "the pipeline cache {} is damaged; starting it afresh (this run compiles \
+                     its pipelines again)",
+                    path.display()
+                ));
+                (None, 0)
+            },
+            |d| (Some(d.to_vec()), fnv1a64(d)),
+        ),
         Err(_) => (None, 0),
     };
     // SAFETY: wgpu requires `data` to come from `PipelineCache::get_data` on this adapter.
@@ -43,11 +58,12 @@ pub fn open(device: &wgpu::Device, info: &wgpu::AdapterInfo) -> Option<DiskCache
             fallback: true,
         })
     };
-    Some(DiskCache {
+    let disk = DiskCache {
         cache,
         path,
         saved: Mutex::new(saved),
-    })
+    };
+    (Some(disk), note)
 }
 
 /// The data of a cache file whose checksum matches, else `None`.

@@ -9,7 +9,7 @@ use crate::kernels::pointwise::CO_CANDIDATES as POINTWISE_CO_CANDIDATES;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A cache entry written before a field existed takes the adapter's default for it
 /// (`cached`); the serde defaults below only let `store` read such entries of other
@@ -129,21 +129,48 @@ impl Tuning {
 }
 
 /// The cache file: `$EFFNET_CACHE_DIR/tuning.json`, else `$XDG_CACHE_HOME/effnet/…`, else
-/// `$HOME/.cache/effnet/…`.
+/// `$HOME/.cache/effnet/…`; `None` where [`cache_dir`] turns the caches off.
 pub fn cache_path() -> Option<PathBuf> {
+    cache_dir().ok().map(|d| d.join("tuning.json"))
+}
+
+/// The folder of the tuning and pipeline caches, or why there is none (a note for the user).
+/// effnet creates that folder and at most its parent, never a folder above: a missing `$HOME`
+/// or `$XDG_CACHE_HOME` (or a missing parent of `$EFFNET_CACHE_DIR`) turns the caches off,
+/// since a tool that made a user's home folder would be doing what no one asked.
+pub fn cache_dir() -> std::result::Result<PathBuf, String> {
     // A browser page has no filesystem, so neither this cache nor the pipeline cache beside it.
     if cfg!(target_arch = "wasm32") {
-        return None;
+        return Err("a browser has no cache folder".into());
     }
     let var = |k: &str| {
         std::env::var_os(k)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
     };
-    let dir = var("EFFNET_CACHE_DIR")
-        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("effnet")))
-        .or_else(|| var("HOME").map(|d| d.join(".cache").join("effnet")))?;
-    Some(dir.join("tuning.json"))
+    // (the cache folder, the folder that must already exist, the variable that named it)
+    let (dir, root, name) = if let Some(d) = var("EFFNET_CACHE_DIR") {
+        let parent = d.parent().map_or(PathBuf::from("."), Path::to_path_buf);
+        (d, parent, "EFFNET_CACHE_DIR")
+    } else if let Some(d) = var("XDG_CACHE_HOME") {
+        (d.join("effnet"), d, "XDG_CACHE_HOME")
+    } else if let Some(d) = var("HOME") {
+        (d.join(".cache").join("effnet"), d, "HOME")
+    } else {
+        return Err("no cache folder (HOME is not set): kernel tuning and compiled pipelines \
+                    are not kept; set EFFNET_CACHE_DIR to keep them"
+            .into());
+    };
+    let root_ok = root.as_os_str().is_empty() || root.is_dir();
+    if !root_ok {
+        return Err(format!(
+            "caches off: {} (from {name}) is not a folder, and effnet does not create it; \
+             kernel tuning and compiled pipelines are not kept: set EFFNET_CACHE_DIR to a \
+             folder to keep them",
+            root.display()
+        ));
+    }
+    Ok(dir)
 }
 
 /// The key under which an adapter's tuning is stored.
@@ -154,27 +181,49 @@ pub fn adapter_key(info: &wgpu::AdapterInfo) -> String {
     )
 }
 
-/// The cache's entries as written, for telling absent fields from stored ones.
-fn read_cache_entries() -> BTreeMap<String, serde_json::Value> {
-    cache_path()
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default()
+/// The cache's entries as written, for telling absent fields from stored ones, and a note
+/// when a cache file exists but is damaged (it is then treated as empty).
+fn read_cache_entries() -> (BTreeMap<String, serde_json::Value>, Option<String>) {
+    let Some(path) = cache_path() else {
+        return (BTreeMap::new(), None);
+    };
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return (BTreeMap::new(), None); // none yet: nothing to say
+    };
+    match serde_json::from_str(&text) {
+        Ok(entries) => (entries, None),
+        Err(e) => (BTreeMap::new(), Some(damaged(&path, &e.to_string()))),
+    }
+}
+
+fn damaged(path: &Path, why: &str) -> String {
+    format!(
+        "the tuning cache {} is damaged ({why}); using default kernel shapes: run `effnet tune` \
+         to write it again",
+        path.display()
+    )
 }
 
 fn read_cache() -> BTreeMap<String, Tuning> {
-    let entries = read_cache_entries().into_iter();
+    let entries = read_cache_entries().0.into_iter();
     entries
         .filter_map(|(k, v)| Some((k, serde_json::from_value(v).ok()?)))
         .collect()
 }
 
 /// The cached tuning for this adapter, if any and if it can run with `subgroup_lanes`-lane
-/// subgroups. A missing or unreadable cache is not an error.
-pub fn cached(info: &wgpu::AdapterInfo, subgroup_lanes: u32) -> Option<Tuning> {
-    let entry = read_cache_entries().remove(&adapter_key(info))?;
-    let t = from_entry(entry, Tuning::default_for(info, subgroup_lanes))?;
-    t.fits(subgroup_lanes).then_some(t)
+/// subgroups, and a note when the cache or this adapter's entry is damaged. A missing cache
+/// is not worth a note; a damaged one is recovered from, never an error.
+pub fn cached(info: &wgpu::AdapterInfo, subgroup_lanes: u32) -> (Option<Tuning>, Option<String>) {
+    let (mut entries, note) = read_cache_entries();
+    let Some(entry) = entries.remove(&adapter_key(info)) else {
+        return (None, note);
+    };
+    let Some(t) = from_entry(entry, Tuning::default_for(info, subgroup_lanes)) else {
+        let path = cache_path().unwrap_or_default();
+        return (None, Some(damaged(&path, "this adapter's entry does not parse")));
+    };
+    (t.fits(subgroup_lanes).then_some(t), note)
 }
 
 /// A cache entry with the fields it lacks (written before they existed) from `defaults`,

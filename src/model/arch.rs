@@ -225,6 +225,14 @@ pub struct Arch {
 }
 
 impl Arch {
+    /// Whether the source's reference pipeline turns photos upright by their EXIF orientation:
+    /// timm and torchvision read images with PIL, which does not (OpenCV-based pipelines do).
+    pub fn exif(&self) -> crate::preprocess::Exif {
+        match self.source {
+            Source::Timm | Source::Torchvision => crate::preprocess::Exif::Ignore,
+        }
+    }
+
     /// Classes the model outputs (0 without a classifier).
     pub fn num_classes(&self) -> usize {
         self.classifier.as_ref().map_or(0, |c| c.out_features)

@@ -30,12 +30,34 @@ pub struct Identified {
 }
 
 /// Chooses the model of the checkpoint at `path` (its tensors in `sd`); `name` is the
-/// caller's `--arch`.
+/// caller's `--arch`. A `name` that contradicts the model the file's own metadata or
+/// `config.json` names is refused, naming both: it would silently replace the padding and
+/// preprocessing recorded with the weights ([`identify_forced`] takes it anyway).
 pub fn identify(path: &Path, sd: &StateDict, name: Option<&str>) -> Result<Identified> {
+    identify_as(path, sd, name, false)
+}
+
+/// Like [`identify`], taking `name` even where the file's own metadata or config names
+/// another model (`--force-arch`).
+pub fn identify_forced(path: &Path, sd: &StateDict, name: &str) -> Result<Identified> {
+    identify_as(path, sd, Some(name), true)
+}
+
+/// [`identify`], or with `force` [`identify_forced`].
+pub fn identify_as(
+    path: &Path,
+    sd: &StateDict,
+    name: Option<&str>,
+    force: bool,
+) -> Result<Identified> {
     let scheme = detect_scheme(sd);
     let described = hub::describe(path, sd)?;
     let (arch, by) = if let Some(n) = name {
-        (resolve_for(n, scheme)?, "--arch")
+        let arch = resolve_for(n, scheme)?;
+        if !force {
+            refuse_contradiction(path, sd, described.as_ref(), &arch, scheme)?;
+        }
+        (arch, "--arch")
     } else if let Some(n) = sd.metadata.get(META_VARIANT) {
         (from_metadata(n, sd)?, "metadata")
     } else if let Some(n) = described.as_ref().and_then(|d| d.architecture.as_deref()) {
@@ -60,6 +82,35 @@ pub fn identify(path: &Path, sd: &StateDict, name: Option<&str>) -> Result<Ident
         by,
         own_preprocess,
     })
+}
+
+/// Refuses `--arch` naming another model than the file's metadata or its `config.json` does.
+fn refuse_contradiction(
+    path: &Path,
+    sd: &StateDict,
+    described: Option<&Described>,
+    chosen: &Arch,
+    scheme: Option<KeyScheme>,
+) -> Result<()> {
+    let own = match sd.metadata.get(META_VARIANT) {
+        Some(n) => Some((from_metadata(n, sd), "its metadata")),
+        None => (described.and_then(|d| d.architecture.as_deref()))
+            .map(|n| (resolve_for(n, scheme), "the config.json beside it")),
+    };
+    // A name the file gives that no longer resolves cannot be contradicted: --arch decides.
+    let Some((Ok(own), whose)) = own else {
+        return Ok(());
+    };
+    let (own, chosen) = (super::qualified_name(&own), super::qualified_name(chosen));
+    if own == chosen {
+        return Ok(());
+    }
+    Err(Error::Input(format!(
+        "{}: --arch says {chosen} but {whose} says {own}, whose padding and preprocessing \
+         the weights were made with; leave --arch out to use the file's own, or pass \
+         --force-arch to run it as {chosen} anyway",
+        path.display()
+    )))
 }
 
 /// `name`, from the library whose keys the file uses where both libraries have that name.

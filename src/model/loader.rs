@@ -2,7 +2,7 @@
 //! model's source, and one short report of the missing, unexpected or mis-shaped tensors.
 
 use super::arch::{Arch, Source};
-use super::identify::{Identified, describe_scheme, identify};
+use super::identify::{Identified, describe_scheme};
 use super::weights::{ModelWeights, TensorSource, load_weights};
 use crate::checkpoint::{self, KeyScheme, StateDict, detect_scheme};
 use crate::{Error, Result};
@@ -160,12 +160,27 @@ pub fn load_checkpoint(path: &Path, name: Option<&str>) -> Result<LoadedCheckpoi
     load_state_dict(path, checkpoint::load(path)?, name)
 }
 
+/// Like [`load_checkpoint`], taking `name` even where the file's own metadata or config names
+/// another model (`--force-arch`).
+pub fn load_checkpoint_forced(path: &Path, name: &str) -> Result<LoadedCheckpoint> {
+    load_identified(path, checkpoint::load(path)?, Some(name), true)
+}
+
 /// Like [`load_checkpoint`], for a state dict already read; `path` is its origin (its name and
 /// folder may name the model, a `config.json` beside it may describe it, errors mention it).
 pub fn load_state_dict(path: &Path, sd: StateDict, name: Option<&str>) -> Result<LoadedCheckpoint> {
+    load_identified(path, sd, name, false)
+}
+
+fn load_identified(
+    path: &Path,
+    sd: StateDict,
+    name: Option<&str>,
+    force: bool,
+) -> Result<LoadedCheckpoint> {
     let Identified {
         arch, labels, by, ..
-    } = identify(path, &sd, name)?;
+    } = super::identify_as(path, &sd, name, force)?;
     let sd = remap(sd, &arch)?;
     let weights = weights_from_state_dict(&arch, &sd).map_err(|e| match e {
         Error::Weights { report } => Error::Weights {

@@ -39,24 +39,77 @@ impl Default for ImageLimits {
     }
 }
 
-/// Decode a JPEG or PNG held in memory to RGB8: EXIF orientation applied, grey replicated,
-/// alpha dropped (as PIL's `convert('RGB')` does, without compositing), 16 bits cut to 8.
+/// Whether a JPEG's EXIF orientation tag turns the picture upright before preprocessing.
 ///
-/// timm's loader does not apply EXIF orientation; we do, because an upright picture is what a
-/// caller means. Files without a rotation tag (ImageNet's, for one) decode the same either way.
-/// Truncated JPEGs are refused as PIL refuses them.
+/// The reference pipelines differ: timm and torchvision read images with PIL's
+/// `Image.open(f).convert('RGB')`, which ignores the tag, so a phone photo taken sideways
+/// reaches the model sideways; OpenCV-based pipelines (`cv2.imread`, as mmpretrain uses)
+/// apply it. Matching the model's reference means following its source: see
+/// `Arch::exif`. Files without the tag (ImageNet's, for one) decode the same either way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Exif {
+    /// Pixels as stored, as PIL gives them (timm, torchvision).
+    #[default]
+    Ignore,
+    /// Turned upright by the orientation tag, as OpenCV gives them.
+    Apply,
+}
+
+impl Exif {
+    /// `on`/`apply` or `off`/`ignore`, as the command line spells them.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "on" | "apply" => Ok(Exif::Apply),
+            "off" | "ignore" => Ok(Exif::Ignore),
+            _ => Err(Error::Input(format!(
+                "EXIF orientation `{s}`: use on (turn photos upright) or off (pixels as stored)"
+            ))),
+        }
+    }
+}
+
+/// Decode a JPEG or PNG held in memory to RGB8 as PIL's `Image.open(f).convert('RGB')` does:
+/// EXIF orientation ignored, grey replicated, alpha dropped (without compositing), 16-bit
+/// colour cut to its high byte and 16-bit grey saturated at 255. Truncated JPEGs are refused
+/// as PIL refuses them. [`decode_named`] names the image in errors and can apply the EXIF
+/// orientation.
 pub fn decode_image(bytes: &[u8], limits: &ImageLimits) -> Result<RgbImage> {
-    decode_from(bytes, limits, "<memory>")
+    decode_named(bytes, "<memory>", limits, Exif::Ignore)
 }
 
 /// Read and decode an image file with the default [`ImageLimits`] (see [`decode_image`]).
 pub fn load_image(path: impl AsRef<Path>) -> Result<RgbImage> {
-    let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    decode_from(&bytes, &ImageLimits::default(), &path.display().to_string())
+    load_image_with(path, Exif::Ignore)
 }
 
-pub(crate) fn decode_from(bytes: &[u8], limits: &ImageLimits, origin: &str) -> Result<RgbImage> {
+/// Like [`load_image`], with the EXIF orientation applied or not.
+pub fn load_image_with(path: impl AsRef<Path>, exif: Exif) -> Result<RgbImage> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    decode_named(&bytes, &path.display().to_string(), &ImageLimits::default(), exif)
+}
+
+/// Like [`decode_image`], naming the image `name` in errors (`-` for standard input) and with
+/// the EXIF orientation applied or not.
+pub fn decode_named(
+    bytes: &[u8],
+    name: &str,
+    limits: &ImageLimits,
+    exif: Exif,
+) -> Result<RgbImage> {
+    let mut img = decode_from(bytes, limits, name)?;
+    if let (Exif::Apply, Some(orientation)) = (exif, img.1) {
+        img.0.apply_orientation(orientation);
+    }
+    Ok(to_rgb8_like_pil(img.0))
+}
+
+/// The decoded image and its EXIF orientation, if it has a readable one.
+fn decode_from(
+    bytes: &[u8],
+    limits: &ImageLimits,
+    origin: &str,
+) -> Result<(DynamicImage, Option<image::metadata::Orientation>)> {
     let fail = |message: String| Error::ImageDecode {
         origin: origin.to_string(),
         message,
@@ -66,7 +119,7 @@ pub(crate) fn decode_from(bytes: &[u8], limits: &ImageLimits, origin: &str) -> R
     }
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|e| fail(one_line(&e.to_string())))?;
     match reader.format() {
         None => return Err(fail("unrecognised format (no image signature)".into())),
         Some(image::ImageFormat::Jpeg) if !jpeg_is_complete(bytes) => {
@@ -84,13 +137,10 @@ pub(crate) fn decode_from(bytes: &[u8], limits: &ImageLimits, origin: &str) -> R
         .map_err(|e| map_image_error(e, origin, limits))?;
     check_limits(&decoder, limits, origin)?;
     // A malformed EXIF block should not reject an otherwise good picture: treat it as upright.
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut img =
+    let orientation = decoder.orientation().ok();
+    let img =
         DynamicImage::from_decoder(decoder).map_err(|e| map_image_error(e, origin, limits))?;
-    img.apply_orientation(orientation);
-    Ok(to_rgb8_like_pil(img))
+    Ok((img, orientation))
 }
 
 /// Whether an end-of-image marker follows the first scan. zune-jpeg fills a truncated scan with
@@ -154,7 +204,7 @@ fn map_image_error(e: ImageError, origin: &str, limits: &ImageLimits) -> Error {
             "{l}; the decoder's allocations exceed ImageLimits::max_alloc = {} bytes",
             limits.max_alloc
         ),
-        other => other.to_string(),
+        other => one_line(&other.to_string()),
     };
     Error::ImageDecode {
         origin: origin.to_string(),
@@ -162,14 +212,27 @@ fn map_image_error(e: ImageError, origin: &str, limits: &ImageLimits) -> Error {
     }
 }
 
-/// PIL opens 16-bit RGB(A) PNGs by keeping the high byte of each sample, so we do the same.
-/// (For 16-bit greyscale PIL's `I;16 -> RGB` saturates every value above 255 to white, which
-/// no one wants; we keep the high byte there too, as for colour.)
+/// A decoder's message on one line: some end theirs with a line break, which would split the
+/// one line per file that a batch of errors prints.
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// PIL opens 16-bit RGB(A) and grey-with-alpha PNGs by keeping the high byte of each sample,
+/// so we do the same. A 16-bit greyscale PNG opens as mode `I;16`, whose `convert('RGB')`
+/// saturates: values up to 255 stay, every larger one becomes 255 (most such pictures turn
+/// almost white). We reproduce that too, since the model's reference answer is PIL's.
 fn to_rgb8_like_pil(img: DynamicImage) -> RgbImage {
     match img {
         DynamicImage::ImageRgb8(rgb) => rgb,
-        DynamicImage::ImageLuma16(_)
-        | DynamicImage::ImageLumaA16(_)
+        DynamicImage::ImageLuma16(grey) => {
+            let (w, h) = grey.dimensions();
+            let rgb = (grey.into_raw().into_iter())
+                .flat_map(|v| [v.min(255) as u8; 3])
+                .collect();
+            RgbImage::from_raw(w, h, rgb).expect("same dimensions")
+        }
+        DynamicImage::ImageLumaA16(_)
         | DynamicImage::ImageRgb16(_)
         | DynamicImage::ImageRgba16(_) => {
             let wide = img.to_rgb16();

@@ -1,8 +1,9 @@
 //! `effnet bench`: runs the library's benchmark and prints it as a table or JSON.
 
+use effnet::output::{Content, OutputRules};
 use effnet::bench::{BenchOptions, BenchReport, KindTime, Peak, bench, trace_json};
 use effnet::gpu::tuning::store;
-use effnet::gpu::{Gpu, Precision};
+use effnet::gpu::Precision;
 use effnet::kernels::Family;
 use effnet::{Engine, Error, LoadOptions, Result};
 use std::path::PathBuf;
@@ -16,6 +17,10 @@ pub struct BenchArgs {
     /// Which model a checkpoint file is, when the file does not say (`effnet models`).
     #[arg(long, value_name = "NAME")]
     pub arch: Option<String>,
+    /// Run the checkpoint as --arch even where its own metadata or config.json names another
+    /// model (whose padding and preprocessing the weights were made with).
+    #[arg(long, requires = "arch")]
+    pub force_arch: bool,
     /// Images per forward pass.
     #[arg(short = 'b', long, default_value_t = 1)]
     pub batch: usize,
@@ -34,6 +39,9 @@ pub struct BenchArgs {
     /// Write a Chrome trace-event JSON (Perfetto) with one slice per dispatch.
     #[arg(long)]
     pub trace: Option<PathBuf>,
+    /// Replace the --trace file even when it exists and is not JSON.
+    #[arg(long)]
+    pub force: bool,
     /// The device's peak GFLOP/s and GB/s (e.g. 67000,4800 for an H200's FP32 and HBM3e): each
     /// kernel kind then reports its roofline bound, min(GFLOPS, intensity × GBPS) with
     /// intensity its FLOPs over its compulsory DRAM bytes, and the fraction of it reached.
@@ -59,7 +67,7 @@ pub struct TuneArgs {
 }
 
 pub fn tune(a: TuneArgs) -> Result<ExitCode> {
-    let gpu = Gpu::new()?;
+    let gpu = crate::open_gpu()?;
     note!(
         "adapter: {} (current tuning {:?})",
         gpu.describe(),
@@ -117,8 +125,17 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
     if a.batch == 0 || a.res == Some(0) {
         return Err(Error::Input("--batch and --res must be at least 1".into()));
     }
-    let model = crate::models::read_model(Some(&a.model), a.arch.as_deref(), false)?.0;
-    let engine = Engine::new()?;
+    let model = crate::models::read_model(Some(&a.model), a.arch.as_deref(), a.force_arch, false)?.0;
+    // Before the work: a trace that cannot be written should fail the run now, not after it.
+    let trace = (a.trace.as_deref())
+        .map(|t| {
+            let rules = OutputRules::new(Content::Json)
+                .with_inputs([&a.model])
+                .with_force(a.force);
+            crate::output::open(t, &rules)
+        })
+        .transpose()?;
+    let engine = Engine::from_gpu(crate::open_gpu()?);
     let r = a.res.unwrap_or(model.arch.resolution);
     let loaded = engine.load_with(model, LoadOptions::default().with_precision(precision))?;
     let opts = BenchOptions {
@@ -130,9 +147,9 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
         peak: a.peak,
     };
     let (report, events) = bench(&loaded, opts)?;
-    if let Some(t) = &a.trace {
+    if let Some(t) = trace {
         let text = serde_json::to_string(&trace_json(&events)).expect("trace serializes");
-        std::fs::write(t, text).map_err(|e| Error::io(t, e))?;
+        t.commit(text.as_bytes())?;
     }
     if a.json {
         out!(

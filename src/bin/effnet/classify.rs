@@ -42,6 +42,7 @@ pub fn run(a: ClassifyArgs) -> Result<ExitCode> {
         capture_stages: false,
         embeddings: false,
         augment: None,
+        exif: a.model.exif()?,
     };
     let bar = image_bar(a.images.len() as u64, a.model.batch);
     let mut failed = 0usize;

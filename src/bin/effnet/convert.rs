@@ -4,10 +4,11 @@
 
 use crate::sha256::sha256_hex;
 use clap::Args;
-use effnet::checkpoint::{self, StateDict, save_safetensors};
+use effnet::checkpoint::{self, StateDict};
+use effnet::output::{Content, OutputRules};
 use effnet::model::hub::{self, META_LABELS, META_PREPROCESS_ORIGIN};
 use effnet::model::loader::{META_SOURCE, META_VARIANT, remap, weights_from_state_dict};
-use effnet::model::{Arch, Identified, Padding, Source, identify, qualified_name};
+use effnet::model::{Arch, Identified, Padding, Source, identify_as, qualified_name};
 use effnet::{Error, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,27 +30,33 @@ pub struct ConvertArgs {
     /// its file name says (e.g. `tf_efficientnet_b0`; `effnet models` lists them).
     #[arg(long, value_name = "NAME")]
     arch: Option<String>,
+    /// Run the checkpoint as --arch even where its own metadata or config.json names another
+    /// model (whose padding and preprocessing the weights were made with).
+    #[arg(long, requires = "arch")]
+    force_arch: bool,
     /// Class names to store, one per line in class index order (fine-tuned heads), so that
     /// the converted file classifies with its own names and no flags.
     #[arg(long, value_name = "FILE")]
     labels: Option<PathBuf>,
+    /// Replace OUT even when it exists and is not a safetensors file.
+    #[arg(long)]
+    force: bool,
     /// One JSON object describing the result.
     #[arg(long)]
     json: bool,
 }
 
 pub fn run(a: ConvertArgs) -> Result<ExitCode> {
-    if a.input == a.output {
-        return Err(Error::Input(
-            "IN and OUT are the same file; pick another OUT".into(),
-        ));
-    }
-    checkpoint::check_writable(&a.output)?;
+    let rules = OutputRules::new(Content::Safetensors)
+        .with_inputs([&a.input])
+        .with_inputs(a.labels.iter())
+        .with_force(a.force);
+    let output = crate::output::open(&a.output, &rules)?;
     let bytes = std::fs::read(&a.input).map_err(|e| Error::io(&a.input, e))?;
     let source_sha = sha256_hex(&bytes);
     let sd = checkpoint::load_bytes(&a.input, &bytes)?;
     drop(bytes);
-    let found = identify(&a.input, &sd, a.arch.as_deref())?;
+    let found = identify_as(&a.input, &sd, a.arch.as_deref(), a.force_arch)?;
     let labels = match &a.labels {
         Some(path) => Some(hub::read_labels(path)?),
         None => found.labels.clone(),
@@ -75,8 +82,8 @@ pub fn run(a: ConvertArgs) -> Result<ExitCode> {
     };
     let metadata = conversion_metadata(&found, labels.as_deref(), &sd, &source);
     sd.metadata.clear();
-    save_safetensors(&a.output, &sd, &metadata, a.f16)?;
-    let written = std::fs::read(&a.output).map_err(|e| Error::io(&a.output, e))?;
+    let written = checkpoint::encode_safetensors(&sd, &metadata, a.f16)?;
+    output.commit(&written)?;
     let params: usize = sd.tensors.values().map(|t| t.numel()).sum();
     let summary = serde_json::json!({
         "input": a.input.display().to_string(),

@@ -58,6 +58,7 @@ pub fn run(a: EvalArgs) -> Result<ExitCode> {
         capture_stages: false,
         embeddings: false,
         augment: None,
+        exif: a.model.exif()?,
     };
     let bar = image_bar(paths.len() as u64, a.model.batch);
     let (mut top1, mut top5, mut done, mut failed) = (0usize, 0usize, 0usize, 0usize);

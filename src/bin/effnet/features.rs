@@ -5,8 +5,9 @@ use crate::models::ModelArgs;
 use crate::progress::image_bar;
 use crate::runner::{ImageOutput, RunOptions, run_images};
 use clap::Args;
-use effnet::checkpoint::{StateDict, Tensor, save_safetensors};
+use effnet::checkpoint::{StateDict, Tensor, encode_safetensors};
 use effnet::model::loader::META_VARIANT;
+use effnet::output::{Content, OutputRules};
 use effnet::{Error, Result};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -24,13 +25,20 @@ pub struct FeaturesArgs {
     /// `blocks.0`, ..., `head`).
     #[arg(long)]
     stages: bool,
+    /// Replace FILE even when it exists and is not a safetensors file.
+    #[arg(long)]
+    force: bool,
+    /// Write the embeddings of the images that could be read when some could not (their names
+    /// are in the metadata `effnet.files`); without it such a run writes nothing.
+    #[arg(long)]
+    skip_unreadable: bool,
     #[command(flatten)]
     model: ModelArgs,
 }
 
 pub fn run(a: FeaturesArgs) -> Result<ExitCode> {
     // Before the work: a run that cannot save its result should not start.
-    effnet::checkpoint::check_writable(&a.out)?;
+    let output = crate::output::open(&a.out, &output_rules(&a))?;
     let opened = a.model.open()?;
     let opts = RunOptions {
         batch: a.model.batch,
@@ -39,6 +47,7 @@ pub fn run(a: FeaturesArgs) -> Result<ExitCode> {
         // Pooled on the GPU: only the embeddings come back unless stages are asked for.
         embeddings: true,
         augment: None,
+        exif: a.model.exif()?,
     };
     let bar = image_bar(a.images.len() as u64, a.model.batch);
     let mut files = Vec::new();
@@ -56,9 +65,19 @@ pub fn run(a: FeaturesArgs) -> Result<ExitCode> {
     })?;
     bar.finish_and_clear();
     if files.is_empty() {
-        return Err(Error::Input(
-            "no image could be read; nothing written".into(),
-        ));
+        return Err(Error::Input(format!(
+            "no image could be read; nothing written{}",
+            unchanged(&a)
+        )));
+    }
+    if failed > 0 && !a.skip_unreadable {
+        return Err(Error::Input(format!(
+            "{failed} of {} images could not be read (see above); nothing written{}, since its \
+             rows would not line up with the arguments: leave those images out, or pass \
+             --skip-unreadable to write the others",
+            a.images.len(),
+            unchanged(&a)
+        )));
     }
     let mut metadata = BTreeMap::new();
     metadata.insert(
@@ -71,18 +90,32 @@ pub fn run(a: FeaturesArgs) -> Result<ExitCode> {
     );
     metadata.insert("effnet.model".into(), opened.origin.clone());
     metadata.insert("effnet.resolution".into(), opened.res.to_string());
-    save_safetensors(
-        &a.out,
-        &collected.into_state_dict(files.len()),
-        &metadata,
-        false,
-    )?;
+    let sd = collected.into_state_dict(files.len());
+    output.commit(&encode_safetensors(&sd, &metadata, false)?)?;
     note!("wrote {} ({} images)", a.out.display(), files.len());
-    Ok(if failed > 0 {
-        ExitCode::FAILURE
+    if failed > 0 {
+        note!("note: {failed} unreadable images left out (--skip-unreadable)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What `features` may not overwrite: its inputs, and a file that is not safetensors unless
+/// `--force`.
+fn output_rules(a: &FeaturesArgs) -> OutputRules {
+    let model = a.model.model.iter().map(PathBuf::from);
+    OutputRules::new(Content::Safetensors)
+        .with_inputs(a.images.iter().cloned().chain(model))
+        .with_inputs(a.model.labels.iter())
+        .with_force(a.force)
+}
+
+/// The end of a "nothing written" message: the target is as it was.
+fn unchanged(a: &FeaturesArgs) -> String {
+    if a.out.exists() {
+        format!(" ({} is unchanged)", a.out.display())
     } else {
-        ExitCode::SUCCESS
-    })
+        String::new()
+    }
 }
 
 /// Embeddings and stage maps of the images so far, image after image.

@@ -28,6 +28,7 @@ mod convert;
 mod eval;
 mod features;
 mod models;
+mod output;
 mod progress;
 mod runner;
 mod sha256;
@@ -74,6 +75,10 @@ enum Command {
         /// Which model a checkpoint file is, when the file does not say.
         #[arg(long, value_name = "NAME")]
         arch: Option<String>,
+        /// Read the checkpoint as --arch even where its own metadata or config.json names
+        /// another model.
+        #[arg(long, requires = "arch")]
+        force_arch: bool,
         /// Input resolution (square); defaults to the model's evaluation resolution.
         #[arg(long)]
         res: Option<usize>,
@@ -141,6 +146,15 @@ fn write_stderr(args: std::fmt::Arguments) {
         .and_then(|()| stderr.write_all(b"\n"));
 }
 
+/// The GPU every command runs on, its notes (caches off or recovered) said once, here.
+fn open_gpu() -> effnet::Result<Gpu> {
+    let gpu = Gpu::new()?;
+    for n in &gpu.notes {
+        note!("note: {n}");
+    }
+    Ok(gpu)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(n) = cli.device {
@@ -162,9 +176,10 @@ fn main() -> ExitCode {
         Command::Info {
             model,
             arch,
+            force_arch,
             res,
             json,
-        } => cmd_info(&model, arch.as_deref(), res, json),
+        } => cmd_info(&model, (arch.as_deref(), force_arch), res, json),
         Command::Models { json } => models::list(json),
         Command::Verify {
             files,
@@ -215,11 +230,11 @@ fn cmd_devices(json: bool) -> effnet::Result<ExitCode> {
 
 fn cmd_info(
     model: &str,
-    arch: Option<&str>,
+    (arch, force_arch): (Option<&str>, bool),
     res: Option<usize>,
     json: bool,
 ) -> effnet::Result<ExitCode> {
-    let arch = models::read_model(Some(model), arch, false)?.0.arch;
+    let arch = models::read_model(Some(model), arch, force_arch, false)?.0.arch;
     let r = res.unwrap_or(arch.resolution);
     if r == 0 {
         return Err(effnet::Error::Input("--res must be at least 1".into()));
@@ -240,7 +255,7 @@ fn cmd_verify(
     json: bool,
 ) -> effnet::Result<ExitCode> {
     let precision = Precision::parse(precision)?;
-    let gpu = if cpu { None } else { Some(Gpu::new()?) };
+    let gpu = if cpu { None } else { Some(open_gpu()?) };
     if let Some(g) = &gpu {
         note!("adapter: {}", g.describe());
     }

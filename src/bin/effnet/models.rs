@@ -18,6 +18,10 @@ pub struct ModelArgs {
     /// every tensor shape): a name from `effnet models`.
     #[arg(long, value_name = "NAME")]
     pub arch: Option<String>,
+    /// Run the checkpoint as --arch even where its own metadata or config.json names another
+    /// model (whose padding and preprocessing the weights were made with).
+    #[arg(long, requires = "arch")]
+    pub force_arch: bool,
     /// Class names, one per line in class index order (default: the checkpoint's own, else
     /// ImageNet's for 1000-class models, else `class N`).
     #[arg(long, value_name = "FILE")]
@@ -31,6 +35,11 @@ pub struct ModelArgs {
     /// GPU storage precision of weights and activations: f32 or f16.
     #[arg(long, default_value = "f32", value_parser = ["f32", "f16"])]
     pub precision: String,
+    /// Turn photos upright by their EXIF orientation (on) or take the pixels as stored (off).
+    /// Default: as the model's reference pipeline does: off for timm and torchvision, whose
+    /// PIL loading ignores the tag.
+    #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
+    pub exif: Option<String>,
 }
 
 /// A model on the GPU with what the commands need to know about it.
@@ -43,18 +52,25 @@ pub struct Opened {
 }
 
 impl ModelArgs {
+    /// `--exif` as given; `None`: as the model's source does.
+    pub fn exif(&self) -> Result<Option<effnet::preprocess::Exif>> {
+        (self.exif.as_deref())
+            .map(effnet::preprocess::Exif::parse)
+            .transpose()
+    }
+
     /// Checks the numbers, loads the model and uploads it.
     pub fn open(&self) -> Result<Opened> {
         if self.batch == 0 || self.res == Some(0) {
             return Err(Error::Input("--batch and --res must be at least 1".into()));
         }
         let precision = Precision::parse(&self.precision)?;
-        let (mut model, origin) = read_model(self.model.as_deref(), self.arch.as_deref(), true)?;
+        let (mut model, origin) = read_model(self.model.as_deref(), self.arch.as_deref(), self.force_arch, true)?;
         if let Some(path) = &self.labels {
             model = model.with_labels(effnet::model::hub::read_labels(path)?)?;
         }
         let res = self.res.unwrap_or(model.arch.resolution);
-        let engine = Engine::new()?;
+        let engine = Engine::from_gpu(crate::open_gpu()?);
         let loaded = engine.load_with(model, LoadOptions::default().with_precision(precision))?;
         Ok(Opened {
             loaded,
@@ -65,11 +81,12 @@ impl ModelArgs {
 }
 
 /// The bundled model, a checkpoint file (`arch`: which model it is, where the file does not
-/// say), or synthetic weights for a model name (with a warning where answers matter:
+/// say; `force_arch`: even where it says otherwise), or synthetic weights for a model name (with a warning where answers matter:
 /// `warn_synthetic`; `bench` and `info` use them on purpose).
 pub fn read_model(
     spec: Option<&str>,
     arch: Option<&str>,
+    force_arch: bool,
     warn_synthetic: bool,
 ) -> Result<(Model, String)> {
     let Some(spec) = spec else {
@@ -86,7 +103,10 @@ pub fn read_model(
     let path = Path::new(spec);
     if path.is_file() {
         // Name the model the file was taken for, so a surprising identification shows.
-        let model = Model::from_file(path, arch)?;
+        let model = match arch {
+            Some(name) if force_arch => Model::from_file_forced(path, name)?,
+            _ => Model::from_file(path, arch)?,
+        };
         let name = effnet::model::qualified_name(&model.arch);
         return Ok((model, format!("{spec} ({name})")));
     }

@@ -7,7 +7,7 @@
 //! per size. Sizes are checked against the device before any image is decoded.
 
 use effnet::graph::StageTensor;
-use effnet::preprocess::{ImageLimits, Transform, decode_image, load_image};
+use effnet::preprocess::{Exif, ImageLimits, Transform, decode_named, load_image_with};
 use effnet::preprocess::{preprocess_batch_with, random_resized_crop};
 use effnet::{Error, LoadedModel, OutputKind, Result, Session, SessionOptions};
 use std::collections::HashMap;
@@ -31,6 +31,8 @@ pub struct RunOptions {
     /// Training augmentation instead of the evaluation transform: a random resized crop and
     /// flip per image, drawn from this seed and the image's position.
     pub augment: Option<u64>,
+    /// EXIF orientation (`--exif`); `None`: as the model's source does.
+    pub exif: Option<Exif>,
 }
 
 /// How long the run took to start (session and pipelines) before the first batch ran.
@@ -61,9 +63,12 @@ pub fn run_images(
 ) -> Result<RunTiming> {
     let batch = fitted_batch(loaded, opts.batch, opts.res)?.min(paths.len().max(1));
     let stdin = read_stdin_image(paths)?;
+    let exif = opts.exif.unwrap_or(loaded.arch().exif());
     let read = |p: &Path| match &stdin {
-        Some(bytes) if p == Path::new("-") => decode_image(bytes, &ImageLimits::default()),
-        _ => load_image(p),
+        Some(bytes) if p == Path::new("-") => {
+            decode_named(bytes, "-", &ImageLimits::default(), exif)
+        }
+        _ => load_image_with(p, exif),
     };
     let mut spec = loaded.arch().preprocess;
     let position: HashMap<&Path, u64> = (paths.iter().enumerate())

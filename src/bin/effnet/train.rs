@@ -4,13 +4,16 @@
 //! holds the backbone's own tensors, the new classifier, the class names and the settings, so
 //! `classify`, `eval` and `features` load it with no flags.
 
+use effnet::preprocess::Exif;
 use crate::convert::{Provenance, conversion_metadata};
 use crate::sha256::sha256_hex;
 use crate::train_data::{Features, features, split, training_folder, validation_folder};
 use clap::Args;
-use effnet::checkpoint::{self, StateDict, Tensor, save_safetensors};
+use crate::output::Output;
+use effnet::checkpoint::{self, StateDict, Tensor};
+use effnet::output::{Content, OutputRules};
 use effnet::model::loader::remap;
-use effnet::model::{Arch, Identified, identify, qualified_name, resolve};
+use effnet::model::{Arch, Identified, identify_as, qualified_name, resolve};
 use effnet::train::{EpochStats, Examples, Head, TrainOptions, Trainer};
 use effnet::{Engine, Error, LoadOptions, Model, Result};
 use std::path::{Path, PathBuf};
@@ -31,6 +34,10 @@ pub struct TrainArgs {
     /// Which model the checkpoint file is, when the file does not say.
     #[arg(long, value_name = "NAME")]
     arch: Option<String>,
+    /// Run the checkpoint as --arch even where its own metadata or config.json names another
+    /// model (whose padding and preprocessing the weights were made with).
+    #[arg(long, requires = "arch")]
+    force_arch: bool,
     /// Input resolution (square); defaults to the model's evaluation resolution.
     #[arg(long, value_name = "R")]
     res: Option<usize>,
@@ -63,6 +70,13 @@ pub struct TrainArgs {
     /// are then computed again each epoch (slower; without it they are computed once).
     #[arg(long)]
     augment: bool,
+    /// Replace FILE even when it exists and is not a safetensors file.
+    #[arg(long)]
+    force: bool,
+    /// Turn photos upright by their EXIF orientation (on) or take the pixels as stored (off).
+    /// Default: as the model's reference pipeline does (off for timm and torchvision).
+    #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
+    exif: Option<String>,
     /// One JSON object with the results instead of text.
     #[arg(long)]
     json: bool,
@@ -72,14 +86,20 @@ pub struct TrainArgs {
 const FEATURE_BATCH: usize = 8;
 
 pub fn run(a: TrainArgs) -> Result<ExitCode> {
-    checkpoint::check_writable(&a.out)?;
     let folder = training_folder(&a.dir)?;
     let (train_set, val_set) = match (&a.val, a.val_split) {
         (Some(dir), _) => (folder.samples, validation_folder(dir, &folder.classes)?),
         (None, Some(f)) => split(folder.samples, f)?.into(),
         (None, None) => (folder.samples, Vec::new()),
     };
-    let backbone = Backbone::read(a.model.as_deref(), a.arch.as_deref())?;
+    // Before the work: a run that cannot save its result should not start.
+    let images = train_set.iter().chain(&val_set).map(|(path, _)| path);
+    let rules = OutputRules::new(Content::Safetensors)
+        .with_inputs(images)
+        .with_inputs(a.model.iter())
+        .with_force(a.force);
+    let output = crate::output::open(&a.out, &rules)?;
+    let backbone = Backbone::read(a.model.as_deref(), (a.arch.as_deref(), a.force_arch))?;
     let options = TrainOptions {
         epochs: a.epochs,
         lr: a.lr,
@@ -90,11 +110,12 @@ pub fn run(a: TrainArgs) -> Result<ExitCode> {
         ..TrainOptions::default()
     };
     effnet::train::check_options(&options)?;
-    let engine = Engine::new()?;
+    let engine = Engine::from_gpu(crate::open_gpu()?);
     let res = a.res.unwrap_or(backbone.found.arch.resolution);
     let loaded = engine.load_with(backbone.model.clone(), LoadOptions::default())?;
     let started = Instant::now();
-    let sizes = (res, FEATURE_BATCH);
+    let exif = a.exif.as_deref().map(Exif::parse).transpose()?;
+    let sizes = (res, FEATURE_BATCH, exif);
     let augment = |epoch: usize| a.augment.then(|| epoch_seed(a.seed, epoch));
     let train = features(&loaded, sizes, &train_set, augment(0))?;
     let val = features(&loaded, sizes, &val_set, None)?;
@@ -109,7 +130,7 @@ pub fn run(a: TrainArgs) -> Result<ExitCode> {
     let trained = fit(&engine, (&train, &val), classes, options, a.json, refresh)?;
     let train_s = started.elapsed().as_secs_f64();
     let head = &trained.head;
-    backbone.write(&a.out, head, &folder.classes, (&options, a.augment))?;
+    backbone.write(output, head, &folder.classes, (&options, a.augment))?;
     let last = trained.history.last().copied();
     let summary = serde_json::json!({
         "out": a.out.display().to_string(), "classes": folder.classes,
@@ -207,7 +228,7 @@ struct Backbone {
 }
 
 impl Backbone {
-    fn read(spec: Option<&str>, arch: Option<&str>) -> Result<Self> {
+    fn read(spec: Option<&str>, (arch, force_arch): (Option<&str>, bool)) -> Result<Self> {
         let (path, bytes) = match spec {
             None => (
                 PathBuf::from(Model::BUNDLED_PATH),
@@ -225,7 +246,7 @@ impl Backbone {
             }
         };
         let sd = checkpoint::load_bytes(&path, &bytes)?;
-        let found = identify(&path, &sd, arch)?;
+        let found = identify_as(&path, &sd, arch, force_arch)?;
         let sd = remap(sd, &found.arch)?;
         let model = Model::from_bytes(&path, &bytes, arch)?;
         let sha = sha256_hex(&bytes);
@@ -242,7 +263,7 @@ impl Backbone {
     /// training settings in the metadata.
     fn write(
         &self,
-        out: &Path,
+        out: Output,
         head: &Head,
         names: &[String],
         (o, augment): (&TrainOptions, bool),
@@ -287,7 +308,7 @@ impl Backbone {
         );
         meta.insert("effnet.train_settings".into(), settings.to_string());
         sd.metadata.clear();
-        save_safetensors(out, &sd, &meta, false)
+        out.commit(&checkpoint::encode_safetensors(&sd, &meta, false)?)
     }
 }
 

@@ -2,6 +2,7 @@
 //! folder names become the labels), an optional validation tree or a held-out fraction, and
 //! the backbone's pooled features of every image, computed once on the GPU.
 
+use effnet::preprocess::Exif;
 use crate::progress::image_bar;
 use crate::runner::{RunOptions, run_images};
 use effnet::{Error, LoadedModel, Result};
@@ -129,10 +130,10 @@ pub struct Features {
 }
 
 /// Runs the backbone once over `samples` (embeddings on the GPU, a progress bar), with the
-/// evaluation transform or, given a seed, random resized crops and flips.
+/// evaluation transform or, given a seed, random resized crops and flips; `exif` as `--exif`.
 pub fn features(
     loaded: &LoadedModel,
-    (res, batch): (usize, usize),
+    (res, batch, exif): (usize, usize, Option<Exif>),
     samples: &[(PathBuf, u32)],
     augment: Option<u64>,
 ) -> Result<Features> {
@@ -143,6 +144,7 @@ pub fn features(
         capture_stages: false,
         embeddings: true,
         augment,
+        exif,
     };
     let bar = image_bar(paths.len() as u64, batch);
     bar.set_message("features");

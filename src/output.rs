@@ -1,0 +1,347 @@
+//! Writing a result file without ever losing the file that was there.
+//!
+//! Every command that writes (`features`, `convert`, `train`, `bench --trace`) goes through
+//! [`OutputFile`]:
+//! - it is opened before the work, so a run that could not save its result does not start;
+//!   opening creates a temporary file of this run's own (`.NAME.PID-RANDOM.partial`, beside the
+//!   target) and touches nothing else, so two runs never trip over each other's files;
+//! - the result goes to that temporary file, is flushed to disk (`fsync`) and renamed over the
+//!   target in one step: a reader sees the old file or the whole new one, never half of one, and
+//!   a failed or interrupted run leaves the old file as it was (dropping an uncommitted
+//!   `OutputFile` removes its temporary file; the `effnet` command also removes it on
+//!   SIGINT/SIGTERM/SIGHUP);
+//! - the target's permissions (and, where allowed, its owner) carry over to the new file, and a
+//!   symbolic link is followed, so the file it points to is replaced and the link stays;
+//! - a FIFO, a device or a socket is written in place, never renamed over (`-o /dev/stdout`);
+//! - a target that is one of the run's inputs is refused, and so is an existing file that holds
+//!   something else than what the command writes (a JPEG where safetensors would go), unless
+//!   [`OutputRules::force`] says to replace it.
+
+use crate::{Error, Result};
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+/// What a command writes, so that an existing file holding something else is not replaced by
+/// accident.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Content {
+    /// A safetensors file (8-byte header length, then a JSON header).
+    Safetensors,
+    /// A JSON document (object or array).
+    Json,
+}
+
+/// The checks made before an output file is opened.
+#[derive(Clone, Debug)]
+pub struct OutputRules {
+    /// What the command writes.
+    pub content: Content,
+    /// The run's input files: the output may not be one of them.
+    pub inputs: Vec<PathBuf>,
+    /// Replace an existing file even when it holds something else than `content`.
+    pub force: bool,
+    /// The flag that sets `force`, named in the refusal (`--force`).
+    pub force_flag: &'static str,
+}
+
+impl OutputRules {
+    /// Rules for writing `content` with no inputs to protect and no forcing.
+    pub fn new(content: Content) -> Self {
+        OutputRules {
+            content,
+            inputs: Vec::new(),
+            force: false,
+            force_flag: "--force",
+        }
+    }
+
+    /// The same rules with `inputs` protected.
+    pub fn with_inputs<P: AsRef<Path>>(mut self, inputs: impl IntoIterator<Item = P>) -> Self {
+        self.inputs
+            .extend(inputs.into_iter().map(|p| p.as_ref().to_path_buf()));
+        self
+    }
+
+    /// The same rules with `force` set.
+    pub fn with_force(mut self, force: bool) -> Self {
+        self.force = force;
+        self
+    }
+}
+
+/// An output file opened for one result: see the module documentation.
+#[derive(Debug)]
+pub struct OutputFile {
+    /// The path as the caller named it, for messages.
+    named: PathBuf,
+    way: Way,
+    committed: bool,
+}
+
+#[derive(Debug)]
+enum Way {
+    /// A regular file, or a name not yet taken: written to `temp`, then renamed to `target`.
+    Replace {
+        target: PathBuf,
+        temp: PathBuf,
+        file: Option<File>,
+        previous: Option<std::fs::Metadata>,
+    },
+    /// A FIFO, device or socket: written in place.
+    InPlace,
+}
+
+impl OutputFile {
+    /// Checks `path` against `rules` and, unless it is a FIFO, device or socket, creates this
+    /// run's temporary file beside it. Fails with [`Error::Write`] when the folder is missing or
+    /// read-only, and with [`Error::Input`] when a rule refuses the target.
+    pub fn create(path: &Path, rules: &OutputRules) -> Result<OutputFile> {
+        let fail = |message: &str| Error::Write {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(message.to_string()),
+        };
+        if path.as_os_str().is_empty() || path.is_dir() || path.file_name().is_none() {
+            return Err(fail("it is a folder; name a file"));
+        }
+        let existing = std::fs::metadata(path).ok();
+        if let Some(input) = (rules.inputs.iter()).find(|i| same_file(path, existing.as_ref(), i)) {
+            return Err(Error::Input(format!(
+                "the output {} is also an input ({}); writing it would destroy that input: \
+                 name another output file",
+                path.display(),
+                input.display()
+            )));
+        }
+        let way = match existing {
+            Some(m) if !m.is_file() => Way::InPlace,
+            previous => {
+                // A link is followed: the file it points to is the one replaced.
+                let target = match previous {
+                    Some(_) => std::fs::canonicalize(path).map_err(|e| write_err(path, e))?,
+                    None => path.to_path_buf(),
+                };
+                if let Some(m) = &previous {
+                    refuse_other_content(path, m, rules)?;
+                }
+                let (temp, file) = create_temp(&target, previous.as_ref())?;
+                Way::Replace {
+                    target,
+                    temp,
+                    file: Some(file),
+                    previous,
+                }
+            }
+        };
+        Ok(OutputFile {
+            named: path.to_path_buf(),
+            way,
+            committed: false,
+        })
+    }
+
+    /// The temporary file this run writes to before renaming it over the target; `None` for
+    /// targets written in place. A caller that handles signals removes it when interrupted.
+    pub fn temp_path(&self) -> Option<&Path> {
+        match &self.way {
+            Way::Replace { temp, .. } => Some(temp),
+            Way::InPlace => None,
+        }
+    }
+
+    /// Writes `bytes` as the whole new content of the target: to the temporary file, flushed
+    /// to disk, then renamed over the target. On failure the target is as it was.
+    pub fn commit(mut self, bytes: &[u8]) -> Result<()> {
+        let named = self.named.clone();
+        match &mut self.way {
+            Way::InPlace => {
+                let mut f = OpenOptions::new()
+                    .write(true)
+                    .open(&named)
+                    .map_err(|e| write_err(&named, e))?;
+                f.write_all(bytes)
+                    .and_then(|()| f.flush())
+                    .map_err(|e| write_err(&named, e))?;
+            }
+            Way::Replace {
+                target,
+                temp,
+                file,
+                previous,
+            } => {
+                let mut f = file.take().expect("an OutputFile commits once");
+                f.write_all(bytes)
+                    .and_then(|()| f.sync_all())
+                    .map_err(|e| write_err(&named, e))?;
+                drop(f);
+                keep_owner_and_mode(temp, previous.as_ref());
+                std::fs::rename(&*temp, &*target).map_err(|e| write_err(&named, e))?;
+                sync_folder(target);
+            }
+        }
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for OutputFile {
+    fn drop(&mut self) {
+        if let (false, Way::Replace { temp, .. }) = (self.committed, &self.way) {
+            let _ = std::fs::remove_file(temp);
+        }
+    }
+}
+
+fn write_err(path: &Path, e: std::io::Error) -> Error {
+    Error::Write {
+        path: path.to_path_buf(),
+        source: e,
+    }
+}
+
+/// Whether `output` (with its metadata, if it exists) and `input` name the same file: the
+/// same path, or the same device and inode (a link or another spelling).
+fn same_file(output: &Path, meta: Option<&std::fs::Metadata>, input: &Path) -> bool {
+    if output == input {
+        return true;
+    }
+    let (Some(out), Ok(inp)) = (meta, std::fs::metadata(input)) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        (out.dev(), out.ino()) == (inp.dev(), inp.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (out, inp);
+        std::fs::canonicalize(output).ok() == std::fs::canonicalize(input).ok()
+    }
+}
+
+/// Refuses an existing, non-empty regular file that does not hold `rules.content`, unless
+/// forced: a typo must not turn a photo into a safetensors file.
+fn refuse_other_content(path: &Path, meta: &std::fs::Metadata, rules: &OutputRules) -> Result<()> {
+    if rules.force || meta.len() == 0 {
+        return Ok(());
+    }
+    let mut head = [0u8; 64];
+    let n = File::open(path)
+        .and_then(|mut f| read_up_to(&mut f, &mut head))
+        .map_err(|e| Error::io(path, e))?;
+    let head = &head[..n];
+    let holds = match rules.content {
+        Content::Safetensors => head.len() > 8 && head[8] == b'{',
+        Content::Json => matches!(
+            head.iter().find(|b| !b.is_ascii_whitespace()),
+            Some(b'{' | b'[')
+        ),
+    };
+    if holds {
+        return Ok(());
+    }
+    let wanted = match rules.content {
+        Content::Safetensors => "safetensors",
+        Content::Json => "JSON",
+    };
+    Err(Error::Input(format!(
+        "{} exists and is not a {wanted} file (it looks like {}); name another output file, or \
+         pass {} to replace it",
+        path.display(),
+        describe_content(head),
+        rules.force_flag
+    )))
+}
+
+fn read_up_to(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// A few words on what a file's first bytes say it is.
+fn describe_content(head: &[u8]) -> &'static str {
+    match head {
+        [0xff, 0xd8, 0xff, ..] => "a JPEG image",
+        [0x89, b'P', b'N', b'G', ..] => "a PNG image",
+        [b'P', b'K', 3, 4, ..] => "a zip archive, such as a PyTorch checkpoint",
+        [0x80, 2..=5, ..] => "a Python pickle, such as a PyTorch checkpoint",
+        _ if std::str::from_utf8(head).is_ok() => "text",
+        _ => "some other binary data",
+    }
+}
+
+/// Creates `.NAME.PID-RANDOM.partial` beside `target`, new (never an existing file), with the
+/// old file's permissions (less the umask until the rename sets them exactly).
+fn create_temp(target: &Path, previous: Option<&std::fs::Metadata>) -> Result<(PathBuf, File)> {
+    let name = target.file_name().unwrap_or_default().to_string_lossy();
+    let mut last = None;
+    for _ in 0..8 {
+        let temp = target.with_file_name(format!(
+            ".{name}.{}-{:08x}.partial",
+            std::process::id(),
+            random_u32()
+        ));
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            // A new target gets the usual mode (0666 less the umask); a rewritten one its own
+            // from the start, so a private file's data is never readable by others meanwhile.
+            let mode = previous.map_or(0o666, |m| m.permissions().mode() & 0o7777);
+            options.mode(mode);
+        }
+        #[cfg(not(unix))]
+        let _ = previous;
+        match options.open(&temp) {
+            Ok(file) => return Ok((temp, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(write_err(target, e)),
+        }
+    }
+    Err(write_err(target, last.expect("eight tries failed")))
+}
+
+/// A random number for temporary names: std's hash keys are seeded from the OS per process and
+/// advanced per call, which is all a name that must not collide needs.
+fn random_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(web_time::SystemTime::UNIX_EPOCH.elapsed().map_or(0, |d| d.as_nanos()));
+    h.finish() as u32
+}
+
+/// Gives the new file the old one's exact mode and, where allowed (as root), its owner.
+fn keep_owner_and_mode(temp: &Path, previous: Option<&std::fs::Metadata>) {
+    let Some(m) = previous else { return };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // Best effort: only root may give a file away, and a user's own file is theirs already.
+        let _ = std::os::unix::fs::chown(temp, Some(m.uid()), Some(m.gid()));
+    }
+    let _ = std::fs::set_permissions(temp, m.permissions());
+}
+
+/// Flushes the folder entry of a rename to disk where the platform allows, so the new file
+/// survives a crash right after the command said it was written.
+fn sync_folder(target: &Path) {
+    #[cfg(unix)]
+    if let Some(dir) = target.parent() {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let _ = File::open(dir).and_then(|d| d.sync_all());
+    }
+    #[cfg(not(unix))]
+    let _ = target;
+}
