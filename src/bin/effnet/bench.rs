@@ -1,5 +1,6 @@
 //! `effnet bench`: runs the library's benchmark and prints it as a table or JSON.
 
+use crate::models::AtLeastOne;
 use effnet::bench::{BenchOptions, BenchReport, KindTime, Peak, bench, trace_json};
 use effnet::gpu::tuning::store;
 use effnet::gpu::{Gpu, Precision};
@@ -17,16 +18,16 @@ pub struct BenchArgs {
     #[arg(long, value_name = "NAME")]
     pub arch: Option<String>,
     /// Images per forward pass.
-    #[arg(short = 'b', long, default_value_t = 1)]
+    #[arg(short = 'b', long, default_value_t = 1, value_parser = AtLeastOne)]
     pub batch: usize,
     /// Input resolution (square); defaults to the model's evaluation resolution.
-    #[arg(long)]
+    #[arg(long, value_parser = AtLeastOne)]
     pub res: Option<usize>,
     /// Storage precision of weights and activations: f32 or f16 (arithmetic is f32).
     #[arg(long, default_value = "f32", value_parser = ["f32", "f16"])]
     pub precision: String,
     /// Timed iterations after the warm-up.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = AtLeastOne)]
     pub iters: usize,
     /// Untimed forward passes before timing (pipeline warm-up, clocks).
     #[arg(long, default_value_t = 3)]
@@ -47,7 +48,7 @@ pub struct BenchArgs {
 #[derive(clap::Args)]
 pub struct TuneArgs {
     /// Timed runs per candidate and shape (the best counts).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = AtLeastOne)]
     pub runs: usize,
     /// Print the timings without writing the cache.
     #[arg(long)]
@@ -114,9 +115,6 @@ pub fn tune(a: TuneArgs) -> Result<ExitCode> {
 
 pub fn run(a: BenchArgs) -> Result<ExitCode> {
     let precision = Precision::parse(&a.precision)?;
-    if a.batch == 0 || a.res == Some(0) {
-        return Err(Error::Input("--batch and --res must be at least 1".into()));
-    }
     let model = crate::models::read_model(Some(&a.model), a.arch.as_deref(), false)?.0;
     let engine = Engine::new()?;
     let r = a.res.unwrap_or(model.arch.resolution);
@@ -125,7 +123,7 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
         batch: a.batch,
         height: r,
         width: r,
-        iters: a.iters.max(1),
+        iters: a.iters,
         warmup: a.warmup,
         peak: a.peak,
     };
