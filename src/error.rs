@@ -159,8 +159,11 @@ pub enum Error {
 
     /// A header declaring more pixels or bytes than `preprocess::ImageLimits` allows.
     #[error(
-        "{origin}: the image is {width}x{height} and needs {needed}, over \
-         ImageLimits::{limit_name} = {limit}; raise that limit if you trust the file"
+        "{origin}: the image is {width}x{height} and needs {needed} {unit}, over the limit \
+         ImageLimits::{limit_name} = {limit} {unit}; downscale it first (e.g. ImageMagick's \
+         `convert IN -resize 4000x4000 OUT`), or, in a program using the library, raise \
+         ImageLimits::{limit_name} if you trust the file (the command line has no option for it)",
+        unit = if *limit_name == "max_pixels" { "pixels" } else { "bytes" }
     )]
     ImageTooLarge {
         /// The file, or what the bytes were called.

@@ -19,6 +19,11 @@ use crate::{Error, Result};
 pub use keys::{KeyScheme, detect_scheme, efficientnet_pytorch_to_timm};
 pub use safetensors_io::{encode_safetensors, save_safetensors};
 
+/// Metadata key under which the safetensors reader lists the integer and bool tensors it left
+/// out, as a JSON object of name to dtype (`{"w": "BOOL"}`), so that a weight stored with such
+/// a dtype is reported as that rather than as missing. Never written to files.
+pub const META_SKIPPED: &str = "effnet.skipped_dtypes";
+
 /// A dense tensor: `data` holds `shape.iter().product()` values in row-major order.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Tensor {
@@ -48,6 +53,19 @@ pub struct StateDict {
 /// `DataParallel`) is stripped and training wrappers (`state_dict_ema`, `model_ema`, `state_dict`,
 /// `model`, preferred in that order, as timm does) are unwrapped.
 pub fn load(path: &Path) -> Result<StateDict> {
+    // Only regular files are read: a device such as /dev/zero never ends, a pipe may block.
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "is a folder"
+        } else {
+            "is not a regular file (a device, pipe or socket)"
+        };
+        return Err(Error::bad_file(
+            path,
+            format!("{what}; give a checkpoint file (.safetensors, .pth, .pt or .bin)"),
+        ));
+    }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     load_bytes(path, &bytes)
 }
@@ -55,7 +73,7 @@ pub fn load(path: &Path) -> Result<StateDict> {
 /// Like [`load`], for a checkpoint already in memory (e.g. embedded with `include_bytes!`);
 /// `path` only names it in error messages.
 pub fn load_bytes(path: &Path, bytes: &[u8]) -> Result<StateDict> {
-    let (tensors, metadata) = match sniff(bytes) {
+    let (tensors, metadata) = match sniff(path, bytes) {
         Format::Safetensors => safetensors_io::load(path, bytes)?,
         Format::TorchZip => (torch::load_zip(path, bytes)?, BTreeMap::new()),
         Format::TorchLegacy => (torch::load_legacy(path, bytes)?, BTreeMap::new()),
@@ -103,17 +121,24 @@ enum Format {
     Unknown,
 }
 
-fn sniff(bytes: &[u8]) -> Format {
+fn sniff(path: &Path, bytes: &[u8]) -> Format {
     // safetensors first: its u64 header length may start with any byte, 0x80 included.
-    // Zip and pickle files cannot pass this test (their 9th byte is never `{`).
-    let header_len = bytes
-        .get(..8)
-        .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()));
-    if header_len.is_some_and(|n| n < bytes.len() as u64) && bytes.get(8) == Some(&b'{') {
+    // Zip and pickle files cannot pass this test (their 9th byte is never `{`). The length
+    // itself is not checked here: a damaged one must get the safetensors reader's error
+    // ("header larger than the file"), not a pickle reader's.
+    if bytes.get(8) == Some(&b'{') {
         return Format::Safetensors;
     }
     if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
         return Format::TorchZip;
+    }
+    // A file named .safetensors that no content test claims is a damaged safetensors file
+    // (cut inside its length or header), so the safetensors reader says what is wrong.
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("safetensors"))
+    {
+        return Format::Safetensors;
     }
     // Every pickle written with protocol >= 2 opens with PROTO; the legacy reader then checks
     // the magic number itself, so a bare pickle gets an error from the same careful path.

@@ -7,13 +7,43 @@ use std::path::Path;
 
 use safetensors::{Dtype, SafeTensors, View};
 
-use super::{DType, StateDict, Tensor};
+use super::{DType, META_SKIPPED, StateDict, Tensor};
 use crate::output::{Content, OutputFile, OutputRules};
 use crate::{Error, Result};
 
 type Loaded = (Vec<(String, Tensor)>, BTreeMap<String, String>);
 
+/// The `safetensors` crate's limit on the JSON header, which it reports without numbers.
+const MAX_HEADER_BYTES: u64 = 100_000_000;
+
+/// The length prefix checked with the numbers a user can act on: a cut or damaged download
+/// shows as a header longer than the file.
+fn check_header_length(bytes: &[u8]) -> std::result::Result<(), String> {
+    let Some(prefix) = bytes.get(..8) else {
+        return Err(format!(
+            "a safetensors file starts with an 8-byte header length, but this file has only {} \
+             bytes; it is truncated: download it again",
+            bytes.len()
+        ));
+    };
+    let n = u64::from_le_bytes(prefix.try_into().unwrap_or_default());
+    let after = bytes.len() as u64 - 8;
+    if n > after {
+        let limit = if n > MAX_HEADER_BYTES {
+            format!(" (and over safetensors' limit of {MAX_HEADER_BYTES})")
+        } else {
+            String::new()
+        };
+        return Err(format!(
+            "the safetensors header length says {n} bytes{limit}, but only {after} bytes follow \
+             it; the file is truncated or corrupt: download it again"
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn load(path: &Path, bytes: &[u8]) -> Result<Loaded> {
+    check_header_length(bytes).map_err(|m| Error::bad_file(path, m))?;
     let invalid = |e: safetensors::SafeTensorError| {
         Error::bad_file(
             path,
@@ -23,7 +53,7 @@ pub(crate) fn load(path: &Path, bytes: &[u8]) -> Result<Loaded> {
         )
     };
     let (_, header) = SafeTensors::read_metadata(bytes).map_err(invalid)?;
-    let metadata = header
+    let mut metadata: BTreeMap<String, String> = header
         .metadata()
         .iter()
         .flatten()
@@ -31,15 +61,29 @@ pub(crate) fn load(path: &Path, bytes: &[u8]) -> Result<Loaded> {
         .collect();
     let st = SafeTensors::deserialize(bytes).map_err(invalid)?;
     let mut tensors = Vec::new();
+    let mut skipped = serde_json::Map::new();
     for (name, view) in st.iter() {
         let dtype = match view.dtype() {
             Dtype::F64 => DType::F64,
             Dtype::F32 => DType::F32,
             Dtype::F16 => DType::F16,
             Dtype::BF16 => DType::BF16,
-            // Integer and bool tensors are counters or masks, never weights a model runs on.
-            Dtype::BOOL | Dtype::U8 | Dtype::I8 | Dtype::I16 | Dtype::U16 | Dtype::I32 => continue,
-            Dtype::U32 | Dtype::I64 | Dtype::U64 => continue,
+            // Integer and bool tensors are counters or masks, never weights a model runs on;
+            // their names are kept so that a weight stored so is reported as such, not missing.
+            Dtype::BOOL
+            | Dtype::U8
+            | Dtype::I8
+            | Dtype::I16
+            | Dtype::U16
+            | Dtype::I32
+            | Dtype::U32
+            | Dtype::I64
+            | Dtype::U64 => {
+                if !name.ends_with("num_batches_tracked") {
+                    skipped.insert(name.to_owned(), format!("{:?}", view.dtype()).into());
+                }
+                continue;
+            }
             other => {
                 return Err(Error::bad_file(
                     path,
@@ -62,6 +106,12 @@ pub(crate) fn load(path: &Path, bytes: &[u8]) -> Result<Loaded> {
         }
         let data = dtype.decode(view.data(), false);
         tensors.push((name.to_owned(), Tensor { shape, data }));
+    }
+    // Set by this reader alone: a file's own entry under that key is not believed.
+    metadata.remove(META_SKIPPED);
+    if !skipped.is_empty() {
+        let list = serde_json::Value::Object(skipped).to_string();
+        metadata.insert(META_SKIPPED.to_owned(), list);
     }
     Ok((tensors, metadata))
 }

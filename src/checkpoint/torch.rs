@@ -188,10 +188,17 @@ fn legacy_storages<'a>(
                 "storage `{key}` holds {count} elements, the pickle says {numel}; the file is corrupt"
             ));
         }
+        let left = (bytes.len() - pos - 8) as u64;
         let len = count
             .checked_mul(dtype.size() as u64)
-            .filter(|&n| n <= (bytes.len() - pos - 8) as u64)
-            .ok_or_else(|| format!("storage `{key}` runs past the end of the file; it is truncated: download it again"))?;
+            .filter(|&n| n <= left)
+            .ok_or_else(|| {
+                format!(
+                    "storage `{key}` declares {count} elements but the file holds only {} \
+                     ({left} bytes) after its count; it is truncated: download it again",
+                    left / dtype.size() as u64
+                )
+            })?;
         let start = pos + 8;
         pos = start + len as usize;
         if out.insert(Rc::clone(key), &bytes[start..pos]).is_some() {
@@ -296,7 +303,9 @@ fn shape_of(t: &TensorRef) -> Option<Vec<usize>> {
 }
 
 /// Checks that every element the view reaches lies inside its storage window, and the window
-/// inside the bytes present. All arithmetic is checked: the numbers come from the file.
+/// inside the bytes present. All arithmetic is checked: the numbers come from the file. The
+/// messages give the true counts: what the tensor reaches, what the pickle declares and what
+/// the file holds (a cut file holds fewer elements than it declares).
 fn check_reach(t: &TensorRef, bytes_len: usize) -> std::result::Result<(), String> {
     let s = &t.storage;
     let mut last = Some(u128::from(t.offset));
@@ -304,18 +313,25 @@ fn check_reach(t: &TensorRef, bytes_len: usize) -> std::result::Result<(), Strin
         let step = u128::from(n.saturating_sub(1)).checked_mul(u128::from(st));
         last = last.zip(step).and_then(|(a, b)| a.checked_add(b));
     }
-    let window_end = u128::from(s.base) + u128::from(s.len);
-    let inside = last.is_some_and(|l| l < u128::from(s.len))
-        && window_end * s.dtype.size() as u128 <= bytes_len as u128;
-    if inside {
-        Ok(())
-    } else {
-        Err(format!(
-            "offset {} with shape {:?} and strides {:?} reaches outside its storage of {} \
-             elements; the file is corrupt",
+    let Some(last) = last.filter(|&l| l < u128::from(s.len)) else {
+        let reach = last.map_or("beyond 2^128".into(), |l| (l + 1).to_string());
+        return Err(format!(
+            "offset {} with shape {:?} and strides {:?} needs {reach} elements of its storage, \
+             which declares {}; the file is corrupt: download it again",
             t.offset, t.shape, t.stride, s.len
-        ))
+        ));
+    };
+    let window_end = u128::from(s.base) + u128::from(s.len);
+    let held = bytes_len / s.dtype.size();
+    if window_end > held as u128 {
+        let needs = u128::from(s.base) + last + 1;
+        return Err(format!(
+            "storage `{}` should hold {window_end} elements (the tensor needs {needs} of them) \
+             but holds only {held} ({bytes_len} bytes); the file is truncated: download it again",
+            s.key
+        ));
     }
+    Ok(())
 }
 
 fn gather(

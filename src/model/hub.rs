@@ -195,10 +195,17 @@ fn string_list(v: &Value) -> Option<Vec<String>> {
         .collect()
 }
 
-/// Class names from a text file: one per line (a trailing empty line is ignored).
+/// Class names from a text file: one per line, in class index order. Blank lines at the end
+/// are ignored; a blank line before the last name is a class with an empty name.
 pub fn read_labels(path: &Path) -> Result<Vec<String>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let labels: Vec<String> = text.lines().map(|l| l.trim().to_string()).collect();
+    let mut labels: Vec<String> = text.lines().map(|l| l.trim().to_string()).collect();
+    // Editors leave blank lines at the end; they are not classes. A blank line before the
+    // last name stays a class (with an empty name), since dropping it would shift every
+    // later class index.
+    while labels.last().is_some_and(String::is_empty) {
+        labels.pop();
+    }
     if labels.is_empty() || labels.iter().all(String::is_empty) {
         return Err(Error::bad_file(path, "no class names; write one per line"));
     }

@@ -13,6 +13,7 @@
 //!   output and, inside a residual block, the block input kept for the add.
 
 use super::arch::{Arch, Block, ConvLayer, Padding, PreprocessSpec, Source};
+use crate::{Error, Result};
 
 /// One row of the summary: the stem, a stage of blocks or the head.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -85,29 +86,65 @@ struct Map {
     w: usize,
 }
 
-/// Walks the network in execution order, accumulating costs.
+/// Walks the network in execution order, accumulating costs. The counts grow with the input
+/// size that a caller chooses, so every product saturates and sets `overflowed` instead of
+/// wrapping: a wrapped count would print as a small, plausible and false number.
 struct Walk {
     padding: Padding,
     batch: usize,
     cur: Map,
     peak: u64,
+    overflowed: bool,
 }
 
+/// Spatial sizes above this surely overflow the byte counts (at least `4 * MAX_SIDE` bytes);
+/// capping them keeps `Padding::resolve`'s additions from overflowing.
+const MAX_SIDE: usize = usize::MAX / 8;
+
 impl Walk {
-    fn bytes(&self, m: Map) -> u64 {
-        (self.batch * m.c * m.h * m.w * 4) as u64
+    fn mul(&mut self, a: u64, b: u64) -> u64 {
+        a.checked_mul(b).unwrap_or_else(|| {
+            self.overflowed = true;
+            u64::MAX
+        })
+    }
+
+    fn add(&mut self, a: u64, b: u64) -> u64 {
+        a.checked_add(b).unwrap_or_else(|| {
+            self.overflowed = true;
+            u64::MAX
+        })
+    }
+
+    /// The product of `dims`, saturating.
+    fn product(&mut self, dims: &[usize]) -> u64 {
+        dims.iter().fold(1, |acc, &d| self.mul(acc, d as u64))
+    }
+
+    fn bytes(&mut self, m: Map) -> u64 {
+        self.product(&[self.batch, m.c, m.h, m.w, 4])
     }
 
     /// Runs one conv on `self.cur`; `held` is extra live memory (a residual input).
     fn conv(&mut self, l: &ConvLayer, held: u64) -> (u64, u64) {
-        let (h, _) = self.padding.resolve(self.cur.h, l.k, l.stride);
-        let (w, _) = self.padding.resolve(self.cur.w, l.k, l.stride);
+        let side = |n: usize, walk: &mut Walk| match n {
+            0 => 0, // an empty input stays empty (and `resolve` would step below 0)
+            n => {
+                walk.overflowed |= n > MAX_SIDE;
+                walk.padding.resolve(n.min(MAX_SIDE), l.k, l.stride).0
+            }
+        };
+        let (h, w) = (side(self.cur.h, self), side(self.cur.w, self));
         let out = Map { c: l.out_c, h, w };
-        self.peak = self.peak.max(self.bytes(self.cur) + self.bytes(out) + held);
+        let (input, output) = (self.bytes(self.cur), self.bytes(out));
+        let live = self.add(input, output);
+        let live = self.add(live, held);
+        self.peak = self.peak.max(live);
         self.cur = out;
         let per_out = (l.k * l.k * if l.depthwise { 1 } else { l.in_c }) as u64;
         let params = per_out * l.out_c as u64 + 2 * l.out_c as u64;
-        (params, per_out * (l.out_c * h * w) as u64)
+        let outputs = self.product(&[l.out_c, h, w]);
+        (params, self.mul(per_out, outputs))
     }
 
     fn block(&mut self, b: &Block) -> (u64, u64) {
@@ -118,12 +155,12 @@ impl Walk {
             let held = if b.residual && idx > 0 { input } else { 0 };
             let (p, m) = self.conv(l, held);
             params += p;
-            macs += m;
+            macs = self.add(macs, m);
         }
         if let Some(se) = &b.se {
             let fc = (se.channels * se.reduced) as u64;
             params += 2 * fc + (se.channels + se.reduced) as u64;
-            macs += 2 * fc;
+            macs = self.add(macs, 2 * fc);
         }
         (params, macs)
     }
@@ -133,8 +170,52 @@ impl Walk {
     }
 }
 
-/// Summary of `arch` for a `batch × 3 × height × width` input.
+/// Like [`info`], but an input so large that a count (bytes, multiply-adds) overflows 64 bits
+/// is an error naming the largest square resolution that can be counted, instead of a
+/// summary with saturated counts.
+pub fn try_info(arch: &Arch, height: usize, width: usize, batch: usize) -> Result<ModelInfo> {
+    if height == 0 || width == 0 {
+        return Err(Error::Input(format!(
+            "a {height}x{width} input has no pixels; use a resolution of at least 1"
+        )));
+    }
+    let (summary, overflowed) = walk_all(arch, height, width, batch);
+    if !overflowed {
+        return Ok(summary);
+    }
+    // Counts grow with the input size, so the largest countable one is found by bisection.
+    let fits = |r: usize| !walk_all(arch, r, r, batch).1;
+    if !fits(1) {
+        return Err(Error::Input(format!(
+            "a batch of {batch} needs more bytes than a 64-bit count holds even at 1x1; use a \
+             smaller batch"
+        )));
+    }
+    let (mut lo, mut hi) = (1usize, MAX_SIDE);
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if fits(mid) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    Err(Error::Input(format!(
+        "{} at {height}x{width} with batch {batch} needs more bytes or multiply-adds than a \
+         64-bit count holds; the largest square resolution that can be counted at this batch is \
+         {lo}: use that or less (and far less to run it)",
+        arch.name
+    )))
+}
+
+/// Summary of `arch` for a `batch × 3 × height × width` input. A count too large for 64 bits
+/// (an input far beyond any device) saturates at `u64::MAX`; [`try_info`] refuses it instead.
 pub fn info(arch: &Arch, height: usize, width: usize, batch: usize) -> ModelInfo {
+    walk_all(arch, height, width, batch).0
+}
+
+/// The summary, and whether any count saturated.
+fn walk_all(arch: &Arch, height: usize, width: usize, batch: usize) -> (ModelInfo, bool) {
     let input = Map {
         c: 3,
         h: height,
@@ -145,6 +226,7 @@ pub fn info(arch: &Arch, height: usize, width: usize, batch: usize) -> ModelInfo
         batch,
         cur: input,
         peak: 0,
+        overflowed: false,
     };
     let mut rows = vec![conv_row(&mut walk, &arch.stem_name, &arch.stem)];
     for stage in &arch.stages {
@@ -153,7 +235,7 @@ pub fn info(arch: &Arch, height: usize, width: usize, batch: usize) -> ModelInfo
         for b in &stage.blocks {
             let (p, m) = walk.block(b);
             params += p;
-            macs += m;
+            macs = walk.add(macs, m);
         }
         let first = &stage.blocks[0];
         let spatial = first
@@ -184,11 +266,15 @@ pub fn info(arch: &Arch, height: usize, width: usize, batch: usize) -> ModelInfo
     let classes = arch.num_classes();
     let fc_macs = (arch.head.out_c * classes) as u64;
     let params = rows.iter().map(|r| r.params).sum::<u64>() + fc_macs + classes as u64;
-    let stage_output_bytes = rows
-        .iter()
-        .map(|r| 4 * r.output_shape.iter().product::<usize>() as u64)
-        .sum();
-    ModelInfo {
+    let mut stage_output_bytes = 0;
+    let mut macs = fc_macs;
+    for r in &rows {
+        let bytes = walk.product(&r.output_shape);
+        let bytes = walk.mul(4, bytes);
+        stage_output_bytes = walk.add(stage_output_bytes, bytes);
+        macs = walk.add(macs, r.macs);
+    }
+    let summary = ModelInfo {
         name: arch.name.clone(),
         source: arch.source,
         padding: arch.padding,
@@ -197,13 +283,14 @@ pub fn info(arch: &Arch, height: usize, width: usize, batch: usize) -> ModelInfo
         preprocess: arch.preprocess,
         input_shape: [batch, 3, height, width],
         params,
-        macs: rows.iter().map(|r| r.macs).sum::<u64>() + fc_macs,
+        macs,
         weight_bytes: 4 * params,
         stage_output_bytes,
         peak_activation_bytes: walk.peak,
         classes,
         stages: rows,
-    }
+    };
+    (summary, walk.overflowed)
 }
 
 fn conv_row(walk: &mut Walk, name: &str, l: &ConvLayer) -> StageInfo {

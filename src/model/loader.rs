@@ -4,9 +4,9 @@
 use super::arch::{Arch, Source};
 use super::identify::{Identified, describe_scheme};
 use super::weights::{ModelWeights, TensorSource, load_weights};
-use crate::checkpoint::{self, KeyScheme, StateDict, detect_scheme};
+use crate::checkpoint::{self, KeyScheme, META_SKIPPED, StateDict, detect_scheme};
 use crate::{Error, Result};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Metadata key under which `effnet convert` records the model's exact name.
@@ -23,6 +23,10 @@ struct StateDictSource<'a> {
     used: BTreeSet<String>,
     missing: Vec<String>,
     misshaped: Vec<String>,
+    /// Keys the reader left out for their integer or bool dtype, with that dtype.
+    skipped: BTreeMap<String, String>,
+    /// Needed keys found among `skipped`: `key is BOOL`.
+    not_float: Vec<String>,
 }
 
 /// Equal shapes, or a 1×1 conv stored as a linear weight (or the reverse): same elements.
@@ -35,7 +39,12 @@ pub(super) fn same_shape(got: &[usize], want: &[usize]) -> bool {
 impl TensorSource for StateDictSource<'_> {
     fn fetch(&mut self, key: &str, shape: &[usize]) -> Result<Vec<f32>> {
         let Some(t) = self.sd.tensors.get(key) else {
-            self.missing.push(format!("{key} {shape:?}"));
+            let skipped =
+                (self.skipped.get(key)).or_else(|| self.skipped.get(&format!("module.{key}")));
+            match skipped {
+                Some(dtype) => self.not_float.push(format!("{key} is {dtype}")),
+                None => self.missing.push(format!("{key} {shape:?}")),
+            }
             return Err(Error::Input(format!("missing key {key}")));
         };
         self.used.insert(key.to_string());
@@ -55,11 +64,16 @@ impl TensorSource for StateDictSource<'_> {
 /// Loads `sd` into `arch`, strictly: missing keys, unexpected keys and shape mismatches all
 /// go into one report that counts them and lists the first few.
 pub fn weights_from_state_dict(arch: &Arch, sd: &StateDict) -> Result<ModelWeights> {
+    let skipped = (sd.metadata.get(META_SKIPPED))
+        .and_then(|list| serde_json::from_str(list).ok())
+        .unwrap_or_default();
     let mut src = StateDictSource {
         sd,
         used: BTreeSet::new(),
         missing: vec![],
         misshaped: vec![],
+        skipped,
+        not_float: vec![],
     };
     let loaded = load_weights(arch, &mut src);
     let unexpected: Vec<String> = (sd.tensors.keys())
@@ -69,24 +83,19 @@ pub fn weights_from_state_dict(arch: &Arch, sd: &StateDict) -> Result<ModelWeigh
     match loaded {
         Ok(w) if unexpected.is_empty() => Ok(w),
         Ok(_) | Err(Error::Weights { .. }) => Err(Error::Weights {
-            report: report(arch, sd, &src.missing, &src.misshaped, &unexpected),
+            report: report(arch, sd, &src, &unexpected),
         }),
         Err(e) => Err(e),
     }
 }
 
 /// Counts, the first few of each kind, and what the keys look like.
-fn report(
-    arch: &Arch,
-    sd: &StateDict,
-    missing: &[String],
-    misshaped: &[String],
-    unexpected: &[String],
-) -> String {
+fn report(arch: &Arch, sd: &StateDict, src: &StateDictSource, unexpected: &[String]) -> String {
     let mut lines = Vec::new();
     for (what, list) in [
-        ("missing", missing),
-        ("with the wrong shape", misshaped),
+        ("missing", &src.missing[..]),
+        ("with the wrong shape", &src.misshaped[..]),
+        ("stored as integers or bools", &src.not_float[..]),
         ("unexpected", unexpected),
     ] {
         if list.is_empty() {
@@ -105,6 +114,17 @@ fn report(
             list.len(),
             list[..shown].join(", ")
         ));
+    }
+    let only_dtypes = src.missing.is_empty() && src.misshaped.is_empty() && unexpected.is_empty();
+    if !src.not_float.is_empty() {
+        lines.push(
+            "weights must be F32, F16 or BF16: convert those tensors to float (in PyTorch, \
+             `tensor.float()`) and save the checkpoint again"
+                .into(),
+        );
+        if only_dtypes {
+            return lines.join("\n");
+        }
     }
     let wanted = match arch.source {
         Source::Timm => Some(KeyScheme::Timm),

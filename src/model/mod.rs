@@ -19,6 +19,6 @@ pub mod weights;
 pub use arch::*;
 #[doc(hidden)]
 pub use identify::{Identified, identify, identify_as, identify_forced};
-pub use info::{ModelInfo, StageInfo, format_table, info};
+pub use info::{ModelInfo, StageInfo, format_table, info, try_info};
 pub use variants::{known_names, qualified_name, resolve};
 pub use weights::{ModelWeights, TensorSource, load_weights};

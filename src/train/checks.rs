@@ -6,31 +6,38 @@ use crate::{Error, Result};
 
 /// Options that cannot train are refused up front, with the value to change.
 pub fn check_options(o: &TrainOptions) -> Result<()> {
-    let bad = |m: String| Err(Error::Input(format!("TrainOptions: {m}")));
+    // Plain words first, then the field in backticks, so both a reader and a grep find it.
+    let bad = |m: String| Err(Error::Input(format!("training options: {m}")));
     if o.epochs == 0 {
-        return bad("epochs is 0; train for at least 1 epoch".into());
+        return bad("the number of epochs (`epochs`) is 0; train for at least 1 epoch".into());
     }
     if o.batch == 0 {
-        return bad("batch is 0; use at least 1 sample per mini-batch (e.g. 32)".into());
+        return bad(
+            "the mini-batch size (`batch`) is 0; use at least 1 sample per mini-batch (e.g. 32)"
+                .into(),
+        );
     }
     if !(o.lr.is_finite() && o.lr > 0.0) {
         return bad(format!(
-            "lr is {}; use a positive learning rate such as 1e-3",
+            "the learning rate (`lr`) is {}; use a positive learning rate such as 1e-3",
             o.lr
         ));
     }
     if !(o.weight_decay.is_finite() && o.weight_decay >= 0.0) {
-        return bad(format!("weight_decay is {}; use 0 or more", o.weight_decay));
+        return bad(format!(
+            "the weight decay (`weight_decay`) is {}; use 0 or more",
+            o.weight_decay
+        ));
     }
     if !(0.0..1.0).contains(&o.label_smoothing) {
         return bad(format!(
-            "label_smoothing is {}; use a value in [0, 1), e.g. 0.1",
+            "the label smoothing (`label_smoothing`) is {}; use a value in [0, 1), e.g. 0.1",
             o.label_smoothing
         ));
     }
     if o.warmup > o.epochs {
         return bad(format!(
-            "warmup is {} epochs, more than the {} epochs of the run; shorten it",
+            "the warm-up (`warmup`) is {} epochs, more than the {} epochs of the run; shorten it",
             o.warmup, o.epochs
         ));
     }

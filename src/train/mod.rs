@@ -322,8 +322,8 @@ impl Trainer {
 
     fn diverged(&self, what: String) -> Error {
         Error::Input(format!(
-            "training diverged: {what}; use a lower learning rate (TrainOptions::lr is {}, \
-             the default {}) or check the features for extreme values",
+            "training diverged: {what}; use a lower learning rate (this run's is {}, the \
+             default {}) or check the features for extreme values",
             self.options.lr,
             TrainOptions::default().lr
         ))

@@ -146,8 +146,14 @@ fn bad_inputs_are_errors() {
             "sample 4 has label 2 but there are 2 classes",
         ),
         (err(&nan, 3, o), "feature 2 of sample 1 is NaN"),
-        (with(TrainOptions { epochs: 0, ..o }), "epochs is 0"),
-        (with(TrainOptions { batch: 0, ..o }), "batch is 0"),
+        (
+            with(TrainOptions { epochs: 0, ..o }),
+            "number of epochs (`epochs`) is 0",
+        ),
+        (
+            with(TrainOptions { batch: 0, ..o }),
+            "mini-batch size (`batch`) is 0",
+        ),
         (
             with(TrainOptions { lr: 0.0, ..o }),
             "positive learning rate",
@@ -161,18 +167,18 @@ fn bad_inputs_are_errors() {
                 weight_decay: -1.0,
                 ..o
             }),
-            "weight_decay is -1",
+            "weight decay (`weight_decay`) is -1",
         ),
         (
             with(TrainOptions {
                 label_smoothing: 1.0,
                 ..o
             }),
-            "label_smoothing is 1",
+            "label smoothing (`label_smoothing`) is 1",
         ),
         (
             with(TrainOptions { warmup: 60, ..o }),
-            "warmup is 60 epochs",
+            "warm-up (`warmup`) is 60 epochs",
         ),
         (
             error_of(&gpu, &ok, Some(&Data::random(2, 4, 6, 3)), 3, o),

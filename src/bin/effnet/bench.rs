@@ -1,11 +1,12 @@
 //! `effnet bench`: runs the library's benchmark and prints it as a table or JSON.
 
 use effnet::output::{Content, OutputRules};
+use crate::models::AtLeastOne;
 use effnet::bench::{BenchOptions, BenchReport, KindTime, Peak, bench, trace_json};
 use effnet::gpu::tuning::store;
 use effnet::gpu::Precision;
 use effnet::kernels::Family;
-use effnet::{Engine, Error, LoadOptions, Result};
+use effnet::{Engine, LoadOptions, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -22,16 +23,16 @@ pub struct BenchArgs {
     #[arg(long, requires = "arch")]
     pub force_arch: bool,
     /// Images per forward pass.
-    #[arg(short = 'b', long, default_value_t = 1)]
+    #[arg(short = 'b', long, default_value_t = 1, value_parser = AtLeastOne)]
     pub batch: usize,
     /// Input resolution (square); defaults to the model's evaluation resolution.
-    #[arg(long)]
+    #[arg(long, value_parser = AtLeastOne)]
     pub res: Option<usize>,
     /// Storage precision of weights and activations: f32 or f16 (arithmetic is f32).
     #[arg(long, default_value = "f32", value_parser = ["f32", "f16"])]
     pub precision: String,
     /// Timed iterations after the warm-up.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = AtLeastOne)]
     pub iters: usize,
     /// Untimed forward passes before timing (pipeline warm-up, clocks).
     #[arg(long, default_value_t = 3)]
@@ -55,7 +56,7 @@ pub struct BenchArgs {
 #[derive(clap::Args)]
 pub struct TuneArgs {
     /// Timed runs per candidate and shape (the best counts).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = AtLeastOne)]
     pub runs: usize,
     /// Print the timings without writing the cache.
     #[arg(long)]
@@ -122,9 +123,6 @@ pub fn tune(a: TuneArgs) -> Result<ExitCode> {
 
 pub fn run(a: BenchArgs) -> Result<ExitCode> {
     let precision = Precision::parse(&a.precision)?;
-    if a.batch == 0 || a.res == Some(0) {
-        return Err(Error::Input("--batch and --res must be at least 1".into()));
-    }
     let model = crate::models::read_model(Some(&a.model), a.arch.as_deref(), a.force_arch, false)?.0;
     // Before the work: a trace that cannot be written should fail the run now, not after it.
     let trace = (a.trace.as_deref())
@@ -142,7 +140,7 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
         batch: a.batch,
         height: r,
         width: r,
-        iters: a.iters.max(1),
+        iters: a.iters,
         warmup: a.warmup,
         peak: a.peak,
     };

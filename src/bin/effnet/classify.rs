@@ -1,6 +1,6 @@
 //! `effnet classify`: the top-k classes of each image, with probabilities.
 
-use crate::models::{ModelArgs, require_classifier};
+use crate::models::{AtLeastOne, ModelArgs, require_classifier};
 use crate::progress::image_bar;
 use crate::runner::{RunOptions, run_images};
 use clap::Args;
@@ -16,9 +16,8 @@ pub struct ClassifyArgs {
     #[command(flatten)]
     model: ModelArgs,
     /// How many classes to print per image.
-    #[arg(short = 'k', long, value_name = "K", default_value_t = 5,
-          value_parser = clap::value_parser!(u64).range(1..))]
-    top_k: u64,
+    #[arg(short = 'k', long, value_name = "K", default_value_t = 5, value_parser = AtLeastOne)]
+    top_k: usize,
     /// One JSON object per image and line: {"file", "top": [{"index", "label", "prob"}]}
     /// (or {"file", "error"} for an image that could not be read).
     #[arg(long)]
@@ -57,7 +56,7 @@ pub fn run(a: ClassifyArgs) -> Result<ExitCode> {
                 return;
             }
         };
-        match opened.loaded.predictions(&output.logits, a.top_k as usize) {
+        match opened.loaded.predictions(&output.logits, a.top_k) {
             Ok(top) => bar.suspend(|| print_top(&file, &top, &about)),
             Err(e) => {
                 failed += 1;

@@ -2,7 +2,7 @@
 //! named by the model's class name, WordNet id or class index), with a progress bar and the
 //! throughput.
 
-use crate::models::{ModelArgs, Opened, require_classifier};
+use crate::models::{AtLeastOne, ModelArgs, Opened, require_classifier};
 use crate::progress::image_bar;
 use crate::runner::{RunOptions, run_images};
 use clap::Args;
@@ -20,7 +20,7 @@ pub struct EvalArgs {
     #[command(flatten)]
     model: ModelArgs,
     /// Evaluate only the first N images (in folder and file name order).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = AtLeastOne)]
     limit: Option<usize>,
     /// One JSON object: {"images", "top1", "top5", "images_per_s", "failed"}.
     #[arg(long)]

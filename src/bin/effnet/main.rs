@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 use effnet::golden::{Backend, Golden, verify};
 use effnet::gpu::{Gpu, Precision};
-use effnet::model::{format_table, info};
+use effnet::model::{format_table, try_info};
 use std::path::PathBuf;
 
 /// `println!` for results: a closed stdout (`effnet classify ... | head -1`) ends the process
@@ -239,7 +239,8 @@ fn cmd_info(
     if r == 0 {
         return Err(effnet::Error::Input("--res must be at least 1".into()));
     }
-    let i = info(&arch, r, r, 1);
+    // Checked: a huge --res must be refused, not printed with wrapped (small, false) counts.
+    let i = try_info(&arch, r, r, 1)?;
     if json {
         out!("{}", serde_json::to_string(&i).expect("info serializes"));
     } else {

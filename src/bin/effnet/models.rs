@@ -27,10 +27,10 @@ pub struct ModelArgs {
     #[arg(long, value_name = "FILE")]
     pub labels: Option<PathBuf>,
     /// Input resolution (square); defaults to the model's evaluation resolution.
-    #[arg(long, value_name = "R")]
+    #[arg(long, value_name = "R", value_parser = AtLeastOne)]
     pub res: Option<usize>,
     /// Images per forward pass.
-    #[arg(short = 'b', long, value_name = "N", default_value_t = 8)]
+    #[arg(short = 'b', long, value_name = "N", default_value_t = 8, value_parser = AtLeastOne)]
     pub batch: usize,
     /// GPU storage precision of weights and activations: f32 or f16.
     #[arg(long, default_value = "f32", value_parser = ["f32", "f16"])]
@@ -40,6 +40,43 @@ pub struct ModelArgs {
     /// PIL loading ignores the tag.
     #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
     pub exif: Option<String>,
+}
+
+/// Parses a count that must be at least 1 (`--batch`, `--res`, `-k`, ...) and says so with
+/// the flag's name, where clap's range check would print `not in 1..18446744073709551615`.
+/// Its errors are usage errors, like clap's own: exit code 2.
+#[derive(Clone, Copy, Debug)]
+pub struct AtLeastOne;
+
+impl clap::builder::TypedValueParser for AtLeastOne {
+    type Value = usize;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> std::result::Result<usize, clap::Error> {
+        let flag = arg.map_or_else(|| "the value".to_string(), flag_name);
+        let text = value.to_string_lossy();
+        let message = match text.parse::<usize>() {
+            Ok(n) if n >= 1 => return Ok(n),
+            Ok(_) => format!("{flag} must be at least 1"),
+            Err(_) => format!("{flag} takes a whole number of at least 1, not `{text}`"),
+        };
+        let kind = clap::error::ErrorKind::ValueValidation;
+        Err(clap::Error::raw(kind, format!("{message}\n")).with_cmd(cmd))
+    }
+}
+
+/// `-k/--top-k`, `--batch`: how the user may have spelled the flag.
+fn flag_name(arg: &clap::Arg) -> String {
+    match (arg.get_short(), arg.get_long()) {
+        (Some(s), Some(l)) => format!("-{s}/--{l}"),
+        (None, Some(l)) => format!("--{l}"),
+        (Some(s), None) => format!("-{s}"),
+        (None, None) => arg.get_id().to_string(),
+    }
 }
 
 /// A model on the GPU with what the commands need to know about it.
@@ -61,13 +98,10 @@ impl ModelArgs {
 
     /// Checks the numbers, loads the model and uploads it.
     pub fn open(&self) -> Result<Opened> {
-        if self.batch == 0 || self.res == Some(0) {
-            return Err(Error::Input("--batch and --res must be at least 1".into()));
-        }
         let precision = Precision::parse(&self.precision)?;
         let (mut model, origin) = read_model(self.model.as_deref(), self.arch.as_deref(), self.force_arch, true)?;
         if let Some(path) = &self.labels {
-            model = model.with_labels(effnet::model::hub::read_labels(path)?)?;
+            model = with_labels_file(model, path)?;
         }
         let res = self.res.unwrap_or(model.arch.resolution);
         let engine = Engine::from_gpu(crate::open_gpu()?);
@@ -78,6 +112,29 @@ impl ModelArgs {
             res,
         })
     }
+}
+
+/// `model` with the class names of `--labels FILE`, or an error that counts them the way
+/// `read_labels` does, so a stray blank line is easy to find.
+fn with_labels_file(model: Model, path: &Path) -> Result<Model> {
+    let labels = effnet::model::hub::read_labels(path)?;
+    let (names, classes) = (labels.len(), model.arch.num_classes());
+    if names == classes {
+        return model.with_labels(labels);
+    }
+    let blank = labels.iter().filter(|l| l.is_empty()).count();
+    let blank = match blank {
+        0 => String::new(),
+        n => format!(", {n} of them blank lines,"),
+    };
+    Err(Error::bad_file(
+        path,
+        format!(
+            "{names} class names{blank} for a model with {classes} classes; write one name per \
+             line in class index order (every line counts, a blank line in the middle too; blank \
+             lines at the end are ignored)"
+        ),
+    ))
 }
 
 /// The bundled model, a checkpoint file (`arch`: which model it is, where the file does not
@@ -101,7 +158,7 @@ pub fn read_model(
         return Ok((Model::bundled()?, origin));
     };
     let path = Path::new(spec);
-    if path.is_file() {
+    if checkpoint_file(spec)?.is_some() {
         // Name the model the file was taken for, so a surprising identification shows.
         let model = match arch {
             Some(name) if force_arch => Model::from_file_forced(path, name)?,
@@ -131,6 +188,45 @@ pub fn read_model(
          predictions, or leave --model out to use the bundled Lite0."
     );
     Ok((model, format!("{spec} (synthetic weights)")))
+}
+
+/// `spec` as a checkpoint file: `Some` for a regular file (symlinks followed), `None` where
+/// nothing is there (so `spec` may be a model name), else an error that says what the path
+/// really is: a folder, a device or pipe (never read: `/dev/zero` would never end), a broken
+/// or looping symlink, a path that cannot be searched. A folder named like a known model is
+/// left to be that model, as before.
+pub fn checkpoint_file(spec: &str) -> Result<Option<&Path>> {
+    let path = Path::new(spec);
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Ok(Some(path)),
+        Ok(m) if m.is_dir() && effnet::model::resolve(spec, None).is_ok() => Ok(None),
+        Ok(m) if m.is_dir() => Err(Error::Input(format!(
+            "{spec} is a folder; give a checkpoint file (.safetensors, .pth, .pt or .bin), such \
+             as one inside it"
+        ))),
+        Ok(_) => Err(Error::Input(format!(
+            "{spec} is not a regular file (a device, pipe or socket) and is not read; give a \
+             checkpoint file (.safetensors, .pth, .pt or .bin)"
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if std::fs::symlink_metadata(path).is_ok() {
+                return Err(Error::Input(format!(
+                    "{spec} is a symbolic link to a file that does not exist; fix the link or \
+                     give the checkpoint file itself"
+                )));
+            }
+            Ok(None)
+        }
+        Err(e) if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_symlink()) => {
+            Err(Error::Input(format!(
+                "{spec} is a symbolic link that cannot be followed ({e}; a loop of links, or a \
+                 link through a folder that cannot be read); fix the link or give the \
+                 checkpoint file itself"
+            )))
+        }
+        // A permission problem, a file used as a folder: the OS says which.
+        Err(e) => Err(Error::io(path, e)),
+    }
 }
 
 /// The error for `classify` / `eval` on a backbone without a classifier.

@@ -6,6 +6,7 @@
 
 use effnet::preprocess::Exif;
 use crate::convert::{Provenance, conversion_metadata};
+use crate::models::AtLeastOne;
 use crate::sha256::sha256_hex;
 use crate::train_data::{Features, features, split, training_folder, validation_folder};
 use clap::Args;
@@ -16,7 +17,7 @@ use effnet::model::loader::remap;
 use effnet::model::{Arch, Identified, identify_as, qualified_name, resolve};
 use effnet::train::{EpochStats, Examples, Head, TrainOptions, Trainer};
 use effnet::{Engine, Error, LoadOptions, Model, Result};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -39,16 +40,16 @@ pub struct TrainArgs {
     #[arg(long, requires = "arch")]
     force_arch: bool,
     /// Input resolution (square); defaults to the model's evaluation resolution.
-    #[arg(long, value_name = "R")]
+    #[arg(long, value_name = "R", value_parser = AtLeastOne)]
     res: Option<usize>,
     /// Passes over the training images.
-    #[arg(long, default_value_t = TrainOptions::default().epochs)]
+    #[arg(long, default_value_t = TrainOptions::default().epochs, value_parser = AtLeastOne)]
     epochs: usize,
     /// Peak learning rate (AdamW, cosine decay).
     #[arg(long, default_value_t = TrainOptions::default().lr)]
     lr: f64,
     /// Images per training step.
-    #[arg(short = 'b', long, default_value_t = TrainOptions::default().batch)]
+    #[arg(short = 'b', long, default_value_t = TrainOptions::default().batch, value_parser = AtLeastOne)]
     batch: usize,
     /// Decoupled weight decay of the head's weights.
     #[arg(long, default_value_t = TrainOptions::default().weight_decay)]
@@ -86,10 +87,11 @@ pub struct TrainArgs {
 const FEATURE_BATCH: usize = 8;
 
 pub fn run(a: TrainArgs) -> Result<ExitCode> {
+    let options = options(&a)?;
     let folder = training_folder(&a.dir)?;
     let (train_set, val_set) = match (&a.val, a.val_split) {
         (Some(dir), _) => (folder.samples, validation_folder(dir, &folder.classes)?),
-        (None, Some(f)) => split(folder.samples, f)?.into(),
+        (None, Some(f)) => held_out(folder.samples, f)?,
         (None, None) => (folder.samples, Vec::new()),
     };
     // Before the work: a run that cannot save its result should not start.
@@ -100,16 +102,6 @@ pub fn run(a: TrainArgs) -> Result<ExitCode> {
         .with_force(a.force);
     let output = crate::output::open(&a.out, &rules)?;
     let backbone = Backbone::read(a.model.as_deref(), (a.arch.as_deref(), a.force_arch))?;
-    let options = TrainOptions {
-        epochs: a.epochs,
-        lr: a.lr,
-        batch: a.batch,
-        weight_decay: a.weight_decay,
-        label_smoothing: a.label_smoothing,
-        seed: a.seed,
-        ..TrainOptions::default()
-    };
-    effnet::train::check_options(&options)?;
     let engine = Engine::from_gpu(crate::open_gpu()?);
     let res = a.res.unwrap_or(backbone.found.arch.resolution);
     let loaded = engine.load_with(backbone.model.clone(), LoadOptions::default())?;
@@ -161,6 +153,50 @@ pub fn run(a: TrainArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The training options of the flags, refused in the flags' own words (the library's checks
+/// name its fields, which a command-line user never sees).
+fn options(a: &TrainArgs) -> Result<TrainOptions> {
+    let bad = |m: &str| Err(Error::Input(m.into()));
+    if !(a.lr.is_finite() && a.lr > 0.0) {
+        return bad("--lr must be a positive learning rate, such as 0.001");
+    }
+    if !(a.weight_decay.is_finite() && a.weight_decay >= 0.0) {
+        return bad("--weight-decay must be 0 or more");
+    }
+    if !(0.0..1.0).contains(&a.label_smoothing) {
+        return bad("--label-smoothing must be at least 0 and below 1, such as 0.1");
+    }
+    let options = TrainOptions {
+        epochs: a.epochs,
+        lr: a.lr,
+        batch: a.batch,
+        weight_decay: a.weight_decay,
+        label_smoothing: a.label_smoothing,
+        seed: a.seed,
+        ..TrainOptions::default()
+    };
+    // Anything the flags above let through but the library refuses is a bug in this list.
+    effnet::train::check_options(&options)?;
+    Ok(options)
+}
+
+/// `--val-split`: the training and validation images, with a warning where the split leaves
+/// no validation image (a class's only image always stays in training).
+fn held_out(samples: Vec<(PathBuf, u32)>, fraction: f64) -> Result<Split> {
+    let [train, val] = split(samples, fraction)?;
+    if val.is_empty() {
+        note!(
+            "warning: --val-split {fraction} leaves no validation images: a class's first image \
+             always stays in training, and no class has a second one; add images to the \
+             classes or pass a validation folder with --val"
+        );
+    }
+    Ok((train, val))
+}
+
+/// Training and validation images with their class index.
+type Split = (Vec<(PathBuf, u32)>, Vec<(PathBuf, u32)>);
+
 /// The augmentation seed of one epoch.
 fn epoch_seed(seed: u64, epoch: usize) -> u64 {
     effnet::model::rule::splitmix64(seed ^ (epoch as u64).wrapping_mul(0xD1B5_4A32_D192_ED03))
@@ -176,6 +212,13 @@ fn fit(
     json: bool,
     refresh: impl Fn(usize) -> Result<Option<Features>>,
 ) -> Result<effnet::train::Trained> {
+    if train.labels.is_empty() {
+        // Said here, in terms of images: the library would speak of feature vectors.
+        return Err(Error::Input(
+            "no training image could be read (each one's error is above); fix or replace them"
+                .into(),
+        ));
+    }
     let examples = Examples::new(&train.data, train.width, &train.labels);
     let mut trainer = Trainer::new(engine.gpu(), examples, classes, options)?;
     if !val.labels.is_empty() {
@@ -234,7 +277,7 @@ impl Backbone {
                 PathBuf::from(Model::BUNDLED_PATH),
                 Model::bundled_bytes().to_vec(),
             ),
-            Some(file) if Path::new(file).is_file() => {
+            Some(file) if crate::models::checkpoint_file(file)?.is_some() => {
                 let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
                 (PathBuf::from(file), bytes)
             }
