@@ -215,7 +215,7 @@ pub const F16_LOGITS_REL: f64 = 2e-2;
 pub const F16_SAMPLE_RMS: f64 = 5e-2;
 
 /// A stage output: name, NCHW shape, values.
-type StageData = (String, [usize; 4], Vec<f32>);
+pub(crate) type StageData = (String, [usize; 4], Vec<f32>);
 
 /// Where to run: the GPU (with a storage precision) or the CPU reference.
 pub enum Backend<'a> {
@@ -247,14 +247,25 @@ pub fn verify(golden: &Golden, backend: &Backend) -> Result<Verdict> {
         graph,
         input,
     } = case(golden)?;
-    let (logits, stages): (Vec<f32>, Vec<StageData>) = match backend {
+    let (logits, stages) = run(&weights, graph, &input, backend)?;
+    Ok(compare(golden, &logits, &stages, backend.tolerances()))
+}
+
+/// Runs `graph` with `weights` on `input` with every stage captured.
+pub(crate) fn run(
+    weights: &crate::model::ModelWeights,
+    graph: crate::graph::Graph,
+    input: &[f32],
+    backend: &Backend,
+) -> Result<(Vec<f32>, Vec<StageData>)> {
+    Ok(match backend {
         Backend::Gpu(gpu, precision) => {
-            let gw = GpuWeights::new(gpu, &weights, *precision);
+            let gw = GpuWeights::new(gpu, weights, *precision);
             let session = Executor::new(gpu, &gw, graph, true)?;
-            split(session.run(&input)?)
+            split(session.run(input)?)
         }
         Backend::Cpu => {
-            let t = reference::run(&graph, &weights, &input);
+            let t = reference::run(&graph, weights, input);
             let stages = graph
                 .stages
                 .iter()
@@ -268,8 +279,7 @@ pub fn verify(golden: &Golden, backend: &Backend) -> Result<Verdict> {
                 .collect();
             (t[graph.logits].clone(), stages)
         }
-    };
-    Ok(compare(golden, &logits, &stages, backend.tolerances()))
+    })
 }
 
 /// Like `verify` on the GPU, without blocking (as a browser needs), with the kernels of
@@ -338,7 +348,7 @@ fn case(golden: &Golden) -> Result<Case> {
     })
 }
 
-fn compare(
+pub(crate) fn compare(
     golden: &Golden,
     logits: &[f32],
     stages: &[StageData],

@@ -53,6 +53,8 @@ pub mod kernels;
 pub mod reference;
 #[doc(hidden)]
 pub mod runtime;
+#[doc(hidden)]
+pub mod seed;
 
 mod engine;
 mod error;

@@ -12,7 +12,7 @@ pub use decode::{Exif, ImageLimits, decode_image, decode_named, load_image, load
 pub use resize::{resize_bicubic_pil, resize_pil};
 
 use crate::Result;
-use crate::model::arch::{Interpolation, PreprocessSpec};
+use crate::model::arch::{Interpolation, Pipeline, PreprocessSpec};
 use image::RgbImage;
 use std::path::PathBuf;
 
@@ -31,6 +31,9 @@ pub struct Transform {
     pub mean: [f32; 3],
     /// Per-channel (RGB) standard deviation, divided by.
     pub std: [f32; 3],
+    /// PIL's resize and crop (timm, torchvision), or a framework's OpenCV-style one; with the
+    /// latter `resize_short` and `interpolation` are what that pipeline uses.
+    pub pipeline: Pipeline,
 }
 
 impl Transform {
@@ -40,13 +43,22 @@ impl Transform {
     /// the resized image is smaller than the target, as torchvision's `CenterCrop` does. For
     /// torchvision weights, which use a fixed `resize_size`, set `resize_short` to it directly.
     pub fn from_spec(spec: &PreprocessSpec, height: usize, width: usize) -> Self {
+        let short = height.min(width);
+        let resize_short = match spec.pipeline {
+            Pipeline::Pil => scale_size(short, spec.crop_pct),
+            Pipeline::MindSpore { plus: 0, crop_pct } => scale_size(short, crop_pct),
+            Pipeline::MindSpore { plus, .. } => short + plus as usize,
+            // mmpretrain crops first and resizes the crop to the output size.
+            Pipeline::MmCenterCrop { .. } => short,
+        };
         Transform {
             height,
             width,
-            resize_short: scale_size(height.min(width), spec.crop_pct),
+            resize_short,
             interpolation: spec.interpolation,
             mean: spec.mean,
             std: spec.std,
+            pipeline: spec.pipeline,
         }
     }
 

@@ -6,7 +6,7 @@
 #[path = "support/preprocess_fixtures.rs"]
 mod fixtures;
 
-use effnet::model::arch::{Interpolation, PreprocessSpec};
+use effnet::model::arch::{Interpolation, Pipeline, PreprocessSpec};
 use effnet::preprocess::{Transform, load_image, preprocess_batch, resize_pil};
 use fixtures::{DATA, Diff, compare_photos, f3, json, photos_dir, u};
 use image::RgbImage;
@@ -62,6 +62,7 @@ fn transform_matches_torchvision_on_png() {
             std: f3(&case["std"]),
             crop_pct: case["crop_pct"].as_f64().unwrap(),
             interpolation: Interpolation::Bicubic,
+            pipeline: Pipeline::Pil,
         };
         let (h, w) = (u(&case["height"]), u(&case["width"]));
         let t = Transform::from_spec(&spec, h, w);
@@ -98,6 +99,7 @@ fn normalisation_is_torchvision_float32() {
     for spec in json("normalize.json").as_array().unwrap() {
         let t = Transform {
             interpolation: Interpolation::Bicubic,
+            pipeline: Pipeline::Pil,
             height: 1,
             width: 256,
             resize_short: 1,
@@ -124,6 +126,7 @@ fn resize_short_follows_timm() {
         std: [0.5; 3],
         crop_pct,
         interpolation: Interpolation::Bicubic,
+        pipeline: Pipeline::Pil,
     };
     // tf_efficientnet_lite0: 224 / 0.875 = 256.
     assert_eq!(
@@ -157,6 +160,7 @@ fn photos_match_timm_lite0_eval() {
         std: f3(&fx["std"]),
         crop_pct: fx["crop_pct"].as_f64().unwrap(),
         interpolation: Interpolation::Bicubic,
+        pipeline: Pipeline::Pil,
     };
     let t = Transform::from_spec(&spec, u(&fx["height"]), u(&fx["width"]));
     let mut all = Diff::default();
@@ -196,6 +200,7 @@ fn batch_keeps_order_and_isolates_errors() {
     paths.push(empty);
     let t = Transform {
         interpolation: Interpolation::Bicubic,
+        pipeline: Pipeline::Pil,
         height: 64,
         width: 48,
         resize_short: 70,
@@ -221,6 +226,7 @@ fn extreme_aspect_ratio_only_computes_the_crop() {
     let img = RgbImage::from_fn(1, 50_000, |_, y| image::Rgb([(y % 251) as u8, 9, 200]));
     let t = Transform {
         interpolation: Interpolation::Bicubic,
+        pipeline: Pipeline::Pil,
         height: 224,
         width: 224,
         resize_short: 256,

@@ -15,14 +15,29 @@ pub enum KeyScheme {
     Torchvision,
     /// lukemelas' efficientnet_pytorch: `_conv_stem`, `_bn0`, `_blocks.N.*`, `_fc`.
     EfficientNetPytorch,
+    /// OpenMMLab mmpretrain: `backbone.layers.L.*`, `head.fc`.
+    Mmpretrain,
+    /// MindSpore Vision: `backbone.features.N.*`, `head.dense`, BN `gamma`/`beta`/`moving_*`.
+    MindVision,
+    /// mindcv: `features.N.*`, `mlp_head`, BN `gamma`/`beta`/`moving_*`.
+    MindCv,
 }
 
 /// Tells the schemes apart by their distinctive top-level module names; `None` when the keys
 /// follow none of them (e.g. a checkpoint of another architecture).
 pub fn detect_scheme(sd: &StateDict) -> Option<KeyScheme> {
     let has = |prefix: &str| sd.tensors.keys().any(|k| k.starts_with(prefix));
+    // MindSpore names BN parameters its own way, which tells a headless mindcv backbone from
+    // a headless torchvision one.
+    let mindspore_bn = sd.tensors.keys().any(|k| k.ends_with(".moving_mean"));
     if has("_conv_stem.") || has("_blocks.") {
         Some(KeyScheme::EfficientNetPytorch)
+    } else if has("backbone.layers.") {
+        Some(KeyScheme::Mmpretrain)
+    } else if has("backbone.features.") {
+        Some(KeyScheme::MindVision)
+    } else if has("features.") && (has("mlp_head.") || mindspore_bn) {
+        Some(KeyScheme::MindCv)
     } else if has("features.0.") && has("classifier.") {
         Some(KeyScheme::Torchvision)
     } else if has("conv_stem.") && has("blocks.") {

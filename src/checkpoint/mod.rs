@@ -6,6 +6,7 @@
 //! allocated, and pickles go through a restricted reader (`pickle.rs`) that never executes code,
 //! so a hostile or damaged file yields an error, not a panic, a hang or a huge allocation.
 
+mod framework_keys;
 mod keys;
 mod pickle;
 mod safetensors_io;
@@ -16,6 +17,9 @@ use std::path::Path;
 
 use crate::{Error, Result};
 
+pub use framework_keys::{
+    mindcv_to_torchvision, mindvision_to_torchvision, mmpretrain_to_timm, pytorch_bn_name,
+};
 pub use keys::{KeyScheme, detect_scheme, efficientnet_pytorch_to_timm};
 pub use safetensors_io::{encode_safetensors, save_safetensors};
 

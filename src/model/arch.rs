@@ -184,14 +184,46 @@ pub struct Linear {
     pub bias: String,
 }
 
-/// Where a model's code and key names come from.
+/// The framework a model comes from: its names, its checkpoints' key names and its
+/// preprocessing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "lowercase")]
 pub enum Source {
     /// timm (`tf_efficientnet_b0`, `efficientnetv2_s`, ...), including its TensorFlow ports.
     Timm,
     /// torchvision (`torchvision:efficientnet_b0`, `efficientnet_v2_s`, ...).
     Torchvision,
+    /// OpenMMLab mmpretrain (`mmpretrain:efficientnet-b0_3rdparty_8xb32_in1k`, ...): timm's
+    /// TensorFlow ports under other key names, with OpenCV preprocessing.
+    Mmpretrain,
+    /// MindSpore Vision (`mindvision:efficientnet_b0`, ...): torchvision's networks under
+    /// MindSpore key names, with MindSpore's preprocessing.
+    MindVision,
+    /// mindcv (`mindcv:efficientnet_b0`, ...): torchvision's networks with TensorFlow "SAME"
+    /// padding, under mindcv key names, with MindSpore's preprocessing.
+    MindCv,
+}
+
+impl Source {
+    /// The library whose key names the model's layers carry once a checkpoint is renamed:
+    /// mmpretrain's networks are timm's TensorFlow ports, MindSpore's are torchvision's.
+    pub fn key_names(self) -> Source {
+        match self {
+            Source::Timm | Source::Mmpretrain => Source::Timm,
+            Source::Torchvision | Source::MindVision | Source::MindCv => Source::Torchvision,
+        }
+    }
+
+    /// The prefix that names the framework on the command line (`mmpretrain:NAME`).
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Source::Timm => "timm",
+            Source::Torchvision => "torchvision",
+            Source::Mmpretrain => "mmpretrain",
+            Source::MindVision => "mindvision",
+            Source::MindCv => "mindcv",
+        }
+    }
 }
 
 /// A whole network, ready to be lowered, loaded and counted.
@@ -229,7 +261,12 @@ impl Arch {
     /// timm and torchvision read images with PIL, which does not (OpenCV-based pipelines do).
     pub fn exif(&self) -> crate::preprocess::Exif {
         match self.source {
-            Source::Timm | Source::Torchvision => crate::preprocess::Exif::Ignore,
+            // mmcv decodes with OpenCV, whose `imdecode` applies the tag.
+            Source::Mmpretrain => crate::preprocess::Exif::Apply,
+            // MindSpore's `Decode` reads JPEGs with libjpeg, which does not.
+            Source::Timm | Source::Torchvision | Source::MindVision | Source::MindCv => {
+                crate::preprocess::Exif::Ignore
+            }
         }
     }
 
@@ -299,4 +336,32 @@ pub struct PreprocessSpec {
     pub crop_pct: f64,
     /// The resize filter.
     pub interpolation: Interpolation,
+    /// How the picture is resized and cropped: PIL's way (timm, torchvision) or a framework's
+    /// OpenCV-style one.
+    pub pipeline: Pipeline,
+}
+
+/// The resize-and-crop steps of an evaluation transform.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pipeline {
+    /// timm / torchvision: the shorter side to `floor(resolution / crop_pct)` with PIL's
+    /// antialiased `interpolation`, then a centre crop.
+    #[default]
+    Pil,
+    /// mmpretrain's `EfficientNetCenterCrop`: a centred square of side
+    /// `resolution / (resolution + crop_padding) × shorter side`, resized to the resolution
+    /// with OpenCV's bicubic filter (no antialiasing).
+    MmCenterCrop {
+        /// 32 for EfficientNet, 0 for EfficientNetV2.
+        crop_padding: u32,
+    },
+    /// MindSpore: the shorter side resized with OpenCV's bilinear filter to `resolution + plus`
+    /// (MindSpore Vision) or `floor(resolution / crop_pct)` (mindcv), then a centre crop.
+    MindSpore {
+        /// Added to the resolution for the resize (MindSpore Vision: 32), or 0.
+        plus: u32,
+        /// Divides the resolution for the resize where `plus` is 0 (mindcv: 0.875).
+        crop_pct: f64,
+    },
 }

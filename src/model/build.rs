@@ -9,7 +9,7 @@ use super::variants::{Entry, StageDef, Variant, make_divisible};
 use BlockKind::{
     ConvBnAct as Cn, DepthwiseSeparable as Ds, EdgeResidual as Er, InvertedResidual as Ir,
 };
-use Source::{Timm, Torchvision as Tv};
+use Source::Timm;
 
 /// The network of `variant` with the conventions of `entry`.
 pub(super) fn build(entry: &Entry, variant: &Variant, pretrained: &Pretrained) -> Arch {
@@ -167,7 +167,8 @@ enum Role {
     Project,
 }
 
-/// State-dict naming of one library.
+/// State-dict naming of one library: timm's, or torchvision's for every other source (a
+/// framework's checkpoints are renamed to their network's names: `Source::key_names`).
 #[derive(Clone, Copy, Debug)]
 struct Keys(Source);
 
@@ -175,26 +176,26 @@ impl Keys {
     fn stem(self) -> ConvKeys {
         match self.0 {
             Timm => ck("conv_stem.weight".into(), "bn1".into()),
-            Tv => ck("features.0.0.weight".into(), "features.0.1".into()),
+            _ => ck("features.0.0.weight".into(), "features.0.1".into()),
         }
     }
     fn stem_name(self) -> String {
         match self.0 {
             Timm => "stem".into(),
-            Tv => "features.0".into(),
+            _ => "features.0".into(),
         }
     }
     fn stage_name(self, s: usize) -> String {
         match self.0 {
             Timm => format!("blocks.{s}"),
-            Tv => format!("features.{}", s + 1),
+            _ => format!("features.{}", s + 1),
         }
     }
     /// torchvision's head is the `Conv2dNormActivation` after the last stage.
     fn head(self, stages: usize) -> ConvKeys {
         match self.0 {
             Timm => ck("conv_head.weight".into(), "bn2".into()),
-            Tv => ck(
+            _ => ck(
                 format!("features.{}.0.weight", stages + 1),
                 format!("features.{}.1", stages + 1),
             ),
@@ -203,14 +204,14 @@ impl Keys {
     fn head_name(self, stages: usize) -> String {
         match self.0 {
             Timm => "head".into(),
-            Tv => format!("features.{}", stages + 1),
+            _ => format!("features.{}", stages + 1),
         }
     }
     fn classifier(self) -> (String, String) {
         // torchvision's classifier is Sequential(Dropout, Linear).
         let p = match self.0 {
             Timm => "classifier",
-            Tv => "classifier.1",
+            _ => "classifier.1",
         };
         (format!("{p}.weight"), format!("{p}.bias"))
     }
@@ -238,7 +239,7 @@ impl BlockKeys {
         self.slot += 1;
         match self.keys.0 {
             Timm => format!("blocks.{}.{}.", self.s, self.i),
-            Tv => format!(
+            _ => format!(
                 "features.{}.{}.block.{}.",
                 self.s + 1,
                 self.i,
@@ -260,7 +261,7 @@ impl BlockKeys {
         let p = self.next_prefix();
         let (conv, bn) = match self.keys.0 {
             Timm => timm_layer(self.kind, role),
-            Tv => ("0", "1"),
+            _ => ("0", "1"),
         };
         let keys = ck(format!("{p}{conv}.weight"), format!("{p}{bn}"));
         let depthwise = role == Role::Depthwise;
@@ -280,7 +281,7 @@ impl BlockKeys {
         let p = self.next_prefix();
         let (r, e) = match self.keys.0 {
             Timm => ("se.conv_reduce", "se.conv_expand"),
-            Tv => ("fc1", "fc2"),
+            _ => ("fc1", "fc2"),
         };
         [
             format!("{p}{r}.weight"),

@@ -117,7 +117,10 @@ fn refuse_contradiction(
 fn resolve_for(name: &str, scheme: Option<KeyScheme>) -> Result<Arch> {
     let source = match scheme {
         Some(KeyScheme::Torchvision) => Some(Source::Torchvision),
-        Some(_) => Some(Source::Timm),
+        Some(KeyScheme::Timm | KeyScheme::EfficientNetPytorch) => Some(Source::Timm),
+        Some(KeyScheme::Mmpretrain) => Some(Source::Mmpretrain),
+        Some(KeyScheme::MindVision) => Some(Source::MindVision),
+        Some(KeyScheme::MindCv) => Some(Source::MindCv),
         None => None,
     };
     // A bare name picks the file's library where it has the name, else whichever has it.
@@ -133,6 +136,8 @@ fn from_metadata(name: &str, sd: &StateDict) -> Result<Arch> {
         Some("timm") => Some(Source::Timm),
         _ => None,
     };
+    // A framework's model is converted to its network's key names, but its name keeps the
+    // framework's prefix, which wins over the key scheme.
     resolve(name, source)
 }
 
@@ -173,9 +178,8 @@ fn source_fits(name: &str, scheme: Option<KeyScheme>) -> bool {
         return false;
     };
     match scheme {
-        Some(KeyScheme::Torchvision) => arch.source == Source::Torchvision,
-        Some(KeyScheme::Timm) => arch.source == Source::Timm,
         Some(KeyScheme::EfficientNetPytorch) => arch.name.starts_with("tf_"),
+        Some(scheme) => super::loader::scheme_of(arch.source) == scheme,
         None => true,
     }
 }
@@ -256,15 +260,15 @@ fn classes_in(sd: &StateDict, arch: &Arch, scheme: Option<KeyScheme>) -> usize {
     let Some(c) = &arch.classifier else { return 0 };
     let key = match scheme {
         Some(KeyScheme::EfficientNetPytorch) => "_fc.weight",
+        Some(KeyScheme::Mmpretrain) => "head.fc.weight",
+        Some(KeyScheme::MindVision) => "head.dense.weight",
+        Some(KeyScheme::MindCv) => "mlp_head.weight",
         _ => c.weight.as_str(),
     };
+    let classifier_like = ["classifier", "_fc", "head.fc", "head.dense", "mlp_head"];
     match sd.tensors.get(key) {
         Some(t) => t.shape.first().copied().unwrap_or(0),
-        None if sd
-            .tensors
-            .keys()
-            .any(|k| k.contains("classifier") || k.starts_with("_fc")) =>
-        {
+        None if (sd.tensors.keys()).any(|k| classifier_like.iter().any(|c| k.contains(c))) => {
             c.out_features
         }
         None => 0,
@@ -277,7 +281,13 @@ pub fn describe_scheme(scheme: Option<KeyScheme>) -> &'static str {
         Some(KeyScheme::Timm) => "its keys are timm's",
         Some(KeyScheme::Torchvision) => "its keys are torchvision's",
         Some(KeyScheme::EfficientNetPytorch) => "its keys are efficientnet_pytorch's",
-        None => "its keys follow none of timm, torchvision or efficientnet_pytorch",
+        Some(KeyScheme::Mmpretrain) => "its keys are mmpretrain's",
+        Some(KeyScheme::MindVision) => "its keys are MindSpore Vision's",
+        Some(KeyScheme::MindCv) => "its keys are mindcv's",
+        None => {
+            "its keys follow none of timm, torchvision, efficientnet_pytorch, mmpretrain, \
+             MindSpore Vision or mindcv"
+        }
     }
 }
 

@@ -126,10 +126,8 @@ fn report(arch: &Arch, sd: &StateDict, src: &StateDictSource, unexpected: &[Stri
             return lines.join("\n");
         }
     }
-    let wanted = match arch.source {
-        Source::Timm => Some(KeyScheme::Timm),
-        Source::Torchvision => Some(KeyScheme::Torchvision),
-    };
+    // `sd` is renamed already: a framework's keys are its network's by now.
+    let wanted = Some(scheme_of(arch.source.key_names()));
     let scheme = detect_scheme(sd);
     let hint = if scheme != wanted && scheme != Some(KeyScheme::EfficientNetPytorch) {
         format!(
@@ -137,11 +135,7 @@ fn report(arch: &Arch, sd: &StateDict, src: &StateDictSource, unexpected: &[Stri
              with --arch NAME",
             describe_scheme(scheme),
             arch.name,
-            if wanted == Some(KeyScheme::Timm) {
-                "timm"
-            } else {
-                "torchvision"
-            }
+            arch.source.key_names().prefix()
         )
     } else {
         format!(
@@ -155,13 +149,30 @@ fn report(arch: &Arch, sd: &StateDict, src: &StateDictSource, unexpected: &[Stri
     lines.join("\n")
 }
 
-/// Renames keys into the scheme of `arch`'s source.
+/// The key names checkpoints of `source` come with.
+pub fn scheme_of(source: Source) -> KeyScheme {
+    match source {
+        Source::Timm => KeyScheme::Timm,
+        Source::Torchvision => KeyScheme::Torchvision,
+        Source::Mmpretrain => KeyScheme::Mmpretrain,
+        Source::MindVision => KeyScheme::MindVision,
+        Source::MindCv => KeyScheme::MindCv,
+    }
+}
+
+/// Renames keys into the names of `arch`'s layers (its source's, or for mmpretrain and
+/// MindSpore the library whose network theirs is: `Source::key_names`).
 pub fn remap(sd: StateDict, arch: &Arch) -> Result<StateDict> {
-    match (detect_scheme(&sd), arch.source) {
+    let repeats: Vec<usize> = arch.stages.iter().map(|s| s.blocks.len()).collect();
+    match (detect_scheme(&sd), arch.source.key_names()) {
         (Some(KeyScheme::EfficientNetPytorch), Source::Timm) => {
-            let repeats: Vec<usize> = arch.stages.iter().map(|s| s.blocks.len()).collect();
             checkpoint::efficientnet_pytorch_to_timm(sd, &repeats)
         }
+        (Some(KeyScheme::Mmpretrain), Source::Timm) => checkpoint::mmpretrain_to_timm(sd, &repeats),
+        (Some(KeyScheme::MindVision), Source::Torchvision) => {
+            checkpoint::mindvision_to_torchvision(sd)
+        }
+        (Some(KeyScheme::MindCv), Source::Torchvision) => checkpoint::mindcv_to_torchvision(sd),
         _ => Ok(sd),
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod arch;
 mod build;
+pub mod frameworks;
 #[doc(hidden)]
 pub mod hub;
 mod identify;

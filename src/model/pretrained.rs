@@ -3,7 +3,7 @@
 //! weights give them. The numbers live in `preprocess.tsv`, written by
 //! `tools/make_preprocess_table.py` from the libraries themselves, never typed by hand.
 
-use super::arch::{Interpolation, PreprocessSpec, Source};
+use super::arch::{Interpolation, Pipeline, PreprocessSpec, Source};
 
 static TABLE: &str = include_str!("preprocess.tsv");
 
@@ -78,6 +78,7 @@ fn parse_row(line: &str) -> Option<Pretrained> {
             std: triple(std)?,
             crop_pct,
             interpolation: Interpolation::parse(interp)?,
+            pipeline: Pipeline::Pil,
         },
         resize: resize.parse().ok()?,
     })

@@ -228,8 +228,11 @@ const ENTRIES: &[Entry] = &[
 ];
 
 /// Every name `resolve` accepts; a name both libraries use appears once bare (timm, the
-/// default) and once as `torchvision:NAME`.
+/// default) and once as `torchvision:NAME`; mmpretrain's, MindSpore Vision's and mindcv's
+/// with their prefix (`mmpretrain:efficientnet-b0_3rdparty_8xb32_in1k`).
 pub fn known_names() -> Vec<String> {
+    let frameworks = super::frameworks::framework_models()
+        .map(|m| format!("{}:{}", m.source.prefix(), m.name));
     ENTRIES
         .iter()
         .map(|en| {
@@ -242,12 +245,16 @@ pub fn known_names() -> Vec<String> {
                 false => en.name.to_string(),
             }
         })
+        .chain(frameworks)
         .collect()
 }
 
 /// The name `resolve` maps back to exactly this model: `torchvision:NAME` where timm has a
 /// model of the same name.
 pub fn qualified_name(arch: &Arch) -> String {
+    if arch.source.key_names() != arch.source {
+        return format!("{}:{}", arch.source.prefix(), arch.name);
+    }
     let shadowed = arch.source == Tv
         && ENTRIES
             .iter()
@@ -271,14 +278,24 @@ pub fn resolve(name: &str, source: Option<Source>) -> Result<Arch> {
     let (prefix, bare) = match lowered.split_once(':') {
         Some(("timm", rest)) => (Some(Timm), rest),
         Some(("torchvision" | "tv", rest)) => (Some(Tv), rest),
+        Some(("mmpretrain", rest)) => (Some(Source::Mmpretrain), rest),
+        Some(("mindvision", rest)) => (Some(Source::MindVision), rest),
+        Some(("mindcv", rest)) => (Some(Source::MindCv), rest),
         Some(_) => return Err(unknown()),
         None => (None, lowered.as_str()),
     };
     let wanted = prefix.or(source);
     let entry = ENTRIES
         .iter()
-        .find(|en| en.name == bare && wanted.is_none_or(|w| w == en.source))
-        .ok_or_else(unknown)?;
+        .find(|en| en.name == bare && wanted.is_none_or(|w| w == en.source));
+    let Some(entry) = entry else {
+        // A framework's own name; a bare one only where no timm or torchvision name is the same.
+        let framework = wanted.filter(|w| w.key_names() != *w);
+        return match super::frameworks::find(bare, framework) {
+            Some(m) if framework.is_some() || prefix.is_none() => super::frameworks::arch_of(&m),
+            _ => Err(unknown()),
+        };
+    };
     let variant = VARIANTS
         .iter()
         .find(|v| v.key == entry.variant)

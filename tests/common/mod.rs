@@ -127,6 +127,7 @@ pub fn tiny_arch(padding: Padding, act: Activation) -> Arch {
             std: [0.5; 3],
             crop_pct: 1.0,
             interpolation: Interpolation::Bicubic,
+            pipeline: Pipeline::Pil,
         },
     }
 }

@@ -162,7 +162,8 @@ pub fn conversion_metadata(
     };
     let entries = [
         (META_VARIANT, qualified_name(arch)),
-        (META_SOURCE, key_scheme(arch.source).into()),
+        // The tensors are written under the network's key names (a framework's are renamed).
+        (META_SOURCE, key_scheme(arch.source.key_names()).into()),
         ("effnet.padding", padding_name(arch.padding).into()),
         ("effnet.bn_eps", arch.bn_eps.to_string()),
         ("effnet.resolution", arch.resolution.to_string()),
@@ -194,8 +195,8 @@ pub fn conversion_metadata(
 
 fn key_scheme(source: Source) -> &'static str {
     match source {
-        Source::Timm => "timm",
-        Source::Torchvision => "torchvision",
+        Source::Timm | Source::Mmpretrain => "timm",
+        Source::Torchvision | Source::MindVision | Source::MindCv => "torchvision",
     }
 }
 
