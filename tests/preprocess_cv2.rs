@@ -261,40 +261,52 @@ fn seed_inputs_match_the_frameworks() {
         let reference = reference_input(&dir, id);
         for (pipeline, min_close) in pipelines {
             let ours = cv2_transform(&img, 224, pipeline, unit(&mean255), unit(&std255));
-            assert_eq!(ours.len(), reference.len());
-            // Compare in pixel levels: (ours - ref) * std_255 of the value's channel.
-            let scaled = |v: &[f32]| -> Vec<f64> {
-                v.iter()
-                    .enumerate()
-                    .map(|(i, &x)| f64::from(x) * std255[i / (224 * 224)])
-                    .collect()
-            };
-            let d = Diff::of(scaled(&ours), scaled(&reference));
-            let close = scaled(&ours)
-                .iter()
-                .zip(scaled(&reference))
-                .filter(|(a, b)| (*a - b).abs() <= 1e-4)
-                .count() as f64
-                / d.total as f64;
-            eprintln!(
-                "  {pipeline:?}: max {:.7} levels, {close:.4} within 1e-4; {d:?}",
-                d.max
-            );
-            // Contract (README of the seeds): 2 levels. `load_image` (zune-jpeg) decodes this
-            // photo up to 3 levels away from libjpeg (cv2 and PIL, identical here) on 0.9% of
-            // the values; through the resize that is at most 2 levels (cv2 itself run on our
-            // decode: 2.0000056 mmpretrain, 2.0000049 MindSpore). The 1e-4 on top covers f32
-            // rounding of the frameworks' normalisation (measured 1e-5 levels).
-            assert!(d.max <= 2.0 + 1e-4, "{id} {pipeline:?}: {d:?}");
-            // Where the decodes agree the pipeline is exact: measured 98.5% (mmpretrain, IPP
-            // cubic) and 99.0% (MindSpore) of the values within 1e-4 levels. OpenCV's
-            // fixed-point cubic in place of IPP's rounds ~2% of the values the other way.
-            assert!(
-                close >= min_close,
-                "{id} {pipeline:?}: {close} within 1e-4 levels"
-            );
+            check_seed(id, pipeline, &ours, &reference, &std255, min_close);
         }
         seen += 1;
     }
     assert!(seen >= 2, "only {seen} seed fixtures in {}", dir.display());
+}
+
+/// One pipeline's tensor against a seed's, in pixel levels (see the comments for the bounds).
+fn check_seed(
+    id: &str,
+    pipeline: Cv2Pipeline,
+    ours: &[f32],
+    reference: &[f32],
+    std255: &[f64],
+    min_close: f64,
+) {
+    assert_eq!(ours.len(), reference.len());
+    // Compare in pixel levels: (ours - ref) * std_255 of the value's channel.
+    let scaled = |v: &[f32]| -> Vec<f64> {
+        v.iter()
+            .enumerate()
+            .map(|(i, &x)| f64::from(x) * std255[i / (224 * 224)])
+            .collect()
+    };
+    let d = Diff::of(scaled(ours), scaled(reference));
+    let close = scaled(ours)
+        .iter()
+        .zip(scaled(reference))
+        .filter(|(a, b)| (*a - b).abs() <= 1e-4)
+        .count() as f64
+        / d.total as f64;
+    eprintln!(
+        "  {pipeline:?}: max {:.7} levels, {close:.4} within 1e-4; {d:?}",
+        d.max
+    );
+    // Contract (README of the seeds): 2 levels. `load_image` (zune-jpeg) decodes this
+    // photo up to 3 levels away from libjpeg (cv2 and PIL, identical here) on 0.9% of
+    // the values; through the resize that is at most 2 levels (cv2 itself run on our
+    // decode: 2.0000056 mmpretrain, 2.0000049 MindSpore). The 1e-4 on top covers f32
+    // rounding of the frameworks' normalisation (measured 1e-5 levels).
+    assert!(d.max <= 2.0 + 1e-4, "{id} {pipeline:?}: {d:?}");
+    // Where the decodes agree the pipeline is exact: measured 98.5% (mmpretrain, IPP
+    // cubic) and 99.0% (MindSpore) of the values within 1e-4 levels. OpenCV's
+    // fixed-point cubic in place of IPP's rounds ~2% of the values the other way.
+    assert!(
+        close >= min_close,
+        "{id} {pipeline:?}: {close} within 1e-4 levels"
+    );
 }
