@@ -2,12 +2,20 @@
 //! resize the shorter side to `floor(res / crop_pct)` with PIL's antialiased bicubic or bilinear
 //! filter (whichever the checkpoint's source uses), centre crop,
 //! scale to [0, 1], normalise per channel, and lay out as NCHW f32.
+//!
+//! `cv2` holds the OpenCV-based counterparts (mmpretrain, MindSpore): [`resize_cv2`] and
+//! [`cv2_transform`].
 
 mod augment;
+mod cv2;
 mod decode;
 mod resize;
 
 pub use augment::random_resized_crop;
+pub use cv2::{
+    Cv2Filter, Cv2Pipeline, cv2_transform, mindspore_crop_offset, mindspore_resized_size,
+    mmpretrain_crop_box, resize_cv2,
+};
 pub use decode::{Exif, ImageLimits, decode_image, decode_named, load_image, load_image_with};
 pub use resize::{resize_bicubic_pil, resize_pil};
 
