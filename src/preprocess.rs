@@ -85,8 +85,29 @@ impl Transform {
         }
     }
 
-    /// Resize, centre crop, normalise: NCHW f32 with `3 × height × width` values.
+    /// Resize, centre crop, normalise: NCHW f32 with `3 × height × width` values. A
+    /// framework's OpenCV-style pipeline is square: it produces `height × height`.
     pub fn apply(&self, img: &RgbImage) -> Vec<f32> {
+        let size = self.height;
+        match self.pipeline {
+            Pipeline::Pil => self.apply_pil(img),
+            // The configs' bicubic, as the x86 OpenCV wheels the frameworks publish with run it.
+            Pipeline::MmCenterCrop { crop_padding } => {
+                let filter = Cv2Filter::CubicIpp;
+                let p = Cv2Pipeline::Mmpretrain { crop_padding, filter };
+                cv2_transform(img, size, p, self.mean, self.std)
+            }
+            Pipeline::MindSpore { .. } => {
+                let p = Cv2Pipeline::MindSpore {
+                    resize_short: self.resize_short,
+                };
+                cv2_transform(img, size, p, self.mean, self.std)
+            }
+        }
+    }
+
+    /// timm's and torchvision's resize and crop on PIL semantics.
+    fn apply_pil(&self, img: &RgbImage) -> Vec<f32> {
         let (rw, rh) = self.resized_size(img.width(), img.height());
         let (x0, xs) = crop_window(rw, self.width as u32);
         let (y0, ys) = crop_window(rh, self.height as u32);

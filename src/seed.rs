@@ -14,8 +14,13 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 /// Largest difference allowed between effnet's preprocessing and the framework's tensor: two
-/// pixel levels (the README's tolerance; the frameworks' own resizes agree to 1e-5 levels).
+/// pixel levels, the README's tolerance. effnet's resizes match OpenCV's to the level; what is
+/// left comes from the JPEG decoder (zune-jpeg's IDCT differs from libjpeg's by up to 3
+/// levels on about 1% of pixels, which the resize averages down to 2).
 pub const INPUT_LEVELS: f64 = 2.0;
+/// What f32 arithmetic adds to a difference of whole levels: the tensors are
+/// `(x − mean) / std` in f32, one rounding of values near 2.6, 2.4e-7 × 58 ≈ 1.4e-5 levels.
+const F32_LEVELS: f64 = 1e-4;
 
 /// The fields of a fixture file that verifying needs.
 #[derive(Debug, Deserialize)]
@@ -87,7 +92,7 @@ pub fn verify_seed(path: &Path, backend: &Backend) -> Result<SeedVerdict> {
         model: qualified_name(arch),
         network,
         input_levels: levels,
-        input_pass: levels <= INPUT_LEVELS,
+        input_pass: levels <= INPUT_LEVELS + F32_LEVELS,
     })
 }
 
