@@ -36,6 +36,17 @@ fn fuzz_seeds_still_load() {
     );
     assert_eq!(fuzzing::torch_legacy(&read("pickle/small.pth")).unwrap(), 2);
     assert_eq!(fuzzing::torch_zip(&read("torch_zip/small.pt")).unwrap(), 2);
+    assert_eq!(
+        fuzzing::mindspore(&read("mindspore/mindvision_stem.ckpt")).unwrap(),
+        5
+    );
+    // Of its seven entries, the optimizer copy and the step counter are left out.
+    assert_eq!(
+        fuzzing::mindspore(&read("mindspore/features_crc.ckpt")).unwrap(),
+        4
+    );
+    let sniffed = checkpoint::load_bytes(Path::new("fuzz"), &read("checkpoint/small.ckpt"));
+    assert_eq!(sniffed.unwrap().tensors.len(), 5);
 }
 
 #[test]

@@ -1,6 +1,7 @@
-//! Checkpoint import without Python. `.safetensors`, PyTorch zip (`torch.save` since 1.6) and
-//! legacy `.pth` files all become one flat map of row-major f32 tensors; the key schemes of
-//! timm, torchvision and efficientnet_pytorch are told apart, and the last is renamed to timm's.
+//! Checkpoint import without Python. `.safetensors`, PyTorch zip (`torch.save` since 1.6),
+//! legacy `.pth` and MindSpore `.ckpt` files all become one flat map of row-major f32 tensors;
+//! the key schemes of timm, torchvision and efficientnet_pytorch are told apart, and the last is
+//! renamed to timm's.
 //!
 //! Every length, count and size read from a file is checked against the file before anything is
 //! allocated, and pickles go through a restricted reader (`pickle.rs`) that never executes code,
@@ -8,6 +9,7 @@
 
 mod framework_keys;
 mod keys;
+mod mindspore;
 mod pickle;
 mod safetensors_io;
 mod torch;
@@ -67,7 +69,7 @@ pub fn load(path: &Path) -> Result<StateDict> {
         };
         return Err(Error::bad_file(
             path,
-            format!("{what}; give a checkpoint file (.safetensors, .pth, .pt or .bin)"),
+            format!("{what}; give a checkpoint file (.safetensors, .pth, .pt, .bin or .ckpt)"),
         ));
     }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
@@ -81,6 +83,7 @@ pub fn load_bytes(path: &Path, bytes: &[u8]) -> Result<StateDict> {
         Format::Safetensors => safetensors_io::load(path, bytes)?,
         Format::TorchZip => (torch::load_zip(path, bytes)?, BTreeMap::new()),
         Format::TorchLegacy => (torch::load_legacy(path, bytes)?, BTreeMap::new()),
+        Format::MindSpore => (mindspore::load(path, bytes)?, BTreeMap::new()),
         Format::Tar => {
             return Err(Error::bad_file(
                 path,
@@ -91,9 +94,9 @@ pub fn load_bytes(path: &Path, bytes: &[u8]) -> Result<StateDict> {
         Format::Unknown => {
             return Err(Error::bad_file(
                 path,
-                "not a checkpoint this program can read; expected a .safetensors file or a \
-                 PyTorch .pth/.pt/.bin file written by `torch.save` (the file may also be an \
-                 HTML error page or a git-lfs pointer: download it again)",
+                "not a checkpoint this program can read; expected a .safetensors file, a \
+                 PyTorch .pth/.pt/.bin file written by `torch.save` or a MindSpore .ckpt file \
+                 (the file may also be an HTML error page or a git-lfs pointer: download it again)",
             ));
         }
     };
@@ -115,16 +118,23 @@ pub mod fuzzing {
     pub fn torch_legacy(bytes: &[u8]) -> Result<usize> {
         Ok(torch::load_legacy(Path::new("fuzz"), bytes)?.len())
     }
+    pub fn mindspore(bytes: &[u8]) -> Result<usize> {
+        Ok(mindspore::load(Path::new("fuzz"), bytes)?.len())
+    }
 }
 
 enum Format {
     Safetensors,
     TorchZip,
     TorchLegacy,
+    MindSpore,
     Tar,
     Unknown,
 }
 
+/// Tells the format from the content; the name counts only for `.safetensors` and `.ckpt` files
+/// whose content matches no format, so that a damaged or encrypted file gets its own format's
+/// message (PyTorch Lightning's `.ckpt` files are zips and are caught by their content first).
 fn sniff(path: &Path, bytes: &[u8]) -> Format {
     // safetensors first: its u64 header length may start with any byte, 0x80 included.
     // Zip and pickle files cannot pass this test (their 9th byte is never `{`). The length
@@ -151,6 +161,12 @@ fn sniff(path: &Path, bytes: &[u8]) -> Format {
     }
     if bytes.get(257..262) == Some(b"ustar") {
         return Format::Tar;
+    }
+    let ckpt_name = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("ckpt"));
+    if ckpt_name || mindspore::looks_like(bytes) {
+        return Format::MindSpore;
     }
     Format::Unknown
 }
