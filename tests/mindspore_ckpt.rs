@@ -175,6 +175,7 @@ fn training_state_and_non_float_entries_are_left_out() {
         f32_entry("learning_rate", &[], &[0.1]),
         f32_entry("beta1_power", &[1], &[0.9]),
         entry("global_step", &[1], false, "Int32", &scalar_i32),
+        entry("net.mask", &[2], false, "Bool", &[1, 0]),
         entry("epoch_num", &[0], false, "Int64", &[0; 8]),
         entry("note", &[], false, "str", &[b'a', 0, 0, 0]),
         entry("random_op", &[0], false, "random_op", &[1, 2, 3]),
@@ -189,6 +190,9 @@ fn training_state_and_non_float_entries_are_left_out() {
     assert_eq!(keys, ["net.scale", "net.w"]);
     assert_eq!(sd.tensors["net.scale"].shape, Vec::<usize>::new());
     assert_eq!(sd.tensors["net.scale"].data, [3.0]);
+    // An integer entry that is not training state may be a weight stored so: it is named.
+    let skipped = &sd.metadata[checkpoint::META_SKIPPED];
+    assert_eq!(skipped, r#"{"net.mask":"Bool"}"#);
 }
 
 /// `save_checkpoint(..., crc_check=True)` appends `crc_num` and the CRC-32 as 10 big-endian bytes.

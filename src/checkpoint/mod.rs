@@ -25,9 +25,9 @@ pub use framework_keys::{
 pub use keys::{KeyScheme, detect_scheme, efficientnet_pytorch_to_timm};
 pub use safetensors_io::{encode_safetensors, save_safetensors};
 
-/// Metadata key under which the safetensors reader lists the integer and bool tensors it left
-/// out, as a JSON object of name to dtype (`{"w": "BOOL"}`), so that a weight stored with such
-/// a dtype is reported as that rather than as missing. Never written to files.
+/// Metadata key under which the safetensors and MindSpore readers list the integer and bool
+/// tensors they left out, as a JSON object of name to dtype (`{"w": "BOOL"}`), so that a weight
+/// stored with such a dtype is reported as that rather than as missing. Never written to files.
 pub const META_SKIPPED: &str = "effnet.skipped_dtypes";
 
 /// A dense tensor: `data` holds `shape.iter().product()` values in row-major order.
@@ -83,7 +83,7 @@ pub fn load_bytes(path: &Path, bytes: &[u8]) -> Result<StateDict> {
         Format::Safetensors => safetensors_io::load(path, bytes)?,
         Format::TorchZip => (torch::load_zip(path, bytes)?, BTreeMap::new()),
         Format::TorchLegacy => (torch::load_legacy(path, bytes)?, BTreeMap::new()),
-        Format::MindSpore => (mindspore::load(path, bytes)?, BTreeMap::new()),
+        Format::MindSpore => mindspore::load(path, bytes)?,
         Format::Tar => {
             return Err(Error::bad_file(
                 path,
@@ -119,7 +119,7 @@ pub mod fuzzing {
         Ok(torch::load_legacy(Path::new("fuzz"), bytes)?.len())
     }
     pub fn mindspore(bytes: &[u8]) -> Result<usize> {
-        Ok(mindspore::load(Path::new("fuzz"), bytes)?.len())
+        Ok(mindspore::load(Path::new("fuzz"), bytes)?.0.len())
     }
 }
 

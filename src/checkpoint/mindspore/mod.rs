@@ -18,10 +18,10 @@
 mod envelope;
 mod proto;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use super::{DType, Tensor};
+use super::{DType, META_SKIPPED, Tensor};
 use crate::{Error, Result};
 use envelope::{check_crc, cipher_mode, split_trailer, starts_with_tag};
 use proto::{Entry, Failure};
@@ -61,9 +61,12 @@ const STATE_PREFIXES: [&str; 10] = [
     "mean_square.",
 ];
 
+type Loaded = (Vec<(String, Tensor)>, BTreeMap<String, String>);
+
 /// Reads the float weights of a MindSpore checkpoint; integer, string and training-state
-/// entries are left out.
-pub(crate) fn load(path: &Path, bytes: &[u8]) -> Result<Vec<(String, Tensor)>> {
+/// entries are left out, and integer or bool entries that may be weights are listed under
+/// [`META_SKIPPED`] in the metadata, as the safetensors reader does.
+pub(crate) fn load(path: &Path, bytes: &[u8]) -> Result<Loaded> {
     let bad = |message: String| Error::bad_file(path, message);
     if bytes.is_empty() {
         return Err(bad(
@@ -85,7 +88,11 @@ pub(crate) fn load(path: &Path, bytes: &[u8]) -> Result<Vec<(String, Tensor)>> {
     let groups = group(&entries).map_err(bad)?;
     let shapes: HashMap<&str, &[i64]> = groups.iter().map(|g| (g.tag, g.dims)).collect();
     let mut out = Vec::new();
+    let mut skipped = serde_json::Map::new();
     for g in &groups {
+        if is_integer(g.dtype) && !is_training_state(g.tag, g.dims, &shapes) {
+            skipped.insert(g.tag.to_owned(), g.dtype.into());
+        }
         if let Some(tensor) = convert(g, &shapes).map_err(bad)? {
             out.push((g.tag.to_owned(), tensor));
         }
@@ -98,7 +105,12 @@ pub(crate) fn load(path: &Path, bytes: &[u8]) -> Result<Vec<(String, Tensor)>> {
             entries.len()
         )));
     }
-    Ok(out)
+    let mut metadata = BTreeMap::new();
+    if !skipped.is_empty() {
+        let list = serde_json::Value::Object(skipped).to_string();
+        metadata.insert(META_SKIPPED.to_owned(), list);
+    }
+    Ok((out, metadata))
 }
 
 /// The Values of one parameter: several when MindSpore split a large tensor.
@@ -165,21 +177,11 @@ fn float_dtype(name: &str) -> Option<DType> {
     })
 }
 
-/// Types that are never weights: counters, masks, `append_dict` strings, the RNG state.
-fn is_skipped_dtype(name: &str) -> bool {
+/// Counters and masks: never inference weights, but worth naming if a weight is stored so.
+fn is_integer(name: &str) -> bool {
     matches!(
         name,
-        "Int8"
-            | "UInt8"
-            | "Int16"
-            | "UInt16"
-            | "Int32"
-            | "UInt32"
-            | "Int64"
-            | "UInt64"
-            | "Bool"
-            | "str"
-            | "random_op"
+        "Int8" | "UInt8" | "Int16" | "UInt16" | "Int32" | "UInt32" | "Int64" | "UInt64" | "Bool"
     )
 }
 
@@ -187,8 +189,9 @@ fn convert(
     g: &Group,
     shapes: &HashMap<&str, &[i64]>,
 ) -> std::result::Result<Option<Tensor>, String> {
-    if g.tag == "random_op" || is_skipped_dtype(g.dtype) || is_training_state(g.tag, g.dims, shapes)
-    {
+    // `str` holds `append_dict` strings, `random_op` the RNG state.
+    let not_weight = is_integer(g.dtype) || matches!(g.dtype, "str" | "random_op");
+    if g.tag == "random_op" || not_weight || is_training_state(g.tag, g.dims, shapes) {
         return Ok(None);
     }
     let Some(dtype) = float_dtype(g.dtype) else {
