@@ -86,7 +86,8 @@ enum Way {
         target: PathBuf,
         temp: PathBuf,
         file: Option<File>,
-        previous: Option<std::fs::Metadata>,
+        /// The target's metadata where it exists (boxed: it is most of the variant's size).
+        previous: Option<Box<std::fs::Metadata>>,
     },
     /// A FIFO, device or socket: written in place.
     InPlace,
@@ -129,7 +130,7 @@ impl OutputFile {
                     target,
                     temp,
                     file: Some(file),
-                    previous,
+                    previous: previous.map(Box::new),
                 }
             }
         };
@@ -174,7 +175,7 @@ impl OutputFile {
                     .and_then(|()| f.sync_all())
                     .map_err(|e| write_err(&named, e))?;
                 drop(f);
-                keep_owner_and_mode(temp, previous.as_ref());
+                keep_owner_and_mode(temp, previous.as_deref());
                 std::fs::rename(&*temp, &*target).map_err(|e| write_err(&named, e))?;
                 sync_folder(target);
             }

@@ -341,6 +341,26 @@ pub struct PreprocessSpec {
     pub pipeline: Pipeline,
 }
 
+impl PreprocessSpec {
+    /// The resize and crop in a few words (`PIL bicubic, crop_pct 0.875`,
+    /// `OpenCV bicubic, mmpretrain centre crop (padding 32)`).
+    pub fn describe(&self) -> String {
+        let filter = self.interpolation.name();
+        match self.pipeline {
+            Pipeline::Pil => format!("PIL {filter}, crop_pct {}", self.crop_pct),
+            Pipeline::MmCenterCrop { crop_padding } => {
+                format!("OpenCV {filter}, mmpretrain centre crop (padding {crop_padding})")
+            }
+            Pipeline::MindSpore { plus: 0, crop_pct } => {
+                format!("OpenCV {filter}, MindSpore resize to res / {crop_pct} and crop")
+            }
+            Pipeline::MindSpore { plus, .. } => {
+                format!("OpenCV {filter}, MindSpore resize to res + {plus} and crop")
+            }
+        }
+    }
+}
+
 /// The resize-and-crop steps of an evaluation transform.
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

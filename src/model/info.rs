@@ -318,7 +318,7 @@ pub fn format_table(info: &ModelInfo) -> String {
     let mut out = format!(
         "{} ({:?}, padding {:?}, BN eps {:e}), input {n}x{c}x{h}x{w}, default resolution {}\n\
          params {} ({:.1} MiB f32)   MACs {:.3} G per image   stage outputs {:.1} MiB   peak activations {:.1} MiB\n\
-         preprocess: {} resize to resolution / crop_pct {}, mean {:?} std {:?}\n\n",
+         preprocess: {}, mean {:?} std {:?}\n\n",
         info.name,
         info.source,
         info.padding,
@@ -329,8 +329,7 @@ pub fn format_table(info: &ModelInfo) -> String {
         info.macs as f64 / 1e9,
         mib(info.stage_output_bytes),
         mib(info.peak_activation_bytes),
-        info.preprocess.interpolation.name(),
-        info.preprocess.crop_pct,
+        info.preprocess.describe(),
         info.preprocess.mean,
         info.preprocess.std,
     );

@@ -243,9 +243,11 @@ pub fn require_classifier(opened: &Opened) -> Result<()> {
 
 /// `effnet models`: every known name with what defines its answers.
 pub fn list(json: bool) -> Result<std::process::ExitCode> {
+    let names = effnet::model::known_names();
+    let width = names.iter().map(String::len).max().unwrap_or(4);
     if !json {
         out!(
-            "{:<29} {:<11} {:>4} {:>6} {:<8} {:<9} {:>11}",
+            "{:<width$} {:<11} {:>4} {:>6} {:<12} {:<9} {:>11}  resize and crop",
             "name",
             "source",
             "res",
@@ -255,7 +257,7 @@ pub fn list(json: bool) -> Result<std::process::ExitCode> {
             "parameters"
         );
     }
-    for name in effnet::model::known_names() {
+    for name in names {
         let arch = effnet::model::resolve(&name, None)?;
         let p = arch.preprocess;
         let info = effnet::model::info(&arch, arch.resolution, arch.resolution, 1);
@@ -267,18 +269,24 @@ pub fn list(json: bool) -> Result<std::process::ExitCode> {
         };
         let r = arch.resolution;
         let resize = effnet::preprocess::Transform::from_spec(&p, r, r).resize_short;
-        let source = format!("{:?}", arch.source).to_lowercase();
+        let source = arch.source.prefix();
+        // OpenCV's filters do not antialias, PIL's do: the same name gives other pixels.
+        let filter = match p.pipeline {
+            effnet::model::Pipeline::Pil => p.interpolation.name().to_string(),
+            _ => format!("cv2 {}", p.interpolation.name()),
+        };
         if json {
             let row = serde_json::json!({"name": name, "source": source,
                 "resolution": arch.resolution, "resize": resize, "crop_pct": p.crop_pct,
-                "interpolation": p.interpolation.name(), "mean": p.mean, "std": p.std,
+                "interpolation": p.interpolation.name(), "pipeline": p.pipeline,
+                "preprocess": p.describe(), "mean": p.mean, "std": p.std,
                 "padding": format!("{:?}", arch.padding).to_lowercase(), "bn_eps": arch.bn_eps,
                 "parameters": params, "macs": info.macs});
             out!("{row}");
         } else {
             out!(
-                "{name:<29} {source:<11} {r:>4} {resize:>6} {:<8} {norm:<9} {params:>11}",
-                p.interpolation.name(),
+                "{name:<width$} {source:<11} {r:>4} {resize:>6} {filter:<12} {norm:<9} {params:>11}  {}",
+                p.describe()
             );
         }
     }
