@@ -8,7 +8,7 @@ use crate::golden::{Backend, Golden, GoldenStage, StageData, Verdict, compare, r
 use crate::graph::lower;
 use crate::model::loader::load_checkpoint;
 use crate::model::{Arch, qualified_name};
-use crate::preprocess::{Transform, load_image_with};
+use crate::preprocess::{Exif, Transform, load_image_with};
 use crate::{Error, Result};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -85,7 +85,7 @@ pub fn verify_seed(path: &Path, backend: &Backend) -> Result<SeedVerdict> {
     let (logits, stages) = run(&loaded.weights, lower(arch, n, h, w)?, &input, backend)?;
     let stages = framework_stage_names(&golden, stages);
     let network = compare(&golden, &logits, &stages, backend.tolerances());
-    let photo = load_image_with(dir.join(&f.photo), arch.exif())?;
+    let photo = load_image_with(dir.join(&f.photo), Exif::of_source(arch.source))?;
     let ours = Transform::from_spec(&arch.preprocess, h, w).apply(&photo);
     let levels = max_levels(&ours, &input[..3 * h * w], arch.preprocess.std);
     Ok(SeedVerdict {

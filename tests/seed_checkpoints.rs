@@ -119,6 +119,11 @@ fn framework_names_resolve_with_their_preprocessing() {
     let names = known_names();
     let count = |prefix: &str| names.iter().filter(|n| n.starts_with(prefix)).count();
     assert_eq!(count("mmpretrain:"), 48, "mmpretrain 1.2.0 lists 48 EfficientNets");
+    for name in names.iter().filter(|n| n.starts_with("mm") || n.starts_with("mind")) {
+        let arch = resolve(name, None).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(effnet::model::qualified_name(&arch), *name);
+        assert!(arch.num_classes() == 1000 || arch.num_classes() == 21843, "{name}");
+    }
     assert_eq!(count("mindvision:"), 8, "MindSpore Vision has b0-b7");
     assert!(count("mindcv:") >= 8, "mindcv has b0-b7 and V2");
     let mm = resolve("mmpretrain:efficientnet-b0_3rdparty_8xb32_in1k", None).unwrap();

@@ -257,19 +257,6 @@ pub struct Arch {
 }
 
 impl Arch {
-    /// Whether the source's reference pipeline turns photos upright by their EXIF orientation:
-    /// timm and torchvision read images with PIL, which does not (OpenCV-based pipelines do).
-    pub fn exif(&self) -> crate::preprocess::Exif {
-        match self.source {
-            // mmcv decodes with OpenCV, whose `imdecode` applies the tag.
-            Source::Mmpretrain => crate::preprocess::Exif::Apply,
-            // MindSpore's `Decode` reads JPEGs with libjpeg, which does not.
-            Source::Timm | Source::Torchvision | Source::MindVision | Source::MindCv => {
-                crate::preprocess::Exif::Ignore
-            }
-        }
-    }
-
     /// Classes the model outputs (0 without a classifier).
     pub fn num_classes(&self) -> usize {
         self.classifier.as_ref().map_or(0, |c| c.out_features)

@@ -50,10 +50,10 @@ pub(super) fn find(bare: &str, source: Option<Source>) -> Option<FrameworkModel>
     framework_models().find(|m| normal(&m.name) == bare && source.is_none_or(|s| s == m.source))
 }
 
-/// The `Arch` of a framework model: its network with the framework's name, source, padding,
-/// BN epsilon, resolution, classes and preprocessing.
-pub(super) fn arch_of(m: &FrameworkModel) -> Result<Arch> {
-    let mut arch = super::variants::resolve(&m.network, Some(m.network_source))?;
+/// The `Arch` of a framework model: its network (`arch`, resolved by the caller from
+/// `m.network`) with the framework's name, source, padding, BN epsilon, resolution, classes
+/// and preprocessing.
+pub(super) fn arch_of(m: &FrameworkModel, mut arch: Arch) -> Result<Arch> {
     if arch.source != m.network_source {
         return Err(Error::Input(format!(
             "frameworks.tsv: {} is built on {} from {:?}, which does not exist",
@@ -130,22 +130,4 @@ fn parse_pipeline(text: &str) -> Option<Pipeline> {
         },
         _ => return None,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every row builds, on the network its source's networks come from.
-    #[test]
-    fn every_row_builds_its_network() {
-        let mut n = 0;
-        for m in framework_models() {
-            let arch = arch_of(&m).unwrap_or_else(|e| panic!("{}: {e}", m.name));
-            assert_eq!(arch.source, m.source, "{}", m.name);
-            assert_eq!(arch.num_classes(), m.classes, "{}", m.name);
-            n += 1;
-        }
-        assert!(n >= 3, "frameworks.tsv lost its rows: {n}");
-    }
 }

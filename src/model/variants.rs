@@ -292,7 +292,10 @@ pub fn resolve(name: &str, source: Option<Source>) -> Result<Arch> {
         // A framework's own name; a bare one only where no timm or torchvision name is the same.
         let framework = wanted.filter(|w| w.key_names() != *w);
         return match super::frameworks::find(bare, framework) {
-            Some(m) if framework.is_some() || prefix.is_none() => super::frameworks::arch_of(&m),
+            Some(m) if framework.is_some() || prefix.is_none() => {
+                let network = resolve(&m.network, Some(m.network_source))?;
+                super::frameworks::arch_of(&m, network)
+            }
             _ => Err(unknown()),
         };
     };

@@ -45,7 +45,7 @@ impl Default for ImageLimits {
 /// `Image.open(f).convert('RGB')`, which ignores the tag, so a phone photo taken sideways
 /// reaches the model sideways; OpenCV-based pipelines (`cv2.imread`, as mmpretrain uses)
 /// apply it. Matching the model's reference means following its source: see
-/// `Arch::exif`. Files without the tag (ImageNet's, for one) decode the same either way.
+/// [`Exif::of_source`]. Files without the tag (ImageNet's, for one) decode the same either way.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Exif {
     /// Pixels as stored, as PIL gives them (timm, torchvision).
@@ -56,6 +56,16 @@ pub enum Exif {
 }
 
 impl Exif {
+    /// What the reference pipeline of a model from `source` does: timm and torchvision read
+    /// images with PIL, which ignores the tag, as does MindSpore's libjpeg-based `Decode`;
+    /// mmpretrain decodes with OpenCV, whose `imdecode` applies it.
+    pub fn of_source(source: crate::model::Source) -> Self {
+        match source {
+            crate::model::Source::Mmpretrain => Exif::Apply,
+            _ => Exif::Ignore,
+        }
+    }
+
     /// `on`/`apply` or `off`/`ignore`, as the command line spells them.
     pub fn parse(s: &str) -> Result<Self> {
         match s {

@@ -63,7 +63,7 @@ pub fn run_images(
 ) -> Result<RunTiming> {
     let batch = fitted_batch(loaded, opts.batch, opts.res)?.min(paths.len().max(1));
     let stdin = read_stdin_image(paths)?;
-    let exif = opts.exif.unwrap_or(loaded.arch().exif());
+    let exif = (opts.exif).unwrap_or(Exif::of_source(loaded.arch().source));
     let read = |p: &Path| match &stdin {
         Some(bytes) if p == Path::new("-") => {
             decode_named(bytes, "-", &ImageLimits::default(), exif)
