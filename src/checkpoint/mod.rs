@@ -81,7 +81,7 @@ pub fn load(path: &Path) -> Result<StateDict> {
 pub fn load_bytes(path: &Path, bytes: &[u8]) -> Result<StateDict> {
     let (tensors, metadata) = match sniff(path, bytes) {
         Format::Safetensors => safetensors_io::load(path, bytes)?,
-        Format::TorchZip => (torch::load_zip(path, bytes)?, BTreeMap::new()),
+        Format::TorchZip => torch::load_zip(path, bytes)?,
         Format::TorchLegacy => (torch::load_legacy(path, bytes)?, BTreeMap::new()),
         Format::MindSpore => mindspore::load(path, bytes)?,
         Format::Tar => {
@@ -113,7 +113,7 @@ pub mod fuzzing {
         Ok(safetensors_io::load(Path::new("fuzz"), bytes)?.0.len())
     }
     pub fn torch_zip(bytes: &[u8]) -> Result<usize> {
-        Ok(torch::load_zip(Path::new("fuzz"), bytes)?.len())
+        Ok(torch::load_zip(Path::new("fuzz"), bytes)?.0.len())
     }
     pub fn torch_legacy(bytes: &[u8]) -> Result<usize> {
         Ok(torch::load_legacy(Path::new("fuzz"), bytes)?.len())

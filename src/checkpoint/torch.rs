@@ -3,7 +3,7 @@
 //! magic number, protocol version, system info, the object, the storage keys — followed by
 //! every storage as an 8-byte element count and its raw bytes).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{Cursor, Read};
 use std::path::Path;
 use std::rc::Rc;
@@ -52,7 +52,9 @@ fn pickle_error(path: &Path, e: PickleError) -> Error {
     }
 }
 
-pub(crate) fn load_zip(path: &Path, bytes: &[u8]) -> Result<Vec<(String, Tensor)>> {
+/// The tensors of a `torch.save` zip file, and the strings of a training wrapper's `meta` dict
+/// (mmpretrain's `{'meta': {'model': NAME, ...}, 'state_dict': ...}`) as `meta.KEY` metadata.
+pub(crate) fn load_zip(path: &Path, bytes: &[u8]) -> Result<Tensors> {
     let bad = |m: String| Error::bad_file(path, m);
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
         bad(format!(
@@ -85,7 +87,25 @@ pub(crate) fn load_zip(path: &Path, bytes: &[u8]) -> Result<Vec<(String, Tensor)
         }
     }
     let lookup = |key: &str| storages.get(key).map(Vec::as_slice);
-    materialize(&entries, lookup, big_endian, &mut budget).map_err(bad)
+    let tensors = materialize(&entries, lookup, big_endian, &mut budget).map_err(bad)?;
+    Ok((tensors, wrapper_meta(&un)))
+}
+
+type Tensors = (Vec<(String, Tensor)>, BTreeMap<String, String>);
+
+/// The string entries of the root dict's `meta` dict, as `meta.KEY`: mmpretrain records the
+/// model's name there, which tells apart variants whose tensors are alike.
+fn wrapper_meta(un: &Unpickled) -> BTreeMap<String, String> {
+    let meta = (un.dict(&un.root)).and_then(|d| d.get("meta")).and_then(|m| un.dict(m));
+    let mut out = BTreeMap::new();
+    for (key, value) in meta.into_iter().flat_map(|m| &m.entries) {
+        if let (pickle::DictKey::Str(k), Value::Str(v)) = (key, value)
+            && v.len() <= 256
+        {
+            out.insert(format!("meta.{k}"), v.to_string());
+        }
+    }
+    out
 }
 
 /// Reads one zip entry whole. Reading to the end is what makes the zip reader check the CRC,

@@ -62,6 +62,8 @@ pub fn identify_as(
         (from_metadata(n, sd)?, "metadata")
     } else if let Some(n) = described.as_ref().and_then(|d| d.architecture.as_deref()) {
         (resolve_for(n, scheme)?, "config.json")
+    } else if let Some(n) = mmpretrain_meta(sd, scheme) {
+        (resolve_for(n, scheme)?, "the checkpoint's meta")
     } else if let Some(n) = name_in_path(path, scheme) {
         (resolve_for(&n, scheme)?, "file name")
     } else {
@@ -111,6 +113,13 @@ fn refuse_contradiction(
          --force-arch to run it as {chosen} anyway",
         path.display()
     )))
+}
+
+/// The model name mmpretrain writes into its checkpoints' `meta` (`efficientnet-b0_3rdparty_8xb32_in1k`).
+fn mmpretrain_meta(sd: &StateDict, scheme: Option<KeyScheme>) -> Option<&str> {
+    let name = sd.metadata.get("meta.model")?;
+    (scheme == Some(KeyScheme::Mmpretrain) && super::frameworks::find(name, None).is_some())
+        .then_some(name.as_str())
 }
 
 /// `name`, from the library whose keys the file uses where both libraries have that name.
