@@ -315,7 +315,11 @@ fn create_temp(target: &Path, previous: Option<&std::fs::Metadata>) -> Result<(P
 fn random_u32() -> u32 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(web_time::SystemTime::UNIX_EPOCH.elapsed().map_or(0, |d| d.as_nanos()));
+    h.write_u128(
+        web_time::SystemTime::UNIX_EPOCH
+            .elapsed()
+            .map_or(0, |d| d.as_nanos()),
+    );
     h.finish() as u32
 }
 

@@ -155,12 +155,18 @@ fn framework_stage_names(golden: &Golden, ours: Vec<StageData>) -> Vec<StageData
 fn read_input(path: &Path, len: usize) -> Result<Vec<f32>> {
     let sd = crate::checkpoint::load(path)?;
     let t = (sd.tensors.get("input")).ok_or_else(|| {
-        Error::bad_file(path, "no tensor named `input`: is it a seed fixture's input?")
+        Error::bad_file(
+            path,
+            "no tensor named `input`: is it a seed fixture's input?",
+        )
     })?;
     if t.data.len() != len {
         return Err(Error::bad_file(
             path,
-            format!("`input` holds {} values, the fixture's shape {len}", t.data.len()),
+            format!(
+                "`input` holds {} values, the fixture's shape {len}",
+                t.data.len()
+            ),
         ));
     }
     Ok(t.data.clone())

@@ -4,10 +4,14 @@
 
 mod common;
 
+use common::{
+    effnet_command as command, effnet_run as effnet, fresh_folder as folder, stderr_of as stderr,
+};
+
 use effnet::Model;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 const BUNDLED: &str = "assets/models/tf_efficientnet_lite0.f16.safetensors";
 
@@ -15,30 +19,6 @@ fn photo(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/images")
         .join(name)
-}
-
-/// A fresh, empty folder of this test's own.
-fn folder(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("effnet-cli-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn command(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_effnet"));
-    c.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
-    c
-}
-
-fn effnet(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
-    let out = command(args).output().unwrap();
-    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
-    out
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// Runs `args` with stderr a pipe whose reader is already gone: every message is a failed
@@ -68,7 +48,11 @@ fn a_closed_stderr_is_no_panic() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("orange"));
     let out = with_closed_stderr(&[&"classify", &"--res", &"32", &good, &broken]);
-    assert_eq!(out.status.code(), Some(1), "an unreadable image fails the run");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an unreadable image fails the run"
+    );
     // A progress bar draws on stderr too (where stderr is a terminal; eval still writes its
     // start-up lines there).
     let class = dir.join("folder").join("n07747607");
@@ -93,10 +77,20 @@ fn arch_against_the_files_own_metadata_is_refused() {
     let out = effnet(&[&"info", &file, &"--arch", &"efficientnet_lite0"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let said = stderr(&out);
-    for part in ["efficientnet_lite0", "tf_efficientnet_lite0", "--force-arch"] {
+    for part in [
+        "efficientnet_lite0",
+        "tf_efficientnet_lite0",
+        "--force-arch",
+    ] {
         assert!(said.contains(part), "missing {part}: {said}");
     }
-    let out = effnet(&[&"info", &file, &"--arch", &"efficientnet_lite0", &"--force-arch"]);
+    let out = effnet(&[
+        &"info",
+        &file,
+        &"--arch",
+        &"efficientnet_lite0",
+        &"--force-arch",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     // The same model under its own name needs no forcing.
     let out = effnet(&[&"info", &file, &"--arch", &"tf_efficientnet_lite0"]);
@@ -106,7 +100,10 @@ fn arch_against_the_files_own_metadata_is_refused() {
     let forced = Model::from_file_forced(&file, "efficientnet_lite0").unwrap();
     let own = Model::from_file(&file, None).unwrap();
     assert_eq!(forced.arch.name, "efficientnet_lite0");
-    assert_ne!(forced.arch.padding, own.arch.padding, "forcing takes --arch's padding");
+    assert_ne!(
+        forced.arch.padding, own.arch.padding,
+        "forcing takes --arch's padding"
+    );
 }
 
 /// `bytes` of a JPEG with an APP1 EXIF block holding Orientation = `value` after its SOI.
@@ -143,17 +140,27 @@ fn exif_orientation_follows_the_models_source() {
     let dir = folder("exif");
     let plain = photo("n01531178_goldfinch.JPEG");
     let tagged = dir.join("tagged.jpg");
-    std::fs::write(&tagged, with_orientation(&std::fs::read(&plain).unwrap(), 6)).unwrap();
+    std::fs::write(
+        &tagged,
+        with_orientation(&std::fs::read(&plain).unwrap(), 6),
+    )
+    .unwrap();
     let out = dir.join("e.safetensors");
     let stored = embedding(&[&"features", &plain], &out);
     let default = embedding(&[&"features", &tagged], &out);
     let off = embedding(&[&"features", &tagged, &"--exif", &"off"], &out);
     let on = embedding(&[&"features", &tagged, &"--exif", &"on"], &out);
     // Same pixels in, same program: bit-identical out.
-    assert_eq!(default, stored, "the tag is ignored by default for a timm model");
+    assert_eq!(
+        default, stored,
+        "the tag is ignored by default for a timm model"
+    );
     assert_eq!(off, stored);
     let differs = on.iter().zip(&stored).filter(|(a, b)| a != b).count();
-    assert!(differs > on.len() / 2, "--exif on turns the photo: {differs} values differ");
+    assert!(
+        differs > on.len() / 2,
+        "--exif on turns the photo: {differs} values differ"
+    );
 }
 
 /// A missing home folder turns the caches off with a note instead of creating the folder;
@@ -179,7 +186,10 @@ fn caches_without_a_home_folder_or_damaged() {
     let cache = dir.join("cache");
     std::fs::create_dir_all(&cache).unwrap();
     std::fs::write(cache.join("tuning.json"), b"{ damaged").unwrap();
-    let out = command(&args).env("EFFNET_CACHE_DIR", &cache).output().unwrap();
+    let out = command(&args)
+        .env("EFFNET_CACHE_DIR", &cache)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let said = stderr(&out);
     let notes: Vec<&str> = said.lines().filter(|l| l.contains("is damaged")).collect();
@@ -206,7 +216,13 @@ fn image_errors_name_the_image_on_one_line() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let said = stderr(&out);
-    let error = said.lines().find(|l| l.contains("cannot decode")).unwrap_or_default();
+    let error = said
+        .lines()
+        .find(|l| l.contains("cannot decode"))
+        .unwrap_or_default();
     assert!(error.starts_with("error: -: "), "{said}");
-    assert!(error.ends_with("expected a complete JPEG or PNG file"), "{said}");
+    assert!(
+        error.ends_with("expected a complete JPEG or PNG file"),
+        "{said}"
+    );
 }

@@ -12,7 +12,9 @@ use std::path::Path;
 /// A state dict with the keys and shapes of `list`, every value `0.5`, BN names as the
 /// framework writes them.
 fn from_list(list: &str) -> StateDict {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/framework_keys").join(list);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/framework_keys")
+        .join(list);
     let mut sd = StateDict::default();
     for line in std::fs::read_to_string(path).unwrap().lines() {
         let (key, shape) = line.split_once('\t').unwrap();
@@ -21,7 +23,13 @@ fn from_list(list: &str) -> StateDict {
             .map(|d| d.trim().parse().unwrap())
             .collect();
         let values = shape.iter().product();
-        sd.tensors.insert(key.to_string(), Tensor { shape, data: vec![0.5; values] });
+        sd.tensors.insert(
+            key.to_string(),
+            Tensor {
+                shape,
+                data: vec![0.5; values],
+            },
+        );
     }
     sd
 }
@@ -29,12 +37,26 @@ fn from_list(list: &str) -> StateDict {
 #[test]
 fn other_variants_load_by_file_name() {
     let cases = [
-        ("mmpretrain_v1_b3.tsv", "efficientnet-b3_3rdparty_8xb32_in1k_20220119-4b4d7487.pth",
-         "mmpretrain:efficientnet-b3_3rdparty_8xb32_in1k"),
-        ("mmpretrain_v2_s.tsv", "efficientnetv2-s_3rdparty_in1k_20221220-f0eaff9d.pth",
-         "mmpretrain:efficientnetv2-s_3rdparty_in1k"),
-        ("mindcv_efficientnet_b0.tsv", "efficientnet_b0-103ec70c.ckpt", "mindcv:efficientnet_b0"),
-        ("mindcv_efficientnet_v2_s.tsv", "mindcv/efficientnet_v2_s.ckpt", "mindcv:efficientnet_v2_s"),
+        (
+            "mmpretrain_v1_b3.tsv",
+            "efficientnet-b3_3rdparty_8xb32_in1k_20220119-4b4d7487.pth",
+            "mmpretrain:efficientnet-b3_3rdparty_8xb32_in1k",
+        ),
+        (
+            "mmpretrain_v2_s.tsv",
+            "efficientnetv2-s_3rdparty_in1k_20221220-f0eaff9d.pth",
+            "mmpretrain:efficientnetv2-s_3rdparty_in1k",
+        ),
+        (
+            "mindcv_efficientnet_b0.tsv",
+            "efficientnet_b0-103ec70c.ckpt",
+            "mindcv:efficientnet_b0",
+        ),
+        (
+            "mindcv_efficientnet_v2_s.tsv",
+            "mindcv/efficientnet_v2_s.ckpt",
+            "mindcv:efficientnet_v2_s",
+        ),
     ];
     for (list, file, name) in cases {
         let sd = from_list(list);
@@ -43,7 +65,10 @@ fn other_variants_load_by_file_name() {
             .unwrap_or_else(|e| panic!("{list} as {file}: {e}"));
         assert_eq!(qualified_name(&loaded.arch), name, "{list}");
         let params: usize = effnet::model::info(&loaded.arch, 224, 224, 1).params as usize;
-        assert!(params > 1_000_000 && count > 300, "{list}: {params} parameters, {count} keys");
+        assert!(
+            params > 1_000_000 && count > 300,
+            "{list}: {params} parameters, {count} keys"
+        );
     }
 }
 
@@ -51,8 +76,12 @@ fn other_variants_load_by_file_name() {
 /// keys is a mindcv model even under a torchvision-looking name.
 #[test]
 fn mindcv_keys_pick_mindcv_over_torchvision() {
-    let loaded = load_state_dict(Path::new("efficientnet_b0.ckpt"), from_list("mindcv_efficientnet_b0.tsv"), None)
-        .unwrap();
+    let loaded = load_state_dict(
+        Path::new("efficientnet_b0.ckpt"),
+        from_list("mindcv_efficientnet_b0.tsv"),
+        None,
+    )
+    .unwrap();
     assert_eq!(loaded.arch.source, Source::MindCv);
     assert_eq!(loaded.arch.padding, effnet::model::Padding::Same);
 }
@@ -61,9 +90,13 @@ fn mindcv_keys_pick_mindcv_over_torchvision() {
 /// not the same preprocessing: a file that does not say which is refused with the names.
 #[test]
 fn same_shapes_of_one_framework_are_refused_with_the_candidates() {
-    let e = load_state_dict(Path::new("weights.pth"), from_list("mmpretrain_v1_b3.tsv"), None)
-        .unwrap_err()
-        .to_string();
+    let e = load_state_dict(
+        Path::new("weights.pth"),
+        from_list("mmpretrain_v1_b3.tsv"),
+        None,
+    )
+    .unwrap_err()
+    .to_string();
     for part in ["efficientnet-b3_3rdparty_8xb32_in1k", "advprop", "--arch"] {
         assert!(e.contains(part), "missing {part}: {e}");
     }

@@ -4,10 +4,12 @@
 
 mod common;
 
+use common::{effnet_run as effnet, fresh_folder as folder, stderr_of as stderr};
+
 use effnet::checkpoint::{StateDict, Tensor, load, save_safetensors};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn photo(name: &str) -> PathBuf {
@@ -19,33 +21,12 @@ fn photo(name: &str) -> PathBuf {
 const PHOTO: &str = "n07747607_orange.JPEG";
 const BUNDLED: &str = "assets/models/tf_efficientnet_lite0.f16.safetensors";
 
-/// A fresh, empty folder of this test's own.
-fn folder(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("effnet-output-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn effnet(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
-    let out = spawn(args).wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "panicked: {stderr}");
-    out
-}
-
 fn spawn(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_effnet"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    common::effnet_command(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// A small valid safetensors file standing for a user's earlier result.
@@ -73,7 +54,10 @@ fn wait_for_partial(dir: &Path, child: &mut Child) {
     let start = Instant::now();
     while partials(dir).is_empty() {
         assert!(child.try_wait().unwrap().is_none(), "the run ended first");
-        assert!(start.elapsed() < Duration::from_secs(60), "no temporary file");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no temporary file"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -87,7 +71,13 @@ fn a_fifo_output_is_written_in_place() {
     }
     let dir = folder("fifo");
     let fifo = dir.join("pipe");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
     let reader = {
         let fifo = fifo.clone();
         std::thread::spawn(move || std::fs::read(fifo).unwrap())
@@ -117,12 +107,27 @@ fn two_runs_to_one_output_never_leave_a_broken_file() {
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "JPEG"))
         .collect();
-    let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> =
-        vec![&"features", &"--stages", &"--res", &"64", &"-b", &"1", &"-o", &out];
+    let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![
+        &"features",
+        &"--stages",
+        &"--res",
+        &"64",
+        &"-b",
+        &"1",
+        &"-o",
+        &out,
+    ];
     args.extend(images.iter().map(|p| p as &dyn AsRef<std::ffi::OsStr>));
     let mut first = spawn(&args);
     wait_for_partial(&dir, &mut first);
-    let second = effnet(&[&"features", &dir.join("missing.jpg"), &"--res", &"64", &"-o", &out]);
+    let second = effnet(&[
+        &"features",
+        &dir.join("missing.jpg"),
+        &"--res",
+        &"64",
+        &"-o",
+        &out,
+    ]);
     assert!(!second.status.success(), "the later run has no image");
     let first = first.wait_with_output().unwrap();
     if first.status.success() {
@@ -143,14 +148,26 @@ fn an_output_that_is_an_input_or_a_photo_is_refused() {
     let before = std::fs::read(&victim).unwrap();
     let out = effnet(&[&"features", &victim, &"--res", &"32", &"-o", &victim]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("is also an input"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is also an input"),
+        "{}",
+        stderr(&out)
+    );
     // Another spelling of the same file is the same file.
     let link = dir.join("link.jpg");
     std::os::unix::fs::symlink(&victim, &link).unwrap();
     let out = effnet(&[&"convert", &BUNDLED, &link]);
-    assert!(stderr(&out).contains("is not a safetensors file"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not a safetensors file"),
+        "{}",
+        stderr(&out)
+    );
     let out = effnet(&[&"features", &victim, &"--res", &"32", &"-o", &link]);
-    assert!(stderr(&out).contains("is also an input"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is also an input"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(std::fs::read(&victim).unwrap(), before, "the photo changed");
     // `train` reads every image under DIR: none of them may be its output.
     let class = dir.join("data").join("oranges");
@@ -160,14 +177,21 @@ fn an_output_that_is_an_input_or_a_photo_is_refused() {
         std::fs::copy(photo(PHOTO), class.join(name)).unwrap();
     }
     let out = effnet(&[&"train", &dir.join("data"), &"-o", &class.join("a.jpg")]);
-    assert!(stderr(&out).contains("is also an input"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is also an input"),
+        "{}",
+        stderr(&out)
+    );
     // A photo under a safetensors name: refused, then replaced with --force.
     let named = dir.join("photo.safetensors");
     std::fs::copy(photo(PHOTO), &named).unwrap();
     let out = effnet(&[&"convert", &BUNDLED, &named]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let said = stderr(&out);
-    assert!(said.contains("looks like a JPEG image") && said.contains("--force"), "{said}");
+    assert!(
+        said.contains("looks like a JPEG image") && said.contains("--force"),
+        "{said}"
+    );
     let out = effnet(&[&"convert", &BUNDLED, &named, &"--force"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(load(&named).is_ok());
@@ -185,8 +209,15 @@ fn a_run_with_unreadable_images_keeps_the_old_file() {
     let before = earlier_result(&out);
     let zero = dir.join("zero.jpg");
     std::fs::write(&zero, b"").unwrap();
-    let args: [&dyn AsRef<std::ffi::OsStr>; 7] =
-        [&"features", &photo(PHOTO), &zero, &"--res", &"32", &"-o", &out];
+    let args: [&dyn AsRef<std::ffi::OsStr>; 7] = [
+        &"features",
+        &photo(PHOTO),
+        &zero,
+        &"--res",
+        &"32",
+        &"-o",
+        &out,
+    ];
     let run = effnet(&args);
     assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
     assert!(stderr(&run).contains("nothing written"), "{}", stderr(&run));
@@ -196,7 +227,10 @@ fn a_run_with_unreadable_images_keeps_the_old_file() {
     let written = load(&out).unwrap();
     assert_eq!(written.tensors["embeddings"].shape, [1, 1280]);
     let files = &written.metadata["effnet.files"];
-    assert!(files.contains(PHOTO) && !files.contains("zero.jpg"), "{files}");
+    assert!(
+        files.contains(PHOTO) && !files.contains("zero.jpg"),
+        "{files}"
+    );
 }
 
 /// Row 7: SIGINT or SIGTERM while the output is open leaves no temporary file, and the old
@@ -213,12 +247,22 @@ fn a_signal_mid_write_leaves_no_partial_file() {
         let mut run = spawn(&[&"features", &"--stages", &photo(PHOTO), &"-o", &out]);
         wait_for_partial(&dir, &mut run);
         let pid = run.id().to_string();
-        let sent = Command::new("kill").args([&format!("-{signal}"), &pid]).status();
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status();
         assert!(sent.unwrap().success());
         let status = run.wait().unwrap();
         assert_eq!(status.code(), Some(code), "SIG{signal}");
-        assert!(partials(&dir).is_empty(), "SIG{signal}: {:?}", partials(&dir));
-        assert_eq!(std::fs::read(&out).unwrap(), before, "SIG{signal}: old file changed");
+        assert!(
+            partials(&dir).is_empty(),
+            "SIG{signal}: {:?}",
+            partials(&dir)
+        );
+        assert_eq!(
+            std::fs::read(&out).unwrap(),
+            before,
+            "SIG{signal}: old file changed"
+        );
     }
 }
 
@@ -234,7 +278,10 @@ fn a_rewritten_output_keeps_its_mode() {
     assert!(run.status.success(), "{}", stderr(&run));
     let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "mode {mode:o}");
-    assert!(load(&out).unwrap().tensors.len() > 100, "the new file is the conversion");
+    assert!(
+        load(&out).unwrap().tensors.len() > 100,
+        "the new file is the conversion"
+    );
 }
 
 /// Unwritable outputs fail before the work, `bench --trace` included (before, only after the
@@ -248,12 +295,22 @@ fn unwritable_outputs_fail_before_the_work() {
     let run = effnet(&[&"bench", &"-m", &"tf_efficientnet_b0", &"--trace", &target]);
     assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
     let said = stderr(&run);
-    assert!(said.contains("cannot write") && said.contains("t.json"), "{said}");
-    assert!(String::from_utf8_lossy(&run.stdout).is_empty(), "the bench ran first");
+    assert!(
+        said.contains("cannot write") && said.contains("t.json"),
+        "{said}"
+    );
+    assert!(
+        String::from_utf8_lossy(&run.stdout).is_empty(),
+        "the bench ran first"
+    );
     // An existing trace that is not JSON is not replaced without --force.
     let text = dir.join("notes.txt");
     std::fs::write(&text, b"my notes").unwrap();
     let run = effnet(&[&"bench", &"-m", &"tf_efficientnet_b0", &"--trace", &text]);
-    assert!(stderr(&run).contains("is not a JSON file"), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("is not a JSON file"),
+        "{}",
+        stderr(&run)
+    );
     assert_eq!(std::fs::read(&text).unwrap(), b"my notes");
 }

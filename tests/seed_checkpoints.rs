@@ -5,9 +5,11 @@
 
 mod common;
 
+use common::effnet_run as effnet;
+
 use effnet::model::{Source, known_names, resolve};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn seeds() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seed-checkpoints")
@@ -22,16 +24,6 @@ fn fixtures() -> Vec<PathBuf> {
     found.sort();
     assert!(found.len() >= 2, "the seed fixtures are missing: {found:?}");
     found
-}
-
-fn effnet(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_effnet"))
-        .args(args)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "panicked: {stderr}");
-    out
 }
 
 fn text(o: &Output) -> String {
@@ -49,8 +41,14 @@ fn every_fixture_verifies_in_both_families() {
     let files = fixtures();
     for kernels in ["cpu", "gpu"] {
         for precision in ["f32", "f16"] {
-            let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> =
-                vec![&"--kernels", &kernels, &"verify", &"--precision", &precision, &"--json"];
+            let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![
+                &"--kernels",
+                &kernels,
+                &"verify",
+                &"--precision",
+                &precision,
+                &"--json",
+            ];
             args.extend(files.iter().map(|f| f as &dyn AsRef<std::ffi::OsStr>));
             let out = effnet(&args);
             let said = text(&out);
@@ -74,7 +72,12 @@ fn every_fixture_verifies_on_the_cpu_reference() {
     args.extend(files.iter().map(|f| f as &dyn AsRef<std::ffi::OsStr>));
     let out = effnet(&args);
     assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(text(&out).matches("PASS").count(), files.len(), "{}", text(&out));
+    assert_eq!(
+        text(&out).matches("PASS").count(),
+        files.len(),
+        "{}",
+        text(&out)
+    );
 }
 
 /// `classify -m FILE` names the framework and model and runs the framework's preprocessing;
@@ -92,23 +95,49 @@ fn classify_names_the_framework_and_convert_round_trips() {
             "mmpretrain-efficientnet-b0_3rdparty_8xb32_in1k.pth",
             "mmpretrain:efficientnet-b0_3rdparty_8xb32_in1k",
         ),
-        ("mindvision-efficientnet_b0.ckpt", "mindvision:efficientnet_b0"),
+        (
+            "mindvision-efficientnet_b0.ckpt",
+            "mindvision:efficientnet_b0",
+        ),
     ] {
         let checkpoint = seeds().join(file);
-        let out = effnet(&[&"classify", &photo, &"-m", &checkpoint, &"-k", &"3", &"--json"]);
+        let out = effnet(&[
+            &"classify",
+            &photo,
+            &"-m",
+            &checkpoint,
+            &"-k",
+            &"3",
+            &"--json",
+        ]);
         assert!(out.status.success(), "{}", text(&out));
         assert!(text(&out).contains(&format!("({name})")), "{}", text(&out));
         let converted = dir.join(format!("{file}.safetensors"));
         let conv = effnet(&[&"convert", &checkpoint, &converted, &"--json"]);
         assert!(conv.status.success(), "{}", text(&conv));
-        let again = effnet(&[&"classify", &photo, &"-m", &converted, &"-k", &"3", &"--json"]);
-        assert!(text(&again).contains(&format!("({name})")), "{}", text(&again));
+        let again = effnet(&[
+            &"classify",
+            &photo,
+            &"-m",
+            &converted,
+            &"-k",
+            &"3",
+            &"--json",
+        ]);
+        assert!(
+            text(&again).contains(&format!("({name})")),
+            "{}",
+            text(&again)
+        );
         let json = |o: &Output| -> serde_json::Value {
             serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(o)))
         };
         let (a, b) = (json(&out), json(&again));
         // Same tensors (f32 both ways), same program: the same classes and probabilities.
-        assert_eq!(a["top"], b["top"], "{name}: converted file answers differently");
+        assert_eq!(
+            a["top"], b["top"],
+            "{name}: converted file answers differently"
+        );
     }
 }
 
@@ -118,28 +147,51 @@ fn classify_names_the_framework_and_convert_round_trips() {
 fn framework_names_resolve_with_their_preprocessing() {
     let names = known_names();
     let count = |prefix: &str| names.iter().filter(|n| n.starts_with(prefix)).count();
-    assert_eq!(count("mmpretrain:"), 48, "mmpretrain 1.2.0 lists 48 EfficientNets");
-    for name in names.iter().filter(|n| n.starts_with("mm") || n.starts_with("mind")) {
+    assert_eq!(
+        count("mmpretrain:"),
+        48,
+        "mmpretrain 1.2.0 lists 48 EfficientNets"
+    );
+    for name in names
+        .iter()
+        .filter(|n| n.starts_with("mm") || n.starts_with("mind"))
+    {
         let arch = resolve(name, None).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(effnet::model::qualified_name(&arch), *name);
-        assert!(arch.num_classes() == 1000 || arch.num_classes() == 21843, "{name}");
+        assert!(
+            arch.num_classes() == 1000 || arch.num_classes() == 21843,
+            "{name}"
+        );
     }
     assert_eq!(count("mindvision:"), 8, "MindSpore Vision has b0-b7");
     assert!(count("mindcv:") >= 8, "mindcv has b0-b7 and V2");
     let mm = resolve("mmpretrain:efficientnet-b0_3rdparty_8xb32_in1k", None).unwrap();
     assert_eq!((mm.source, mm.resolution), (Source::Mmpretrain, 224));
     let bare = resolve("efficientnet-b3_3rdparty_8xb32-aa-advprop_in1k", None).unwrap();
-    assert_eq!(bare.preprocess.mean, [0.5; 3], "advprop normalises with 127.5/127.5");
+    assert_eq!(
+        bare.preprocess.mean, [0.5; 3],
+        "advprop normalises with 127.5/127.5"
+    );
     let in21k = resolve("mmpretrain:efficientnetv2-s_3rdparty_in21k", None).unwrap();
     assert_eq!(in21k.num_classes(), 21843);
     let ms = resolve("mindvision:efficientnet_b0", None).unwrap();
     assert_eq!(ms.source, Source::MindVision);
-    assert_eq!(resolve("efficientnet_b0", None).unwrap().source, Source::Timm);
+    assert_eq!(
+        resolve("efficientnet_b0", None).unwrap().source,
+        Source::Timm
+    );
     let cv = resolve("mindcv:efficientnet_b0", None).unwrap();
-    assert_eq!(cv.padding, effnet::model::Padding::Same, "mindcv pads like TensorFlow");
+    assert_eq!(
+        cv.padding,
+        effnet::model::Padding::Same,
+        "mindcv pads like TensorFlow"
+    );
     let out = effnet(&[&"models"]);
     let listed = text(&out);
-    assert!(listed.contains("mmpretrain:efficientnet-b0_3rdparty_8xb32_in1k"), "{listed}");
+    assert!(
+        listed.contains("mmpretrain:efficientnet-b0_3rdparty_8xb32_in1k"),
+        "{listed}"
+    );
     assert!(listed.contains("mindvision:efficientnet_b0"), "{listed}");
 }
 
@@ -151,8 +203,11 @@ fn an_mmpretrain_file_is_known_by_its_meta_under_any_name() {
     let dir = std::env::temp_dir().join(format!("effnet-seed-meta-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let renamed = dir.join("weights.pth");
-    std::fs::copy(seeds().join("mmpretrain-efficientnet-b0_3rdparty_8xb32_in1k.pth"), &renamed)
-        .unwrap();
+    std::fs::copy(
+        seeds().join("mmpretrain-efficientnet-b0_3rdparty_8xb32_in1k.pth"),
+        &renamed,
+    )
+    .unwrap();
     let model = effnet::Model::from_file(&renamed, None).unwrap();
     let name = effnet::model::qualified_name(&model.arch);
     assert_eq!(name, "mmpretrain:efficientnet-b0_3rdparty_8xb32_in1k");

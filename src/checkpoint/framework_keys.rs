@@ -36,8 +36,11 @@ pub fn mmpretrain_to_timm(sd: StateDict, stage_repeats: &[usize]) -> Result<Stat
             ),
         });
     }
-    let place: BTreeMap<(usize, usize), (usize, usize)> =
-        blocks.iter().copied().zip(positions.iter().copied()).collect();
+    let place: BTreeMap<(usize, usize), (usize, usize)> = blocks
+        .iter()
+        .copied()
+        .zip(positions.iter().copied())
+        .collect();
     let expanded: BTreeSet<(usize, usize)> = (sd.tensors.keys())
         .filter(|k| k.contains(".expand_conv."))
         .filter_map(|k| mm_parts(k).and_then(|(l, b, _)| Some((l, b?))))
@@ -105,7 +108,11 @@ fn mm_block(rest: &str, expanded: bool) -> Option<String> {
         ("linear_conv", "conv", false) => "conv_pw",
         ("linear_conv", "bn", false) => "bn2",
         ("se", "conv1", _) | ("se", "conv2", _) => {
-            let which = if part == "conv1" { "conv_reduce" } else { "conv_expand" };
+            let which = if part == "conv1" {
+                "conv_reduce"
+            } else {
+                "conv_expand"
+            };
             // `se.conv1.conv.weight`: the SE's own ConvModule wraps a `conv`.
             let param = param.strip_prefix("conv.")?;
             return Some(format!("se.{which}.{param}"));
@@ -195,7 +202,9 @@ pub fn mindcv_to_torchvision(sd: StateDict) -> Result<StateDict> {
                     ((j, Some(sub)), [param]) => {
                         Some(format!("{block}.{j}.{sub}.{}", pytorch_bn_name(param)))
                     }
-                    ((j, None), [cell, param]) => Some(format!("{block}.{j}.{}.{param}", se_name(cell)?)),
+                    ((j, None), [cell, param]) => {
+                        Some(format!("{block}.{j}.{}.{param}", se_name(cell)?))
+                    }
                     _ => None,
                 }
             }

@@ -71,8 +71,19 @@ pub(super) fn arch_of(m: &FrameworkModel, mut arch: Arch) -> Result<Arch> {
 
 fn parse_row(line: &str) -> Option<FrameworkModel> {
     let c: Vec<&str> = line.split('\t').map(str::trim).collect();
-    let [name, source, network, padding, bn_eps, res, classes, pipeline, interp, mean, std] =
-        c[..]
+    let [
+        name,
+        source,
+        network,
+        padding,
+        bn_eps,
+        res,
+        classes,
+        pipeline,
+        interp,
+        mean,
+        std,
+    ] = c[..]
     else {
         return None;
     };
@@ -84,7 +95,9 @@ fn parse_row(line: &str) -> Option<FrameworkModel> {
     };
     let network_source = source.key_names();
     let triple = |s: &str| -> Option<[f32; 3]> {
-        let v: Vec<f32> = (s.split(',')).filter_map(|x| x.parse::<f32>().ok()).collect();
+        let v: Vec<f32> = (s.split(','))
+            .filter_map(|x| x.parse::<f32>().ok())
+            .collect();
         // The frameworks give mean and std on the 0-255 scale; the crate keeps them on 0-1.
         Some(<[f32; 3]>::try_from(v).ok()?.map(|x| x / 255.0))
     };

@@ -131,3 +131,31 @@ pub fn tiny_arch(padding: Padding, act: Activation) -> Arch {
         },
     }
 }
+
+/// A fresh, empty folder of one test's own under the system's temporary folder.
+pub fn fresh_folder(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("effnet-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The `effnet` command with `args`, run from the repository root.
+pub fn effnet_command(args: &[&dyn AsRef<std::ffi::OsStr>]) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_effnet"));
+    c.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+/// Runs `effnet` with `args` to the end; a panic in it fails the test.
+pub fn effnet_run(args: &[&dyn AsRef<std::ffi::OsStr>]) -> std::process::Output {
+    let out = effnet_command(args).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!said.contains("panicked"), "effnet panicked: {said}");
+    out
+}
+
+/// A run's standard error as text.
+pub fn stderr_of(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
