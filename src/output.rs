@@ -106,14 +106,7 @@ impl OutputFile {
             return Err(fail("it is a folder; name a file"));
         }
         let existing = std::fs::metadata(path).ok();
-        if let Some(input) = (rules.inputs.iter()).find(|i| same_file(path, existing.as_ref(), i)) {
-            return Err(Error::Input(format!(
-                "the output {} is also an input ({}); writing it would destroy that input: \
-                 name another output file",
-                path.display(),
-                input.display()
-            )));
-        }
+        refuse_inputs(path, &rules.inputs)?;
         let way = match existing {
             Some(m) if !m.is_file() => Way::InPlace,
             previous => {
@@ -191,6 +184,22 @@ impl Drop for OutputFile {
             let _ = std::fs::remove_file(temp);
         }
     }
+}
+
+/// Refuses an output `path` that is one of `inputs` (the same path, or the same file by
+/// another name), for inputs known only after the output was opened (a folder's images).
+pub fn refuse_inputs<P: AsRef<Path>>(path: &Path, inputs: &[P]) -> Result<()> {
+    let existing = std::fs::metadata(path).ok();
+    let Some(input) = (inputs.iter()).find(|i| same_file(path, existing.as_ref(), i.as_ref()))
+    else {
+        return Ok(());
+    };
+    Err(Error::Input(format!(
+        "the output {} is also an input ({}); writing it would destroy that input: name \
+         another output file",
+        path.display(),
+        input.as_ref().display()
+    )))
 }
 
 fn write_err(path: &Path, e: std::io::Error) -> Error {

@@ -176,7 +176,8 @@ fn bad_training_input_is_refused_clearly() {
     let not_a_folder = root.join("a-file");
     std::fs::write(&not_a_folder, b"x").unwrap();
     let unwritable = not_a_folder.join("x.safetensors");
-    let o = effnet(&[&"train", &root.join("one"), &"-o", &unwritable]);
+    tiny_folder(&root.join("two"), &TINY[..2]);
+    let o = effnet(&[&"train", &root.join("two"), &"-o", &unwritable]);
     assert!(
         stderr(&o).contains(&format!("cannot write {}", unwritable.display())),
         "{}",

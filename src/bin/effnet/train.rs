@@ -94,7 +94,8 @@ pub fn run(a: TrainArgs) -> Result<ExitCode> {
         (None, Some(f)) => held_out(folder.samples, f)?,
         (None, None) => (folder.samples, Vec::new()),
     };
-    // Before the work: a run that cannot save its result should not start.
+    // Before the work (listing the folders is not): a run that cannot save its result, or
+    // whose output is one of its images, should not start.
     let images = train_set.iter().chain(&val_set).map(|(path, _)| path);
     let rules = OutputRules::new(Content::Safetensors)
         .with_inputs(images)
