@@ -30,7 +30,7 @@ fn effnet(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+    assert!(!stderr.contains("panicked"), "panicked: {stderr}");
     out
 }
 
