@@ -1,15 +1,68 @@
-//! Turns a row of `variants.rs` into an `Arch`: the scaling rules (channel rounding, depth
-//! ceiling) and the state-dict key names of each library.
+//! Turns a row of `variants.rs` into an `Arch`: the shape of those rows, the scaling rules
+//! (channel rounding, depth ceiling) and the state-dict key names of each library. The row
+//! types live here, not beside the tables, so that the tables depend on the rules and not
+//! the other way round.
 
 use super::arch::{
-    Activation, Arch, Block, BlockKind, ConvKeys, ConvLayer, Linear, SeLayer, Source, Stage,
+    Activation, Arch, Block, BlockKind, ConvKeys, ConvLayer, Linear, Padding, SeLayer, Source,
+    Stage,
 };
 use super::pretrained::Pretrained;
-use super::variants::{Entry, StageDef, Variant, make_divisible};
 use BlockKind::{
     ConvBnAct as Cn, DepthwiseSeparable as Ds, EdgeResidual as Er, InvertedResidual as Ir,
 };
 use Source::Timm;
+
+/// One stage of a base (unscaled) network, as in timm's block strings
+/// (`ir_r2_k3_s2_e6_c24_se0.25` = Ir, 2 repeats, k3, stride 2, expand 6, 24 out, SE).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct StageDef {
+    pub(super) kind: BlockKind,
+    pub(super) repeats: usize,
+    pub(super) k: usize,
+    pub(super) stride: usize,
+    pub(super) expand: usize,
+    pub(super) out_c: usize,
+    pub(super) se: bool,
+}
+
+/// A base network and the rules that scale it.
+#[derive(Debug)]
+pub(super) struct Family {
+    pub(super) stages: &'static [StageDef],
+    pub(super) stem: usize,
+    pub(super) head: usize,
+    pub(super) act: Activation,
+    /// Lite keeps stem and head at 32 / 1280 (timm `fix_stem`, unscaled `num_features`).
+    pub(super) fixed_ends: bool,
+    /// Lite does not deepen its first and last stage (timm `fix_first_last`).
+    pub(super) fix_first_last: bool,
+    /// timm `round_channels` limit: 0.9 everywhere except the V2 base (B0–B3) models, 0.
+    pub(super) round_limit: f64,
+}
+
+/// A scaled member of a family: width and depth multipliers.
+#[derive(Debug)]
+pub(super) struct Variant {
+    pub(super) key: &'static str,
+    pub(super) family: &'static Family,
+    pub(super) width: f64,
+    pub(super) depth: f64,
+}
+
+/// Padding and BN epsilon of a checkpoint family.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Conv(pub(super) Padding, pub(super) f64);
+
+/// A name users know, the variant it is and the conventions of its checkpoints. Its
+/// preprocessing and default resolution come from `preprocess.tsv` (`pretrained.rs`).
+#[derive(Debug)]
+pub(super) struct Entry {
+    pub(super) name: &'static str,
+    pub(super) source: Source,
+    pub(super) variant: &'static str,
+    pub(super) conv: Conv,
+}
 
 /// The network of `variant` with the conventions of `entry`.
 pub(super) fn build(entry: &Entry, variant: &Variant, pretrained: &Pretrained) -> Arch {
@@ -303,5 +356,32 @@ fn timm_layer(kind: BlockKind, role: Role) -> (&'static str, &'static str) {
         (Ir, Role::Project) => ("conv_pwl", "bn3"),
         (Er, Role::Expand) => ("conv_exp", "bn1"),
         (Er, _) => ("conv_pwl", "bn2"),
+    }
+}
+
+/// timm `round_channels` / `make_divisible`: nearest multiple of `divisor`, at least
+/// `divisor`, bumped up one step if rounding lost more than `1 - round_limit`.
+pub fn make_divisible(v: f64, divisor: usize, round_limit: f64) -> usize {
+    let mut out = (((v + divisor as f64 / 2.0) as usize) / divisor * divisor).max(divisor);
+    if (out as f64) < round_limit * v {
+        out += divisor;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn make_divisible_matches_timm() {
+        assert_eq!(make_divisible(32.0 * 1.1, 8, 0.9), 32);
+        assert_eq!(
+            make_divisible(16.0 * 1.2, 8, 0.9),
+            24,
+            "0.9 limit bumps 19.2 -> 24"
+        );
+        assert_eq!(make_divisible(16.0 * 1.2, 8, 0.0), 16, "V2 base keeps 16");
+        assert_eq!(make_divisible(1280.0 * 4.3, 8, 0.9), 5504);
     }
 }

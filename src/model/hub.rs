@@ -3,24 +3,17 @@
 //! `effnet convert` writes into a safetensors file (which carries the same facts along).
 
 use super::arch::{Arch, Interpolation};
-use super::loader::META_VARIANT;
+use super::meta::META_VARIANT;
 use crate::checkpoint::StateDict;
 use crate::{Error, Result};
 use serde_json::Value;
 use std::path::Path;
 
-/// Metadata keys of converted files (besides `effnet.variant` and `effnet.key_scheme`).
-pub const META_RESOLUTION: &str = "effnet.resolution";
-pub const META_MEAN: &str = "effnet.preprocess.mean";
-pub const META_STD: &str = "effnet.preprocess.std";
-pub const META_CROP_PCT: &str = "effnet.preprocess.crop_pct";
-pub const META_INTERPOLATION: &str = "effnet.preprocess.interpolation";
-/// The class names, as a JSON array of strings.
-pub const META_LABELS: &str = "effnet.labels";
-/// `config.json` where the preprocessing came from a hub config (a fine-tuned model's own),
-/// rather than the source's defaults; only then does it override the table on load, so files
-/// converted before the table was generated keep getting the sources' transforms.
-pub const META_PREPROCESS_ORIGIN: &str = "effnet.preprocess.origin";
+/// Kept at their old paths (`effnet::model::hub::META_LABELS`).
+pub use super::meta::{
+    META_CROP_PCT, META_INTERPOLATION, META_LABELS, META_MEAN, META_PREPROCESS_ORIGIN,
+    META_RESOLUTION, META_STD,
+};
 
 /// The largest `config.json` read: timm's are a few KiB, with 21k label names about 1 MiB.
 const MAX_CONFIG_BYTES: u64 = 16 << 20;

@@ -7,8 +7,9 @@
 
 use super::arch::{Arch, Source};
 use super::hub::{self, Described};
-use super::loader::{META_SOURCE, META_VARIANT, remap};
-use super::variants::{known_names, resolve};
+use super::keys::{describe_scheme, remap, same_shape, scheme_of};
+use super::meta::{META_SOURCE, META_VARIANT};
+use super::variants::{known_names, qualified_name, resolve};
 use super::weights::expected_tensors;
 use crate::checkpoint::{KeyScheme, StateDict, Tensor, detect_scheme};
 use crate::{Error, Result};
@@ -103,7 +104,7 @@ fn refuse_contradiction(
     let Some((Ok(own), whose)) = own else {
         return Ok(());
     };
-    let (own, chosen) = (super::qualified_name(&own), super::qualified_name(chosen));
+    let (own, chosen) = (qualified_name(&own), qualified_name(chosen));
     if own == chosen {
         return Ok(());
     }
@@ -188,7 +189,7 @@ fn source_fits(name: &str, scheme: Option<KeyScheme>) -> bool {
     };
     match scheme {
         Some(KeyScheme::EfficientNetPytorch) => arch.name.starts_with("tf_"),
-        Some(scheme) => super::loader::scheme_of(arch.source) == scheme,
+        Some(scheme) => scheme_of(arch.source) == scheme,
         None => true,
     }
 }
@@ -258,7 +259,7 @@ fn shapes_fit(arch: &Arch, probe: &StateDict) -> bool {
         && expected.iter().all(|(key, shape)| {
             sd.tensors
                 .get(key)
-                .is_some_and(|t| super::loader::same_shape(&t.shape, shape))
+                .is_some_and(|t| same_shape(&t.shape, shape))
         })
 }
 
@@ -281,22 +282,6 @@ fn classes_in(sd: &StateDict, arch: &Arch, scheme: Option<KeyScheme>) -> usize {
             c.out_features
         }
         None => 0,
-    }
-}
-
-/// Words for an error message about a file's key scheme.
-pub fn describe_scheme(scheme: Option<KeyScheme>) -> &'static str {
-    match scheme {
-        Some(KeyScheme::Timm) => "its keys are timm's",
-        Some(KeyScheme::Torchvision) => "its keys are torchvision's",
-        Some(KeyScheme::EfficientNetPytorch) => "its keys are efficientnet_pytorch's",
-        Some(KeyScheme::Mmpretrain) => "its keys are mmpretrain's",
-        Some(KeyScheme::MindVision) => "its keys are MindSpore Vision's",
-        Some(KeyScheme::MindCv) => "its keys are mindcv's",
-        None => {
-            "its keys follow none of timm, torchvision, efficientnet_pytorch, mmpretrain, \
-             MindSpore Vision or mindcv"
-        }
     }
 }
 

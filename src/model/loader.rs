@@ -1,18 +1,20 @@
 //! Weights from checkpoint files: identifying the model (`identify.rs`), renaming keys to the
-//! model's source, and one short report of the missing, unexpected or mis-shaped tensors.
+//! model's source (`keys.rs`), and one short report of the missing, unexpected or mis-shaped
+//! tensors.
 
-use super::arch::{Arch, Source};
-use super::identify::{Identified, describe_scheme};
+use super::arch::Arch;
+use super::identify::{Identified, identify_as};
+use super::keys::{describe_scheme, same_shape};
+use super::variants::qualified_name;
 use super::weights::{ModelWeights, TensorSource, load_weights};
 use crate::checkpoint::{self, KeyScheme, META_SKIPPED, StateDict, detect_scheme};
 use crate::{Error, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// Metadata key under which `effnet convert` records the model's exact name.
-pub const META_VARIANT: &str = "effnet.variant";
-/// Metadata key of the library whose key names the file uses (`timm`, `torchvision`).
-pub const META_SOURCE: &str = "effnet.key_scheme";
+/// Kept at their old paths (`effnet::model::loader::remap`, `...::META_VARIANT`).
+pub use super::keys::{remap, scheme_of};
+pub use super::meta::{META_SOURCE, META_VARIANT};
 
 /// How many keys of each kind a report lists before it only counts them.
 const REPORT_FIRST: usize = 5;
@@ -27,13 +29,6 @@ struct StateDictSource<'a> {
     skipped: BTreeMap<String, String>,
     /// Needed keys found among `skipped`: `key is BOOL`.
     not_float: Vec<String>,
-}
-
-/// Equal shapes, or a 1×1 conv stored as a linear weight (or the reverse): same elements.
-pub(super) fn same_shape(got: &[usize], want: &[usize]) -> bool {
-    got == want
-        || (got.iter().filter(|&&d| d != 1)).eq(want.iter().filter(|&&d| d != 1))
-            && got.iter().product::<usize>() == want.iter().product::<usize>()
 }
 
 impl TensorSource for StateDictSource<'_> {
@@ -149,34 +144,6 @@ fn report(arch: &Arch, sd: &StateDict, src: &StateDictSource, unexpected: &[Stri
     lines.join("\n")
 }
 
-/// The key names checkpoints of `source` come with.
-pub fn scheme_of(source: Source) -> KeyScheme {
-    match source {
-        Source::Timm => KeyScheme::Timm,
-        Source::Torchvision => KeyScheme::Torchvision,
-        Source::Mmpretrain => KeyScheme::Mmpretrain,
-        Source::MindVision => KeyScheme::MindVision,
-        Source::MindCv => KeyScheme::MindCv,
-    }
-}
-
-/// Renames keys into the names of `arch`'s layers (its source's, or for mmpretrain and
-/// MindSpore the library whose network theirs is: `Source::key_names`).
-pub fn remap(sd: StateDict, arch: &Arch) -> Result<StateDict> {
-    let repeats: Vec<usize> = arch.stages.iter().map(|s| s.blocks.len()).collect();
-    match (detect_scheme(&sd), arch.source.key_names()) {
-        (Some(KeyScheme::EfficientNetPytorch), Source::Timm) => {
-            checkpoint::efficientnet_pytorch_to_timm(sd, &repeats)
-        }
-        (Some(KeyScheme::Mmpretrain), Source::Timm) => checkpoint::mmpretrain_to_timm(sd, &repeats),
-        (Some(KeyScheme::MindVision), Source::Torchvision) => {
-            checkpoint::mindvision_to_torchvision(sd)
-        }
-        (Some(KeyScheme::MindCv), Source::Torchvision) => checkpoint::mindcv_to_torchvision(sd),
-        _ => Ok(sd),
-    }
-}
-
 /// A checkpoint loaded as the model it is.
 #[derive(Clone, Debug)]
 pub struct LoadedCheckpoint {
@@ -211,14 +178,14 @@ fn load_identified(
 ) -> Result<LoadedCheckpoint> {
     let Identified {
         arch, labels, by, ..
-    } = super::identify_as(path, &sd, name, force)?;
+    } = identify_as(path, &sd, name, force)?;
     let sd = remap(sd, &arch)?;
     let weights = weights_from_state_dict(&arch, &sd).map_err(|e| match e {
         Error::Weights { report } => Error::Weights {
             report: format!(
                 "{} as {} (chosen by {by}):\n{report}",
                 path.display(),
-                super::qualified_name(&arch)
+                qualified_name(&arch)
             ),
         },
         e => e,

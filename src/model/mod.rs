@@ -8,8 +8,11 @@ pub mod frameworks;
 pub mod hub;
 mod identify;
 pub mod info;
+mod keys;
 #[doc(hidden)]
 pub mod loader;
+#[doc(hidden)]
+pub mod meta;
 #[doc(hidden)]
 pub mod pretrained;
 #[doc(hidden)]

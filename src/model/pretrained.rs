@@ -87,26 +87,6 @@ fn parse_row(line: &str) -> Option<Pretrained> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::known_names;
-    use crate::preprocess::Transform;
-
-    #[test]
-    fn every_known_name_has_its_sources_transform() {
-        for name in known_names() {
-            let arch = crate::model::resolve(&name, None).unwrap();
-            let row = pretrained(&arch.name, arch.source)
-                .unwrap_or_else(|| panic!("{name}: no row in preprocess.tsv"));
-            assert_eq!(arch.resolution, row.resolution, "{name}");
-            assert_eq!(arch.preprocess, row.spec, "{name}");
-            // Our resize arithmetic must land on the source's shorter side exactly.
-            let t = Transform::from_spec(&arch.preprocess, row.resolution, row.resolution);
-            assert_eq!(
-                t.resize_short, row.resize,
-                "{name}: resize of the shorter side"
-            );
-        }
-        assert_eq!(rows().count(), known_names().len(), "a row per known name");
-    }
 
     #[test]
     fn the_sources_known_differences_are_in_the_table() {

@@ -6,26 +6,16 @@
 //! two agree on every network both have, so one table serves both.
 
 use super::arch::{Activation, Arch, BlockKind, Padding, Source};
-use super::build::build;
+use super::build::{Conv, Entry, Family, StageDef, Variant, build};
 use crate::{Error, Result};
+
+/// Kept at its old path; the rule belongs with the others in `build.rs`.
+pub use super::build::make_divisible;
 
 use BlockKind::{
     ConvBnAct as Cn, DepthwiseSeparable as Ds, EdgeResidual as Er, InvertedResidual as Ir,
 };
 use Source::{Timm, Torchvision as Tv};
-
-/// One stage of a base (unscaled) network, as in timm's block strings
-/// (`ir_r2_k3_s2_e6_c24_se0.25` = Ir, 2 repeats, k3, stride 2, expand 6, 24 out, SE).
-#[derive(Clone, Copy, Debug)]
-pub(super) struct StageDef {
-    pub(super) kind: BlockKind,
-    pub(super) repeats: usize,
-    pub(super) k: usize,
-    pub(super) stride: usize,
-    pub(super) expand: usize,
-    pub(super) out_c: usize,
-    pub(super) se: bool,
-}
 
 const fn st(
     kind: BlockKind,
@@ -88,21 +78,6 @@ const V2_XL_STAGES: [StageDef; 7] = [
     st(Ir, 8, 3, 1, 6, 640, true),
 ];
 
-/// A base network and the rules that scale it.
-#[derive(Debug)]
-pub(super) struct Family {
-    pub(super) stages: &'static [StageDef],
-    pub(super) stem: usize,
-    pub(super) head: usize,
-    pub(super) act: Activation,
-    /// Lite keeps stem and head at 32 / 1280 (timm `fix_stem`, unscaled `num_features`).
-    pub(super) fixed_ends: bool,
-    /// Lite does not deepen its first and last stage (timm `fix_first_last`).
-    pub(super) fix_first_last: bool,
-    /// timm `round_channels` limit: 0.9 everywhere except the V2 base (B0–B3) models, 0.
-    pub(super) round_limit: f64,
-}
-
 const fn fam(
     stages: &'static [StageDef],
     stem: usize,
@@ -129,15 +104,6 @@ const V2_M: Family = fam(&V2_M_STAGES, 24, Activation::Silu, false, 0.9);
 const V2_L: Family = fam(&V2_L_STAGES, 32, Activation::Silu, false, 0.9);
 const V2_XL: Family = fam(&V2_XL_STAGES, 32, Activation::Silu, false, 0.9);
 
-/// A scaled member of a family: width and depth multipliers.
-#[derive(Debug)]
-pub(super) struct Variant {
-    pub(super) key: &'static str,
-    pub(super) family: &'static Family,
-    pub(super) width: f64,
-    pub(super) depth: f64,
-}
-
 const fn var(key: &'static str, family: &'static Family, width: f64, depth: f64) -> Variant {
     Variant {
         key,
@@ -163,25 +129,12 @@ const VARIANTS: &[Variant] = &[
     var("v2_l", &V2_L, 1.0, 1.0), var("v2_xl", &V2_XL, 1.0, 1.0),
 ];
 
-/// Padding and BN epsilon of a checkpoint family.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Conv(pub(super) Padding, pub(super) f64);
 /// timm `tf_*`: TensorFlow SAME padding, BN eps 1e-3 (`BN_EPS_TF_DEFAULT`).
 const TF: Conv = Conv(Padding::Same, 1e-3);
 /// PyTorch defaults: symmetric padding, BN eps 1e-5.
 const PT: Conv = Conv(Padding::Symmetric, 1e-5);
 /// torchvision B5–B7 and all V2 pass `BatchNorm2d(eps=1e-3)`.
 const PT3: Conv = Conv(Padding::Symmetric, 1e-3);
-
-/// A name users know, the variant it is and the conventions of its checkpoints. Its
-/// preprocessing and default resolution come from `preprocess.tsv` (`pretrained.rs`).
-#[derive(Debug)]
-pub(super) struct Entry {
-    pub(super) name: &'static str,
-    pub(super) source: Source,
-    pub(super) variant: &'static str,
-    pub(super) conv: Conv,
-}
 
 const fn e(name: &'static str, source: Source, variant: &'static str, conv: Conv) -> Entry {
     Entry {
@@ -231,8 +184,8 @@ const ENTRIES: &[Entry] = &[
 /// default) and once as `torchvision:NAME`; mmpretrain's, MindSpore Vision's and mindcv's
 /// with their prefix (`mmpretrain:efficientnet-b0_3rdparty_8xb32_in1k`).
 pub fn known_names() -> Vec<String> {
-    let frameworks = super::frameworks::framework_models()
-        .map(|m| format!("{}:{}", m.source.prefix(), m.name));
+    let frameworks =
+        super::frameworks::framework_models().map(|m| format!("{}:{}", m.source.prefix(), m.name));
     ENTRIES
         .iter()
         .map(|en| {
@@ -336,31 +289,11 @@ fn closest(name: &str) -> Option<String> {
         .map(|(_, n)| n)
 }
 
-/// timm `round_channels` / `make_divisible`: nearest multiple of `divisor`, at least
-/// `divisor`, bumped up one step if rounding lost more than `1 - round_limit`.
-pub fn make_divisible(v: f64, divisor: usize, round_limit: f64) -> usize {
-    let mut out = (((v + divisor as f64 / 2.0) as usize) / divisor * divisor).max(divisor);
-    if (out as f64) < round_limit * v {
-        out += divisor;
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn make_divisible_matches_timm() {
-        assert_eq!(make_divisible(32.0 * 1.1, 8, 0.9), 32);
-        assert_eq!(
-            make_divisible(16.0 * 1.2, 8, 0.9),
-            24,
-            "0.9 limit bumps 19.2 -> 24"
-        );
-        assert_eq!(make_divisible(16.0 * 1.2, 8, 0.0), 16, "V2 base keeps 16");
-        assert_eq!(make_divisible(1280.0 * 4.3, 8, 0.9), 5504);
-    }
+    use crate::model::pretrained::{pretrained, rows};
+    use crate::preprocess::Transform;
 
     #[test]
     fn every_entry_names_a_variant_and_every_name_resolves() {
@@ -372,5 +305,30 @@ mod tests {
                 arch.name
             );
         }
+    }
+
+    // Here, not in pretrained.rs: it walks every name, and pretrained.rs must not use this
+    // module (this module uses it).
+    #[test]
+    fn every_known_name_has_its_sources_transform() {
+        // mmpretrain's and MindSpore's names take theirs from frameworks.tsv.
+        let timm_and_torchvision: Vec<String> = (known_names().into_iter())
+            .filter(|n| resolve(n, None).is_ok_and(|a| a.source.key_names() == a.source))
+            .collect();
+        for name in &timm_and_torchvision {
+            let arch = resolve(name, None).unwrap();
+            let row = pretrained(&arch.name, arch.source)
+                .unwrap_or_else(|| panic!("{name}: no row in preprocess.tsv"));
+            assert_eq!(arch.resolution, row.resolution, "{name}");
+            assert_eq!(arch.preprocess, row.spec, "{name}");
+            // Our resize arithmetic must land on the source's shorter side exactly.
+            let t = Transform::from_spec(&arch.preprocess, row.resolution, row.resolution);
+            assert_eq!(
+                t.resize_short, row.resize,
+                "{name}: resize of the shorter side"
+            );
+        }
+        let rows = rows().count();
+        assert_eq!(rows, timm_and_torchvision.len(), "a row per timm and torchvision name");
     }
 }

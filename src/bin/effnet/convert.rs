@@ -5,10 +5,11 @@
 use crate::sha256::sha256_hex;
 use clap::Args;
 use effnet::checkpoint::{self, StateDict};
-use effnet::output::{Content, OutputRules};
-use effnet::model::hub::{self, META_LABELS, META_PREPROCESS_ORIGIN};
-use effnet::model::loader::{META_SOURCE, META_VARIANT, remap, weights_from_state_dict};
+use effnet::model::hub;
+use effnet::model::loader::{remap, weights_from_state_dict};
+use effnet::model::meta::{META_LABELS, META_PREPROCESS_ORIGIN, META_SOURCE, META_VARIANT};
 use effnet::model::{Arch, Identified, Padding, Source, identify_as, qualified_name};
+use effnet::output::{Content, OutputRules};
 use effnet::{Error, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

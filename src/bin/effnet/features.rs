@@ -6,7 +6,7 @@ use crate::progress::image_bar;
 use crate::runner::{ImageOutput, RunOptions, run_images};
 use clap::Args;
 use effnet::checkpoint::{StateDict, Tensor, encode_safetensors};
-use effnet::model::loader::META_VARIANT;
+use effnet::model::meta::META_VARIANT;
 use effnet::output::{Content, OutputRules};
 use effnet::{Error, Result};
 use std::collections::BTreeMap;
