@@ -176,6 +176,10 @@ pub fn conversion_metadata(
             p.interpolation.name().into(),
         ),
         (META_PREPROCESS_ORIGIN, preprocess_origin.into()),
+        // mmpretrain's and MindSpore's resize and crop (OpenCV-style), for a reader; a load
+        // takes them from the model name.
+        ("effnet.preprocess.pipeline", p.describe()),
+        ("effnet.framework", arch.source.prefix().into()),
         ("effnet.classes", arch.num_classes().to_string()),
         ("effnet.source_file", source_name.unwrap_or_default()),
         ("effnet.source_sha256", src.sha.into()),
