@@ -12,10 +12,11 @@
 //!   SIGINT/SIGTERM/SIGHUP);
 //! - the target's permissions (and, where allowed, its owner) carry over to the new file, and a
 //!   symbolic link is followed, so the file it points to is replaced and the link stays;
-//! - a FIFO, a device or a socket is written in place, never renamed over (`-o /dev/stdout`);
+//! - a FIFO, a character device or a descriptor path (`-o /dev/stdout`) is opened before the
+//!   work and written in place, never renamed over; a block device (a disk) is refused;
 //! - a target that is one of the run's inputs is refused, and so is an existing file that holds
-//!   something else than what the command writes (a JPEG where safetensors would go), unless
-//!   [`OutputRules::force`] says to replace it.
+//!   something else than what the command writes (a JPEG where safetensors would go) or that is
+//!   read-only, unless [`OutputRules::force`] says to replace it.
 
 use crate::{Error, Result};
 use std::fs::{File, OpenOptions};
@@ -89,8 +90,9 @@ enum Way {
         /// The target's metadata where it exists (boxed: it is most of the variant's size).
         previous: Option<Box<std::fs::Metadata>>,
     },
-    /// A FIFO, device or socket: written in place.
-    InPlace,
+    /// A FIFO, character device or `/dev/stdout`-like path: opened at `create`, written in
+    /// place.
+    InPlace(File),
 }
 
 impl OutputFile {
@@ -98,32 +100,33 @@ impl OutputFile {
     /// run's temporary file beside it. Fails with [`Error::Write`] when the folder is missing or
     /// read-only, and with [`Error::Input`] when a rule refuses the target.
     pub fn create(path: &Path, rules: &OutputRules) -> Result<OutputFile> {
+        if cfg!(target_arch = "wasm32") {
+            return Err(Error::Input(
+                "a browser page has no files to write: keep the bytes in memory".into(),
+            ));
+        }
         let fail = |message: &str| Error::Write {
             path: path.to_path_buf(),
             source: std::io::Error::other(message.to_string()),
         };
-        if path.as_os_str().is_empty() || path.is_dir() || path.file_name().is_none() {
+        let text = path.to_string_lossy();
+        if text.is_empty() || text.ends_with('/') || path.is_dir() || path.file_name().is_none() {
             return Err(fail("it is a folder; name a file"));
         }
-        let existing = std::fs::metadata(path).ok();
         refuse_inputs(path, &rules.inputs)?;
-        let way = match existing {
-            Some(m) if !m.is_file() => Way::InPlace,
-            previous => {
-                // A link is followed: the file it points to is the one replaced.
-                let target = match previous {
-                    Some(_) => std::fs::canonicalize(path).map_err(|e| write_err(path, e))?,
-                    None => path.to_path_buf(),
-                };
-                if let Some(m) = &previous {
-                    refuse_other_content(path, m, rules)?;
-                }
-                let (temp, file) = create_temp(&target, previous.as_ref())?;
+        let way = match std::fs::metadata(path) {
+            Ok(m) if !m.is_file() || names_a_descriptor(path) => in_place(path, &m, rules)?,
+            Ok(m) => replace_existing(path, m, rules)?,
+            Err(_) if std::fs::symlink_metadata(path).is_ok() => {
+                return Err(fail("it is a symbolic link to nothing; name a file"));
+            }
+            Err(_) => {
+                let (temp, file) = create_temp(path, None)?;
                 Way::Replace {
-                    target,
+                    target: path.to_path_buf(),
                     temp,
                     file: Some(file),
-                    previous: previous.map(Box::new),
+                    previous: None,
                 }
             }
         };
@@ -139,7 +142,7 @@ impl OutputFile {
     pub fn temp_path(&self) -> Option<&Path> {
         match &self.way {
             Way::Replace { temp, .. } => Some(temp),
-            Way::InPlace => None,
+            Way::InPlace(_) => None,
         }
     }
 
@@ -148,11 +151,7 @@ impl OutputFile {
     pub fn commit(mut self, bytes: &[u8]) -> Result<()> {
         let named = self.named.clone();
         match &mut self.way {
-            Way::InPlace => {
-                let mut f = OpenOptions::new()
-                    .write(true)
-                    .open(&named)
-                    .map_err(|e| write_err(&named, e))?;
+            Way::InPlace(f) => {
                 f.write_all(bytes)
                     .and_then(|()| f.flush())
                     .map_err(|e| write_err(&named, e))?;
@@ -200,6 +199,57 @@ pub fn refuse_inputs<P: AsRef<Path>>(path: &Path, inputs: &[P]) -> Result<()> {
         path.display(),
         input.as_ref().display()
     )))
+}
+
+/// `/dev/stdout`, `/dev/fd/N`, `/proc/self/fd/N`: a descriptor of this process, which may be
+/// a regular file the shell opened (`-o /dev/stdout >> log`); it is written, never replaced.
+fn names_a_descriptor(path: &Path) -> bool {
+    path.starts_with("/dev") || path.starts_with("/proc")
+}
+
+/// Opens a FIFO, character device or descriptor path for writing now, so that one that
+/// cannot be written fails before the work (a FIFO waits here for its reader). A block
+/// device (a disk) is refused unless forced.
+fn in_place(path: &Path, meta: &std::fs::Metadata, rules: &OutputRules) -> Result<Way> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if meta.file_type().is_block_device() && !rules.force {
+            return Err(Error::Input(format!(
+                "{} is a block device (a disk); writing it would destroy what it holds: name a \
+                 file, or pass {} if that is really meant",
+                path.display(),
+                rules.force_flag
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (meta, rules);
+    // Appending: where the descriptor is a file the shell opened for `>>`, earlier lines stay.
+    let file = OpenOptions::new().append(true).open(path);
+    Ok(Way::InPlace(file.map_err(|e| write_err(path, e))?))
+}
+
+/// An existing regular file (a link is followed: the file it points to is the one replaced),
+/// checked for the rules and for write permission, and this run's temporary file beside it.
+fn replace_existing(path: &Path, meta: std::fs::Metadata, rules: &OutputRules) -> Result<Way> {
+    if meta.permissions().readonly() && !rules.force {
+        return Err(Error::Input(format!(
+            "{} is read-only, as if to protect it; name another output file, or pass {} to \
+             replace it",
+            path.display(),
+            rules.force_flag
+        )));
+    }
+    refuse_other_content(path, &meta, rules)?;
+    let target = std::fs::canonicalize(path).map_err(|e| write_err(path, e))?;
+    let (temp, file) = create_temp(&target, Some(&meta))?;
+    Ok(Way::Replace {
+        target,
+        temp,
+        file: Some(file),
+        previous: Some(Box::new(meta)),
+    })
 }
 
 fn write_err(path: &Path, e: std::io::Error) -> Error {
@@ -290,7 +340,12 @@ fn describe_content(head: &[u8]) -> &'static str {
 /// Creates `.NAME.PID-RANDOM.partial` beside `target`, new (never an existing file), with the
 /// old file's permissions (less the umask until the rename sets them exactly).
 fn create_temp(target: &Path, previous: Option<&std::fs::Metadata>) -> Result<(PathBuf, File)> {
-    let name = target.file_name().unwrap_or_default().to_string_lossy();
+    // At most 100 characters of the name, so the temporary name stays within the 255 bytes
+    // a file name may have where the target's own name is long.
+    let name: String = (target.file_name().unwrap_or_default().to_string_lossy())
+        .chars()
+        .take(100)
+        .collect();
     let mut last = None;
     for _ in 0..8 {
         let temp = target.with_file_name(format!(
@@ -339,7 +394,10 @@ fn keep_owner_and_mode(temp: &Path, previous: Option<&std::fs::Metadata>) {
     {
         use std::os::unix::fs::MetadataExt;
         // Best effort: only root may give a file away, and a user's own file is theirs already.
-        let _ = std::os::unix::fs::chown(temp, Some(m.uid()), Some(m.gid()));
+        if std::os::unix::fs::chown(temp, Some(m.uid()), Some(m.gid())).is_err() {
+            // A user may still give the file its group, where they belong to it.
+            let _ = std::os::unix::fs::chown(temp, None, Some(m.gid()));
+        }
     }
     let _ = std::fs::set_permissions(temp, m.permissions());
 }

@@ -80,6 +80,15 @@ pub fn verify_seed(path: &Path, backend: &Backend) -> Result<SeedVerdict> {
     let loaded = load_checkpoint(&dir.join(&f.checkpoint), None)?;
     let arch = &loaded.arch;
     let [n, c, h, w] = f.input_shape;
+    if n == 0 || c != 3 || h == 0 || w == 0 || h > 1 << 14 || w > 1 << 14 {
+        return Err(Error::bad_file(
+            path,
+            format!(
+                "`input_shape` must be [N ≥ 1, 3, H, W] of a real image, got {:?}",
+                f.input_shape
+            ),
+        ));
+    }
     let input = read_input(&dir.join(&f.input), n * c * h * w)?;
     let golden = as_golden(path, &f, arch)?;
     let (logits, stages) = run(&loaded.weights, lower(arch, n, h, w)?, &input, backend)?;
@@ -87,6 +96,15 @@ pub fn verify_seed(path: &Path, backend: &Backend) -> Result<SeedVerdict> {
     let network = compare(&golden, &logits, &stages, backend.tolerances());
     let photo = load_image_with(dir.join(&f.photo), Exif::of_source(arch.source))?;
     let ours = Transform::from_spec(&arch.preprocess, h, w).apply(&photo);
+    if ours.len() != 3 * h * w {
+        return Err(Error::bad_file(
+            path,
+            format!(
+                "{h}x{w}: effnet's preprocessing of {} makes square inputs",
+                arch.name
+            ),
+        ));
+    }
     let levels = max_levels(&ours, &input[..3 * h * w], arch.preprocess.std);
     Ok(SeedVerdict {
         model: qualified_name(arch),
@@ -98,6 +116,18 @@ pub fn verify_seed(path: &Path, backend: &Backend) -> Result<SeedVerdict> {
 
 /// The fixture as a golden file of the identified model, so the golden comparison applies.
 fn as_golden(path: &Path, f: &Fixture, arch: &Arch) -> Result<Golden> {
+    for s in &f.stages {
+        let outside = |v: &[f64; 5]| (0..4).any(|d| !(0.0..s.shape[d] as f64).contains(&v[d]));
+        if let Some(v) = s.samples.iter().find(|v| outside(v)) {
+            return Err(Error::bad_file(
+                path,
+                format!(
+                    "stage {}: sample {v:?} lies outside its shape {:?}",
+                    s.name, s.shape
+                ),
+            ));
+        }
+    }
     let stages = (f.stages.iter())
         .map(|s| GoldenStage {
             name: s.name.clone(),

@@ -101,3 +101,28 @@ fn same_shapes_of_one_framework_are_refused_with_the_candidates() {
         assert!(e.contains(part), "missing {part}: {e}");
     }
 }
+
+/// A file converted from a mindcv checkpoint has torchvision's key names but says it is
+/// `mindcv:efficientnet_b0`: `--arch efficientnet_b0` (the name mindcv users know) is that
+/// model, not torchvision's, and is not refused as a contradiction.
+#[test]
+fn a_bare_arch_names_a_converted_files_own_framework_model() {
+    let dir = std::env::temp_dir().join(format!("effnet-fwkeys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("mindcv-efficientnet_b0.safetensors");
+    let sd = from_list("mindcv_efficientnet_b0.tsv");
+    effnet::checkpoint::save_safetensors(&source, &sd, &Default::default(), false).unwrap();
+    let converted = dir.join("converted.safetensors");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_effnet"))
+        .arg("convert")
+        .args([source.as_os_str(), converted.as_os_str()])
+        .arg("--json")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{said}");
+    let model = effnet::Model::from_file(&converted, Some("efficientnet_b0")).unwrap();
+    assert_eq!(qualified_name(&model.arch), "mindcv:efficientnet_b0");
+    let refused = effnet::Model::from_file(&converted, Some("tf_efficientnet_b0"));
+    assert!(refused.is_err(), "another model is still refused");
+}

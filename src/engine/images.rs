@@ -51,6 +51,12 @@ pub fn to_tensor_padded(
             "an image has no pixels (0 width or height)".into(),
         ));
     }
+    if height != width && spec.pipeline != crate::model::Pipeline::Pil {
+        return Err(Error::Input(format!(
+            "{height}x{width}: mmpretrain's and MindSpore's preprocessing make square inputs; \
+             use a square resolution with this model"
+        )));
+    }
     let transform = Transform::from_spec(spec, height, width);
     let mut out = Vec::with_capacity(batch * 3 * height * width);
     for img in images {

@@ -244,7 +244,14 @@ pub fn store(info: &wgpu::AdapterInfo, tuning: Tuning) -> Result<PathBuf> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     let text = serde_json::to_string_pretty(&all).expect("tuning serializes");
-    std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+    // Written beside and renamed into place, so a crash or a second `tune` never leaves half
+    // a file (which a later run would have to start afresh).
+    let partial = path.with_extension(format!("{}.partial", std::process::id()));
+    let written = std::fs::write(&partial, text).and_then(|()| std::fs::rename(&partial, &path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&partial);
+        return Err(Error::io(&path, e));
+    }
     Ok(path)
 }
 

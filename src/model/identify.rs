@@ -54,9 +54,10 @@ pub fn identify_as(
     let scheme = detect_scheme(sd);
     let described = hub::describe(path, sd)?;
     let (arch, by) = if let Some(n) = name {
-        let arch = resolve_for(n, scheme)?;
+        let mut arch = resolve_for(n, scheme)?;
         if !force {
-            refuse_contradiction(path, sd, described.as_ref(), &arch, scheme)?;
+            let own = refuse_contradiction(path, sd, described.as_ref(), (n, &arch), scheme)?;
+            arch = own.unwrap_or(arch);
         }
         (arch, "--arch")
     } else if let Some(n) = sd.metadata.get(META_VARIANT) {
@@ -88,25 +89,31 @@ pub fn identify_as(
 }
 
 /// Refuses `--arch` naming another model than the file's metadata or its `config.json` does.
+/// A bare name that is the file's own model in its framework (`efficientnet_b0` for a file
+/// converted from `mindcv:efficientnet_b0`, whose keys are now torchvision's) is that model:
+/// `Some` of it.
 fn refuse_contradiction(
     path: &Path,
     sd: &StateDict,
     described: Option<&Described>,
-    chosen: &Arch,
+    (name, chosen): (&str, &Arch),
     scheme: Option<KeyScheme>,
-) -> Result<()> {
+) -> Result<Option<Arch>> {
     let own = match sd.metadata.get(META_VARIANT) {
         Some(n) => Some((from_metadata(n, sd), "its metadata")),
         None => (described.and_then(|d| d.architecture.as_deref()))
             .map(|n| (resolve_for(n, scheme), "the config.json beside it")),
     };
     // A name the file gives that no longer resolves cannot be contradicted: --arch decides.
-    let Some((Ok(own), whose)) = own else {
-        return Ok(());
+    let Some((Ok(own_arch), whose)) = own else {
+        return Ok(None);
     };
-    let (own, chosen) = (qualified_name(&own), qualified_name(chosen));
+    let (own, chosen) = (qualified_name(&own_arch), qualified_name(chosen));
     if own == chosen {
-        return Ok(());
+        return Ok(None);
+    }
+    if resolve(name, Some(own_arch.source)).is_ok_and(|a| qualified_name(&a) == own) {
+        return Ok(Some(own_arch));
     }
     Err(Error::Input(format!(
         "{}: --arch says {chosen} but {whose} says {own}, whose padding and preprocessing \
@@ -119,7 +126,8 @@ fn refuse_contradiction(
 /// The model name mmpretrain writes into its checkpoints' `meta` (`efficientnet-b0_3rdparty_8xb32_in1k`).
 fn mmpretrain_meta(sd: &StateDict, scheme: Option<KeyScheme>) -> Option<&str> {
     let name = sd.metadata.get("meta.model")?;
-    (scheme == Some(KeyScheme::Mmpretrain) && super::frameworks::find(name, None).is_some())
+    let mmpretrain = Some(Source::Mmpretrain);
+    (scheme == Some(KeyScheme::Mmpretrain) && super::frameworks::find(name, mmpretrain).is_some())
         .then_some(name.as_str())
 }
 

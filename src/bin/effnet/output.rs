@@ -51,8 +51,8 @@ impl Drop for Output {
 }
 
 /// On the first call, starts a thread that waits for SIGINT, SIGTERM or SIGHUP, removes the
-/// pending temporary files and exits with 128 + the signal's number, as a shell reports a
-/// process killed by it.
+/// pending temporary files, then dies of the signal as it would have (so a shell loop stops
+/// on Ctrl-C), or exits with 128 + its number where that cannot be done.
 fn remove_on_signals() {
     #[cfg(unix)]
     {
@@ -69,6 +69,7 @@ fn remove_on_signals() {
                     for temp in pending.iter() {
                         let _ = std::fs::remove_file(temp);
                     }
+                    let _ = signal_hook::low_level::emulate_default_handler(signal);
                     std::process::exit(128 + signal);
                 }
             });
