@@ -94,7 +94,10 @@ impl Transform {
             // The configs' bicubic, as the x86 OpenCV wheels the frameworks publish with run it.
             Pipeline::MmCenterCrop { crop_padding } => {
                 let filter = Cv2Filter::CubicIpp;
-                let p = Cv2Pipeline::Mmpretrain { crop_padding, filter };
+                let p = Cv2Pipeline::Mmpretrain {
+                    crop_padding,
+                    filter,
+                };
                 cv2_transform(img, size, p, self.mean, self.std)
             }
             Pipeline::MindSpore { .. } => {

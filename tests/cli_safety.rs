@@ -199,14 +199,20 @@ fn caches_without_a_home_folder_or_damaged() {
     // cache file is started afresh with a note too.
     let pipelines = (std::fs::read_dir(&cache).unwrap().flatten())
         .map(|e| e.path())
-        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().contains("pipeline")));
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().contains("pipeline"))
+        });
     let Some(pipelines) = pipelines else { return };
     let mut bytes = std::fs::read(&pipelines).unwrap();
     let last = bytes.len() - 1;
     bytes[last] ^= 0xff;
     std::fs::write(&pipelines, bytes).unwrap();
     std::fs::remove_file(cache.join("tuning.json")).unwrap();
-    let out = command(&args).env("EFFNET_CACHE_DIR", &cache).output().unwrap();
+    let out = command(&args)
+        .env("EFFNET_CACHE_DIR", &cache)
+        .output()
+        .unwrap();
     let said = stderr(&out);
     assert!(out.status.success(), "{said}");
     let notes: Vec<&str> = said.lines().filter(|l| l.contains("is damaged")).collect();

@@ -105,7 +105,11 @@ fn sixteen_bit_png_keeps_the_high_byte() {
     let grey_alpha16 = ImageBuffer::from_fn(7, 1, |x, _| LumaA([levels[x as usize], 65535]));
     let out = decode(&png_bytes(&DynamicImage::ImageLumaA16(grey_alpha16), None)).unwrap();
     let high: Vec<u8> = out.pixels().map(|p| p.0[0]).collect();
-    assert_eq!(high, [0, 0, 0, 1, 1, 3, 255], "16-bit grey+alpha keeps the high byte");
+    assert_eq!(
+        high,
+        [0, 0, 0, 1, 1, 3, 255],
+        "16-bit grey+alpha keeps the high byte"
+    );
 }
 
 /// Orientation tags are applied on request (PNG: lossless, so the result must equal a manual
@@ -124,7 +128,11 @@ fn exif_orientation_is_applied_png() {
             &DynamicImage::ImageRgb8(img.clone()),
             Some(exif_orientation(tag)),
         );
-        assert_eq!(decode_upright(&bytes).unwrap(), expected, "orientation {tag}");
+        assert_eq!(
+            decode_upright(&bytes).unwrap(),
+            expected,
+            "orientation {tag}"
+        );
         assert_eq!(decode(&bytes).unwrap(), img, "orientation {tag} ignored");
     }
     // A broken EXIF block does not reject the picture; it is shown as stored.
@@ -146,7 +154,11 @@ fn exif_orientation_is_applied_jpeg() {
         }
     });
     let tagged = jpeg_bytes(&img, Some(exif_orientation(6)));
-    assert_eq!(decode(&tagged).unwrap().dimensions(), (32, 16), "ignored by default");
+    assert_eq!(
+        decode(&tagged).unwrap().dimensions(),
+        (32, 16),
+        "ignored by default"
+    );
     let out = decode_upright(&tagged).unwrap();
     // Orientation 6 = rotate 90° clockwise to display: the left half ends up on top.
     assert_eq!(out.dimensions(), (16, 32));

@@ -96,7 +96,9 @@ type Tensors = (Vec<(String, Tensor)>, BTreeMap<String, String>);
 /// The string entries of the root dict's `meta` dict, as `meta.KEY`: mmpretrain records the
 /// model's name there, which tells apart variants whose tensors are alike.
 fn wrapper_meta(un: &Unpickled) -> BTreeMap<String, String> {
-    let meta = (un.dict(&un.root)).and_then(|d| d.get("meta")).and_then(|m| un.dict(m));
+    let meta = (un.dict(&un.root))
+        .and_then(|d| d.get("meta"))
+        .and_then(|m| un.dict(m));
     let mut out = BTreeMap::new();
     for (key, value) in meta.into_iter().flat_map(|m| &m.entries) {
         if let (pickle::DictKey::Str(k), Value::Str(v)) = (key, value)

@@ -164,7 +164,10 @@ impl Gpu {
         // A browser has no cache folder, and no one to tell.
         let no_cache = no_cache.filter(|_| !cfg!(target_arch = "wasm32"));
         Gpu {
-            notes: [no_cache, tuning_note, pipeline_note].into_iter().flatten().collect(),
+            notes: [no_cache, tuning_note, pipeline_note]
+                .into_iter()
+                .flatten()
+                .collect(),
             kernels: crate::kernels::Family::default_for(info.device_type),
             pipeline_cache,
             native_f16: features.contains(wgpu::Features::SHADER_F16),

@@ -22,13 +22,18 @@ pub struct DiskCache {
 /// The device's cache, seeded from disk, where the device has `PIPELINE_CACHE`, the backend
 /// has a cache key, there is a cache folder, and `EFFNET_PIPELINE_CACHE` is not `0`; and a
 /// note when the file on disk was damaged (the cache then starts empty).
-pub fn open(device: &wgpu::Device, info: &wgpu::AdapterInfo) -> (Option<DiskCache>, Option<String>) {
+pub fn open(
+    device: &wgpu::Device,
+    info: &wgpu::AdapterInfo,
+) -> (Option<DiskCache>, Option<String>) {
     let wanted = std::env::var("EFFNET_PIPELINE_CACHE").map_or(true, |v| v != "0");
     if !wanted || !device.features().contains(wgpu::Features::PIPELINE_CACHE) {
         return (None, None);
     }
-    let (Some(key), Some(tuning)) = (wgpu::util::pipeline_cache_key(info), super::tuning::cache_path())
-    else {
+    let (Some(key), Some(tuning)) = (
+        wgpu::util::pipeline_cache_key(info),
+        super::tuning::cache_path(),
+    ) else {
         return (None, None);
     };
     let path = tuning.with_file_name(key);

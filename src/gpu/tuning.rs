@@ -157,9 +157,11 @@ pub fn cache_dir() -> std::result::Result<PathBuf, String> {
     } else if let Some(d) = var("HOME") {
         (d.join(".cache").join("effnet"), d, "HOME")
     } else {
-        return Err("no cache folder (HOME is not set): kernel tuning and compiled pipelines \
+        return Err(
+            "no cache folder (HOME is not set): kernel tuning and compiled pipelines \
                     are not kept; set EFFNET_CACHE_DIR to keep them"
-            .into());
+                .into(),
+        );
     };
     let root_ok = root.as_os_str().is_empty() || root.is_dir();
     if !root_ok {
@@ -221,7 +223,10 @@ pub fn cached(info: &wgpu::AdapterInfo, subgroup_lanes: u32) -> (Option<Tuning>,
     };
     let Some(t) = from_entry(entry, Tuning::default_for(info, subgroup_lanes)) else {
         let path = cache_path().unwrap_or_default();
-        return (None, Some(damaged(&path, "this adapter's entry does not parse")));
+        return (
+            None,
+            Some(damaged(&path, "this adapter's entry does not parse")),
+        );
     };
     (t.fits(subgroup_lanes).then_some(t), note)
 }

@@ -329,6 +329,10 @@ mod tests {
             );
         }
         let rows = rows().count();
-        assert_eq!(rows, timm_and_torchvision.len(), "a row per timm and torchvision name");
+        assert_eq!(
+            rows,
+            timm_and_torchvision.len(),
+            "a row per timm and torchvision name"
+        );
     }
 }

@@ -96,7 +96,12 @@ pub fn load_image(path: impl AsRef<Path>) -> Result<RgbImage> {
 pub fn load_image_with(path: impl AsRef<Path>, exif: Exif) -> Result<RgbImage> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    decode_named(&bytes, &path.display().to_string(), &ImageLimits::default(), exif)
+    decode_named(
+        &bytes,
+        &path.display().to_string(),
+        &ImageLimits::default(),
+        exif,
+    )
 }
 
 /// Like [`decode_image`], naming the image `name` in errors (`-` for standard input) and with

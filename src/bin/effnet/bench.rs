@@ -1,11 +1,11 @@
 //! `effnet bench`: runs the library's benchmark and prints it as a table or JSON.
 
-use effnet::output::{Content, OutputRules};
 use crate::models::AtLeastOne;
 use effnet::bench::{BenchOptions, BenchReport, KindTime, Peak, bench, trace_json};
-use effnet::gpu::tuning::store;
 use effnet::gpu::Precision;
+use effnet::gpu::tuning::store;
 use effnet::kernels::Family;
+use effnet::output::{Content, OutputRules};
 use effnet::{Engine, LoadOptions, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -123,7 +123,8 @@ pub fn tune(a: TuneArgs) -> Result<ExitCode> {
 
 pub fn run(a: BenchArgs) -> Result<ExitCode> {
     let precision = Precision::parse(&a.precision)?;
-    let model = crate::models::read_model(Some(&a.model), a.arch.as_deref(), a.force_arch, false)?.0;
+    let model =
+        crate::models::read_model(Some(&a.model), a.arch.as_deref(), a.force_arch, false)?.0;
     // Before the work: a trace that cannot be written should fail the run now, not after it.
     let trace = (a.trace.as_deref())
         .map(|t| {

@@ -234,7 +234,9 @@ fn cmd_info(
     res: Option<usize>,
     json: bool,
 ) -> effnet::Result<ExitCode> {
-    let arch = models::read_model(Some(model), arch, force_arch, false)?.0.arch;
+    let arch = models::read_model(Some(model), arch, force_arch, false)?
+        .0
+        .arch;
     let r = res.unwrap_or(arch.resolution);
     if r == 0 {
         return Err(effnet::Error::Input("--res must be at least 1".into()));
@@ -273,7 +275,10 @@ fn print_seed_verdict(f: &std::path::Path, backend: &Backend, json: bool) -> boo
                 n.worst_stage,
                 v.input_levels,
                 effnet::seed::INPUT_LEVELS,
-                n.problems.iter().map(|p| format!("; {p}")).collect::<String>()
+                n.problems
+                    .iter()
+                    .map(|p| format!("; {p}"))
+                    .collect::<String>()
             );
             v.pass()
         }

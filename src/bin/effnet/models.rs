@@ -99,7 +99,12 @@ impl ModelArgs {
     /// Checks the numbers, loads the model and uploads it.
     pub fn open(&self) -> Result<Opened> {
         let precision = Precision::parse(&self.precision)?;
-        let (mut model, origin) = read_model(self.model.as_deref(), self.arch.as_deref(), self.force_arch, true)?;
+        let (mut model, origin) = read_model(
+            self.model.as_deref(),
+            self.arch.as_deref(),
+            self.force_arch,
+            true,
+        )?;
         if let Some(path) = &self.labels {
             model = with_labels_file(model, path)?;
         }

@@ -4,17 +4,17 @@
 //! holds the backbone's own tensors, the new classifier, the class names and the settings, so
 //! `classify`, `eval` and `features` load it with no flags.
 
-use effnet::preprocess::Exif;
 use crate::convert::{Provenance, conversion_metadata};
 use crate::models::AtLeastOne;
+use crate::output::Output;
 use crate::sha256::sha256_hex;
 use crate::train_data::{Features, features, split, training_folder, validation_folder};
 use clap::Args;
-use crate::output::Output;
 use effnet::checkpoint::{self, StateDict, Tensor};
-use effnet::output::{Content, OutputRules};
 use effnet::model::loader::remap;
 use effnet::model::{Arch, Identified, identify_as, qualified_name, resolve};
+use effnet::output::{Content, OutputRules};
+use effnet::preprocess::Exif;
 use effnet::train::{EpochStats, Examples, Head, TrainOptions, Trainer};
 use effnet::{Engine, Error, LoadOptions, Model, Result};
 use std::path::PathBuf;

@@ -2,9 +2,9 @@
 //! folder names become the labels), an optional validation tree or a held-out fraction, and
 //! the backbone's pooled features of every image, computed once on the GPU.
 
-use effnet::preprocess::Exif;
 use crate::progress::image_bar;
 use crate::runner::{RunOptions, run_images};
+use effnet::preprocess::Exif;
 use effnet::{Error, LoadedModel, Result};
 use std::path::{Path, PathBuf};
 
