@@ -10,6 +10,7 @@ use crate::{Error, Result, reference};
 use std::path::{Path, PathBuf};
 
 mod parse;
+pub(crate) use parse::{RawStage, parse_stage};
 
 /// Float32 tolerances from the golden README: relative L2 error of the logits, and the
 /// largest sample error in units of its stage's RMS.

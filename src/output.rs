@@ -23,6 +23,9 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+/// How a refusal names [`OutputRules::force`]: the command line's flag for it.
+const FORCE: &str = "--force";
+
 /// What a command writes, so that an existing file holding something else is not replaced by
 /// accident.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,8 +45,6 @@ pub struct OutputRules {
     pub inputs: Vec<PathBuf>,
     /// Replace an existing file even when it holds something else than `content`.
     pub force: bool,
-    /// The flag that sets `force`, named in the refusal (`--force`).
-    pub force_flag: &'static str,
 }
 
 impl OutputRules {
@@ -53,7 +54,6 @@ impl OutputRules {
             content,
             inputs: Vec::new(),
             force: false,
-            force_flag: "--force",
         }
     }
 
@@ -219,7 +219,7 @@ fn in_place(path: &Path, meta: &std::fs::Metadata, rules: &OutputRules) -> Resul
                 "{} is a block device (a disk); writing it would destroy what it holds: name a \
                  file, or pass {} if that is really meant",
                 path.display(),
-                rules.force_flag
+                FORCE
             )));
         }
     }
@@ -238,7 +238,7 @@ fn replace_existing(path: &Path, meta: std::fs::Metadata, rules: &OutputRules) -
             "{} is read-only, as if to protect it; name another output file, or pass {} to \
              replace it",
             path.display(),
-            rules.force_flag
+            FORCE
         )));
     }
     refuse_other_content(path, &meta, rules)?;
@@ -310,7 +310,7 @@ fn refuse_other_content(path: &Path, meta: &std::fs::Metadata, rules: &OutputRul
          pass {} to replace it",
         path.display(),
         describe_content(head),
-        rules.force_flag
+        FORCE
     )))
 }
 

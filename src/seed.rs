@@ -4,7 +4,7 @@
 //! (no flag), runs it on the tensor and compares, and compares effnet's own preprocessing of the
 //! photo with the tensor.
 
-use crate::golden::{Backend, Golden, GoldenStage, StageData, Verdict, compare, run};
+use crate::golden::{Backend, Golden, RawStage, StageData, Verdict, compare, parse_stage, run};
 use crate::graph::lower;
 use crate::model::loader::load_checkpoint;
 use crate::model::{Arch, qualified_name};
@@ -32,15 +32,7 @@ struct Fixture {
     input: PathBuf,
     input_shape: [usize; 4],
     logits: Vec<f64>,
-    stages: Vec<Stage>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Stage {
-    name: String,
-    shape: [usize; 4],
-    rms: f64,
-    samples: Vec<[f64; 5]>,
+    stages: Vec<RawStage>,
 }
 
 /// The outcome of checking one fixture: the network on the framework's tensor (the golden
@@ -90,11 +82,12 @@ pub fn verify_seed(path: &Path, backend: &Backend) -> Result<SeedVerdict> {
         ));
     }
     let input = read_input(&dir.join(&f.input), n * c * h * w)?;
-    let golden = as_golden(path, &f, arch)?;
+    let photo = dir.join(&f.photo);
+    let golden = as_golden(path, f, arch)?;
     let (logits, stages) = run(&loaded.weights, lower(arch, n, h, w)?, &input, backend)?;
     let stages = framework_stage_names(&golden, stages);
     let network = compare(&golden, &logits, &stages, backend.tolerances());
-    let photo = load_image_with(dir.join(&f.photo), Exif::of_source(arch.source))?;
+    let photo = load_image_with(photo, Exif::of_source(arch.source))?;
     let ours = Transform::from_spec(&arch.preprocess, h, w).apply(&photo);
     if ours.len() != 3 * h * w {
         return Err(Error::bad_file(
@@ -115,29 +108,11 @@ pub fn verify_seed(path: &Path, backend: &Backend) -> Result<SeedVerdict> {
 }
 
 /// The fixture as a golden file of the identified model, so the golden comparison applies.
-fn as_golden(path: &Path, f: &Fixture, arch: &Arch) -> Result<Golden> {
-    for s in &f.stages {
-        let outside = |v: &[f64; 5]| (0..4).any(|d| !(0.0..s.shape[d] as f64).contains(&v[d]));
-        if let Some(v) = s.samples.iter().find(|v| outside(v)) {
-            return Err(Error::bad_file(
-                path,
-                format!(
-                    "stage {}: sample {v:?} lies outside its shape {:?}",
-                    s.name, s.shape
-                ),
-            ));
-        }
-    }
-    let stages = (f.stages.iter())
-        .map(|s| GoldenStage {
-            name: s.name.clone(),
-            shape: s.shape,
-            rms: s.rms,
-            samples: (s.samples.iter())
-                .map(|v| ([v[0], v[1], v[2], v[3]].map(|x| x as usize), v[4]))
-                .collect(),
-        })
-        .collect();
+fn as_golden(path: &Path, f: Fixture, arch: &Arch) -> Result<Golden> {
+    // Shapes and sample positions checked as a golden file's are.
+    let stages = (f.stages.into_iter())
+        .map(|s| parse_stage(path, s))
+        .collect::<Result<Vec<_>>>()?;
     if !f.framework.eq_ignore_ascii_case(arch.source.prefix()) {
         return Err(Error::bad_file(
             path,
@@ -157,7 +132,7 @@ fn as_golden(path: &Path, f: &Fixture, arch: &Arch) -> Result<Golden> {
         params: 0,
         num_classes: arch.num_classes(),
         stages,
-        logits: f.logits.clone(),
+        logits: f.logits,
     })
 }
 

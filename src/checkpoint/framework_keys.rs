@@ -4,7 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{StateDict, Tensor};
+use super::StateDict;
+use super::keys::{rename_all, stage_positions};
 use crate::{Error, Result};
 
 /// Renames mmpretrain keys (`backbone.layers.L[.I].…`, `head.fc.…`) to timm's. mmpretrain groups
@@ -12,11 +13,7 @@ use crate::{Error, Result};
 /// 112-channel blocks), so blocks are taken in order and placed by `stage_repeats`, the blocks
 /// per timm stage. `layers.0` is the stem, the last layer the head conv.
 pub fn mmpretrain_to_timm(sd: StateDict, stage_repeats: &[usize]) -> Result<StateDict> {
-    let positions: Vec<(usize, usize)> = stage_repeats
-        .iter()
-        .enumerate()
-        .flat_map(|(stage, &n)| (0..n).map(move |i| (stage, i)))
-        .collect();
+    let positions = stage_positions(stage_repeats);
     let mut blocks = BTreeSet::new();
     let mut last_layer = 0;
     for key in sd.tensors.keys() {
@@ -46,6 +43,9 @@ pub fn mmpretrain_to_timm(sd: StateDict, stage_repeats: &[usize]) -> Result<Stat
         .filter_map(|k| mm_parts(k).and_then(|(l, b, _)| Some((l, b?))))
         .collect();
     rename_all(sd, "mmpretrain", |key| {
+        if let Some(param) = key.strip_prefix("head.fc.") {
+            return Some(format!("classifier.{param}"));
+        }
         let (layer, block, rest) = mm_parts(key)?;
         match block {
             None if layer == 0 => end_layer(rest, "conv_stem", "bn1"),
@@ -58,18 +58,9 @@ pub fn mmpretrain_to_timm(sd: StateDict, stage_repeats: &[usize]) -> Result<Stat
             }
         }
     })
-    .map(|mut sd| {
-        for param in ["weight", "bias"] {
-            if let Some(t) = sd.tensors.remove(&format!("head.fc.{param}")) {
-                sd.tensors.insert(format!("classifier.{param}"), t);
-            }
-        }
-        sd
-    })
 }
 
-/// `backbone.layers.L.I.REST` → (L, Some(I), REST); `backbone.layers.L.REST` → (L, None, REST);
-/// `head.fc.*` → kept for the caller by mapping to itself through `rename_all`.
+/// `backbone.layers.L.I.REST` → (L, Some(I), REST); `backbone.layers.L.REST` → (L, None, REST).
 fn mm_parts(key: &str) -> Option<(usize, Option<usize>, &str)> {
     let rest = key.strip_prefix("backbone.layers.")?;
     let (layer, rest) = rest.split_once('.')?;
@@ -253,42 +244,4 @@ pub fn pytorch_bn_name(name: &str) -> &str {
         "moving_variance" => "running_var",
         other => other,
     }
-}
-
-/// Applies `rename` to every key; keys it does not know (or that would land on one key twice)
-/// fail the whole load with a report, since a silently dropped tensor is a wrong answer.
-fn rename_all(
-    sd: StateDict,
-    framework: &str,
-    rename: impl Fn(&str) -> Option<String>,
-) -> Result<StateDict> {
-    let mut tensors: BTreeMap<String, Tensor> = BTreeMap::new();
-    let mut unknown = Vec::new();
-    for (key, t) in sd.tensors {
-        let new = if key.starts_with("head.fc.") {
-            Some(key.clone())
-        } else {
-            rename(&key)
-        };
-        match new {
-            Some(new) if !tensors.contains_key(&new) => drop(tensors.insert(new, t)),
-            _ => unknown.push(key),
-        }
-    }
-    if !unknown.is_empty() {
-        let shown: Vec<&str> = unknown.iter().take(5).map(String::as_str).collect();
-        return Err(Error::Weights {
-            report: format!(
-                "{} keys are not {framework} EfficientNet keys (or map onto one key twice): {}{}; \
-                 check that the checkpoint is a {framework} EfficientNet",
-                unknown.len(),
-                shown.join(", "),
-                if unknown.len() > 5 { ", …" } else { "" }
-            ),
-        });
-    }
-    Ok(StateDict {
-        tensors,
-        metadata: sd.metadata,
-    })
 }

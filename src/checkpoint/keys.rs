@@ -53,11 +53,7 @@ pub fn detect_scheme(sd: &StateDict) -> Option<KeyScheme> {
 /// DepthwiseSeparable, whose layers are numbered differently) is read from the keys. Shapes are
 /// the same in both libraries, so tensors move over untouched.
 pub fn efficientnet_pytorch_to_timm(sd: StateDict, stage_repeats: &[usize]) -> Result<StateDict> {
-    let positions: Vec<(usize, usize)> = stage_repeats
-        .iter()
-        .enumerate()
-        .flat_map(|(stage, &n)| (0..n).map(move |i| (stage, i)))
-        .collect();
+    let positions = stage_positions(stage_repeats);
     let blocks: BTreeSet<usize> = sd.tensors.keys().filter_map(|k| block_index(k)).collect();
     let found = blocks.last().map_or(0, |&b| b + 1);
     if found != positions.len() {
@@ -76,20 +72,43 @@ pub fn efficientnet_pytorch_to_timm(sd: StateDict, stage_repeats: &[usize]) -> R
         .filter(|k| k.contains("._expand_conv."))
         .filter_map(|k| block_index(k))
         .collect();
-    let mut tensors = BTreeMap::new();
+    rename_all(sd, "efficientnet_pytorch", |key| {
+        rename(key, &positions, &expanded)
+    })
+}
+
+/// `(stage, index in stage)` of every block, in network order, for stages of `stage_repeats`
+/// blocks: where a library that numbers blocks flat puts block N in timm's stages.
+pub(super) fn stage_positions(stage_repeats: &[usize]) -> Vec<(usize, usize)> {
+    (stage_repeats.iter().enumerate())
+        .flat_map(|(stage, &n)| (0..n).map(move |i| (stage, i)))
+        .collect()
+}
+
+/// Applies `rename` to every key; keys it does not know (or that would land on one key twice)
+/// fail the whole load with a report, since a silently dropped tensor is a wrong answer.
+pub(super) fn rename_all(
+    sd: StateDict,
+    framework: &str,
+    rename: impl Fn(&str) -> Option<String>,
+) -> Result<StateDict> {
+    let mut tensors: BTreeMap<String, super::Tensor> = BTreeMap::new();
     let mut unknown = Vec::new();
     for (key, t) in sd.tensors {
-        match rename(&key, &positions, &expanded) {
+        match rename(&key) {
             Some(new) if !tensors.contains_key(&new) => drop(tensors.insert(new, t)),
             _ => unknown.push(key),
         }
     }
     if !unknown.is_empty() {
+        let shown: Vec<&str> = unknown.iter().take(5).map(String::as_str).collect();
         return Err(Error::Weights {
             report: format!(
-                "these keys are not efficientnet_pytorch EfficientNet keys (or map onto a key twice): {}; \
-                 check that the checkpoint is an efficientnet_pytorch EfficientNet",
-                unknown.join(", ")
+                "{} keys are not {framework} EfficientNet keys (or map onto one key twice): {}{}; \
+                 check that the checkpoint is a {framework} EfficientNet",
+                unknown.len(),
+                shown.join(", "),
+                if unknown.len() > 5 { ", …" } else { "" }
             ),
         });
     }

@@ -31,8 +31,9 @@ struct RawGolden {
     num_classes: Option<u64>,
 }
 
-#[derive(Deserialize)]
-struct RawStage {
+/// A stage as golden files and seed fixtures write it (`src/seed.rs` reads the same).
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawStage {
     name: String,
     shape: Vec<u64>,
     rms: f64,
@@ -82,7 +83,8 @@ fn dims4(path: &Path, v: &[u64], what: &str) -> Result<[usize; 4]> {
     }
 }
 
-fn parse_stage(path: &Path, raw: RawStage) -> Result<GoldenStage> {
+/// A stage with its shape and sample positions checked.
+pub(crate) fn parse_stage(path: &Path, raw: RawStage) -> Result<GoldenStage> {
     let name = raw.name;
     let shape = dims4(path, &raw.shape, &format!("stages.{name}.shape"))?;
     let mut samples = Vec::with_capacity(raw.samples.len());

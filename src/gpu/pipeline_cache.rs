@@ -37,21 +37,16 @@ pub fn open(
         return (None, None);
     };
     let path = tuning.with_file_name(key);
-    let mut note = None;
-    let (data, saved) = match std::fs::read(&path) {
-        Ok(bytes) => verified(&bytes).map_or_else(
-            || {
-                note = Some(format!(
-                    "the pipeline cache {} is damaged; starting it afresh (this run compiles \
-                     its pipelines again)",
-                    path.display()
-                ));
-                (None, 0)
-            },
-            |d| (Some(d.to_vec()), fnv1a64(d)),
-        ),
-        Err(_) => (None, 0),
-    };
+    let bytes = std::fs::read(&path).ok();
+    let data = bytes.as_deref().and_then(verified);
+    let note = (bytes.is_some() && data.is_none()).then(|| {
+        format!(
+            "the pipeline cache {} is damaged; starting it afresh (this run compiles its \
+             pipelines again)",
+            path.display()
+        )
+    });
+    let saved = data.map_or(0, fnv1a64);
     // SAFETY: wgpu requires `data` to come from `PipelineCache::get_data` on this adapter.
     // It does: we write only that, checksummed, to a file named by the adapter's cache key,
     // and pass it on only when the checksum matches; wgpu then validates the header itself
@@ -59,7 +54,7 @@ pub fn open(
     let cache = unsafe {
         device.create_pipeline_cache(&wgpu::PipelineCacheDescriptor {
             label: Some("effnet pipeline cache"),
-            data: data.as_deref(),
+            data,
             fallback: true,
         })
     };

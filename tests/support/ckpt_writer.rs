@@ -57,16 +57,5 @@ pub fn small() -> Vec<u8> {
 
 /// CRC-32 as Python's `binascii.crc32`, which MindSpore's `crc_check` trailer holds.
 pub fn crc32(bytes: &[u8]) -> u32 {
-    let mut c = !0u32;
-    for &b in bytes {
-        c ^= u32::from(b);
-        for _ in 0..8 {
-            c = if c & 1 == 1 {
-                0xEDB8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
-        }
-    }
-    !c
+    crc32fast::hash(bytes)
 }

@@ -8,7 +8,7 @@ use effnet::checkpoint::{self, StateDict};
 use effnet::model::hub;
 use effnet::model::loader::{remap, weights_from_state_dict};
 use effnet::model::meta::{META_LABELS, META_PREPROCESS_ORIGIN, META_SOURCE, META_VARIANT};
-use effnet::model::{Arch, Identified, Padding, Source, identify_as, qualified_name};
+use effnet::model::{Arch, Identified, Padding, identify_as, qualified_name};
 use effnet::output::{Content, OutputRules};
 use effnet::{Error, Result};
 use std::collections::BTreeMap;
@@ -164,7 +164,7 @@ pub fn conversion_metadata(
     let entries = [
         (META_VARIANT, qualified_name(arch)),
         // The tensors are written under the network's key names (a framework's are renamed).
-        (META_SOURCE, key_scheme(arch.source.key_names()).into()),
+        (META_SOURCE, arch.source.key_names().prefix().into()),
         ("effnet.padding", padding_name(arch.padding).into()),
         ("effnet.bn_eps", arch.bn_eps.to_string()),
         ("effnet.resolution", arch.resolution.to_string()),
@@ -196,13 +196,6 @@ pub fn conversion_metadata(
         m.insert(META_LABELS.into(), json);
     }
     m
-}
-
-fn key_scheme(source: Source) -> &'static str {
-    match source {
-        Source::Timm | Source::Mmpretrain => "timm",
-        Source::Torchvision | Source::MindVision | Source::MindCv => "torchvision",
-    }
 }
 
 fn padding_name(padding: Padding) -> &'static str {
