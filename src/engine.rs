@@ -35,6 +35,20 @@ impl Engine {
         })
     }
 
+    /// Opens adapter `index` of [`Engine::adapters`] (`None`: `EFFNET_ADAPTER`, else the best
+    /// one). An index past the list is `Error::Input` saying how many there are.
+    pub fn on_adapter(index: Option<usize>) -> Result<Self> {
+        Ok(Engine {
+            gpu: Arc::new(Gpu::on_adapter(index)?),
+        })
+    }
+
+    /// Every adapter wgpu finds, in the order [`Engine::on_adapter`] counts them (empty in a
+    /// browser, which offers its one adapter to [`Engine::new_async`]).
+    pub fn adapters() -> Vec<wgpu::AdapterInfo> {
+        Gpu::adapters()
+    }
+
     /// Shares a device the application already owns (`info`: `device.adapter_info()`).
     /// effnet installs its device-lost callback and uncaptured-error handler on it, so wgpu
     /// errors become `Error`s rather than panics. See `examples/shared_device.rs`.

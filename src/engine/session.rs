@@ -153,7 +153,7 @@ impl Session {
         guard::check_size(&arch, size, model.weights.precision, limit)?;
         Ok(Prepared {
             graph: lower(&arch, o.batch, o.height, o.width)?,
-            family: Family::resolve(o.kernels, model.gpu.kernels)?,
+            family: o.kernels.unwrap_or(model.gpu.kernels),
             embeds,
         })
     }

@@ -7,15 +7,6 @@ use std::sync::{Arc, Mutex};
 /// Environment variable naming the adapter to open, by its index in [`Gpu::adapters`].
 pub const ADAPTER_ENV: &str = "EFFNET_ADAPTER";
 
-/// The adapter every later `Gpu::new` in this process opens, by its index in
-/// [`Gpu::adapters`] (a command line's `--device N`); `EFFNET_ADAPTER` wins over it. Only the
-/// first call counts.
-pub fn select_adapter(index: usize) {
-    let _ = SELECTED.set(index);
-}
-
-static SELECTED: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-
 /// A device and queue with what we know about them.
 #[derive(Clone)]
 pub struct Gpu {
@@ -45,6 +36,20 @@ pub struct Gpu {
     health: Arc<Health>,
 }
 
+/// The family an engine's sessions run unless they choose: `EFFNET_KERNELS`, else the
+/// adapter's default; with a note when the variable names no family (an app's own device
+/// cannot fail here, so the default is kept and the note says so).
+fn kernels_for(info: &wgpu::AdapterInfo) -> (crate::kernels::Family, Option<String>) {
+    let default = crate::kernels::Family::default_for(info.device_type);
+    match crate::kernels::Family::from_env() {
+        Ok(chosen) => (chosen.unwrap_or(default), None),
+        Err(e) => (
+            default,
+            Some(format!("{e}; the {} family runs", default.name())),
+        ),
+    }
+}
+
 /// What the device callbacks report. wgpu's default uncaptured-error handler panics, which
 /// a library must never do; ours records the message for the next call to return.
 #[derive(Default)]
@@ -54,26 +59,41 @@ struct Health {
 }
 
 impl Gpu {
-    /// Picks the best adapter of the backends in `WGPU_BACKEND` (all by default) and opens a
-    /// device with the adapter's own limits, so large models and batches fit where they can.
+    /// Picks the best adapter of the backends in `WGPU_BACKEND` (all by default), or the one
+    /// `EFFNET_ADAPTER=N` names, and opens a device with the adapter's own limits, so large
+    /// models and batches fit where they can.
     pub fn new() -> Result<Self> {
+        Self::on_adapter(None)
+    }
+
+    /// Opens adapter `index` of [`Gpu::adapters`] (`None`: `EFFNET_ADAPTER`, else the best
+    /// one). Blocks: in a browser use [`Gpu::on_adapter_async`].
+    pub fn on_adapter(index: Option<usize>) -> Result<Self> {
         #[cfg(not(target_arch = "wasm32"))]
-        return pollster::block_on(Self::new_async());
+        return pollster::block_on(Self::on_adapter_async(index));
         #[cfg(target_arch = "wasm32")]
         Err(super::blocking_in_browser(
-            "Engine::new",
+            "Engine::on_adapter",
             "Engine::new_async",
         ))
     }
 
-    /// Like `new`, without blocking. `EFFNET_ADAPTER=N` picks the N-th adapter of
-    /// [`Gpu::adapters`] instead of the best one.
+    /// Like `new`, without blocking.
     pub async fn new_async() -> Result<Self> {
+        Self::on_adapter_async(None).await
+    }
+
+    /// Like `on_adapter`, without blocking.
+    pub async fn on_adapter_async(index: Option<usize>) -> Result<Self> {
+        // A misspelt EFFNET_KERNELS is an error before any work; `from_device` applies it.
+        crate::kernels::Family::from_env()?;
         let desc = wgpu::InstanceDescriptor::new_without_display_handle().with_env();
         let backends = format!("{:?}", desc.backends);
         let all = desc.backends;
         let instance = wgpu::Instance::new(desc);
-        let chosen = (std::env::var(ADAPTER_ENV).ok()).or(SELECTED.get().map(usize::to_string));
+        let chosen = index
+            .map(|i| i.to_string())
+            .or(std::env::var(ADAPTER_ENV).ok());
         let adapter = match chosen {
             Some(n) => Self::nth_adapter(&instance, all, &n).await?,
             None => {
@@ -163,12 +183,13 @@ impl Gpu {
         let pipeline_cache = pipeline_cache.map(Arc::new);
         // A browser has no cache folder, and no one to tell.
         let no_cache = no_cache.filter(|_| !cfg!(target_arch = "wasm32"));
+        let (kernels, kernels_note) = kernels_for(&info);
         Gpu {
-            notes: [no_cache, tuning_note, pipeline_note]
+            notes: [no_cache, tuning_note, pipeline_note, kernels_note]
                 .into_iter()
                 .flatten()
                 .collect(),
-            kernels: crate::kernels::Family::default_for(info.device_type),
+            kernels,
             pipeline_cache,
             native_f16: features.contains(wgpu::Features::SHADER_F16),
             device,

@@ -6,17 +6,15 @@
 //! Both read the same weight layouts and tensors, so a session may mix them op by op.
 
 use crate::{Error, Result};
-use std::sync::OnceLock;
 
-/// The family chosen for the whole process (`effnet --kernels`), ahead of `EFFNET_KERNELS`.
-static CHOSEN: OnceLock<Family> = OnceLock::new();
-
-/// The environment variable that forces a family (`gpu` or `cpu`) for every session that
-/// does not choose one itself (`SessionOptions::kernels`).
+/// The environment variable that sets the family (`gpu`, `cpu` or `auto`) of an engine's
+/// sessions in place of the adapter's default; it is read once, when the engine opens its
+/// device, and a session's own choice (`SessionOptions::with_kernels`) still wins.
 pub const KERNELS_ENV: &str = "EFFNET_KERNELS";
 
-/// Which family of kernels a session runs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
+/// Which family of kernels a session runs. A value: the command line parses it (`--kernels`,
+/// an unknown name is an error listing these), `SessionOptions` carries it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Family {
     /// Shaped for CPU drivers (lavapipe, SwiftShader): the default on `DeviceType::Cpu`.
@@ -52,21 +50,11 @@ impl Family {
         }
     }
 
-    /// Makes `family` the choice of every session of this process that does not choose
-    /// itself, ahead of `EFFNET_KERNELS` (the command line's `--kernels`). The first call wins.
-    pub fn choose_for_process(family: Family) {
-        let _ = CHOSEN.set(family);
-    }
-
-    /// The family a session runs: its own choice, else the process's
-    /// (`choose_for_process`), else `EFFNET_KERNELS`, else the adapter's default.
-    pub fn resolve(chosen: Option<Family>, adapter_default: Family) -> Result<Family> {
-        if let Some(&f) = chosen.as_ref().or(CHOSEN.get()) {
-            return Ok(f);
-        }
+    /// The family `EFFNET_KERNELS` names, if it is set (an unknown name is an error).
+    pub fn from_env() -> Result<Option<Family>> {
         match std::env::var(KERNELS_ENV) {
-            Ok(v) if !v.trim().is_empty() => Family::parse(&v),
-            _ => Ok(adapter_default),
+            Ok(v) if !v.trim().is_empty() => Family::parse(&v).map(Some),
+            _ => Ok(None),
         }
     }
 
@@ -100,9 +88,5 @@ mod tests {
             Family::Auto
         );
         assert_eq!(Family::parse("auto").unwrap(), Family::Auto);
-        assert_eq!(
-            Family::resolve(Some(Family::Cpu), Family::Gpu).unwrap(),
-            Family::Cpu
-        );
     }
 }

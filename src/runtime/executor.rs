@@ -65,12 +65,10 @@ impl Executor {
         graph: Graph,
         capture_stages: bool,
     ) -> Result<Self> {
-        let family = Family::resolve(None, gpu.kernels)?;
-        Self::with_family(gpu, weights, graph, capture_stages, family)
+        Self::with_family(gpu, weights, graph, capture_stages, gpu.kernels)
     }
 
-    /// Like `new`, with the kernels of `family` (`new` takes `EFFNET_KERNELS`, else the
-    /// adapter's default).
+    /// Like `new`, with the kernels of `family` (`new` takes the engine's, `gpu.kernels`).
     pub fn with_family(
         gpu: &Gpu,
         weights: &GpuWeights,

@@ -67,8 +67,8 @@ pub struct TuneArgs {
     pub json: bool,
 }
 
-pub fn tune(a: TuneArgs) -> Result<ExitCode> {
-    let gpu = crate::open_gpu()?;
+pub fn tune(a: TuneArgs, gpu: &crate::GpuArgs) -> Result<ExitCode> {
+    let gpu = gpu.open()?;
     note!(
         "adapter: {} (current tuning {:?})",
         gpu.describe(),
@@ -121,7 +121,7 @@ pub fn tune(a: TuneArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn run(a: BenchArgs) -> Result<ExitCode> {
+pub fn run(a: BenchArgs, gpu: &crate::GpuArgs) -> Result<ExitCode> {
     let precision = Precision::parse(&a.precision)?;
     let model =
         crate::models::read_model(Some(&a.model), a.arch.as_deref(), a.force_arch, false)?.0;
@@ -134,7 +134,7 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
             crate::output::open(t, &rules)
         })
         .transpose()?;
-    let engine = Engine::from_gpu(crate::open_gpu()?);
+    let engine = Engine::from_gpu(gpu.open()?);
     let r = a.res.unwrap_or(model.arch.resolution);
     let loaded = engine.load_with(model, LoadOptions::default().with_precision(precision))?;
     let opts = BenchOptions {

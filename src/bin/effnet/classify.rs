@@ -24,8 +24,8 @@ pub struct ClassifyArgs {
     json: bool,
 }
 
-pub fn run(a: ClassifyArgs) -> Result<ExitCode> {
-    let opened = a.model.open()?;
+pub fn run(a: ClassifyArgs, gpu: &crate::GpuArgs) -> Result<ExitCode> {
+    let opened = a.model.open(gpu)?;
     require_classifier(&opened)?;
     let about = Run {
         json: a.json,

@@ -27,8 +27,8 @@ pub struct EvalArgs {
     json: bool,
 }
 
-pub fn run(a: EvalArgs) -> Result<ExitCode> {
-    let opened = a.model.open()?;
+pub fn run(a: EvalArgs, gpu: &crate::GpuArgs) -> Result<ExitCode> {
+    let opened = a.model.open(gpu)?;
     require_classifier(&opened)?;
     let num_classes = opened.loaded.arch().num_classes();
     let mut names = opened.loaded.class_names().to_vec();

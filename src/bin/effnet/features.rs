@@ -36,10 +36,10 @@ pub struct FeaturesArgs {
     model: ModelArgs,
 }
 
-pub fn run(a: FeaturesArgs) -> Result<ExitCode> {
+pub fn run(a: FeaturesArgs, gpu: &crate::GpuArgs) -> Result<ExitCode> {
     // Before the work: a run that cannot save its result should not start.
     let output = crate::output::open(&a.out, &output_rules(&a))?;
-    let opened = a.model.open()?;
+    let opened = a.model.open(gpu)?;
     let opts = RunOptions {
         batch: a.model.batch,
         res: opened.res,

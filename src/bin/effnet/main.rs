@@ -45,15 +45,37 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    gpu: GpuArgs,
+}
+
+/// What every command takes to open the GPU, passed to each command as a value.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct GpuArgs {
     /// The GPU adapter to use, by its number in `effnet devices` (default: the best one;
     /// the environment variable EFFNET_ADAPTER does the same).
     #[arg(long, global = true, value_name = "N")]
-    device: Option<usize>,
+    pub device: Option<usize>,
     /// Which kernel family to run: gpu (shaped for GPUs), cpu (for CPU drivers such as
     /// lavapipe) or auto (per op, the one measured faster on GPUs); default: cpu on CPU
     /// adapters, else auto (the environment variable EFFNET_KERNELS does the same)
-    #[arg(long, global = true, value_name = "FAMILY", value_parser = ["gpu", "cpu", "auto"])]
-    kernels: Option<String>,
+    #[arg(long, global = true, value_enum, value_name = "FAMILY")]
+    pub kernels: Option<effnet::Family>,
+}
+
+impl GpuArgs {
+    /// Opens the adapter asked for, with the kernel family asked for as its sessions'
+    /// default, and prints what opening it noted.
+    pub fn open(&self) -> effnet::Result<Gpu> {
+        let mut gpu = Gpu::on_adapter(self.device)?;
+        if let Some(family) = self.kernels {
+            gpu.kernels = family;
+        }
+        for n in &gpu.notes {
+            note!("note: {n}");
+        }
+        Ok(gpu)
+    }
 }
 
 #[derive(Subcommand)]
@@ -147,31 +169,14 @@ fn write_stderr(args: std::fmt::Arguments) {
 }
 
 /// The GPU every command runs on, its notes (caches off or recovered) said once, here.
-fn open_gpu() -> effnet::Result<Gpu> {
-    let gpu = Gpu::new()?;
-    for n in &gpu.notes {
-        note!("note: {n}");
-    }
-    Ok(gpu)
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(n) = cli.device {
-        effnet::gpu::device::select_adapter(n);
-    }
-    if let Some(f) = cli
-        .kernels
-        .as_deref()
-        .and_then(|f| effnet::Family::parse(f).ok())
-    {
-        effnet::Family::choose_for_process(f);
-    }
+    let gpu = &cli.gpu;
     let result = match cli.command {
         Command::Devices { json } => cmd_devices(json),
-        Command::Classify(a) => classify::run(a),
-        Command::Features(a) => features::run(a),
-        Command::Eval(a) => eval::run(a),
+        Command::Classify(a) => classify::run(a, gpu),
+        Command::Features(a) => features::run(a, gpu),
+        Command::Eval(a) => eval::run(a, gpu),
         Command::Convert(a) => convert::run(a),
         Command::Info {
             model,
@@ -186,10 +191,10 @@ fn main() -> ExitCode {
             cpu,
             precision,
             json,
-        } => cmd_verify(&files, cpu, &precision, json),
-        Command::Bench(a) => bench::run(a),
-        Command::Train(a) => train::run(a),
-        Command::Tune(a) => bench::tune(a),
+        } => cmd_verify(&files, (cpu, gpu), &precision, json),
+        Command::Bench(a) => bench::run(a, gpu),
+        Command::Train(a) => train::run(a, gpu),
+        Command::Tune(a) => bench::tune(a, gpu),
     };
     match result {
         Ok(code) => code,
@@ -291,12 +296,12 @@ fn print_seed_verdict(f: &std::path::Path, backend: &Backend, json: bool) -> boo
 
 fn cmd_verify(
     files: &[PathBuf],
-    cpu: bool,
+    (cpu, gpu_args): (bool, &GpuArgs),
     precision: &str,
     json: bool,
 ) -> effnet::Result<ExitCode> {
     let precision = Precision::parse(precision)?;
-    let gpu = if cpu { None } else { Some(open_gpu()?) };
+    let gpu = if cpu { None } else { Some(gpu_args.open()?) };
     if let Some(g) = &gpu {
         note!("adapter: {}", g.describe());
     }

@@ -97,7 +97,7 @@ impl ModelArgs {
     }
 
     /// Checks the numbers, loads the model and uploads it.
-    pub fn open(&self) -> Result<Opened> {
+    pub fn open(&self, gpu: &crate::GpuArgs) -> Result<Opened> {
         let precision = Precision::parse(&self.precision)?;
         let (mut model, origin) = read_model(
             self.model.as_deref(),
@@ -109,7 +109,7 @@ impl ModelArgs {
             model = with_labels_file(model, path)?;
         }
         let res = self.res.unwrap_or(model.arch.resolution);
-        let engine = Engine::from_gpu(crate::open_gpu()?);
+        let engine = Engine::from_gpu(gpu.open()?);
         let loaded = engine.load_with(model, LoadOptions::default().with_precision(precision))?;
         Ok(Opened {
             loaded,

@@ -86,7 +86,7 @@ pub struct TrainArgs {
 /// Images per forward pass of the feature extraction.
 const FEATURE_BATCH: usize = 8;
 
-pub fn run(a: TrainArgs) -> Result<ExitCode> {
+pub fn run(a: TrainArgs, gpu: &crate::GpuArgs) -> Result<ExitCode> {
     let options = options(&a)?;
     let folder = training_folder(&a.dir)?;
     let (train_set, val_set) = match (&a.val, a.val_split) {
@@ -103,7 +103,7 @@ pub fn run(a: TrainArgs) -> Result<ExitCode> {
         .with_force(a.force);
     let output = crate::output::open(&a.out, &rules)?;
     let backbone = Backbone::read(a.model.as_deref(), (a.arch.as_deref(), a.force_arch))?;
-    let engine = Engine::from_gpu(crate::open_gpu()?);
+    let engine = Engine::from_gpu(gpu.open()?);
     let res = a.res.unwrap_or(backbone.found.arch.resolution);
     let loaded = engine.load_with(backbone.model.clone(), LoadOptions::default())?;
     let started = Instant::now();
