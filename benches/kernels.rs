@@ -6,24 +6,31 @@
 //! lavapipe expect minutes).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use effnet::Engine;
 use effnet::bench::{cases, cost::cost};
-use effnet::gpu::{Gpu, GpuWeights, Precision};
+use effnet::gpu::{GpuWeights, Precision};
 use effnet::runtime::Executor;
 
 fn kernels(c: &mut Criterion) {
-    let gpu = match Gpu::new() {
-        Ok(g) => g,
+    // The engine's family: EFFNET_KERNELS, else the adapter's default.
+    let engine = match Engine::new() {
+        Ok(e) => e,
         Err(e) => {
             eprintln!("no GPU, no kernel benchmarks: {e}");
             return;
         }
     };
-    eprintln!("adapter: {}, tuning {:?}", gpu.describe(), gpu.tuning);
+    let (gpu, family) = (engine.gpu(), engine.kernels());
+    eprintln!(
+        "adapter: {}, {family:?} kernels, tuning {:?}",
+        gpu.describe(),
+        gpu.tuning
+    );
     let mut group = c.benchmark_group("kernels");
     group.sample_size(10);
     for case in cases::all() {
-        let gw = GpuWeights::new(&gpu, &case.weights, Precision::F32);
-        let session = Executor::new(&gpu, &gw, case.graph.clone(), false).expect("session");
+        let gw = GpuWeights::new(gpu, &case.weights, Precision::F32);
+        let session = Executor::new(gpu, &gw, case.graph.clone(), false, family).expect("session");
         let input = vec![0.5f32; case.graph.shapes[0].len()];
         let (flop, bytes) = cost(&case.graph, &case.graph.ops[0]);
         group.throughput(Throughput::ElementsAndBytes {

@@ -14,6 +14,7 @@ pub use session::{OutputKind, Session, SessionOptions};
 
 use crate::Result;
 use crate::gpu::{Gpu, GpuWeights, Precision};
+use crate::kernels::Family;
 use crate::model::Arch;
 use crate::runtime::guard;
 use predict::Classes;
@@ -23,6 +24,8 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Engine {
     gpu: Arc<Gpu>,
+    /// The kernel family its sessions run unless their options choose one.
+    kernels: Family,
 }
 
 impl Engine {
@@ -30,17 +33,15 @@ impl Engine {
     /// one, `Error::NoAdapter` names the backends tried and how to install a driver. Blocks:
     /// in a browser use [`Engine::new_async`].
     pub fn new() -> Result<Self> {
-        Ok(Engine {
-            gpu: Arc::new(Gpu::new()?),
-        })
+        Self::on_adapter(None)
     }
 
     /// Opens adapter `index` of [`Engine::adapters`] (`None`: `EFFNET_ADAPTER`, else the best
     /// one). An index past the list is `Error::Input` saying how many there are.
     pub fn on_adapter(index: Option<usize>) -> Result<Self> {
-        Ok(Engine {
-            gpu: Arc::new(Gpu::on_adapter(index)?),
-        })
+        // A misspelt EFFNET_KERNELS is an error before any work.
+        Family::from_env()?;
+        Ok(Self::from_gpu(Gpu::on_adapter(index)?))
     }
 
     /// Every adapter wgpu finds, in the order [`Engine::on_adapter`] counts them (empty in a
@@ -53,15 +54,41 @@ impl Engine {
     /// effnet installs its device-lost callback and uncaptured-error handler on it, so wgpu
     /// errors become `Error`s rather than panics. See `examples/shared_device.rs`.
     pub fn from_device(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo) -> Self {
+        Self::from_gpu(Gpu::from_device(device, queue, info))
+    }
+
+    /// An engine on `gpu` as given (tests and tools set its tuning first), running the
+    /// family `EFFNET_KERNELS` names, else the adapter's default
+    /// ([`Family::default_for`]). A variable naming no family leaves the default, with a
+    /// note ([`Engine::notes`]): an app's own device cannot fail here.
+    #[doc(hidden)]
+    pub fn from_gpu(mut gpu: Gpu) -> Self {
+        let default = Family::default_for(gpu.info.device_type);
+        let kernels = match Family::from_env() {
+            Ok(chosen) => chosen.unwrap_or(default),
+            Err(e) => {
+                (gpu.notes).push(format!("{e}; the {} family runs", default.name()));
+                default
+            }
+        };
         Engine {
-            gpu: Arc::new(Gpu::from_device(device, queue, info)),
+            gpu: Arc::new(gpu),
+            kernels,
         }
     }
 
-    /// An engine on `gpu` as given (tests and tools set its tuning or kernel family first).
-    #[doc(hidden)]
-    pub fn from_gpu(gpu: Gpu) -> Self {
-        Engine { gpu: Arc::new(gpu) }
+    /// The same engine with its sessions running the kernels of `family` unless their
+    /// options choose ([`SessionOptions::with_kernels`]).
+    pub fn with_kernels(self, family: Family) -> Self {
+        Engine {
+            kernels: family,
+            ..self
+        }
+    }
+
+    /// The kernel family its sessions run unless their options choose.
+    pub fn kernels(&self) -> Family {
+        self.kernels
     }
 
     /// effnet's view of the device (tuning, limits, error scopes).
@@ -146,6 +173,7 @@ impl Engine {
         let classes = Classes::new(model.class_names());
         LoadedModel {
             gpu: self.gpu.clone(),
+            kernels: self.kernels,
             model: Arc::new(model),
             weights: Arc::new(weights),
             classes: Arc::new(classes),
@@ -173,6 +201,8 @@ impl LoadOptions {
 #[derive(Clone)]
 pub struct LoadedModel {
     gpu: Arc<Gpu>,
+    /// The engine's kernel family, for sessions that do not choose.
+    kernels: Family,
     model: Arc<Model>,
     weights: Arc<GpuWeights>,
     /// Class names, resolved once for every prediction of every session.

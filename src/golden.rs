@@ -1,7 +1,8 @@
 //! Golden files (`../shared/golden/README.md`): reference outputs of PyTorch models whose
 //! weights and input follow the deterministic rule. Any file of that format can be checked.
 
-use crate::gpu::{Gpu, GpuWeights, Precision};
+use crate::Engine;
+use crate::gpu::{GpuWeights, Precision};
 use crate::graph::lower;
 use crate::model::rule::{RuleSource, rule_input};
 use crate::model::{Source, info, load_weights, resolve};
@@ -63,9 +64,10 @@ pub const F16_SAMPLE_RMS: f64 = 5e-2;
 /// A stage output: name, NCHW shape, values.
 pub(crate) type StageData = (String, [usize; 4], Vec<f32>);
 
-/// Where to run: the GPU (with a storage precision) or the CPU reference.
+/// Where to run: an engine's GPU, with its kernel family and a storage precision, or the
+/// CPU reference.
 pub enum Backend<'a> {
-    Gpu(&'a Gpu, Precision),
+    Gpu(&'a Engine, Precision),
     Cpu,
 }
 
@@ -105,9 +107,10 @@ pub(crate) fn run(
     backend: &Backend,
 ) -> Result<(Vec<f32>, Vec<StageData>)> {
     Ok(match backend {
-        Backend::Gpu(gpu, precision) => {
+        Backend::Gpu(engine, precision) => {
+            let gpu = engine.gpu();
             let gw = GpuWeights::new(gpu, weights, *precision);
-            let session = Executor::new(gpu, &gw, graph, true)?;
+            let session = Executor::new(gpu, &gw, graph, true, engine.kernels())?;
             split(session.run(input)?)
         }
         Backend::Cpu => {
@@ -128,9 +131,14 @@ pub(crate) fn run(
     })
 }
 
-/// Like `verify` on the GPU, without blocking (as a browser needs), with the kernels of
-/// `gpu.kernels`.
-pub async fn verify_async(golden: &Golden, gpu: &Gpu, precision: Precision) -> Result<Verdict> {
+/// Like `verify` on the GPU, without blocking (as a browser needs), with the engine's
+/// kernel family.
+pub async fn verify_async(
+    golden: &Golden,
+    engine: &Engine,
+    precision: Precision,
+) -> Result<Verdict> {
+    let gpu = engine.gpu();
     let Case {
         weights,
         graph,
@@ -141,12 +149,11 @@ pub async fn verify_async(golden: &Golden, gpu: &Gpu, precision: Precision) -> R
             Ok(GpuWeights::new(gpu, &weights, precision))
         })
         .await?;
-    let family = gpu.kernels;
-    let session = Executor::with_family_async(gpu, &gw, graph, true, family).await?;
+    let session = Executor::new_async(gpu, &gw, graph, true, engine.kernels()).await?;
     let (logits, stages) = split(session.run_async(Input::Host(&input)).await?);
     // A dispatch the device rejected reports here, not through the run.
     gpu.check()?;
-    let tolerances = Backend::Gpu(gpu, precision).tolerances();
+    let tolerances = Backend::Gpu(engine, precision).tolerances();
     Ok(compare(golden, &logits, &stages, tolerances))
 }
 

@@ -157,9 +157,9 @@ fn gpu_family_f16_arithmetic_gives_the_same_top1_as_f32() {
         assert!(!common::ci(), "CI=true but the adapter has no SHADER_F16");
         return eprintln!("skipping: the adapter has no SHADER_F16");
     }
-    gpu.kernels = Family::Gpu;
     gpu.tuning.gpu_f16_math = true;
-    let half = probabilities_on(&Engine::from_gpu(gpu), Precision::F16);
+    let engine = Engine::from_gpu(gpu).with_kernels(Family::Gpu);
+    let half = probabilities_on(&engine, Precision::F16);
     let (refs, full) = (references(), f32_probabilities());
     let mut worst = 0f64;
     for ((r, a), b) in refs.iter().zip(full).zip(&half) {

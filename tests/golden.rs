@@ -5,10 +5,10 @@
 
 mod common;
 
-use effnet::Family;
 use effnet::golden::{Backend, Golden, verify};
 use effnet::gpu::Precision;
 use effnet::model::rule::{fnv1a64, rule_tensor, uniform};
+use effnet::{Engine, Family};
 use std::path::PathBuf;
 
 fn golden_files() -> Vec<PathBuf> {
@@ -87,17 +87,21 @@ fn check_files(files: &[PathBuf], backend: &Backend) {
     );
 }
 
-/// The GPU with `family`'s kernels (CI runs every golden in both families).
+/// The GPU, announcing `family`'s kernels (CI runs every golden in both families).
 fn gpu_with(family: Family) -> Option<effnet::gpu::Gpu> {
-    let mut gpu = common::gpu()?;
-    gpu.kernels = family;
+    let gpu = common::gpu()?;
     eprintln!("{family:?} kernel family");
     Some(gpu)
 }
 
+/// An engine on `gpu` as it is now, running `family`'s kernels.
+fn engine(gpu: &effnet::gpu::Gpu, family: Family) -> Engine {
+    Engine::from_gpu(gpu.clone()).with_kernels(family)
+}
+
 fn goldens_in_f32(family: Family) {
     let Some(gpu) = gpu_with(family) else { return };
-    check_all(&Backend::Gpu(&gpu, Precision::F32));
+    check_all(&Backend::Gpu(&engine(&gpu, family), Precision::F32));
 }
 
 fn goldens_in_f16(family: Family) {
@@ -116,7 +120,7 @@ fn goldens_in_f16(family: Family) {
         gpu.native_f16 = native_f16;
         gpu.tuning.gpu_f16_math = gpu_f16_math;
         eprintln!("f16 storage, native: {native_f16}, GPU-family f16 arithmetic: {gpu_f16_math}");
-        check_all(&Backend::Gpu(&gpu, Precision::F16));
+        check_all(&Backend::Gpu(&engine(&gpu, family), Precision::F16));
     }
 }
 
@@ -180,7 +184,10 @@ fn head_golden_files_match_on_gpu() {
         // README, float32 arithmetic: logits relative L2 error <= 1e-4, every stage sample
         // within 1e-3 x its stage's RMS (summation order differs from PyTorch's, nothing else
         // should).
-        check_head_goldens(&Backend::Gpu(&gpu, Precision::F32), (1e-4, 1e-3));
+        check_head_goldens(
+            &Backend::Gpu(&engine(&gpu, family), Precision::F32),
+            (1e-4, 1e-3),
+        );
     }
 }
 
@@ -197,7 +204,10 @@ fn head_golden_files_match_on_gpu_in_f16() {
             // README, float16 weights or activations: logits relative error <= 2e-2, samples
             // within 5e-2 x RMS (f16 keeps 11 significant bits, ~5e-4 relative per rounding,
             // compounded over the network's depth).
-            check_head_goldens(&Backend::Gpu(&gpu, Precision::F16), (2e-2, 5e-2));
+            check_head_goldens(
+                &Backend::Gpu(&engine(&gpu, family), Precision::F16),
+                (2e-2, 5e-2),
+            );
         }
     }
 }

@@ -23,41 +23,38 @@ fn check_arch(arch: Arch, n: usize, h: usize, w: usize) {
     let Some(mut gpu) = common::gpu() else { return };
     // Every tile shape and weight path the tuner may pick must be correct, whichever one a
     // cache holds (they shape the CPU family's kernels).
-    gpu.kernels = Family::Cpu;
     let adapter = gpu.tuning;
     for tuning in adapter.candidates(gpu.subgroup_lanes) {
         gpu.tuning = tuning;
-        check_on(&gpu, &arch, n, h, w);
+        check_on(&gpu, Family::Cpu, &arch, (n, h, w));
     }
     // And the GPU family's kernels on the same networks, with grids for a small and a big
     // GPU (every `gpu_units` the tuner may pick sizes tiles between theirs), then mixed op by
     // op with the CPU family's as `Auto` mixes them (GPU-family SE reading CPU-family
     // depthwise sums).
-    gpu.kernels = Family::Gpu;
     for tuning in adapter.gpu_family_checks() {
         gpu.tuning = tuning;
-        check_on(&gpu, &arch, n, h, w);
+        check_on(&gpu, Family::Gpu, &arch, (n, h, w));
     }
     // Also as adapters without subgroups run it (its sums through workgroup memory).
     if gpu.subgroup_lanes > 0 {
         let lanes = gpu.subgroup_lanes;
         gpu.subgroup_lanes = 0;
-        check_on(&gpu, &arch, n, h, w);
+        check_on(&gpu, Family::Gpu, &arch, (n, h, w));
         gpu.subgroup_lanes = lanes;
     }
-    gpu.kernels = Family::Auto;
     gpu.tuning = adapter;
-    check_on(&gpu, &arch, n, h, w);
+    check_on(&gpu, Family::Auto, &arch, (n, h, w));
 }
 
-fn check_on(gpu: &Gpu, arch: &Arch, n: usize, h: usize, w: usize) {
+fn check_on(gpu: &Gpu, family: Family, arch: &Arch, (n, h, w): (usize, usize, usize)) {
     let (padding, act) = (arch.padding, arch.stem.act);
     let weights = load_weights(arch, &mut RuleSource).unwrap();
     let graph = lower(arch, n, h, w).unwrap();
     let input = rule_input(&[n, 3, h, w]);
     let expected = reference::run(&graph, &weights, &input);
     let gw = GpuWeights::new(gpu, &weights, Precision::F32);
-    let session = Executor::new(gpu, &gw, graph.clone(), true).unwrap();
+    let session = Executor::new(gpu, &gw, graph.clone(), true, family).unwrap();
     let out = session.run(&input).unwrap();
     let mut checked = vec![(graph.logits, out.logits.clone(), "logits".to_string())];
     for s in &out.stages {
@@ -85,7 +82,7 @@ fn check_on(gpu: &Gpu, arch: &Arch, n: usize, h: usize, w: usize) {
             assert!(
                 ((a - b) as f64).abs() <= tol,
                 "{padding:?} {act:?} {:?} {:?} {n}x3x{h}x{w} {name}[{i}]: ours {a}, reference {b}, tolerance {tol}",
-                gpu.kernels,
+                family,
                 gpu.tuning
             );
         }

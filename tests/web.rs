@@ -63,7 +63,7 @@ async fn check_golden(index: usize) {
     let engine = engine().await;
     let golden = Golden::parse(Path::new(name), text).unwrap();
     let start = web_time::Instant::now();
-    let v = verify_async(&golden, engine.gpu(), Precision::F32)
+    let v = verify_async(&golden, &engine, Precision::F32)
         .await
         .unwrap();
     console_log!(

@@ -160,7 +160,7 @@ fn sweep(
         let (mut total, mut correct) = (0.0, true);
         for ((case, input), expected) in cases.iter().zip(&inputs).zip(&expected) {
             let gw = GpuWeights::new(&g, &case.weights, precision);
-            let session = Executor::with_family(&g, &gw, case.graph.clone(), false, family)?;
+            let session = Executor::new(&g, &gw, case.graph.clone(), false, family)?;
             // Warm-up (pipeline creation and first-use costs), checked for device errors so a
             // candidate the driver rejects fails instead of timing nothing.
             let out = g.scoped("a tuning run", || session.run(input))?;

@@ -21,15 +21,13 @@
 use super::{Engine, LoadOptions, LoadedModel, Model, Session, SessionOptions};
 use crate::Result;
 use crate::gpu::{Gpu, GpuWeights};
-use std::sync::Arc;
 
 impl Engine {
     /// Like [`Engine::new`], without blocking: the way to open the GPU in a browser, where a
     /// browser without WebGPU gives `Error::NoWebGpu`.
     pub async fn new_async() -> Result<Self> {
-        Ok(Engine {
-            gpu: Arc::new(Gpu::new_async().await?),
-        })
+        crate::kernels::Family::from_env()?;
+        Ok(Engine::from_gpu(Gpu::new_async().await?))
     }
 
     /// Like [`Engine::load`], without blocking.

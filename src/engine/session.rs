@@ -126,7 +126,7 @@ impl Session {
     pub(super) fn new(model: &LoadedModel, o: SessionOptions) -> Result<Self> {
         let p = Self::prepare(model, o)?;
         let (gpu, weights) = (&model.gpu, &model.weights);
-        let inner = Executor::with_family(gpu, weights, p.graph, o.capture_stages, p.family)?;
+        let inner = Executor::new(gpu, weights, p.graph, o.capture_stages, p.family)?;
         Ok(Self::assemble(model, o, inner, p.embeds))
     }
 
@@ -134,8 +134,7 @@ impl Session {
     pub(super) async fn new_async(model: &LoadedModel, o: SessionOptions) -> Result<Self> {
         let p = Self::prepare(model, o)?;
         let (gpu, weights) = (&model.gpu, &model.weights);
-        let inner =
-            Executor::with_family_async(gpu, weights, p.graph, o.capture_stages, p.family).await?;
+        let inner = Executor::new_async(gpu, weights, p.graph, o.capture_stages, p.family).await?;
         Ok(Self::assemble(model, o, inner, p.embeds))
     }
 
@@ -153,7 +152,7 @@ impl Session {
         guard::check_size(&arch, size, model.weights.precision, limit)?;
         Ok(Prepared {
             graph: lower(&arch, o.batch, o.height, o.width)?,
-            family: o.kernels.unwrap_or(model.gpu.kernels),
+            family: o.kernels.unwrap_or(model.kernels),
             embeds,
         })
     }

@@ -18,9 +18,6 @@ pub struct Gpu {
     /// Kernel shapes for this adapter: the cached result of `effnet tune`, or the defaults.
     /// Public so callers (and tests) can try other shapes.
     pub tuning: super::Tuning,
-    /// The kernel family sessions run unless they or `EFFNET_KERNELS` choose
-    /// (`kernels::Family::default_for` the adapter). Public so callers can switch.
-    pub kernels: crate::kernels::Family,
     /// The fewest lanes a subgroup has on this device; 0 without the SUBGROUP feature.
     pub subgroup_lanes: u32,
     /// Store f16 as native `f16` (SHADER_F16); otherwise as packed pairs in `u32` words.
@@ -34,20 +31,6 @@ pub struct Gpu {
     /// `effnet` command prints them as notes.
     pub notes: Vec<String>,
     health: Arc<Health>,
-}
-
-/// The family an engine's sessions run unless they choose: `EFFNET_KERNELS`, else the
-/// adapter's default; with a note when the variable names no family (an app's own device
-/// cannot fail here, so the default is kept and the note says so).
-fn kernels_for(info: &wgpu::AdapterInfo) -> (crate::kernels::Family, Option<String>) {
-    let default = crate::kernels::Family::default_for(info.device_type);
-    match crate::kernels::Family::from_env() {
-        Ok(chosen) => (chosen.unwrap_or(default), None),
-        Err(e) => (
-            default,
-            Some(format!("{e}; the {} family runs", default.name())),
-        ),
-    }
 }
 
 /// What the device callbacks report. wgpu's default uncaptured-error handler panics, which
@@ -73,7 +56,7 @@ impl Gpu {
         return pollster::block_on(Self::on_adapter_async(index));
         #[cfg(target_arch = "wasm32")]
         Err(super::blocking_in_browser(
-            "Engine::on_adapter",
+            &format!("Engine::on_adapter({index:?})"),
             "Engine::new_async",
         ))
     }
@@ -85,8 +68,6 @@ impl Gpu {
 
     /// Like `on_adapter`, without blocking.
     pub async fn on_adapter_async(index: Option<usize>) -> Result<Self> {
-        // A misspelt EFFNET_KERNELS is an error before any work; `from_device` applies it.
-        crate::kernels::Family::from_env()?;
         let desc = wgpu::InstanceDescriptor::new_without_display_handle().with_env();
         let backends = format!("{:?}", desc.backends);
         let all = desc.backends;
@@ -183,13 +164,11 @@ impl Gpu {
         let pipeline_cache = pipeline_cache.map(Arc::new);
         // A browser has no cache folder, and no one to tell.
         let no_cache = no_cache.filter(|_| !cfg!(target_arch = "wasm32"));
-        let (kernels, kernels_note) = kernels_for(&info);
         Gpu {
-            notes: [no_cache, tuning_note, pipeline_note, kernels_note]
+            notes: [no_cache, tuning_note, pipeline_note]
                 .into_iter()
                 .flatten()
                 .collect(),
-            kernels,
             pipeline_cache,
             native_f16: features.contains(wgpu::Features::SHADER_F16),
             device,

@@ -169,7 +169,7 @@ fn run(gpu: &Gpu, case: &Case, family: Family, precision: Precision) -> (Vec<f32
     let kernel = super::describe(g, &g.ops[0], &gpu.tuning, family).kernel();
     assert_eq!(kernel.family(), family, "{}: runs {kernel:?}", case.name);
     let weights = GpuWeights::new(gpu, &case.weights, precision);
-    let executor = Executor::with_family(gpu, &weights, g.clone(), false, family).unwrap();
+    let executor = Executor::new(gpu, &weights, g.clone(), false, family).unwrap();
     (executor.run(&input).unwrap().logits, expected)
 }
 

@@ -59,17 +59,8 @@ impl Executor {
     /// Prepares `graph` to run on `gpu` with `weights`. With `capture_stages`, every run also
     /// returns the output of every stage. A shader or pipeline the device rejects is an error
     /// here, not a silent failure of later runs.
+    /// Its dispatches run the kernels of `family`.
     pub fn new(
-        gpu: &Gpu,
-        weights: &GpuWeights,
-        graph: Graph,
-        capture_stages: bool,
-    ) -> Result<Self> {
-        Self::with_family(gpu, weights, graph, capture_stages, gpu.kernels)
-    }
-
-    /// Like `new`, with the kernels of `family` (`new` takes the engine's, `gpu.kernels`).
-    pub fn with_family(
         gpu: &Gpu,
         weights: &GpuWeights,
         graph: Graph,

@@ -6,7 +6,7 @@ use effnet::gpu::Precision;
 use effnet::gpu::tuning::store;
 use effnet::kernels::Family;
 use effnet::output::{Content, OutputRules};
-use effnet::{Engine, LoadOptions, Result};
+use effnet::{LoadOptions, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -68,7 +68,8 @@ pub struct TuneArgs {
 }
 
 pub fn tune(a: TuneArgs, gpu: &crate::GpuArgs) -> Result<ExitCode> {
-    let gpu = gpu.open()?;
+    let engine = gpu.open()?;
+    let gpu = engine.gpu();
     note!(
         "adapter: {} (current tuning {:?})",
         gpu.describe(),
@@ -134,7 +135,7 @@ pub fn run(a: BenchArgs, gpu: &crate::GpuArgs) -> Result<ExitCode> {
             crate::output::open(t, &rules)
         })
         .transpose()?;
-    let engine = Engine::from_gpu(gpu.open()?);
+    let engine = gpu.open()?;
     let r = a.res.unwrap_or(model.arch.resolution);
     let loaded = engine.load_with(model, LoadOptions::default().with_precision(precision))?;
     let opts = BenchOptions {

@@ -1,6 +1,7 @@
 //! The `effnet` command line: a thin layer over the library.
 
 use clap::{Parser, Subcommand};
+use effnet::Engine;
 use effnet::golden::{Backend, Golden, verify};
 use effnet::gpu::{Gpu, Precision};
 use effnet::model::{format_table, try_info};
@@ -66,15 +67,15 @@ pub struct GpuArgs {
 impl GpuArgs {
     /// Opens the adapter asked for, with the kernel family asked for as its sessions'
     /// default, and prints what opening it noted.
-    pub fn open(&self) -> effnet::Result<Gpu> {
-        let mut gpu = Gpu::on_adapter(self.device)?;
+    pub fn open(&self) -> effnet::Result<Engine> {
+        let mut engine = Engine::on_adapter(self.device)?;
         if let Some(family) = self.kernels {
-            gpu.kernels = family;
+            engine = engine.with_kernels(family);
         }
-        for n in &gpu.notes {
+        for n in engine.notes() {
             note!("note: {n}");
         }
-        Ok(gpu)
+        Ok(engine)
     }
 }
 

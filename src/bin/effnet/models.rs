@@ -2,7 +2,7 @@
 //! and putting it on the GPU.
 
 use clap::Args;
-use effnet::{Engine, Error, LoadOptions, LoadedModel, Model, Precision, Result};
+use effnet::{Error, LoadOptions, LoadedModel, Model, Precision, Result};
 use std::path::{Path, PathBuf};
 
 /// Model options shared by `classify`, `features` and `eval`.
@@ -109,7 +109,7 @@ impl ModelArgs {
             model = with_labels_file(model, path)?;
         }
         let res = self.res.unwrap_or(model.arch.resolution);
-        let engine = Engine::from_gpu(gpu.open()?);
+        let engine = gpu.open()?;
         let loaded = engine.load_with(model, LoadOptions::default().with_precision(precision))?;
         Ok(Opened {
             loaded,

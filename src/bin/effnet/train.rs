@@ -103,7 +103,7 @@ pub fn run(a: TrainArgs, gpu: &crate::GpuArgs) -> Result<ExitCode> {
         .with_force(a.force);
     let output = crate::output::open(&a.out, &rules)?;
     let backbone = Backbone::read(a.model.as_deref(), (a.arch.as_deref(), a.force_arch))?;
-    let engine = Engine::from_gpu(gpu.open()?);
+    let engine = gpu.open()?;
     let res = a.res.unwrap_or(backbone.found.arch.resolution);
     let loaded = engine.load_with(backbone.model.clone(), LoadOptions::default())?;
     let started = Instant::now();

@@ -301,7 +301,7 @@ pub(crate) mod tests {
             let input = rule_input(&g.shapes[g.input].dims());
             let weights = GpuWeights::new(&gpu, &case.weights, Precision::F16);
             let run = |family| {
-                let e = Executor::with_family(&gpu, &weights, g.clone(), false, family).unwrap();
+                let e = Executor::new(&gpu, &weights, g.clone(), false, family).unwrap();
                 e.run(&input).unwrap().logits
             };
             let kernel = describe_any(g, &g.ops[0], &Default::default(), Family::Gpu).kernel();

@@ -10,9 +10,9 @@ use crate::kernels::Family;
 use crate::{Error, Result};
 
 impl Executor {
-    /// Like `with_family`, awaiting the device's verdict on the buffers and pipelines instead
+    /// Like `new`, awaiting the device's verdict on the buffers and pipelines instead
     /// of blocking for it (the only way in a browser).
-    pub async fn with_family_async(
+    pub async fn new_async(
         gpu: &Gpu,
         weights: &GpuWeights,
         graph: Graph,

@@ -39,7 +39,7 @@ fn sums_match(gpu: &Gpu, case: &Case, variant: &str) -> u32 {
     let input = rule_input(&g.shapes[g.input].dims());
     let expected = reference::run(g, &case.weights, &input).swap_remove(g.logits);
     let weights = GpuWeights::new(gpu, &case.weights, Precision::F32);
-    let run = Executor::with_family(gpu, &weights, g.clone(), false, Family::Gpu);
+    let run = Executor::new(gpu, &weights, g.clone(), false, Family::Gpu);
     let ours = run.unwrap().run(&input).unwrap().logits;
     let partials = g.shapes[g.logits].w;
     let totals = |v: &[f32]| -> Vec<f64> {
