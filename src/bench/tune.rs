@@ -10,7 +10,7 @@
 use super::cases::{gpu_tuning_set, tuning_set};
 use crate::gpu::tuning::GPU_UNIT_CANDIDATES;
 use crate::gpu::{Gpu, GpuWeights, Precision, Tuning};
-use crate::kernels::gpu_family::subgroup_reductions;
+use crate::kernels::gpu::subgroup_reductions;
 use crate::kernels::{self, Case, Family};
 use crate::reference;
 use crate::runtime::Executor;

@@ -2,18 +2,18 @@
 
 pub mod buffers;
 pub mod device;
-pub mod formats;
 pub(crate) mod oneshot;
 pub mod pipeline_cache;
 pub mod pipelines;
 pub mod tuning;
 pub mod weights;
 
+pub use crate::kernels::formats;
+pub use crate::kernels::{Kernel, Tuning};
 pub use buffers::buffers_created;
 pub(crate) use buffers::{create_buffer, create_buffer_init, create_storage};
 pub use device::Gpu;
-pub use pipelines::{Kernel, Pipelines, Precision};
-pub use tuning::Tuning;
+pub use pipelines::{Pipelines, Precision};
 pub use weights::GpuWeights;
 
 /// The error for a blocking call made in a browser, where the page's one thread would wait

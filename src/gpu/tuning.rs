@@ -1,132 +1,13 @@
-//! Kernel shape choices per adapter. `effnet tune` times the candidates on shapes
+//! The tuning cache: `effnet tune` times the candidates (`kernels::tuning`) on shapes
 //! EfficientNet really uses and caches the winner on disk, keyed by adapter, driver and
 //! backend; later engines on the same adapter load it. Without a cached entry the defaults
 //! apply, so results never depend on whether tuning ran (every candidate is tested for
 //! correctness in tests/kernels.rs).
 
-use crate::kernels::gpu_family::DEFAULT_UNITS;
-use crate::kernels::pointwise::CO_CANDIDATES as POINTWISE_CO_CANDIDATES;
+pub use crate::kernels::tuning::{GPU_UNIT_CANDIDATES, Tuning};
 use crate::{Error, Result};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-/// A cache entry written before a field existed takes the adapter's default for it
-/// (`cached`); the serde defaults below only let `store` read such entries of other
-/// adapters back (0 units is no tuning to run: `fits`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Tuning {
-    /// Output channels one pointwise invocation computes.
-    pub pointwise_co: u32,
-    /// Share weights across a subgroup (shaders/lanes_subgroup.wgsl: one lane loads, a
-    /// broadcast hands the value to all) instead of every lane loading them. Needs subgroups
-    /// of at least 8 lanes.
-    #[serde(default)]
-    pub subgroups: bool,
-    /// Compute units the GPU family sizes its grids for (`kernels::gpu_family`): it takes
-    /// smaller tiles until a layer makes about two workgroups per unit. wgpu does not say
-    /// how many SMs or CUs an adapter has, so `effnet tune` measures the best value.
-    #[serde(default)]
-    pub gpu_units: u32,
-    /// Whether the GPU family sums across lanes with subgroup operations where the adapter
-    /// has them (`gpu_family::subgroup_reductions`), rather than through workgroup memory:
-    /// `effnet tune` times both.
-    #[serde(default = "yes")]
-    pub gpu_subgroup_sums: bool,
-    /// Whether the GPU family stages and multiplies in f16 when storage is native f16
-    /// (`gpu::formats::Arithmetic`): twice the values per workgroup-memory byte and per
-    /// register, and double-rate arithmetic on most GPUs, but emulated on CPU drivers
-    /// (lavapipe: 28% slower); `effnet tune` times both.
-    #[serde(default)]
-    pub gpu_f16_math: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-fn default_units() -> u32 {
-    DEFAULT_UNITS as u32
-}
-
-/// The compute-unit counts `effnet tune` tries for the GPU family: a one-core CPU driver up
-/// to twice an H200's 132 SMs, doubling (each step changes some layer's tiles).
-pub const GPU_UNIT_CANDIDATES: [u32; 10] = [1, 2, 4, 8, 16, 32, 64, 132, 264, 528];
-
-impl Default for Tuning {
-    fn default() -> Self {
-        Tuning {
-            pointwise_co: 16,
-            subgroups: false,
-            gpu_units: default_units(),
-            gpu_subgroup_sums: true,
-            gpu_f16_math: true,
-        }
-    }
-}
-
-impl Tuning {
-    /// The shapes to use on an adapter nobody has tuned. CPU drivers get what `effnet tune`
-    /// picks on lavapipe (there every load in a loop is a loop over the SIMD lanes, so large
-    /// blocks and subgroup-shared weights pay: BENCHMARKS.md), and GPU-family grids sized
-    /// for its threads (lavapipe runs one workgroup per thread at a time: it ran B0 twice
-    /// as fast as with grids sized for an H200); GPUs the portable middle.
-    pub fn default_for(info: &wgpu::AdapterInfo, subgroup_lanes: u32) -> Self {
-        if info.device_type != wgpu::DeviceType::Cpu {
-            return Tuning::default();
-        }
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let cpu = Tuning {
-            pointwise_co: 32,
-            subgroups: true,
-            gpu_units: threads as u32,
-            gpu_subgroup_sums: true,
-            gpu_f16_math: false,
-        };
-        if cpu.fits(subgroup_lanes) {
-            cpu
-        } else {
-            Tuning {
-                subgroups: false,
-                ..cpu
-            }
-        }
-    }
-
-    /// Whether an adapter whose subgroups have at least `subgroup_lanes` lanes (0: no
-    /// subgroups) can run this: the subgroup kernels broadcast from lanes 0 .. 8.
-    pub fn fits(&self, subgroup_lanes: u32) -> bool {
-        POINTWISE_CO_CANDIDATES.contains(&self.pointwise_co)
-            && (!self.subgroups || subgroup_lanes >= 8)
-            && self.gpu_units > 0
-    }
-
-    /// The GPU-family tunings the tests run (`gpu_units` 1, whose grids take the largest
-    /// tiles, and `DEFAULT_UNITS`, whose batch-1 grids take the smallest, split-K
-    /// included), so whichever a cache holds has been checked against the CPU reference.
-    pub fn gpu_family_checks(&self) -> Vec<Tuning> {
-        [1, default_units()]
-            .map(|gpu_units| Tuning { gpu_units, ..*self })
-            .to_vec()
-    }
-
-    /// Every CPU-family tuning an adapter with `subgroup_lanes`-lane subgroups can run
-    /// (`gpu_units` as in `self`): the candidates `effnet tune` times and the tests check
-    /// against the CPU reference.
-    pub fn candidates(&self, subgroup_lanes: u32) -> Vec<Tuning> {
-        [false, true]
-            .iter()
-            .flat_map(|&subgroups| {
-                POINTWISE_CO_CANDIDATES.map(|pointwise_co| Tuning {
-                    pointwise_co,
-                    subgroups,
-                    ..*self
-                })
-            })
-            .filter(|t| t.fits(subgroup_lanes))
-            .collect()
-    }
-}
 
 /// The cache file: `$EFFNET_CACHE_DIR/tuning.json`, else `$XDG_CACHE_HOME/effnet/…`, else
 /// `$HOME/.cache/effnet/…`; `None` where [`cache_dir`] turns the caches off.
@@ -264,22 +145,6 @@ pub fn store(info: &wgpu::AdapterInfo, tuning: Tuning) -> Result<PathBuf> {
 mod tests {
     use super::Tuning;
 
-    /// A cache entry written before `gpu_units` existed still loads, marked absent (0) so
-    /// `cached` gives it the adapter's default instead of grids for a GPU it may not be.
-    #[test]
-    fn old_cache_entries_load_without_gpu_units() {
-        let old: Tuning = serde_json::from_str(r#"{"pointwise_co":32,"subgroups":true}"#).unwrap();
-        assert_eq!(
-            (old.pointwise_co, old.subgroups, old.gpu_units),
-            (32, true, 0)
-        );
-        assert!(
-            old.gpu_subgroup_sums,
-            "the GPU family's sums as before the field"
-        );
-        assert!(!old.fits(8), "0 units is not a tuning to run");
-    }
-
     /// Fields an old entry lacks come from the adapter's defaults; stored ones stay.
     #[test]
     fn old_cache_entries_get_the_adapters_defaults() {
@@ -302,15 +167,5 @@ mod tests {
             (8, 64, false)
         );
         assert!(super::from_entry(serde_json::json!({"pointwise_co": "x"}), gpu).is_none());
-    }
-
-    /// A CPU driver's default grids are sized for its threads, a GPU's for the default.
-    #[test]
-    fn defaults_size_grids_for_the_adapter() {
-        let mut info = wgpu::AdapterInfo::new(wgpu::DeviceType::Cpu, wgpu::Backend::Vulkan);
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        assert_eq!(Tuning::default_for(&info, 8).gpu_units, threads as u32);
-        info.device_type = wgpu::DeviceType::DiscreteGpu;
-        assert_eq!(Tuning::default_for(&info, 32), Tuning::default());
     }
 }

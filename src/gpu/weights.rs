@@ -2,7 +2,10 @@
 //! shared by every session made from it.
 
 use super::{Gpu, Precision};
-use crate::kernels::{self, classifier, se};
+use crate::kernels::{
+    self,
+    cpu::{classifier, se},
+};
 use crate::model::ModelWeights;
 
 /// Per-layer weight buffers, each in the layout of the kernel that reads it (`layout` in

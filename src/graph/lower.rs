@@ -4,7 +4,7 @@ use super::ops::{
     ConvGeom, ConvOp, DepthwiseOp, Graph, Op, PointwiseOp, PoolClassifyOp, SeExciteOp, Shape,
     StageOutput, TensorId,
 };
-use crate::kernels::depthwise;
+use crate::kernels::cpu::depthwise;
 use crate::model::{Arch, Block, ConvLayer};
 use crate::{Error, Result};
 

@@ -2,7 +2,8 @@
 //! accumulation), under every tuning that changes the kernel's code. And, with no GPU, that
 //! each kernel's Rust side and WGSL agree on its parameter block and override constants.
 
-use super::{Case, Family, Kernel, classifier, conv, depthwise, pointwise, se};
+use super::cpu::{classifier, conv, depthwise, pointwise, se};
+use super::{Case, Family, Kernel, OpKind};
 use crate::gpu::pipelines::{Arithmetic, Storage};
 use crate::gpu::{Gpu, GpuWeights, Precision, Tuning};
 use crate::graph::Op;
@@ -192,11 +193,11 @@ fn gpu_family_runs(gpu: &Gpu) -> Vec<(Tuning, u32, &'static str)> {
 
 /// The `Gpu::subgroup_lanes` to run GPU-family kernels with, each named: the adapter's (their
 /// subgroup variant) and 0 (the plain one, what adapters without subgroups run). Without
-/// subgroups (or too few lanes for `gpu_family::subgroup_reductions`) only the plain one,
+/// subgroups (or too few lanes for `gpu::subgroup_reductions`) only the plain one,
 /// or a failure with `CI=true`.
 pub(crate) fn subgroup_variants(gpu: &Gpu) -> Vec<(u32, &'static str)> {
     let lanes = gpu.subgroup_lanes;
-    if super::gpu_family::subgroup_reductions(lanes) {
+    if super::gpu::subgroup_reductions(lanes) {
         return vec![(lanes, "subgroup sums"), (0, "workgroup sums")];
     }
     assert!(
@@ -239,18 +240,18 @@ fn module(kernel: Kernel) -> naga::Module {
 #[test]
 fn params_structs_match_their_wgsl_layout() {
     for kernel in Kernel::ALL {
-        let (fields, size) = match kernel.cpu_namesake() {
-            Kernel::Conv => (conv::ConvParams::FIELDS, size_of::<conv::ConvParams>()),
-            Kernel::Depthwise => (
+        let (fields, size) = match kernel.op {
+            OpKind::Conv => (conv::ConvParams::FIELDS, size_of::<conv::ConvParams>()),
+            OpKind::Depthwise => (
                 depthwise::DepthwiseParams::FIELDS,
                 size_of::<depthwise::DepthwiseParams>(),
             ),
-            Kernel::SeExcite => (se::SeParams::FIELDS, size_of::<se::SeParams>()),
-            Kernel::Pointwise => (
+            OpKind::SeExcite => (se::SeParams::FIELDS, size_of::<se::SeParams>()),
+            OpKind::Pointwise => (
                 pointwise::PointwiseParams::FIELDS,
                 size_of::<pointwise::PointwiseParams>(),
             ),
-            _ => (
+            OpKind::Classifier => (
                 classifier::ClassifierParams::FIELDS,
                 size_of::<classifier::ClassifierParams>(),
             ),

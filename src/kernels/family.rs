@@ -1,7 +1,7 @@
 //! The two kernel families. The CPU family (`kernels::{conv, depthwise, ...}`) is shaped for
 //! CPU Vulkan drivers such as lavapipe: small workgroups, no workgroup memory, every lane
 //! loading its own values, because there idle lanes still cost and shared memory is plain
-//! memory. The GPU family (`kernels::gpu_family`) is shaped for real GPUs: 64–256-lane
+//! memory. The GPU family (`kernels::gpu`) is shaped for real GPUs: 64–256-lane
 //! workgroups, tiles staged in `var<workgroup>`, workgroup reductions, whole-word stores.
 //! Both read the same weight layouts and tensors, so a session may mix them op by op.
 
@@ -21,7 +21,7 @@ pub enum Family {
     Cpu,
     /// Shaped for GPUs.
     Gpu,
-    /// Per op, the family measured faster on a GPU (`gpu_family::preferred`): the default on
+    /// Per op, the family measured faster on a GPU (`gpu::preferred`): the default on
     /// every adapter that is not a CPU.
     #[default]
     Auto,

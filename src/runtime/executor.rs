@@ -5,11 +5,12 @@
 use super::bind::BindContext;
 use super::guard::{check_graph, tensor_bytes};
 use super::timer::{Profile, Timer};
-use crate::gpu::pipelines::Storage;
 use crate::gpu::weights::{decode, encode};
 use crate::gpu::{Gpu, GpuWeights, Pipelines, Precision, create_storage};
 use crate::graph::plan::{self, Pass, passes_and_readback};
 use crate::graph::{Graph, Output, StageTensor, TensorId};
+use crate::kernels::formats::Storage;
+use crate::kernels::source::Variants;
 use crate::kernels::{self, DispatchDesc, Family};
 use crate::{Error, Result};
 
@@ -98,13 +99,16 @@ impl Executor {
         let ctx = BindContext::new(gpu, &descs, &slots, &p.slot_of, weights);
         let format = Storage::for_precision(precision, gpu.native_f16);
         let cache = gpu.pipeline_cache.as_ref().map(|c| c.cache.clone());
-        let variants = crate::gpu::pipelines::Variants::of(gpu);
-        let mut pipelines = Pipelines::new(dev, format, variants, cache);
+        let variants = Variants::of(&gpu.tuning, gpu.subgroup_lanes);
+        let mut pipelines = Pipelines::new(dev, cache);
         let dispatches = descs
             .iter()
             .enumerate()
             .map(|(i, d)| Dispatch {
-                pipeline: pipelines.get(dev, d.kernel(), d.constants.clone()).clone(),
+                pipeline: (pipelines.get(dev, (d.kernel(), d.constants.clone()), || {
+                    variants.source(d.kernel(), format)
+                }))
+                .clone(),
                 bind_group: ctx.bind_group(dev, &pipelines.layout, i, d),
                 workgroups: d.workgroups,
                 label: dispatch_label(d),

@@ -8,7 +8,7 @@
 
 use crate::gpu::Precision;
 use crate::graph::{Graph, Op, lower};
-use crate::kernels::{DispatchDesc, se};
+use crate::kernels::{DispatchDesc, cpu::se};
 use crate::model::Arch;
 use crate::{Error, Result};
 

@@ -1,5 +1,5 @@
 //! GPU family: dense k×k convolution + folded BN + activation (+ residual) as an implicit
-//! GEMM (shaders/gpu_family/conv.wgsl): M = output channels, N = batch × output pixels,
+//! GEMM (shaders/gpu/conv.wgsl): M = output channels, N = batch × output pixels,
 //! K = input channels × k × k in slices of whole input channels. Each workgroup stages a
 //! weight tile and an im2col tile in workgroup memory; each lane accumulates 4 channels × 4
 //! pixels. Same parameters (`conv::ConvParams`), weight layout (`conv::layout`) and tensors
@@ -7,9 +7,9 @@
 
 use crate::graph::Graph;
 use crate::graph::ops::ConvOp;
-use crate::kernels::{DispatchDesc, act_code, conv, u};
+use crate::kernels::{DispatchDesc, act_code, cpu::conv, u};
 
-pub const WGSL: &str = include_str!("../../../shaders/gpu_family/conv.wgsl");
+pub const WGSL: &str = include_str!("../../../shaders/gpu/conv.wgsl");
 
 /// WebGPU's default limit on workgroup memory per workgroup.
 const WORKGROUP_BYTES: usize = 16384;
@@ -34,7 +34,7 @@ impl Tile {
         self.ci * k * k
     }
 
-    /// Workgroup memory of shaders/gpu_family/conv.wgsl: the weight tile (at least TX
+    /// Workgroup memory of shaders/gpu/conv.wgsl: the weight tile (at least TX
     /// rows, for the odd-plane edge values) and the im2col tile, in vec4s of f32.
     pub fn workgroup_bytes(&self, k: usize) -> usize {
         let ks = self.taps(k);
@@ -102,12 +102,12 @@ pub fn describe(g: &Graph, op: &ConvOp, units: usize) -> Option<DispatchDesc> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::super::super::case::{Case, conv_weights, convs_only, geom};
-    use super::super::super::{Family, check, conv, describe as describe_any};
     use super::{FILL_PER_UNIT, WORKGROUP_BYTES, tile};
     use crate::gpu::{Gpu, GpuWeights, Precision};
     use crate::graph::Op;
     use crate::graph::ops::{ConvOp, Shape};
-    use crate::kernels::gpu_family::DEFAULT_UNITS;
+    use crate::kernels::gpu::DEFAULT_UNITS;
+    use crate::kernels::{Family, check, cpu::conv, describe as describe_any};
     use crate::model::rule::rule_input;
     use crate::model::weights::ConvKind;
     use crate::runtime::Executor;

@@ -1,13 +1,13 @@
 //! Dense k×k convolution + folded BN + activation (+ residual): the stem, Fused-MBConv
 //! expansion and ConvBnAct (shaders/conv.wgsl).
 
-use super::case::{Case, conv_weights, convs_only, geom, out_size, square};
-use super::{DispatchDesc, Params, WeightRef, act_code, u, vec_taps};
 use crate::graph::ops::ConvOp;
 use crate::graph::{Graph, Op};
+use crate::kernels::case::{Case, conv_weights, convs_only, geom, out_size, square};
+use crate::kernels::{DispatchDesc, Params, WeightRef, act_code, u, vec_taps};
 use crate::model::weights::{ConvKind, ConvWeights};
 
-pub const WGSL: &str = include_str!("../../shaders/conv.wgsl");
+pub const WGSL: &str = include_str!("../../../shaders/cpu/conv.wgsl");
 
 /// Output channels one invocation computes (`CO`; the shader's 16 named accumulators). 16
 /// rather than 4: on lavapipe each input row load then serves 4× the multiply-adds
@@ -145,6 +145,6 @@ pub fn cases() -> Vec<Case> {
 mod tests {
     #[test]
     fn b0_and_v2s_shapes_match_the_reference() {
-        super::super::check::cases(&super::cases());
+        crate::kernels::check::cases(&super::cases());
     }
 }

@@ -1,13 +1,13 @@
 //! Depthwise k×k convolution + folded BN + activation, optionally leaving per-channel partial
 //! sums of its output for the SE block that follows (shaders/depthwise.wgsl).
 
-use super::case::{Case, conv_weights, convs_only, geom, out_size, square};
-use super::{Aux, DispatchDesc, Params, WeightRef, act_code, u, vec_taps};
 use crate::graph::ops::{ConvGeom, DepthwiseOp};
 use crate::graph::{Graph, Op};
+use crate::kernels::case::{Case, conv_weights, convs_only, geom, out_size, square};
+use crate::kernels::{Aux, DispatchDesc, Params, WeightRef, act_code, u, vec_taps};
 use crate::model::weights::{ConvKind, ConvWeights};
 
-pub const WGSL: &str = include_str!("../../shaders/depthwise.wgsl");
+pub const WGSL: &str = include_str!("../../../shaders/cpu/depthwise.wgsl");
 
 /// Consecutive outputs of a row one invocation computes (`OUT_X`; one vec4).
 pub const OUT_X: usize = 4;
@@ -181,6 +181,6 @@ pub fn cases() -> Vec<Case> {
 mod tests {
     #[test]
     fn b0_and_v2s_shapes_match_the_reference() {
-        super::super::check::cases(&super::cases());
+        crate::kernels::check::cases(&super::cases());
     }
 }

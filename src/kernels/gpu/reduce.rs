@@ -1,13 +1,13 @@
 //! GPU family: how the kernels that sum across lanes (depthwise's SE sums, SE and classifier
 //! rows) do it. Each takes its entry point and sums from one of two WGSL files: with
-//! subgroup operations (shaders/gpu_family/reduce_subgroup.wgsl) where the adapter has
+//! subgroup operations (shaders/gpu/reduce_subgroup.wgsl) where the adapter has
 //! them, else through workgroup memory (reduce_plain.wgsl). `subgroup_reductions` is the
 //! one switch between them.
 
 /// The sums through workgroup memory: every lane a subgroup of its own.
-pub const PLAIN: &str = include_str!("../../../shaders/gpu_family/reduce_plain.wgsl");
+pub const PLAIN: &str = include_str!("../../../shaders/gpu/reduce_plain.wgsl");
 /// The sums by subgroupAdd and subgroupShuffleXor, checked per workgroup.
-pub const SUBGROUP: &str = include_str!("../../../shaders/gpu_family/reduce_subgroup.wgsl");
+pub const SUBGROUP: &str = include_str!("../../../shaders/gpu/reduce_subgroup.wgsl");
 
 /// The fewest lanes per subgroup the subgroup sums are used with: 4, WebGPU's smallest
 /// subgroup, already replaces a barrier and 4 serial reads per group with 2 shuffles.

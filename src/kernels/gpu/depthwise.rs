@@ -1,5 +1,5 @@
 //! GPU family: depthwise k×k conv (k = 3 or 5, stride 1 or 2) + folded BN + activation, and
-//! the SE partial sums (shaders/gpu_family/depthwise.wgsl). A workgroup stages the input
+//! the SE partial sums (shaders/gpu/depthwise.wgsl). A workgroup stages the input
 //! rows of CH planes × a band of TH output rows, halo included, in workgroup memory, and its
 //! lanes compute blocks of ROWS × 4 outputs from there. The tiling is chosen per layer by a
 //! cost model (`tiling`): whole planes and several planes per workgroup on small planes,
@@ -8,10 +8,10 @@
 
 use crate::graph::ops::{ConvGeom, DepthwiseOp};
 use crate::graph::{Graph, Shape};
-use crate::kernels::depthwise::{self, se_partials};
+use crate::kernels::cpu::depthwise::{self, se_partials};
 use crate::kernels::{DispatchDesc, u};
 
-pub const WGSL: &str = include_str!("../../../shaders/gpu_family/depthwise.wgsl");
+pub const WGSL: &str = include_str!("../../../shaders/gpu/depthwise.wgsl");
 
 /// Workgroup memory in f32 values: 16 KiB, WebGPU's default limit.
 const SHARED_VALUES: usize = 4096;
@@ -57,7 +57,7 @@ impl Tiling {
     }
 
     /// Values of `tile`, `ot` and `red` (ot only when output rows are not whole vec4s; red
-    /// with the subgroup variant's layout check, shaders/gpu_family/reduce_subgroup.wgsl:
+    /// with the subgroup variant's layout check, shaders/gpu/reduce_subgroup.wgsl:
     /// 65 words).
     fn shared(&self, o: Shape, geom: &ConvGeom) -> (usize, usize, usize) {
         let tile = self.ch * self.tile_rows(geom) * staged_row(o.w, geom.stride);
@@ -189,7 +189,7 @@ pub(crate) mod tests {
     use crate::graph::ops::{ConvGeom, DepthwiseOp, SeExciteOp};
     use crate::graph::{Graph, Op, Shape};
     use crate::kernels::case::{Case, conv_weights, convs_only};
-    use crate::kernels::depthwise::{self, se_partials};
+    use crate::kernels::cpu::depthwise::{self, se_partials};
     use crate::kernels::{Family, check};
     use crate::model::Activation;
     use crate::model::rule::rule_tensor;

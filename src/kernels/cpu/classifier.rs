@@ -1,14 +1,14 @@
 //! Global average pool + classifier, or the pooled features alone for a headless backbone
 //! (shaders/classifier.wgsl).
 
-use super::case::{Case, square};
-use super::{Aux, DispatchDesc, Params, WeightRef, u};
 use crate::graph::ops::PoolClassifyOp;
 use crate::graph::{Graph, Op, Shape};
+use crate::kernels::case::{Case, square};
+use crate::kernels::{Aux, DispatchDesc, Params, WeightRef, u};
 use crate::model::rule::rule_tensor;
 use crate::model::weights::ModelWeights;
 
-pub const WGSL: &str = include_str!("../../shaders/classifier.wgsl");
+pub const WGSL: &str = include_str!("../../../shaders/cpu/classifier.wgsl");
 
 /// Workgroups per image; each pools the whole image again, so more only pays where more
 /// cores would otherwise idle.
@@ -140,6 +140,6 @@ pub fn cases() -> Vec<Case> {
 mod tests {
     #[test]
     fn b0_and_v2s_shapes_match_the_reference() {
-        super::super::check::cases(&super::cases());
+        crate::kernels::check::cases(&super::cases());
     }
 }

@@ -1,14 +1,14 @@
 //! 1×1 convolution as a register-blocked GEMM with the SE gate, folded BN, activation and
 //! residual fused (shaders/pointwise.wgsl).
 
-use super::case::{Case, conv_weights, convs_only, square};
-use super::{Aux, DispatchDesc, Params, WeightRef, act_code, u};
 use crate::graph::ops::PointwiseOp;
 use crate::graph::{Graph, Op};
+use crate::kernels::case::{Case, conv_weights, convs_only, square};
+use crate::kernels::{Aux, DispatchDesc, Params, WeightRef, act_code, u};
 use crate::model::Activation;
 use crate::model::weights::{ConvKind, ConvWeights};
 
-pub const WGSL: &str = include_str!("../../shaders/pointwise.wgsl");
+pub const WGSL: &str = include_str!("../../../shaders/cpu/pointwise.wgsl");
 
 /// Pixels one invocation computes (`PIXELS`; one vec4 per input channel).
 pub const PIXELS: usize = 4;
@@ -154,6 +154,6 @@ pub fn cases() -> Vec<Case> {
 mod tests {
     #[test]
     fn b0_and_v2s_shapes_match_the_reference() {
-        super::super::check::cases(&super::cases());
+        crate::kernels::check::cases(&super::cases());
     }
 }

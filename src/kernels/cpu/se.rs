@@ -1,16 +1,16 @@
 //! Squeeze-and-excitation in one dispatch per image, from the depthwise kernel's partial sums
 //! to the gate the projection applies (shaders/se.wgsl).
 
-use super::case::Case;
 use super::depthwise;
-use super::{Aux, DispatchDesc, Params, WeightRef, act_code, u};
 use crate::graph::ops::SeExciteOp;
 use crate::graph::{Graph, Op, Shape};
+use crate::kernels::case::Case;
+use crate::kernels::{Aux, DispatchDesc, Params, WeightRef, act_code, u};
 use crate::model::Activation;
 use crate::model::rule::rule_tensor;
 use crate::model::weights::{ModelWeights, SeWeights};
 
-pub const WGSL: &str = include_str!("../../shaders/se.wgsl");
+pub const WGSL: &str = include_str!("../../../shaders/cpu/se.wgsl");
 
 /// Invocations of the one workgroup per image (`WG`).
 pub const WG: usize = 256;
@@ -112,7 +112,7 @@ pub fn cost(g: &Graph, op: &SeExciteOp) -> (u64, u64) {
 /// SE of `c` channels reduced to `r`, after a depthwise `k`×`k` stride 1 layer whose output
 /// is `h`×`h` (which decides how many partial sums per channel it leaves).
 pub fn case(name: &'static str, c: usize, r: usize, h: usize, k: usize) -> Case {
-    let geom = super::case::geom(k, 1);
+    let geom = crate::kernels::case::geom(k, 1);
     let partials = depthwise::se_partials(h, h, &geom);
     let sums = Shape {
         n: 1,
@@ -133,7 +133,7 @@ pub fn case(name: &'static str, c: usize, r: usize, h: usize, k: usize) -> Case 
 }
 
 /// The rule's weights of one SE block of `c` channels reduced to `r`, and nothing else.
-pub(super) fn case_weights(c: usize, r: usize) -> ModelWeights {
+pub(crate) fn case_weights(c: usize, r: usize) -> ModelWeights {
     let w = SeWeights {
         reduce_w: rule_tensor("reduce", &[r, c]),
         reduce_b: rule_tensor("reduce_bias", &[r]),
@@ -160,6 +160,6 @@ pub fn cases() -> Vec<Case> {
 mod tests {
     #[test]
     fn b0_and_v2s_shapes_match_the_reference() {
-        super::super::check::cases(&super::cases());
+        crate::kernels::check::cases(&super::cases());
     }
 }

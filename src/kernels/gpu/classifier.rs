@@ -1,6 +1,6 @@
 //! GPU family: global average pool + classifier, or the pooled features alone for a
-//! headless backbone (shaders/gpu_family/classifier.wgsl), the same op, parameters and
-//! weights as the CPU family's `kernels::classifier`. The grid is blocks of images × blocks
+//! headless backbone (shaders/gpu/classifier.wgsl), the same op, parameters and
+//! weights as the CPU family's `kernels::cpu::classifier`. The grid is blocks of images × blocks
 //! of classes: a workgroup pools its images' features a slice at a time into workgroup
 //! memory and walks its classes' weight rows with groups of lanes (coalesced), each weight
 //! read once for all its images. It needs no scratch buffer.
@@ -8,10 +8,10 @@
 use super::se::lanes_per_row;
 use crate::graph::Graph;
 use crate::graph::ops::PoolClassifyOp;
-use crate::kernels::classifier::{ClassifierParams, row_len};
+use crate::kernels::cpu::classifier::{ClassifierParams, row_len};
 use crate::kernels::{DispatchDesc, Params, WeightRef, u};
 
-pub const WGSL: &str = include_str!("../../../shaders/gpu_family/classifier.wgsl");
+pub const WGSL: &str = include_str!("../../../shaders/gpu/classifier.wgsl");
 
 /// Invocations per workgroup (`WG`).
 pub const WG: usize = 256;
@@ -135,8 +135,8 @@ pub(crate) mod tests {
     use crate::graph::ops::PoolClassifyOp;
     use crate::graph::{Op, Shape};
     use crate::kernels::case::Case;
-    use crate::kernels::gpu_family::DEFAULT_UNITS;
-    use crate::kernels::{Family, Params, check, classifier};
+    use crate::kernels::gpu::DEFAULT_UNITS;
+    use crate::kernels::{Family, Params, check, cpu::classifier};
     use crate::model::rule::rule_tensor;
     use crate::model::weights::ModelWeights;
 

@@ -1,13 +1,13 @@
 //! GPU family: 1×1 convolution as a workgroup-tiled GEMM over output channels × the pixels
-//! of all images (shaders/gpu_family/pointwise.wgsl), with the SE gate, folded BN,
-//! activation and residual fused as in the CPU family's `kernels::pointwise`, whose
+//! of all images (shaders/gpu/pointwise.wgsl), with the SE gate, folded BN,
+//! activation and residual fused as in the CPU family's `kernels::cpu::pointwise`, whose
 //! parameters and weight layout it shares.
 
 use crate::graph::Graph;
 use crate::graph::ops::PointwiseOp;
-use crate::kernels::{DispatchDesc, act_code, pointwise, u};
+use crate::kernels::{DispatchDesc, act_code, cpu::pointwise, u};
 
-pub const WGSL: &str = include_str!("../../../shaders/gpu_family/pointwise.wgsl");
+pub const WGSL: &str = include_str!("../../../shaders/gpu/pointwise.wgsl");
 
 /// Input channels per staged slice and group of lanes (`KS / SK`): 16 multiply-add steps
 /// per barrier, and at most 4 vec4 loads per lane per slice for every tile below.
@@ -133,7 +133,7 @@ pub(crate) mod tests {
     use crate::graph::Op;
     use crate::graph::ops::Shape;
     use crate::kernels::case::{Case, conv_weights, convs_only};
-    use crate::kernels::gpu_family::DEFAULT_UNITS;
+    use crate::kernels::gpu::DEFAULT_UNITS;
     use crate::kernels::{Family, check};
     use crate::model::Activation;
     use crate::model::weights::ConvKind;

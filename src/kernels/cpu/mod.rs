@@ -1,0 +1,27 @@
+//! The CPU family: kernels shaped for CPU Vulkan drivers such as lavapipe (small workgroups,
+//! no workgroup memory, every lane loading its own values, because there idle lanes still
+//! cost and shared memory is plain memory), one module per op beside its shader in
+//! `shaders/cpu/`. Each module also holds what its op means for every family: the typed
+//! parameter block, the weight layout, the cost and the real-shape cases. It runs every op,
+//! so the GPU family falls back to it op by op.
+
+use super::DispatchDesc;
+use crate::graph::{Graph, Op};
+
+pub mod classifier;
+pub mod conv;
+pub mod depthwise;
+pub mod pointwise;
+pub mod se;
+
+/// Describes `op` of `g` with this family's kernel; `pointwise_co` is the GEMM's output
+/// channel block (`Tuning::pointwise_co`).
+pub fn describe(g: &Graph, op: &Op, pointwise_co: u32) -> DispatchDesc {
+    match op {
+        Op::Conv(op) => conv::describe(g, op),
+        Op::Depthwise(op) => depthwise::describe(g, op),
+        Op::SeExcite(op) => se::describe(g, op),
+        Op::Pointwise(op) => pointwise::describe(g, op, pointwise_co),
+        Op::PoolClassify(op) => classifier::describe(g, op),
+    }
+}

@@ -1,0 +1,209 @@
+//! What a dispatch runs, as values: a [`Kernel`] is an op and the family whose shader
+//! computes it; a [`DispatchDesc`] adds its override constants, typed parameters, tensors
+//! and grid. Nothing here touches the GPU.
+
+use super::cpu::{classifier, conv, depthwise, pointwise, se};
+use super::{Family, gpu};
+use crate::graph::ops::TensorId;
+
+/// The ops kernels compute, each with one parameter block shared by every family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OpKind {
+    Conv,
+    Depthwise,
+    SeExcite,
+    Pointwise,
+    Classifier,
+}
+
+impl OpKind {
+    pub const ALL: [OpKind; 5] = [
+        OpKind::Conv,
+        OpKind::Depthwise,
+        OpKind::SeExcite,
+        OpKind::Pointwise,
+        OpKind::Classifier,
+    ];
+
+    /// The WGSL declaration of its parameter block `P`.
+    pub fn params_wgsl(self) -> &'static str {
+        match self {
+            OpKind::Conv => conv::ConvParams::WGSL,
+            OpKind::Depthwise => depthwise::DepthwiseParams::WGSL,
+            OpKind::SeExcite => se::SeParams::WGSL,
+            OpKind::Pointwise => pointwise::PointwiseParams::WGSL,
+            OpKind::Classifier => classifier::ClassifierParams::WGSL,
+        }
+    }
+}
+
+/// One WGSL kernel: `op` as `family` computes it (`Cpu` or `Gpu`; a kernel is never `Auto`,
+/// which `describe` settles op by op). Compiled with its family's prelude in front
+/// (`source.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Kernel {
+    pub op: OpKind,
+    pub family: Family,
+}
+
+impl Kernel {
+    /// Every kernel: each op in each family.
+    pub const ALL: [Kernel; 10] = {
+        let mut all = [Kernel::cpu(OpKind::Conv); 10];
+        let mut i = 0;
+        while i < 5 {
+            all[i] = Kernel::cpu(OpKind::ALL[i]);
+            all[i + 5] = Kernel::gpu(OpKind::ALL[i]);
+            i += 1;
+        }
+        all
+    };
+
+    /// `op` in the CPU family.
+    pub const fn cpu(op: OpKind) -> Kernel {
+        Kernel {
+            op,
+            family: Family::Cpu,
+        }
+    }
+
+    /// `op` in the GPU family.
+    pub const fn gpu(op: OpKind) -> Kernel {
+        Kernel {
+            op,
+            family: Family::Gpu,
+        }
+    }
+
+    /// The family it belongs to.
+    pub fn family(self) -> Family {
+        self.family
+    }
+
+    /// Its own WGSL (shaders/cpu/NAME.wgsl, shaders/gpu/NAME.wgsl).
+    pub fn body(self) -> &'static str {
+        match (self.family, self.op) {
+            (Family::Gpu, OpKind::Conv) => gpu::conv::WGSL,
+            (Family::Gpu, OpKind::Depthwise) => gpu::depthwise::WGSL,
+            (Family::Gpu, OpKind::SeExcite) => gpu::se::WGSL,
+            (Family::Gpu, OpKind::Pointwise) => gpu::pointwise::WGSL,
+            (Family::Gpu, OpKind::Classifier) => gpu::classifier::WGSL,
+            (_, OpKind::Conv) => conv::WGSL,
+            (_, OpKind::Depthwise) => depthwise::WGSL,
+            (_, OpKind::SeExcite) => se::WGSL,
+            (_, OpKind::Pointwise) => pointwise::WGSL,
+            (_, OpKind::Classifier) => classifier::WGSL,
+        }
+    }
+
+    /// The WGSL declaration of its parameter block `P` (its op's).
+    pub fn params_wgsl(self) -> &'static str {
+        self.op.params_wgsl()
+    }
+}
+
+impl std::fmt::Display for Kernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{:?}", self.family.name(), self.op)
+    }
+}
+
+/// Override constants of one pipeline, e.g. `[("K", 3), ("STRIDE", 2), ("ACT", 1)]`.
+pub type Constants = Vec<(&'static str, u32)>;
+
+/// A dispatch's uniform parameters, typed by its op.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Params {
+    Conv(conv::ConvParams),
+    Depthwise(depthwise::DepthwiseParams),
+    Se(se::SeParams),
+    Pointwise(pointwise::PointwiseParams),
+    Classifier(classifier::ClassifierParams),
+}
+
+impl Params {
+    /// The op these parameters are for.
+    pub fn op(&self) -> OpKind {
+        match self {
+            Params::Conv(_) => OpKind::Conv,
+            Params::Depthwise(_) => OpKind::Depthwise,
+            Params::Se(_) => OpKind::SeExcite,
+            Params::Pointwise(_) => OpKind::Pointwise,
+            Params::Classifier(_) => OpKind::Classifier,
+        }
+    }
+
+    /// The bytes of the uniform block.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Params::Conv(p) => bytemuck::bytes_of(p),
+            Params::Depthwise(p) => bytemuck::bytes_of(p),
+            Params::Se(p) => bytemuck::bytes_of(p),
+            Params::Pointwise(p) => bytemuck::bytes_of(p),
+            Params::Classifier(p) => bytemuck::bytes_of(p),
+        }
+    }
+}
+
+/// Which weights an op reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeightRef {
+    Conv(usize),
+    Se(usize),
+    Classifier,
+}
+
+/// What is bound to the shared `aux` binding (shaders/common/storage.wgsl): no kernel needs
+/// more than one of these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Aux {
+    None,
+    /// A tensor: the SE gate a GEMM reads, or SE partial sums (depthwise writes, SE reads).
+    Tensor(TensorId),
+    /// A scratch buffer of at least this many values (the classifier's pooled features).
+    Scratch(usize),
+}
+
+/// One dispatch, described without touching the GPU.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DispatchDesc {
+    /// Which family's kernel runs it (the parameters name the op).
+    pub family: Family,
+    pub constants: Constants,
+    pub params: Params,
+    pub weights: WeightRef,
+    pub src: Option<TensorId>,
+    pub aux: Aux,
+    pub residual: Option<TensorId>,
+    pub dst: TensorId,
+    pub workgroups: [u32; 3],
+}
+
+impl DispatchDesc {
+    pub(crate) fn new(params: Params, weights: WeightRef, src: TensorId, dst: TensorId) -> Self {
+        DispatchDesc {
+            family: Family::Cpu,
+            constants: vec![],
+            params,
+            weights,
+            src: Some(src),
+            aux: Aux::None,
+            residual: None,
+            dst,
+            workgroups: [1, 1, 1],
+        }
+    }
+
+    /// The kernel it runs.
+    pub fn kernel(&self) -> Kernel {
+        // (`describe` settles `Auto` op by op: a description never holds it.)
+        let family = match self.family {
+            Family::Gpu => Family::Gpu,
+            Family::Cpu | Family::Auto => Family::Cpu,
+        };
+        Kernel {
+            op: self.params.op(),
+            family,
+        }
+    }
+}
