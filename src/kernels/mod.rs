@@ -40,6 +40,8 @@ macro_rules! params {
         }
     };
 }
+// For the head-training kernels' parameter block (src/train/kernels.rs).
+pub(crate) use params;
 
 mod case;
 #[cfg(test)]
