@@ -1,33 +1,13 @@
-// Shared by the head-training kernels (src/train/kernels.rs puts it in front of each):
-// one bind group layout, one parameter block per dispatch batch. All arithmetic is f32, and
-// every sum runs in a fixed order inside one lane (no atomics, no cross-lane reductions), so
-// two runs on the same device give bit-identical heads.
+// Shared by the head-training kernels (src/train/kernels.rs puts it in front of each, after
+// the parameter block `P` at binding 0, whose WGSL it generates from the Rust `Params`): one
+// bind group layout, one parameter block per dispatch batch. All arithmetic is f32, and every
+// sum runs in a fixed order inside one lane (no atomics, no cross-lane reductions), so two
+// runs on the same device give bit-identical heads.
 //
 // The head is stored as one matrix theta [classes, width + 1]: row k holds W[k, 0..width]
 // followed by the bias b[k], so the gradient and AdamW kernels treat weights and bias alike
 // (the bias is the weight of a constant feature 1), except that weight decay skips it.
 
-struct Params {
-    // Samples in this mini-batch (or validation chunk).
-    rows: u32,
-    // Position of its first sample in `order` and in `stats`.
-    first: u32,
-    classes: u32,
-    width: u32,
-    // AdamW scalars of this step, computed on the host in f64 (src/train/schedule.rs).
-    lr_wd: f32,
-    step_size: f32,
-    sqrt_bc2: f32,
-    smoothing: f32,
-    inv_rows: f32,
-    // 1: the softmax kernel also writes the logits' gradient; 0: evaluation only.
-    train: u32,
-    // Samples in the split: `stats` holds the losses [n_stats] then the hits [n_stats].
-    n_stats: u32,
-    _pad: u32,
-}
-
-@group(0) @binding(0) var<uniform> P: Params;
 // Feature vectors of the split, [samples, width], uploaded once per run.
 @group(0) @binding(1) var<storage, read> features: array<f32>;
 // The sample visited at each position of the epoch (the seeded shuffle).

@@ -43,6 +43,8 @@ macro_rules! params {
         }
     };
 }
+// For the head-training kernels' parameter block (src/train/kernels.rs).
+pub(crate) use params;
 
 pub mod case;
 #[cfg(test)]

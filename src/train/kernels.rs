@@ -9,23 +9,42 @@ const COMMON: &str = include_str!("../../shaders/train_common.wgsl");
 /// Lanes per workgroup in every training kernel (`WG` in train_common.wgsl).
 const WG: usize = 64;
 
-/// `Params` of train_common.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct Params {
-    pub rows: u32,
-    pub first: u32,
-    pub classes: u32,
-    pub width: u32,
-    pub lr_wd: f32,
-    pub step_size: f32,
-    pub sqrt_bc2: f32,
-    pub smoothing: f32,
-    pub inv_rows: f32,
-    pub train: u32,
-    pub n_stats: u32,
-    pub _pad: u32,
+crate::kernels::params! {
+    /// The parameter block of one dispatch batch, shared by the four kernels; its WGSL
+    /// struct is generated from this one and put in front of train_common.wgsl.
+    Params {
+        /// Samples in this mini-batch (or validation chunk).
+        rows: u32,
+        /// Position of its first sample in `order` and in `stats`.
+        first: u32,
+        /// Classes of the head.
+        classes: u32,
+        /// Length of a feature vector.
+        width: u32,
+        /// AdamW's decay factor lr · weight_decay of this step, computed on the host in f64
+        /// like the two below (schedule.rs `AdamStep`).
+        lr_wd: f32,
+        /// lr / (1 − β1^t).
+        step_size: f32,
+        /// sqrt(1 − β2^t).
+        sqrt_bc2: f32,
+        /// Label smoothing S.
+        smoothing: f32,
+        /// 1 / rows: the gradient is of the batch-mean loss.
+        inv_rows: f32,
+        /// 1: the softmax kernel also writes the logits' gradient; 0: evaluation only.
+        train: u32,
+        /// Samples in the split: `stats` holds the losses [n_stats] then the hits [n_stats].
+        n_stats: u32,
+        /// Uniform buffers are bound in multiples of 16 bytes.
+        _pad: u32,
+    }
 }
+
+// `params!` declares its uniform `P` at binding 0, and a uniform binding's size must be a
+// multiple of 16 bytes: checked here so that a new field cannot break either silently.
+const _: () = assert!(binding::PARAMS == 0);
+const _: () = assert!(size_of::<Params>().is_multiple_of(16));
 
 /// Binding numbers of train_common.wgsl, in order.
 pub mod binding {
@@ -60,7 +79,7 @@ impl Kernels {
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
-        let make = |name: &str, body: &str| {
+        let make = |(name, body): (&str, &str)| {
             let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(name),
                 source: wgpu::ShaderSource::Wgsl(source(body).into()),
@@ -74,33 +93,43 @@ impl Kernels {
                 cache: None,
             })
         };
-        let [forward, softmax, grad, adamw] = BODIES;
+        let [forward, softmax, grad, adamw] = BODIES.map(make);
         Kernels {
-            forward: make("train forward", forward),
-            softmax: make("train softmax", softmax),
-            grad: make("train grad", grad),
-            adamw: make("train adamw", adamw),
             layout,
+            forward,
+            softmax,
+            grad,
+            adamw,
         }
     }
 }
 
-/// The kernels' own code: forward, softmax gradient, weight gradient, AdamW.
-const BODIES: [&str; 4] = [
-    include_str!("../../shaders/train_forward.wgsl"),
-    include_str!("../../shaders/train_softmax.wgsl"),
-    include_str!("../../shaders/train_grad.wgsl"),
-    include_str!("../../shaders/train_adamw.wgsl"),
+/// The kernels' names and own code: forward, softmax gradient, weight gradient, AdamW.
+const BODIES: [(&str, &str); 4] = [
+    (
+        "train forward",
+        include_str!("../../shaders/train_forward.wgsl"),
+    ),
+    (
+        "train softmax",
+        include_str!("../../shaders/train_softmax.wgsl"),
+    ),
+    ("train grad", include_str!("../../shaders/train_grad.wgsl")),
+    (
+        "train adamw",
+        include_str!("../../shaders/train_adamw.wgsl"),
+    ),
 ];
 
-/// A kernel's whole WGSL: the shared declarations, then its body.
+/// A kernel's whole WGSL: the parameter block generated from [`Params`], the shared
+/// bindings and helpers, then its body.
 fn source(body: &str) -> String {
-    format!("{COMMON}\n{body}")
+    format!("{}\n{COMMON}\n{body}", Params::WGSL)
 }
 
 /// The WGSL of every training kernel, as compiled (for the shader tests).
 pub fn sources() -> Vec<String> {
-    BODIES.iter().map(|b| source(b)).collect()
+    BODIES.iter().map(|(_, body)| source(body)).collect()
 }
 
 fn layout_entries() -> Vec<wgpu::BindGroupLayoutEntry> {
@@ -203,4 +232,88 @@ pub fn check_size(gpu: &Gpu, what: &str, bytes: u64, hint: &str) -> Result<()> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wgpu::BufferBindingType;
+
+    /// Each kernel's name and its whole WGSL as naga parses and validates it (no GPU needed).
+    fn modules() -> Vec<(&'static str, naga::Module)> {
+        let validate = |(name, src): (&'static str, String)| {
+            let m = naga::front::wgsl::parse_str(&src)
+                .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&src)));
+            let mut v = naga::valid::Validator::new(
+                naga::valid::ValidationFlags::all(),
+                naga::valid::Capabilities::empty(),
+            );
+            v.validate(&m).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            (name, m)
+        };
+        let names = BODIES.map(|(name, _)| name);
+        names.into_iter().zip(sources()).map(validate).collect()
+    }
+
+    /// `Kernels::new` makes each pipeline from the entry point `main`.
+    #[test]
+    fn every_kernel_validates_with_entry_point_main() {
+        for (name, m) in modules() {
+            let main = m.entry_points.iter().find(|e| e.name == "main");
+            assert!(main.is_some(), "{name} has no entry point main");
+        }
+    }
+
+    /// The inference kernels' check (src/kernels/check.rs) for the training block: naga's
+    /// layout of the WGSL struct behind `P` puts the fields where `#[repr(C)]` does.
+    #[test]
+    fn params_match_their_wgsl_layout_in_every_kernel() {
+        for (name, m) in modules() {
+            let (_, p) = (m.global_variables.iter())
+                .find(|(_, v)| v.name.as_deref() == Some("P"))
+                .unwrap_or_else(|| panic!("{name} has no P"));
+            assert_eq!(p.space, naga::AddressSpace::Uniform, "{name}: P");
+            let naga::TypeInner::Struct { members, span } = &m.types[p.ty].inner else {
+                panic!("{name}: P is not a struct")
+            };
+            let wgsl: Vec<(&str, usize)> = (members.iter())
+                .map(|f| (f.name.as_deref().unwrap_or(""), f.offset as usize))
+                .collect();
+            assert_eq!(wgsl, Params::FIELDS, "{name}: fields and offsets");
+            assert_eq!(*span as usize, size_of::<Params>(), "{name}: size");
+        }
+    }
+
+    /// Every kernel declares exactly the bind group layout's bindings, each as the kind of
+    /// buffer the layout says: a binding added to one body, or a shared one changed in the
+    /// WGSL but not in `layout_entries` (or the reverse), fails here rather than when wgpu
+    /// makes the pipeline.
+    #[test]
+    fn every_kernel_declares_the_layouts_bindings() {
+        let mut expected: Vec<(u32, BufferBindingType)> = (layout_entries().iter())
+            .map(|e| match e.ty {
+                wgpu::BindingType::Buffer { ty, .. } => (e.binding, ty),
+                ty => panic!("binding {}: {ty:?}", e.binding),
+            })
+            .collect();
+        expected.sort_by_key(|&(b, _)| b);
+        for (name, m) in modules() {
+            let kind = |space| match space {
+                naga::AddressSpace::Uniform => BufferBindingType::Uniform,
+                naga::AddressSpace::Storage { access } => BufferBindingType::Storage {
+                    read_only: !access.contains(naga::StorageAccess::STORE),
+                },
+                s => panic!("{name}: a binding in {s:?}"),
+            };
+            let mut declared: Vec<(u32, BufferBindingType)> = (m.global_variables.iter())
+                .filter_map(|(_, v)| Some((v.binding.as_ref()?, v.space)))
+                .map(|(b, space)| {
+                    assert_eq!(b.group, 0, "{name}: binding {}", b.binding);
+                    (b.binding, kind(space))
+                })
+                .collect();
+            declared.sort_by_key(|&(b, _)| b);
+            assert_eq!(declared, expected, "{name}: bindings");
+        }
+    }
 }

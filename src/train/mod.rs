@@ -33,6 +33,10 @@ pub mod schedule;
 
 #[doc(hidden)]
 pub use gpu::GpuHead;
+/// Public (hidden) as the inference kernels' parameter blocks are: its `FIELDS` is read only
+/// by the layout tests, and would otherwise be dead code in a library build.
+#[doc(hidden)]
+pub use kernels::Params as ShaderParams;
 #[doc(hidden)]
 pub use kernels::sources as shader_sources;
 
