@@ -3,12 +3,16 @@
 //! shared across threads; each thread makes `Session`s (batch, resolution, output) from it.
 
 mod asynchronous;
+mod devices;
 mod images;
 mod model;
+mod pool;
 mod predict;
 mod session;
 
+pub use devices::{DEVICE_FORMS, Devices, distinct_adapters};
 pub use model::Model;
+pub use pool::Pool;
 pub use predict::{Prediction, softmax, top_k};
 pub use session::{OutputKind, Session, SessionOptions};
 

@@ -148,6 +148,21 @@ pub enum Error {
         message: String,
     },
 
+    /// A failure on one device of a [`Pool`](crate::Pool): which device and, where it was
+    /// running one, which batch; the cause (`source`) is the error the device gave.
+    #[error("{device}{}: {source}", batch_text(*.batch, *.first_image))]
+    OnDevice {
+        /// The device: its place in the pool and its adapter.
+        device: String,
+        /// The batch it was running (counted from 0 in input order), if any.
+        batch: Option<usize>,
+        /// That batch's first image (counted from 0 in input order).
+        first_image: Option<usize>,
+        /// What went wrong there.
+        #[source]
+        source: Box<Error>,
+    },
+
     /// Image bytes that are empty, of an unknown format, truncated or corrupt.
     #[error("{origin}: cannot decode the image: {message}; expected a complete JPEG or PNG file")]
     ImageDecode {
@@ -179,6 +194,14 @@ pub enum Error {
         /// `max_pixels` or `max_alloc`.
         limit_name: &'static str,
     },
+}
+
+/// ", batch 3 (from image 6)" for `Error::OnDevice`, or nothing before any batch ran.
+fn batch_text(batch: Option<usize>, first_image: Option<usize>) -> String {
+    match (batch, first_image) {
+        (Some(b), Some(i)) => format!(", batch {b} (from image {i})"),
+        _ => String::new(),
+    }
 }
 
 /// `Result` with effnet's [`Error`].

@@ -65,8 +65,8 @@ pub mod preprocess;
 pub mod train;
 
 pub use engine::{
-    Engine, LoadOptions, LoadedModel, Model, OutputKind, Prediction, Session, SessionOptions,
-    softmax, top_k,
+    DEVICE_FORMS, Devices, Engine, LoadOptions, LoadedModel, Model, OutputKind, Pool, Prediction,
+    Session, SessionOptions, distinct_adapters, softmax, top_k,
 };
 pub use error::{Error, Result};
 pub use gpu::Precision;

@@ -45,7 +45,7 @@ pub fn run(a: ClassifyArgs, gpu: &crate::GpuArgs) -> Result<ExitCode> {
     };
     let bar = image_bar(a.images.len() as u64, a.model.batch);
     let mut failed = 0usize;
-    run_images(&opened.loaded, &opts, &a.images, |i, result| {
+    run_images(&opened.devices, &opts, &a.images, |i, result| {
         bar.inc(1);
         let file = a.images[i].display().to_string();
         let output = match result {

@@ -64,7 +64,7 @@ pub fn run(a: EvalArgs, gpu: &crate::GpuArgs) -> Result<ExitCode> {
     let (mut top1, mut top5, mut done, mut failed) = (0usize, 0usize, 0usize, 0usize);
     let started = Instant::now();
     bar.set_message("compiling pipelines");
-    let timing = run_images(&opened.loaded, &opts, &paths, |i, result| {
+    let timing = run_images(&opened.devices, &opts, &paths, |i, result| {
         if i == 0 {
             // Rate and ETA from here on: start-up is not images per second.
             bar.reset_elapsed();

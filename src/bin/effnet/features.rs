@@ -53,7 +53,7 @@ pub fn run(a: FeaturesArgs, gpu: &crate::GpuArgs) -> Result<ExitCode> {
     let mut files = Vec::new();
     let mut collected = Collected::default();
     let mut failed = 0usize;
-    run_images(&opened.loaded, &opts, &a.images, |i, result| {
+    run_images(&opened.devices, &opts, &a.images, |i, result| {
         bar.inc(1);
         match result.map(|o| collected.add(o)) {
             Ok(()) => files.push(a.images[i].display().to_string()),

@@ -1,7 +1,6 @@
 //! The `effnet` command line: a thin layer over the library.
 
 use clap::{Parser, Subcommand};
-use effnet::Engine;
 use effnet::golden::{Backend, Golden, verify};
 use effnet::gpu::{Gpu, Precision};
 use effnet::model::{format_table, try_info};
@@ -26,6 +25,7 @@ macro_rules! note {
 mod bench;
 mod classify;
 mod convert;
+mod device_args;
 mod eval;
 mod features;
 mod models;
@@ -35,6 +35,7 @@ mod runner;
 mod sha256;
 mod train;
 mod train_data;
+pub use device_args::GpuArgs;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -48,35 +49,6 @@ struct Cli {
     command: Command,
     #[command(flatten)]
     gpu: GpuArgs,
-}
-
-/// What every command takes to open the GPU, passed to each command as a value.
-#[derive(clap::Args, Clone, Debug, Default)]
-pub struct GpuArgs {
-    /// The GPU adapter to use, by its number in `effnet devices` (default: the best one;
-    /// the environment variable EFFNET_ADAPTER does the same).
-    #[arg(long, global = true, value_name = "N")]
-    pub device: Option<usize>,
-    /// Which kernel family to run: gpu (shaped for GPUs), cpu (for CPU drivers such as
-    /// lavapipe) or auto (per op, the one measured faster on GPUs); default: cpu on CPU
-    /// adapters, else auto (the environment variable EFFNET_KERNELS does the same)
-    #[arg(long, global = true, value_enum, value_name = "FAMILY")]
-    pub kernels: Option<effnet::Family>,
-}
-
-impl GpuArgs {
-    /// Opens the adapter asked for, with the kernel family asked for as its sessions'
-    /// default, and prints what opening it noted.
-    pub fn open(&self) -> effnet::Result<Engine> {
-        let mut engine = Engine::on_adapter(self.device)?;
-        if let Some(family) = self.kernels {
-            engine = engine.with_kernels(family);
-        }
-        for n in engine.notes() {
-            note!("note: {n}");
-        }
-        Ok(engine)
-    }
 }
 
 #[derive(Subcommand)]
@@ -171,7 +143,12 @@ fn write_stderr(args: std::fmt::Arguments) {
 
 /// The GPU every command runs on, its notes (caches off or recovered) said once, here.
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    device_args::refuse_device_list(&cli.gpu, matches.subcommand_name());
     let gpu = &cli.gpu;
     let result = match cli.command {
         Command::Devices { json } => cmd_devices(json),
@@ -215,16 +192,23 @@ fn cmd_devices(json: bool) -> effnet::Result<ExitCode> {
         );
         return Ok(ExitCode::FAILURE);
     }
+    let in_all = effnet::distinct_adapters(&adapters);
     for (n, a) in adapters.iter().enumerate() {
         let kind = format!("{:?}", a.device_type).to_lowercase();
         let backend = format!("{:?}", a.backend).to_lowercase();
+        let bus = &a.device_pci_bus_id;
+        let all = in_all.contains(&n);
         if json {
             let row = serde_json::json!({"index": n, "name": a.name, "backend": backend,
-                "device_type": kind, "driver": a.driver, "driver_info": a.driver_info});
+                "device_type": kind, "driver": a.driver, "driver_info": a.driver_info,
+                "pci_bus_id": bus, "in_device_all": all});
             out!("{row}");
         } else {
+            // Only Vulkan and DX12 report a bus id; "-" keeps the columns readable.
+            let bus = if bus.is_empty() { "-" } else { bus.as_str() };
+            let all = if all { ", in --device all" } else { "" };
             out!(
-                "{n}: {} ({backend}, {kind}, {} {})",
+                "{n}: {} ({backend}, {kind}, PCI bus {bus}, {} {}{all})",
                 a.name,
                 a.driver,
                 a.driver_info

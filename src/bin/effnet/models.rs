@@ -2,7 +2,7 @@
 //! and putting it on the GPU.
 
 use clap::Args;
-use effnet::{Error, LoadOptions, LoadedModel, Model, Precision, Result};
+use effnet::{Devices, Engine, Error, LoadOptions, LoadedModel, Model, Precision, Result};
 use std::path::{Path, PathBuf};
 
 /// Model options shared by `classify`, `features` and `eval`.
@@ -81,7 +81,10 @@ fn flag_name(arg: &clap::Arg) -> String {
 
 /// A model on the GPU with what the commands need to know about it.
 pub struct Opened {
+    /// On the first device: the architecture, class names and predictions.
     pub loaded: LoadedModel,
+    /// One per session to run, in `--device` order (a repeated adapter shares its upload).
+    pub devices: Vec<LoadedModel>,
     /// The file or name it came from, for reports.
     pub origin: String,
     /// Square input resolution to run at.
@@ -109,13 +112,66 @@ impl ModelArgs {
             model = with_labels_file(model, path)?;
         }
         let res = self.res.unwrap_or(model.arch.resolution);
-        let engine = gpu.open()?;
-        let loaded = engine.load_with(model, LoadOptions::default().with_precision(precision))?;
+        let options = LoadOptions::default().with_precision(precision);
+        let devices = load_on_devices(gpu, model, options)?;
         Ok(Opened {
-            loaded,
+            loaded: devices[0].clone(),
+            devices,
             origin,
             res,
         })
+    }
+}
+
+/// `model` on each device `--device` names: one entry per session, each adapter opened and
+/// given the weights once (`0,0` shares them). Never empty.
+fn load_on_devices(
+    gpu: &crate::GpuArgs,
+    model: Model,
+    load: LoadOptions,
+) -> Result<Vec<LoadedModel>> {
+    let Some(devices) = gpu.device.as_ref().filter(|_| gpu.several()) else {
+        return Ok(vec![gpu.open()?.load_with(model, load)?]);
+    };
+    let indices = devices.indices()?;
+    if *devices == Devices::All {
+        note_all(&indices);
+    }
+    let mut opened: Vec<(usize, LoadedModel)> = Vec::new();
+    let mut models = Vec::with_capacity(indices.len());
+    for i in indices {
+        if let Some((_, m)) = opened.iter().find(|(j, _)| *j == i) {
+            models.push(m.clone());
+            continue;
+        }
+        let engine = gpu.open_adapter(Some(i))?;
+        let loaded = engine.load_with(model.clone(), load)?;
+        opened.push((i, loaded.clone()));
+        models.push(loaded);
+    }
+    Ok(models)
+}
+
+/// What `--device all` found: the adapters it runs on, said plainly where there is only one.
+fn note_all(indices: &[usize]) {
+    let adapters = Engine::adapters();
+    let name = |i: &usize| {
+        (adapters.get(*i)).map_or(format!("{i}"), |a| {
+            format!("{i}: {} ({:?}, {:?})", a.name, a.backend, a.device_type)
+        })
+    };
+    let named: Vec<String> = indices.iter().map(name).collect();
+    match named.len() {
+        1 => note!(
+            "note: --device all found only one adapter to run on, {} (`effnet devices` lists {}; \
+             the same device on another backend, or a CPU driver beside a GPU, is not counted)",
+            named[0],
+            adapters.len()
+        ),
+        n => note!(
+            "note: --device all runs on {n} adapters: {}",
+            named.join("; ")
+        ),
     }
 }
 

@@ -9,7 +9,7 @@
 use effnet::graph::StageTensor;
 use effnet::preprocess::{Exif, ImageLimits, Transform, decode_named, load_image_with};
 use effnet::preprocess::{preprocess_batch_with, random_resized_crop};
-use effnet::{Error, LoadedModel, OutputKind, Result, Session, SessionOptions};
+use effnet::{Error, LoadedModel, OutputKind, Pool, Result, Session, SessionOptions};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -40,10 +40,14 @@ pub struct RunTiming {
     pub startup: Duration,
 }
 
-/// The batch to run at: `wanted`, or the largest the device holds at this resolution (with one
-/// line on stderr saying so). Errors, before anything is decoded, when not even one image fits.
-pub fn fitted_batch(loaded: &LoadedModel, wanted: usize, res: usize) -> Result<usize> {
-    let max = loaded.max_batch(res, res)?;
+/// The batch to run at: `wanted`, or the largest every device holds at this resolution (with
+/// one line on stderr saying so). Errors, before anything is decoded, when not even one image
+/// fits.
+pub fn fitted_batch(models: &[LoadedModel], wanted: usize, res: usize) -> Result<usize> {
+    let mut max = usize::MAX;
+    for loaded in models {
+        max = max.min(loaded.max_batch(res, res)?);
+    }
     if wanted > max {
         note!(
             "note: a batch of {wanted} at {res}x{res} exceeds this device's buffer limit; \
@@ -53,15 +57,23 @@ pub fn fitted_batch(loaded: &LoadedModel, wanted: usize, res: usize) -> Result<u
     Ok(wanted.min(max))
 }
 
-/// Runs every image in `paths` and calls `on_image(index, result)` in order. An image that
-/// cannot be read or decoded gets its error; a GPU failure stops the run.
+/// One decoded batch: where it starts in the input, and each image's tensor or error.
+type Decoded = (usize, Vec<Result<Vec<f32>>>);
+
+/// Runs every image in `paths` on one session per model in `models` (one device each, or
+/// several on one), sharing the batches out as each device comes free, and calls
+/// `on_image(index, result)` in input order. An image that cannot be read or decoded gets its
+/// error; a GPU failure stops the run, naming the device.
 pub fn run_images(
-    loaded: &LoadedModel,
+    models: &[LoadedModel],
     opts: &RunOptions,
     paths: &[PathBuf],
-    mut on_image: impl FnMut(usize, Result<ImageOutput>),
+    on_image: impl FnMut(usize, Result<ImageOutput>),
 ) -> Result<RunTiming> {
-    let batch = fitted_batch(loaded, opts.batch, opts.res)?.min(paths.len().max(1));
+    let Some(loaded) = models.first() else {
+        return Err(Error::Input("no device to run on".into()));
+    };
+    let batch = fitted_batch(models, opts.batch, opts.res)?.min(paths.len().max(1));
     let stdin = read_stdin_image(paths)?;
     let exif = (opts.exif).unwrap_or(Exif::of_source(loaded.arch().source));
     let read = |p: &Path| match &stdin {
@@ -89,8 +101,8 @@ pub fn run_images(
         spec.crop_pct = 1.0;
     }
     let transform = Transform::from_spec(&spec, opts.res, opts.res);
-    // One batch in flight ahead of the GPU: enough to overlap, little memory held.
-    let (tx, rx) = mpsc::sync_channel::<(usize, Vec<Result<Vec<f32>>>)>(1);
+    // One batch in flight ahead of the pool's own queue: enough to overlap, little memory held.
+    let (tx, rx) = mpsc::sync_channel::<Decoded>(1);
     std::thread::scope(|s| {
         let chunks = paths.chunks(batch);
         let (transform, load) = (&transform, &load);
@@ -105,32 +117,89 @@ pub fn run_images(
             }
         });
         // Compiling the pipelines overlaps with decoding the first batch.
-        let started = Instant::now();
-        let options = SessionOptions::new(batch, opts.res, opts.res);
-        let output = match opts.embeddings {
-            true => OutputKind::Embeddings,
-            false => OutputKind::Logits,
-        };
-        let options = options.with_capture_stages(opts.capture_stages);
-        let mut session = loaded.session(options.with_output(output))?;
-        let startup = started.elapsed();
-        note!(
-            "session: batch {batch} at {0}x{0} on {1}, ready in {2:.1} s",
-            opts.res,
-            loaded.gpu_description(),
-            startup.as_secs_f64()
-        );
-        for (start, inputs) in rx {
-            let mut outputs = run_batch(&mut session, &inputs)?.into_iter();
-            for (i, input) in inputs.into_iter().enumerate() {
-                match input {
-                    Ok(_) => on_image(start + i, Ok(outputs.next().expect("one per image"))),
-                    Err(e) => on_image(start + i, Err(e)),
-                }
-            }
-        }
-        Ok(RunTiming { startup })
+        run_pool(models, session_options(opts, batch), rx, on_image)
     })
+}
+
+/// Makes the sessions, runs the decoded batches from `decoded` over them and hands each
+/// image's result to `on_image` in input order.
+fn run_pool(
+    models: &[LoadedModel],
+    options: SessionOptions,
+    decoded: mpsc::Receiver<Decoded>,
+    mut on_image: impl FnMut(usize, Result<ImageOutput>),
+) -> Result<RunTiming> {
+    let started = Instant::now();
+    let mut pool = Pool::new(models, options)?;
+    let startup = started.elapsed();
+    note_sessions(&pool, models, startup);
+    let work = |session: &mut Session, (start, inputs): Decoded| {
+        let mut outputs = run_batch(session, &inputs)?.into_iter();
+        let results: Vec<Result<ImageOutput>> = (inputs.into_iter())
+            .map(|input| input.map(|_| outputs.next().expect("one per image")))
+            .collect();
+        Ok((start, results))
+    };
+    let ran = pool.run_jobs(decoded, work, |_, (start, results)| {
+        for (i, result) in results.into_iter().enumerate() {
+            on_image(start + i, result);
+        }
+    })?;
+    if pool.len() > 1 {
+        // How the shared queue split the work: a faster device ran more batches.
+        let shares: Vec<String> = ran.iter().map(usize::to_string).collect();
+        note!(
+            "batches per device (in --device order): {}",
+            shares.join(", ")
+        );
+    }
+    Ok(RunTiming { startup })
+}
+
+/// The session every device makes for this run.
+fn session_options(opts: &RunOptions, batch: usize) -> SessionOptions {
+    let output = match opts.embeddings {
+        true => OutputKind::Embeddings,
+        false => OutputKind::Logits,
+    };
+    SessionOptions::new(batch, opts.res, opts.res)
+        .with_capture_stages(opts.capture_stages)
+        .with_output(output)
+}
+
+/// Says on stderr what the run's sessions are and how long they took to make: the adapter
+/// of each, counted where one holds several (`--device 0,0`).
+fn note_sessions(pool: &Pool, models: &[LoadedModel], startup: Duration) {
+    let o = pool.options();
+    let mut adapters: Vec<(String, usize)> = Vec::new();
+    for d in models.iter().map(LoadedModel::gpu_description) {
+        match adapters.iter_mut().find(|(a, _)| *a == d) {
+            Some((_, n)) => *n += 1,
+            None => adapters.push((d, 1)),
+        }
+    }
+    let on: Vec<String> = (adapters.into_iter())
+        .map(|(a, n)| {
+            if n == 1 {
+                a
+            } else {
+                format!("{a} ({n} sessions)")
+            }
+        })
+        .collect();
+    let word = if pool.len() == 1 {
+        "session"
+    } else {
+        "sessions"
+    };
+    note!(
+        "{word}: batch {} at {}x{} on {}, ready in {:.1} s",
+        o.batch,
+        o.height,
+        o.width,
+        on.join(", "),
+        startup.as_secs_f64()
+    );
 }
 
 /// The bytes of standard input where an image path is `-` (at most one may be).

@@ -155,7 +155,7 @@ pub fn features(
         kept: Vec::new(),
         skipped: 0,
     };
-    run_images(loaded, &opts, &paths, |i, result| {
+    run_images(std::slice::from_ref(loaded), &opts, &paths, |i, result| {
         bar.inc(1);
         match result {
             Ok(o) => {
