@@ -3,7 +3,7 @@
 
 use crate::Engine;
 use crate::gpu::{GpuWeights, Precision};
-use crate::graph::lower;
+use crate::kernels::lower;
 use crate::model::rule::{RuleSource, rule_input};
 use crate::model::{Source, info, load_weights, resolve};
 use crate::runtime::{Executor, Input};

@@ -5,7 +5,7 @@
 //! photo with the tensor.
 
 use crate::golden::{Backend, Golden, RawStage, StageData, Verdict, compare, parse_stage, run};
-use crate::graph::lower;
+use crate::kernels::lower;
 use crate::model::loader::load_checkpoint;
 use crate::model::{Arch, qualified_name};
 use crate::preprocess::{Exif, Transform, load_image_with};

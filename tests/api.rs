@@ -4,8 +4,8 @@
 
 mod common;
 
-use effnet::graph::lower;
 use effnet::image::{Rgb, RgbImage};
+use effnet::kernels::lower;
 use effnet::preprocess::Transform;
 use effnet::wgpu::{self, util::DeviceExt};
 use effnet::{Engine, Error, LoadOptions, Model, OutputKind, Precision};

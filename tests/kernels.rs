@@ -4,7 +4,7 @@ mod common;
 
 use effnet::Family;
 use effnet::gpu::{Gpu, GpuWeights, Precision};
-use effnet::graph::lower;
+use effnet::kernels::lower;
 use effnet::model::rule::{RuleSource, rule_input};
 use effnet::model::{Activation, Arch, Padding, load_weights};
 use effnet::reference;

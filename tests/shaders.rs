@@ -179,7 +179,7 @@ fn every_wgsl_file_is_compiled() {
         .flatten()
         .chain(effnet::train::shader_sources())
         .collect();
-    // shaders/ and its family folders (shaders/gpu_family/).
+    // shaders/ and its family folders (shaders/cpu/, shaders/gpu/, shaders/common/).
     let mut paths = vec![];
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();

@@ -1,4 +1,4 @@
-// What both families' depthwise kernels (shaders/depthwise.wgsl, gpu_family/depthwise.wgsl)
+// What both families' depthwise kernels (shaders/cpu/depthwise.wgsl, gpu/depthwise.wgsl)
 // share: a channel's weight rows as named values and the dot product of one row's taps with
 // them. Named values rather than arrays because lavapipe does not unroll loops, so an array
 // indexed in one would live in memory (BENCHMARKS.md); `r` is a literal at every call, so the

@@ -1,9 +1,9 @@
 // Shared by every kernel: one bind group layout, the weight blocks, the activations.
 // The host puts the storage bindings in front (storage.wgsl with `alias S = f32` or `f16`, or
-// for packed f16 storage_packed.wgsl, the GPU family's gpu_family/storage_packed.wgsl):
+// for packed f16 storage_packed.wgsl, the GPU family's gpu/storage_packed.wgsl):
 // kernels go through ld_*/st_*, so arithmetic is f32 whatever the storage, except where the
 // GPU family stages and multiplies in `H`, which the host declares in front of this file
-// (`alias H = f32;`, or `f16` for the GPU family's f16 arithmetic: gpu/formats.rs).
+// (`alias H = f32;`, or `f16` for the GPU family's f16 arithmetic: kernels/formats.rs).
 // Shapes travel in the uniform `P`, each kernel's own struct, which the host declares after
 // this file from the Rust one (`params!` in src/kernels/mod.rs). Structural choices (kernel,
 // stride, activation, flags) and tile sizes are override constants set by the kernel's module

@@ -1,5 +1,5 @@
 // The read-only half of both families' packed float16 bindings (storage_packed.wgsl and
-// gpu_family/storage_packed.wgsl follow it with their writable ones): two halves per u32
+// gpu/storage_packed.wgsl follow it with their writable ones): two halves per u32
 // word, the element with the even index in the low 16 bits (little-endian f16 pairs, the
 // bytes the host uploads and reads back). Loads unpack.
 

@@ -3,7 +3,7 @@
 // ([n, G, C8], C8 = C rounded up to 8 = P.row_len, zero past C; its own row so that
 // workgroups never share memory), then each lane computes classes g·WG + lane, + G·WG, ...
 // Weights: W [classes, C8] (rows zero-padded) at 0, bias at bias_off. P: ClassifierParams
-// (src/kernels/classifier.rs, which also sets WG): features = C, classes, or 0 for a headless
+// (src/kernels/cpu/classifier.rs, which also sets WG): features = C, classes, or 0 for a headless
 // backbone: then the one workgroup per image writes the pooled features [n, C] to dst instead.
 // On CPU drivers a lane per class reading its weight row as vec4s, with the pooled
 // features shared by `shared_sums8` (one load per 8 values per subgroup where tuned), costs

@@ -1,11 +1,11 @@
 // Dense k×k convolution + folded BN + activation (+ residual): the stem, Fused-MBConv
 // expansion and ConvBnAct. Each invocation computes OUT_X = 4 consecutive outputs of one row
 // for CO = 16 output channels: every input row segment is loaded once for all k taps, 4
-// outputs and 16 channels (see taps.wgsl). P: ConvParams (src/kernels/conv.rs, which also
+// outputs and 16 channels (see taps.wgsl). P: ConvParams (src/kernels/cpu/conv.rs, which also
 // sets the tile constants CO, OUT_X and WG below).
 // Weights are stored in blocks of the CO channels' k values for one (input channel, kernel
 // row): [c_out / CO][c_in][k][CO · kp = P.block_stride] with kp = k rounded up to 4,
-// channel j's at j·kp + kx (src/kernels/conv.rs), so for k = 3 a channel's row is one vec4
+// channel j's at j·kp + kx (src/kernels/cpu/conv.rs), so for k = 3 a channel's row is one vec4
 // and a block 16 vec4s: 2 `shared_quads` loads (one load per 8 vec4s per subgroup where
 // tuned: lanes_subgroup.wgsl); 4 for k = 5. Each channel's weights are then named fields, not
 // slots picked by a constant index: that code (switches folded away) took lavapipe's
@@ -21,7 +21,7 @@ override CO: u32;
 override OUT_X: u32;
 override WG: u32;
 // 1: the kernel rows as a loop rather than unrolled, where the shader compiler cannot take
-// the unrolled rows (a browser: src/kernels/conv.rs, ROW_LOOP).
+// the unrolled rows (a browser: src/kernels/cpu/conv.rs, ROW_LOOP).
 override ROW_LOOP: u32 = 0u;
 
 // One weight block: vec4 i in quad i % 8 of a, b, c, d (c and d for k = 5 only).

@@ -2,9 +2,9 @@
 // consecutive outputs of ROWS rows, loading each input row segment once for all k taps and all 4 outputs
 // (k + 3·stride values instead of 4·k; see taps.wgsl) and each input row once for all its
 // output rows ((ROWS - 1)·stride + k rows instead of ROWS·k).
-// P: DepthwiseParams (src/kernels/depthwise.rs, which also sets the tile constants).
+// P: DepthwiseParams (src/kernels/cpu/depthwise.rs, which also sets the tile constants).
 // Weights are stored [C][K][RS] (RS = P.row_stride, 8 for k ≤ 7), the bias in the last slot
-// of row 0 (src/kernels/depthwise.rs), so for k = 3 and 5 a channel's weights and bias are K
+// of row 0 (src/kernels/cpu/depthwise.rs), so for k = 3 and 5 a channel's weights and bias are K
 // `shared8` blocks, loaded once per invocation before any row (with subgroups, one load per
 // block for the whole subgroup: lanes_subgroup.wgsl). Those sizes also run their rows as
 // straight-line code: on CPU drivers a loop's body is blended with the loop mask and every
@@ -21,7 +21,7 @@ override HAS_SUMS: u32 = 0u;
 // Output rows hold a multiple of 4 values: each row quad is one vec4 store.
 override ALIGNED: u32 = 0u;
 // Output rows per invocation: 2, or 4 on large planes (k + 3·stride input rows for 4 rows
-// instead of 2·(k + stride) for two pairs). Chosen by `rows` in src/kernels/depthwise.rs.
+// instead of 2·(k + stride) for two pairs). Chosen by `rows` in src/kernels/cpu/depthwise.rs.
 override ROWS: u32;
 // Invocations per workgroup: 8 to 64, sized to the plane (`grid` there).
 override WG: u32;

@@ -16,7 +16,7 @@
 // update inside a loop with the loop mask (and spills the accumulators), so one update per
 // four channels quarters that work (B0's GEMMs: 2 channels 7% faster than 1, 4 another 7%).
 // Grid: x = pixels / (PIXELS × WG), y = channels / CO, z = batch.
-// P: PointwiseParams (src/kernels/pointwise.rs, which also sets the tile constants).
+// P: PointwiseParams (src/kernels/cpu/pointwise.rs, which also sets the tile constants).
 
 override HAS_GATE: u32 = 0u;
 override HAS_RESIDUAL: u32 = 0u;

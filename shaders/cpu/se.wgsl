@@ -3,11 +3,11 @@
 //   2. hidden[r] = act(b1[r] + sum_c w1[r, c] * mean[c]), kept in this image's partial sums
 //      (all read by then: `aux` from (n * C) * partials on);
 //   3. gate[c] = sigmoid(b2[c] + sum_r w2[c, r] * hidden[r]), overwriting the mean.
-// Weights (src/kernels/se.rs `layout`): w1 [R, C8] at 0, b1 at b1_off, w2 [C, R8] at
+// Weights (src/kernels/cpu/se.rs `layout`): w1 [R, C8] at 0, b1 at b1_off, w2 [C, R8] at
 // w2_off, b2 at b2_off, rows zero-padded to multiples of 8 so a lane reads its row as vec4s.
 // Steps 2 and 3 give each lane one output and share the vector it is dotted with across
 // the subgroup (shared_dst8 / shared_sums8: one load per 8 values where tuned), so on CPU
-// drivers no load is repeated by every lane. P: SeParams (src/kernels/se.rs, which also sets
+// drivers no load is repeated by every lane. P: SeParams (src/kernels/cpu/se.rs, which also sets
 // WG).
 
 override WG: u32;

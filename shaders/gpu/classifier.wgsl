@@ -1,4 +1,4 @@
-// GPU family: global average pool + classifier (src/kernels/gpu_family/classifier.rs):
+// GPU family: global average pool + classifier (src/kernels/gpu/classifier.rs):
 // src [n, F, hw] → pooled[f] = Σ plane / hw → logits[k] = bias[k] + Σ_f W[k, f] pooled[f],
 // dst [n, classes]; or, with P.classes == 0 (a headless backbone), the pooled features
 // [n, F] themselves. Weights: W [classes, row_len] (rows zero-padded to row_len = F

@@ -1,6 +1,6 @@
 // GPU family: dense k×k convolution + folded BN + activation (+ residual after the
 // activation): the stem, Fused-MBConv expansion and ConvBnAct, as an implicit GEMM
-// (src/kernels/gpu_family/conv.rs, which sets every override below).
+// (src/kernels/gpu/conv.rs, which sets every override below).
 //   M = output channels, N = batch × output pixels (one flat index g = n · h_out · w_out + p,
 //   so tiles run across images and small planes waste no lanes at large batch),
 //   K = c_in × k × k, walked in slices of CI whole input channels (KS = CI·k·k taps), so the
@@ -9,11 +9,11 @@
 // (tx, ty) a register block of channels 4·ty.. × pixels 4·tx... Per slice the workgroup
 // stages the weight tile wa[kk][TM] and the im2col tile wb[kk][TN] (each tap of each pixel,
 // zero in the padding) in workgroup memory, then every lane reads one vec4 of each per tap
-// for 16 multiply-adds. Weights come from the CPU family's layout (src/kernels/conv.rs:
+// for 16 multiply-adds. Weights come from the CPU family's layout (src/kernels/cpu/conv.rs:
 // blocks [c_out / LAYOUT_CO][c_in][k][LAYOUT_CO · kp], kp = k rounded up to 4, biases at
 // P.bias_off), which this kernel only reads.
 // Arithmetic: the tiles and each slice's multiply-adds are in H (f16 where the tuning asks
-// and storage is native f16: gpu::formats::Arithmetic), a slice's sums then add up in f32.
+// and storage is native f16: kernels::formats::Arithmetic), a slice's sums then add up in f32.
 // Grid: x (and z past 65535 tiles) = pixel tiles, y = channel tiles.
 
 override K: u32;

@@ -1,6 +1,6 @@
 // GPU family: depthwise k×k conv (k = 3 or 5, stride 1 or 2) + folded BN + activation, and
 // with HAS_SUMS the per-channel sums of its output that the SE block after it needs.
-// P: DepthwiseParams; the tiling (all overrides below) comes from src/kernels/gpu_family/depthwise.rs.
+// P: DepthwiseParams; the tiling (all overrides below) comes from src/kernels/gpu/depthwise.rs.
 //
 // A workgroup owns CH consecutive planes (plane p = image · C + channel, so a group may span
 // two images) × a band of TH output rows (TH = h_out: whole planes). It stages the input rows
@@ -22,10 +22,10 @@
 // SE sums: each lane adds the outputs it computed, the plane's LPC lanes add theirs (with
 // subgroups, subgroupAdd / shuffles within each subgroup, then `red` across subgroups;
 // without, a tree in `red`), and band t of T writes the slot pairs (words) w ≡ t (mod T) of
-// its planes' `P.partials` slots (an even number, ≥ 2T: src/kernels/gpu_family/depthwise.rs):
+// its planes' `P.partials` slots (an even number, ≥ 2T: src/kernels/gpu/depthwise.rs):
 // its sum in slot 2t, zero in the others. Every word is written once, by one workgroup.
 // Arithmetic: the tile, the weights and each window's k·k multiply-adds are in H (f16 where
-// the tuning asks and storage is native f16: gpu::formats::Arithmetic); bias, activation
+// the tuning asks and storage is native f16: kernels::formats::Arithmetic); bias, activation
 // and the SE sums in f32.
 // Grid: x, y = plane groups (x + y · nx), z = bands.
 

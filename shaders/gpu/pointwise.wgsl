@@ -31,12 +31,12 @@
 // which add their partial sums through workgroup memory at the end: 4 × the workgroups of
 // a 64-lane 4 × 4 tile, and a quarter of the serial steps.
 // Arithmetic: the tiles and the multiply-adds are in H (f32, or f16 where the tuning asks
-// and storage is native f16: gpu::formats::Arithmetic). Each slice's multiply-adds sum in a
+// and storage is native f16: kernels::formats::Arithmetic). Each slice's multiply-adds sum in a
 // `Run` of H, which then adds into the lane's f32 `Acc`, so f16 sums stay KS / SK terms long.
 // Grid: x = channel tiles (fastest, so the workgroups reading the same inputs run together
 // and share them in cache), y (+ z beyond 65535) = column tiles.
-// P: PointwiseParams (src/kernels/pointwise.rs); tile constants from
-// src/kernels/gpu_family/pointwise.rs, which checks the sizes this file assumes.
+// P: PointwiseParams (src/kernels/cpu/pointwise.rs); tile constants from
+// src/kernels/gpu/pointwise.rs, which checks the sizes this file assumes.
 
 override HAS_GATE: u32;
 override HAS_RESIDUAL: u32;

@@ -1,4 +1,4 @@
-// GPU family: what the SE and classifier kernels share (shaders/gpu_family/se.wgsl and
+// GPU family: what the SE and classifier kernels share (shaders/gpu/se.wgsl and
 // classifier.wgsl come after this): groups of L lanes walk one row together and
 // `group_total` adds up their shares, and a block's results leave as whole words. Each
 // kernel defines `staged(s, j, from_outs)`, the j-th value of a block it staged in

@@ -1,8 +1,8 @@
 // GPU family: squeeze-and-excitation, from the depthwise kernel's partial sums `aux`
-// [n, C, 1, partials] to the gate `dst` [n, C] (src/kernels/gpu_family/se.rs):
+// [n, C, 1, partials] to the gate `dst` [n, C] (src/kernels/gpu/se.rs):
 //   mean[c] = Σ partials / hw;  hidden[r] = act(b1[r] + Σ_c w1[r, c] mean[c]);
 //   gate[c] = sigmoid(b2[c] + Σ_r w2[c, r] hidden[r]).
-// Weights (src/kernels/se.rs `layout`): w1 [R, C8] at 0, b1 at b1_off, w2 [C, R8] at w2_off,
+// Weights (src/kernels/cpu/se.rs `layout`): w1 [R, C8] at 0, b1 at b1_off, w2 [C, R8] at w2_off,
 // b2 at b2_off, rows zero-padded, so rows are whole vec4s.
 // Grid: x = blocks of P.cb gate channels, y = blocks of P.ib ≤ 4 images. Each workgroup
 // computes the means and the hidden layer of its images (every block of an image repeats
@@ -15,7 +15,7 @@
 // alone, so every lane reaches each of them.
 
 // vec4 slots of `xs`: the means of a slice of P.ks channels, [image][channel / 4], then the
-// block's gates, [image][(channel - c0) / 4] (src/kernels/gpu_family/se.rs sizes both).
+// block's gates, [image][(channel - c0) / 4] (src/kernels/gpu/se.rs sizes both).
 override XS: u32;
 // vec4 slots of `hid`: the hidden layer, [image][unit / 4], zero past R.
 override HQ: u32;

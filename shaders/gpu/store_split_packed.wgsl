@@ -1,4 +1,4 @@
-// GPU family, in a browser, in place of gpu_family/storage_packed.wgsl's `dst4` block: WebGPU
+// GPU family, in a browser, in place of gpu/storage_packed.wgsl's `dst4` block: WebGPU
 // forbids binding one buffer twice as writable storage in a dispatch, so 4 values at a
 // multiple of 4 go through `dst` itself, as the two whole words they fill.
 fn st_dst4(i: u32, v: vec4<f32>) {

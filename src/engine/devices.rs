@@ -125,7 +125,7 @@ fn same_device(a: &AdapterInfo, b: &AdapterInfo) -> bool {
 ///
 /// 1. one adapter per physical device: where several backends show the same device (Vulkan
 ///    and GL both list lavapipe; Vulkan and DX12 both list a Windows GPU), the one on the
-///    preferred backend is kept (Vulkan, then Metal, DX12, GL), judged by [`same_device`]'s
+///    preferred backend is kept (Vulkan, then Metal, DX12, GL), judged by `same_device`'s
 ///    PCI bus id, PCI ids, vendor or name;
 /// 2. CPU adapters (lavapipe, WARP) count only where no GPU is left: beside a GPU they would
 ///    take batches they run many times slower, and compete with the decoding threads.

@@ -1,8 +1,9 @@
 //! `Session`: a forward pass prepared for one batch size, resolution and output.
 
 use super::{LoadedModel, images};
-use crate::graph::{Output, lower};
+use crate::graph::Output;
 use crate::kernels::Family;
+use crate::kernels::lower;
 use crate::runtime::{Executor, Input, guard};
 use crate::{Error, Prediction, Result};
 

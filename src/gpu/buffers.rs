@@ -25,7 +25,7 @@ pub(crate) fn create_buffer_init(
 }
 
 /// A storage buffer the host can fill and read back (activations, logits), rounded up to
-/// whole 16-byte elements for the vec4 views of shaders/storage.wgsl.
+/// whole 16-byte elements for the vec4 views of shaders/common/storage.wgsl.
 pub(crate) fn create_storage(dev: &wgpu::Device, label: &str, size: u64) -> wgpu::Buffer {
     create_buffer(
         dev,

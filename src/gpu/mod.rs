@@ -1,4 +1,6 @@
-//! wgpu plumbing: device, pipelines and buffers.
+//! wgpu plumbing: the device, compiling the WGSL sources `kernels::source` assembles (over
+//! one shared bind group layout; nothing here knows of kernel families), buffers, weight
+//! upload in the kernels' layouts, and the on-disk caches (tuning, driver pipelines).
 
 pub mod buffers;
 pub mod device;

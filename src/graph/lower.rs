@@ -4,12 +4,20 @@ use super::ops::{
     ConvGeom, ConvOp, DepthwiseOp, Graph, Op, PointwiseOp, PoolClassifyOp, SeExciteOp, Shape,
     StageOutput, TensorId,
 };
-use crate::kernels::cpu::depthwise;
 use crate::model::{Arch, Block, ConvLayer};
 use crate::{Error, Result};
 
-/// Lowers `arch` for a batch of `n` images of `h`×`w`.
-pub fn lower(arch: &Arch, n: usize, h: usize, w: usize) -> Result<Graph> {
+/// How many partial sums per channel the depthwise op in front of an SE block leaves for an
+/// `h`×`w` output with `geom` (the width of its SE sums tensor). The kernels decide, not the
+/// graph: `kernels::lower` passes theirs (`kernels::se_partials`).
+pub type SePartials = fn(h: usize, w: usize, geom: &ConvGeom) -> usize;
+
+/// Lowers `arch` for a batch of `n` images of `h`×`w`, sizing SE sums by `se_partials`.
+pub fn lower_with(
+    arch: &Arch,
+    (n, h, w): (usize, usize, usize),
+    se_partials: SePartials,
+) -> Result<Graph> {
     if n == 0 || h == 0 || w == 0 {
         return Err(Error::Input(format!(
             "batch and resolution must be at least 1, got batch {n}, {h}x{w}"
@@ -26,6 +34,7 @@ pub fn lower(arch: &Arch, n: usize, h: usize, w: usize) -> Result<Graph> {
         },
         next_layer: 0,
         next_se: 0,
+        se_partials,
     };
     let mut x = b.conv(0, &arch.stem, None)?;
     b.stage_output(&arch.stem_name, x);
@@ -57,6 +66,7 @@ struct Builder<'a> {
     g: Graph,
     next_layer: usize,
     next_se: usize,
+    se_partials: SePartials,
 }
 
 impl Builder<'_> {
@@ -191,7 +201,7 @@ impl Builder<'_> {
         };
         // The SE sums hold as many partial sums per channel as the depthwise kernel leaves.
         let partials = Shape {
-            w: depthwise::se_partials(shape.h, shape.w, &geom),
+            w: (self.se_partials)(shape.h, shape.w, &geom),
             ..pooled
         };
         let se_sums = block.se.as_ref().map(|_| self.tensor(partials));

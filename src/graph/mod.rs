@@ -7,6 +7,6 @@ pub mod ops;
 pub mod output;
 pub mod plan;
 
-pub use lower::lower;
+pub use lower::{SePartials, lower_with};
 pub use ops::{Graph, Op, Shape, TensorId};
 pub use output::{Output, StageTensor};

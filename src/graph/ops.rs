@@ -67,7 +67,7 @@ pub struct ConvOp {
 /// Depthwise k×k conv + folded BN + activation; optionally writes per-channel sums of its
 /// output for the SE block that follows, as `[n, c, 1, partials]`: partial sums whose total
 /// is the channel's sum (the GPU kernel leaves one per invocation,
-/// `kernels::cpu::depthwise::se_partials`; the reference puts the total in the first).
+/// `kernels::se_partials`; the reference puts the total in the first).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DepthwiseOp {
     pub input: TensorId,

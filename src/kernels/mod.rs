@@ -79,6 +79,19 @@ pub fn describe(g: &Graph, op: &Op, tuning: &Tuning, family: Family) -> Dispatch
     cpu::describe(g, op, tuning.pointwise_co)
 }
 
+/// Lowers `arch` for a batch of `n` images of `h`×`w` (`graph::lower_with`), its SE sums
+/// sized for the kernels' depthwise ([`se_partials`]).
+pub fn lower(arch: &crate::model::Arch, n: usize, h: usize, w: usize) -> crate::Result<Graph> {
+    crate::graph::lower_with(arch, (n, h, w), se_partials)
+}
+
+/// Partial sums per channel a depthwise op leaves for the SE block after it: one per
+/// invocation of the CPU family's depthwise grid, which the GPU family's depthwise matches
+/// (`gpu::depthwise`) so that either family's SE reads either family's sums.
+pub fn se_partials(h: usize, w: usize, geom: &ConvGeom) -> usize {
+    cpu::depthwise::se_partials(h, w, geom)
+}
+
 /// Floating point operations (2 per multiply-add) and bytes read + written (in f32) of op
 /// `op` of `g`.
 pub fn cost(g: &Graph, op: &Op) -> (u64, u64) {

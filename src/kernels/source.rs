@@ -63,8 +63,8 @@ impl Kernel {
     }
 
     /// Whether its source with `subgroups` uses subgroup operations: every CPU-family
-    /// kernel's (shaders/lanes_subgroup.wgsl), the GPU family's that reduce across lanes
-    /// (shaders/gpu_family/reduce_subgroup.wgsl).
+    /// kernel's (shaders/cpu/lanes_subgroup.wgsl), the GPU family's that reduce across lanes
+    /// (shaders/gpu/reduce_subgroup.wgsl).
     pub fn uses_subgroups(self, subgroups: bool) -> bool {
         subgroups && (self.family() == Family::Cpu || self.reduces())
     }
@@ -79,7 +79,7 @@ impl Kernel {
     }
 
     /// Whether it is a GPU-family kernel that sums across lanes, taking its entry point and
-    /// sums from shaders/gpu_family/reduce_*.wgsl.
+    /// sums from shaders/gpu/reduce_*.wgsl.
     fn reduces(self) -> bool {
         self.family == Family::Gpu
             && matches!(
@@ -183,7 +183,7 @@ fn replace_dst4_block(text: &str, with: &str) -> String {
     format!("{}{with}{}", &text[..start], &text[end..])
 }
 
-/// Binding numbers of the shared layout (see `shaders/storage.wgsl`): eight storage buffers,
+/// Binding numbers of the shared layout (see `shaders/common/storage.wgsl`): eight storage buffers,
 /// WebGPU's default per-stage limit.
 pub mod binding {
     pub const PARAMS: u32 = 0;

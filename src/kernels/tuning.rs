@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 pub struct Tuning {
     /// Output channels one pointwise invocation computes.
     pub pointwise_co: u32,
-    /// Share weights across a subgroup (shaders/lanes_subgroup.wgsl: one lane loads, a
+    /// Share weights across a subgroup (shaders/cpu/lanes_subgroup.wgsl: one lane loads, a
     /// broadcast hands the value to all) instead of every lane loading them. Needs subgroups
     /// of at least 8 lanes.
     #[serde(default)]
@@ -30,7 +30,7 @@ pub struct Tuning {
     #[serde(default = "yes")]
     pub gpu_subgroup_sums: bool,
     /// Whether the GPU family stages and multiplies in f16 when storage is native f16
-    /// (`gpu::formats::Arithmetic`): twice the values per workgroup-memory byte and per
+    /// (`kernels::formats::Arithmetic`): twice the values per workgroup-memory byte and per
     /// register, and double-rate arithmetic on most GPUs, but emulated on CPU drivers
     /// (lavapipe: 28% slower); `effnet tune` times both.
     #[serde(default)]

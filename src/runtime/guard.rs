@@ -7,7 +7,8 @@
 //! (every executor, however it was made).
 
 use crate::gpu::Precision;
-use crate::graph::{Graph, Op, lower};
+use crate::graph::{Graph, Op};
+use crate::kernels::lower;
 use crate::kernels::{DispatchDesc, cpu::se};
 use crate::model::Arch;
 use crate::{Error, Result};

@@ -34,7 +34,7 @@ crate::kernels::params! {
         inv_rows: f32,
         /// 1: the softmax kernel also writes the logits' gradient; 0: evaluation only.
         train: u32,
-        /// Samples in the split: `stats` holds the losses [n_stats] then the hits [n_stats].
+        /// Samples in the split: `stats` holds the losses (`n_stats` of them) then the hits (`n_stats`).
         n_stats: u32,
         /// Uniform buffers are bound in multiples of 16 bytes.
         _pad: u32,

@@ -75,7 +75,7 @@ pub fn tune(a: TuneArgs, gpu: &crate::GpuArgs) -> Result<ExitCode> {
         gpu.describe(),
         gpu.tuning
     );
-    let (best, candidates) = effnet::bench::tune::tune(&gpu, a.runs)?;
+    let (best, candidates) = effnet::bench::tune::tune(gpu, a.runs)?;
     let saved = if a.dry_run {
         None
     } else {

@@ -1,5 +1,5 @@
 //! Global average pool + classifier, or the pooled features alone for a headless backbone
-//! (shaders/classifier.wgsl).
+//! (shaders/cpu/classifier.wgsl).
 
 use crate::graph::ops::PoolClassifyOp;
 use crate::graph::{Graph, Op, Shape};
@@ -17,7 +17,7 @@ pub const GROUPS: usize = 2;
 pub const WG: usize = 64;
 
 params! {
-    /// `P` of shaders/classifier.wgsl.
+    /// `P` of shaders/cpu/classifier.wgsl.
     ClassifierParams {
         /// Channels pooled.
         features: u32,
@@ -32,7 +32,7 @@ params! {
         bias_off: u32,
         /// Workgroups per image.
         groups: u32,
-        /// The rest are the GPU family's (src/kernels/gpu_family/classifier.rs); 0 here.
+        /// The rest are the GPU family's (src/kernels/gpu/classifier.rs); 0 here.
         /// Images.
         images: u32,
         /// Images per workgroup (1 to 4).

@@ -1,5 +1,5 @@
 //! Dense k×k convolution + folded BN + activation (+ residual): the stem, Fused-MBConv
-//! expansion and ConvBnAct (shaders/conv.wgsl).
+//! expansion and ConvBnAct (shaders/cpu/conv.wgsl).
 
 use crate::graph::ops::ConvOp;
 use crate::graph::{Graph, Op};
@@ -19,7 +19,7 @@ pub const OUT_X: usize = 4;
 pub const WG: usize = 64;
 
 params! {
-    /// `P` of shaders/conv.wgsl.
+    /// `P` of shaders/cpu/conv.wgsl.
     ConvParams {
         c_in: u32,
         h_in: u32,
@@ -39,7 +39,7 @@ params! {
 }
 
 /// Slots per weight block: the k weights of each of the `CHANNELS` output channels for one
-/// (input channel, kernel row), padded to whole vec4s (`shared_quads` in shaders/conv.wgsl).
+/// (input channel, kernel row), padded to whole vec4s (`shared_quads` in shaders/cpu/conv.wgsl).
 pub fn block_stride(k: usize) -> usize {
     CHANNELS * k.next_multiple_of(4)
 }
@@ -60,7 +60,7 @@ pub fn layout(c: &ConvWeights, k: usize) -> Vec<f32> {
     t
 }
 
-/// Kernel rows as a loop (`ROW_LOOP` in shaders/conv.wgsl) in a browser: Chromium's shader
+/// Kernel rows as a loop (`ROW_LOOP` in shaders/cpu/conv.wgsl) in a browser: Chromium's shader
 /// pipeline (Tint, then SwiftShader) spent minutes and over 10 GB on the stem's unrolled rows
 /// and then lost its GPU process, where the loop compiles in a second. Native drivers keep
 /// the unrolled rows, which lavapipe runs faster (see the shader).

@@ -1,5 +1,5 @@
 //! Depthwise k×k convolution + folded BN + activation, optionally leaving per-channel partial
-//! sums of its output for the SE block that follows (shaders/depthwise.wgsl).
+//! sums of its output for the SE block that follows (shaders/cpu/depthwise.wgsl).
 
 use crate::graph::ops::{ConvGeom, DepthwiseOp};
 use crate::graph::{Graph, Op};
@@ -15,7 +15,7 @@ pub const OUT_X: usize = 4;
 pub const MAX_WG: usize = 64;
 
 params! {
-    /// `P` of shaders/depthwise.wgsl.
+    /// `P` of shaders/cpu/depthwise.wgsl.
     DepthwiseParams {
         /// Channels (in = out).
         c: u32,

@@ -1,5 +1,5 @@
 //! 1×1 convolution as a register-blocked GEMM with the SE gate, folded BN, activation and
-//! residual fused (shaders/pointwise.wgsl).
+//! residual fused (shaders/cpu/pointwise.wgsl).
 
 use crate::graph::ops::PointwiseOp;
 use crate::graph::{Graph, Op};
@@ -18,13 +18,13 @@ pub const PIXELS: usize = 4;
 pub const WG: usize = 64;
 pub const SMALL_WG: usize = 16;
 /// Output channels per invocation the kernel may use (`CO`; `effnet tune` picks one per
-/// adapter, `gpu::Tuning::pointwise_co`).
+/// adapter, `kernels::Tuning::pointwise_co`).
 pub const CO_CANDIDATES: [u32; 4] = [4, 8, 16, 32];
 /// The largest of them: weight rows are padded to it.
 pub const MAX_CO: usize = CO_CANDIDATES[CO_CANDIDATES.len() - 1] as usize;
 
 params! {
-    /// `P` of shaders/pointwise.wgsl.
+    /// `P` of shaders/cpu/pointwise.wgsl.
     PointwiseParams {
         c_in: u32,
         /// Pixels per channel plane.
@@ -46,7 +46,7 @@ pub fn gemm_rows(out: usize) -> usize {
 }
 
 /// `[out, in]` → `[in, gemm_rows(out)]` with zero padding, so the kernel reads four output
-/// channels of one input channel as one vec4 (`wts4` in shaders/storage.wgsl); the bias
+/// channels of one input channel as one vec4 (`wts4` in shaders/common/storage.wgsl); the bias
 /// after it.
 pub fn layout(c: &ConvWeights) -> Vec<f32> {
     let out = c.bias.len();

@@ -1,5 +1,5 @@
 //! Squeeze-and-excitation in one dispatch per image, from the depthwise kernel's partial sums
-//! to the gate the projection applies (shaders/se.wgsl).
+//! to the gate the projection applies (shaders/cpu/se.wgsl).
 
 use super::depthwise;
 use crate::graph::ops::SeExciteOp;
@@ -16,7 +16,7 @@ pub const WGSL: &str = include_str!("../../../shaders/cpu/se.wgsl");
 pub const WG: usize = 256;
 
 params! {
-    /// `P` of shaders/se.wgsl.
+    /// `P` of shaders/cpu/se.wgsl.
     SeParams {
         channels: u32,
         /// Width of the hidden layer.
@@ -29,7 +29,7 @@ params! {
         b1_off: u32,
         w2_off: u32,
         b2_off: u32,
-        /// The rest are the GPU family's (src/kernels/gpu_family/se.rs); 0 here. Images.
+        /// The rest are the GPU family's (src/kernels/gpu/se.rs); 0 here. Images.
         images: u32,
         /// Images per workgroup (1 to 4).
         ib: u32,

@@ -36,7 +36,7 @@ pub fn preferred(g: &Graph, op: &Op) -> bool {
 }
 
 /// Compute units (SMs, CUs, cores) the family sizes its grids for on an adapter nobody has
-/// tuned (`gpu::Tuning::gpu_units`): an H200's 132 SMs, the one GPU it was measured on.
+/// tuned (`kernels::Tuning::gpu_units`): an H200's 132 SMs, the one GPU it was measured on.
 /// Every tile choice below trades larger tiles (fewer loads per multiply-add) against
 /// enough workgroups to keep this many units busy; `effnet tune` measures the best value
 /// per adapter (on lavapipe, about its thread count).
