@@ -4,7 +4,7 @@
 use super::{Gpu, Precision};
 use crate::kernels::{
     self,
-    cpu::{classifier, se},
+    ops::{classifier, se},
 };
 use crate::model::ModelWeights;
 

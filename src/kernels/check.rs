@@ -2,7 +2,7 @@
 //! accumulation), under every tuning that changes the kernel's code. And, with no GPU, that
 //! each kernel's Rust side and WGSL agree on its parameter block and override constants.
 
-use super::cpu::{classifier, conv, depthwise, pointwise, se};
+use super::ops::{classifier, conv, depthwise, pointwise, se};
 use super::{Case, Family, Kernel, OpKind};
 use crate::gpu::pipelines::{Arithmetic, Storage};
 use crate::gpu::{Gpu, GpuWeights, Precision, Tuning};

@@ -2,8 +2,8 @@
 //! computes it; a [`DispatchDesc`] adds its override constants, typed parameters, tensors
 //! and grid. Nothing here touches the GPU.
 
-use super::cpu::{classifier, conv, depthwise, pointwise, se};
-use super::{Family, gpu};
+use super::Family;
+use super::ops::{classifier, conv, depthwise, pointwise, se};
 use crate::graph::ops::TensorId;
 
 /// The ops kernels compute, each with one parameter block shared by every family.
@@ -38,8 +38,8 @@ impl OpKind {
 }
 
 /// One WGSL kernel: `op` as `family` computes it (`Cpu` or `Gpu`; a kernel is never `Auto`,
-/// which `describe` settles op by op). Compiled with its family's prelude in front
-/// (`source.rs`).
+/// which `describe` settles op by op). Its shader and the preludes in front of it are
+/// `source.rs`'s business (`Kernel::body`, `Kernel::source`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Kernel {
     pub op: OpKind,
@@ -78,22 +78,6 @@ impl Kernel {
     /// The family it belongs to.
     pub fn family(self) -> Family {
         self.family
-    }
-
-    /// Its own WGSL (shaders/cpu/NAME.wgsl, shaders/gpu/NAME.wgsl).
-    pub fn body(self) -> &'static str {
-        match (self.family, self.op) {
-            (Family::Gpu, OpKind::Conv) => gpu::conv::WGSL,
-            (Family::Gpu, OpKind::Depthwise) => gpu::depthwise::WGSL,
-            (Family::Gpu, OpKind::SeExcite) => gpu::se::WGSL,
-            (Family::Gpu, OpKind::Pointwise) => gpu::pointwise::WGSL,
-            (Family::Gpu, OpKind::Classifier) => gpu::classifier::WGSL,
-            (_, OpKind::Conv) => conv::WGSL,
-            (_, OpKind::Depthwise) => depthwise::WGSL,
-            (_, OpKind::SeExcite) => se::WGSL,
-            (_, OpKind::Pointwise) => pointwise::WGSL,
-            (_, OpKind::Classifier) => classifier::WGSL,
-        }
     }
 
     /// The WGSL declaration of its parameter block `P` (its op's).

@@ -54,6 +54,7 @@ mod family;
 pub mod formats;
 pub mod gpu;
 mod kernel;
+pub mod ops;
 pub mod source;
 pub mod tuning;
 
@@ -95,7 +96,7 @@ pub fn se_partials(h: usize, w: usize, geom: &ConvGeom) -> usize {
 /// Floating point operations (2 per multiply-add) and bytes read + written (in f32) of op
 /// `op` of `g`.
 pub fn cost(g: &Graph, op: &Op) -> (u64, u64) {
-    use cpu::{classifier, conv, depthwise, pointwise, se};
+    use ops::{classifier, conv, depthwise, pointwise, se};
     match op {
         Op::Conv(op) => conv::cost(g, op),
         Op::Depthwise(op) => depthwise::cost(g, op),
@@ -107,7 +108,7 @@ pub fn cost(g: &Graph, op: &Op) -> (u64, u64) {
 
 /// One conv layer's weights as its kernel reads them.
 pub fn conv_layout(c: &ConvWeights) -> Vec<f32> {
-    use cpu::{conv, depthwise, pointwise};
+    use ops::{conv, depthwise, pointwise};
     match c.kind {
         ConvKind::Gemm => pointwise::layout(c),
         ConvKind::Depthwise { k } => depthwise::layout(c, k),

@@ -9,7 +9,7 @@
 use crate::gpu::Precision;
 use crate::graph::{Graph, Op};
 use crate::kernels::lower;
-use crate::kernels::{DispatchDesc, cpu::se};
+use crate::kernels::{DispatchDesc, ops::se};
 use crate::model::Arch;
 use crate::{Error, Result};
 

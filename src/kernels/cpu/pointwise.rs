@@ -1,12 +1,10 @@
 //! 1×1 convolution as a register-blocked GEMM with the SE gate, folded BN, activation and
 //! residual fused (shaders/cpu/pointwise.wgsl).
 
+use crate::graph::Graph;
 use crate::graph::ops::PointwiseOp;
-use crate::graph::{Graph, Op};
-use crate::kernels::case::{Case, conv_weights, convs_only, square};
+use crate::kernels::ops::pointwise::{MAX_CO, PointwiseParams, gemm_rows};
 use crate::kernels::{Aux, DispatchDesc, Params, WeightRef, act_code, u};
-use crate::model::Activation;
-use crate::model::weights::{ConvKind, ConvWeights};
 
 pub const WGSL: &str = include_str!("../../../shaders/cpu/pointwise.wgsl");
 
@@ -20,47 +18,9 @@ pub const SMALL_WG: usize = 16;
 /// Output channels per invocation the kernel may use (`CO`; `effnet tune` picks one per
 /// adapter, `kernels::Tuning::pointwise_co`).
 pub const CO_CANDIDATES: [u32; 4] = [4, 8, 16, 32];
-/// The largest of them: weight rows are padded to it.
-pub const MAX_CO: usize = CO_CANDIDATES[CO_CANDIDATES.len() - 1] as usize;
 
-params! {
-    /// `P` of shaders/cpu/pointwise.wgsl.
-    PointwiseParams {
-        c_in: u32,
-        /// Pixels per channel plane.
-        hw: u32,
-        c_out: u32,
-        /// Slots per weight row (`gemm_rows(c_out)`).
-        rows: u32,
-        /// Where the biases start, after the weights.
-        bias_off: u32,
-        /// Images (the GPU family's kernel treats all their pixels as one GEMM dimension).
-        batch: u32,
-    }
-}
-
-/// Output channels of a GEMM weight matrix rounded up to `MAX_CO`, so an invocation's vec4
-/// weight loads stay inside the row whatever its channel block.
-pub fn gemm_rows(out: usize) -> usize {
-    out.next_multiple_of(MAX_CO)
-}
-
-/// `[out, in]` → `[in, gemm_rows(out)]` with zero padding, so the kernel reads four output
-/// channels of one input channel as one vec4 (`wts4` in shaders/common/storage.wgsl); the bias
-/// after it.
-pub fn layout(c: &ConvWeights) -> Vec<f32> {
-    let out = c.bias.len();
-    let inputs = c.weight.len() / out.max(1);
-    let rows = gemm_rows(out);
-    let mut t = vec![0.0; inputs * rows];
-    for (co, row) in c.weight.chunks(inputs.max(1)).enumerate() {
-        for (ci, &w) in row.iter().enumerate() {
-            t[ci * rows + co] = w;
-        }
-    }
-    t.extend_from_slice(&c.bias);
-    t
-}
+// The weight rows (`ops::pointwise::gemm_rows`) are padded for the largest block.
+const _: () = assert!(CO_CANDIDATES[CO_CANDIDATES.len() - 1] as usize == MAX_CO);
 
 /// The dispatch of a 1×1 conv with `co` output channels per invocation. Grid:
 /// x = pixels / (PIXELS × WG), y = channels / co, z = batch.
@@ -103,57 +63,10 @@ pub fn describe(g: &Graph, op: &PointwiseOp, co: u32) -> DispatchDesc {
     d
 }
 
-/// FLOPs and bytes of a 1×1 conv.
-pub fn cost(g: &Graph, op: &PointwiseOp) -> (u64, u64) {
-    let (i, o) = (g.shapes[op.input], g.shapes[op.output]);
-    let len = |t: usize| g.shapes[t].len() as u64;
-    let macs = o.len() as u64 * i.c as u64;
-    let extra = op.gate.map_or(0, len) + op.residual.map_or(0, len);
-    let bytes = (i.len() + o.len() + o.c * i.c) as u64 + extra;
-    (2 * macs, 4 * bytes)
-}
-
-/// A 1×1 conv on `h`×`h`; `gated` makes it a projection (SE gate, no activation), else an
-/// expansion (SiLU).
-pub fn case(name: &'static str, cin: usize, cout: usize, h: usize, gated: bool) -> Case {
-    let mut shapes = vec![square(cin, h)];
-    let gate = gated.then(|| {
-        shapes.push(square(cin, 1));
-        shapes.len() - 1
-    });
-    shapes.push(square(cout, h));
-    let act = if gated {
-        Activation::Identity
-    } else {
-        Activation::Silu
-    };
-    let op = Op::Pointwise(PointwiseOp {
-        input: 0,
-        output: shapes.len() - 1,
-        layer: 0,
-        act,
-        gate,
-        residual: None,
-    });
-    let w = conv_weights(name, cout, cin, ConvKind::Gemm);
-    Case::new(name, shapes, op, convs_only(vec![w]))
-}
-
-/// B0's GEMMs from the widest plane to the head, and a V2-S expansion.
-pub fn cases() -> Vec<Case> {
-    vec![
-        case("b0_expand_16to96_112", 16, 96, 112, false),
-        case("b0_project_gated_144to24_56", 144, 24, 56, true),
-        case("b0_expand_192to1152_7", 192, 1152, 7, false),
-        case("b0_head_320to1280_7", 320, 1280, 7, false),
-        case("v2s_expand_128to512_24", 128, 512, 24, false),
-    ]
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn b0_and_v2s_shapes_match_the_reference() {
-        crate::kernels::check::cases(&super::cases());
+        crate::kernels::check::cases(&crate::kernels::ops::pointwise::cases());
     }
 }

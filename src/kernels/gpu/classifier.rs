@@ -1,6 +1,6 @@
 //! GPU family: global average pool + classifier, or the pooled features alone for a
 //! headless backbone (shaders/gpu/classifier.wgsl), the same op, parameters and
-//! weights as the CPU family's `kernels::cpu::classifier`. The grid is blocks of images × blocks
+//! weights as the CPU family's `kernels::ops::classifier`. The grid is blocks of images × blocks
 //! of classes: a workgroup pools its images' features a slice at a time into workgroup
 //! memory and walks its classes' weight rows with groups of lanes (coalesced), each weight
 //! read once for all its images. It needs no scratch buffer.
@@ -8,7 +8,7 @@
 use super::se::lanes_per_row;
 use crate::graph::Graph;
 use crate::graph::ops::PoolClassifyOp;
-use crate::kernels::cpu::classifier::{ClassifierParams, row_len};
+use crate::kernels::ops::classifier::{ClassifierParams, row_len};
 use crate::kernels::{DispatchDesc, Params, WeightRef, u};
 
 pub const WGSL: &str = include_str!("../../../shaders/gpu/classifier.wgsl");
@@ -136,7 +136,7 @@ pub(crate) mod tests {
     use crate::graph::{Op, Shape};
     use crate::kernels::case::Case;
     use crate::kernels::gpu::DEFAULT_UNITS;
-    use crate::kernels::{Family, Params, check, cpu::classifier};
+    use crate::kernels::{Family, Params, check, ops::classifier};
     use crate::model::rule::rule_tensor;
     use crate::model::weights::ModelWeights;
 

@@ -7,7 +7,7 @@
 
 use crate::graph::Graph;
 use crate::graph::ops::ConvOp;
-use crate::kernels::{DispatchDesc, act_code, cpu::conv, u};
+use crate::kernels::{DispatchDesc, act_code, ops::conv, u};
 
 pub const WGSL: &str = include_str!("../../../shaders/gpu/conv.wgsl");
 
@@ -80,7 +80,7 @@ pub fn describe(g: &Graph, op: &ConvOp, units: usize) -> Option<DispatchDesc> {
     let (i, o) = (g.shapes[op.input], g.shapes[op.output]);
     let (k, plane) = (op.geom.k, o.h * o.w);
     let t = tile(i.c, o.c, o.n * plane, k, units)?;
-    let mut d = conv::describe(g, op);
+    let mut d = crate::kernels::cpu::conv::describe(g, op);
     d.constants = vec![
         ("K", u(k)),
         ("STRIDE", u(op.geom.stride)),
@@ -107,7 +107,7 @@ pub(crate) mod tests {
     use crate::graph::Op;
     use crate::graph::ops::{ConvOp, Shape};
     use crate::kernels::gpu::DEFAULT_UNITS;
-    use crate::kernels::{Family, check, cpu::conv, describe as describe_any};
+    use crate::kernels::{Family, check, describe as describe_any, ops::conv};
     use crate::model::rule::rule_input;
     use crate::model::weights::ConvKind;
     use crate::runtime::Executor;

@@ -8,7 +8,8 @@
 
 use crate::graph::ops::{ConvGeom, DepthwiseOp};
 use crate::graph::{Graph, Shape};
-use crate::kernels::cpu::depthwise::{self, se_partials};
+use crate::kernels::ops::depthwise;
+use crate::kernels::se_partials;
 use crate::kernels::{DispatchDesc, u};
 
 pub const WGSL: &str = include_str!("../../../shaders/gpu/depthwise.wgsl");
@@ -159,7 +160,7 @@ pub fn describe(g: &Graph, op: &DepthwiseOp, units: usize) -> Option<DispatchDes
     }
     let t = tiling(o, &geom, partials, units)?;
     // Its parameters (`planes` and `partials` included), weights, tensors and aux.
-    let mut d = depthwise::describe(g, op);
+    let mut d = crate::kernels::cpu::depthwise::describe(g, op);
     let (tile, out, _) = t.shared(o, &geom);
     d.constants = vec![
         ("K", u(geom.k)),
@@ -189,7 +190,8 @@ pub(crate) mod tests {
     use crate::graph::ops::{ConvGeom, DepthwiseOp, SeExciteOp};
     use crate::graph::{Graph, Op, Shape};
     use crate::kernels::case::{Case, conv_weights, convs_only};
-    use crate::kernels::cpu::depthwise::{self, se_partials};
+    use crate::kernels::ops::depthwise;
+    use crate::kernels::se_partials;
     use crate::kernels::{Family, check};
     use crate::model::Activation;
     use crate::model::rule::rule_tensor;

@@ -1,11 +1,11 @@
 //! GPU family: 1×1 convolution as a workgroup-tiled GEMM over output channels × the pixels
 //! of all images (shaders/gpu/pointwise.wgsl), with the SE gate, folded BN,
-//! activation and residual fused as in the CPU family's `kernels::cpu::pointwise`, whose
+//! activation and residual fused as in the CPU family's `kernels::ops::pointwise`, whose
 //! parameters and weight layout it shares.
 
 use crate::graph::Graph;
 use crate::graph::ops::PointwiseOp;
-use crate::kernels::{DispatchDesc, act_code, cpu::pointwise, u};
+use crate::kernels::{DispatchDesc, act_code, u};
 
 pub const WGSL: &str = include_str!("../../../shaders/gpu/pointwise.wgsl");
 
@@ -66,7 +66,7 @@ impl Tile {
 /// y (and z past 65535) = column tiles.
 pub fn describe(g: &Graph, op: &PointwiseOp, units: usize) -> Option<DispatchDesc> {
     // The CPU family's dispatch has the parameters, aux and residual; the tiling is ours.
-    let mut d = pointwise::describe(g, op, 4);
+    let mut d = crate::kernels::cpu::pointwise::describe(g, op, 4);
     let o = g.shapes[op.output];
     let hw = o.h * o.w;
     let aligned = hw.is_multiple_of(4);
@@ -134,6 +134,7 @@ pub(crate) mod tests {
     use crate::graph::ops::Shape;
     use crate::kernels::case::{Case, conv_weights, convs_only};
     use crate::kernels::gpu::DEFAULT_UNITS;
+    use crate::kernels::ops::pointwise;
     use crate::kernels::{Family, check};
     use crate::model::Activation;
     use crate::model::weights::ConvKind;

@@ -1,5 +1,5 @@
 //! GPU family: squeeze-and-excitation (shaders/gpu/se.wgsl), the same op, parameters
-//! and weights as the CPU family's `kernels::cpu::se`: the means of the depthwise kernel's partial
+//! and weights as the CPU family's `kernels::ops::se`: the means of the depthwise kernel's partial
 //! sums, W1 + activation, W2 + sigmoid, the gate. Every dot product is a group of lanes
 //! walking one weight row together (coalesced), summed through workgroup memory; the grid
 //! is images × blocks of gate channels, each workgroup repeating its images' means and
@@ -7,7 +7,7 @@
 
 use crate::graph::Graph;
 use crate::graph::ops::SeExciteOp;
-use crate::kernels::cpu::se::{SeParams, offsets};
+use crate::kernels::ops::se::{SeParams, offsets};
 use crate::kernels::{Aux, DispatchDesc, Params, WeightRef, act_code, u};
 
 pub const WGSL: &str = include_str!("../../../shaders/gpu/se.wgsl");
@@ -121,7 +121,7 @@ pub(crate) mod tests {
     use crate::graph::{Graph, Op};
     use crate::kernels::case::Case;
     use crate::kernels::gpu::DEFAULT_UNITS;
-    use crate::kernels::{Family, Params, check, cpu::se};
+    use crate::kernels::{Family, Params, check, ops::se};
     use crate::model::Activation;
 
     /// SE over `n` images of `c` channels reduced to `r`, from `partials` partial sums per

@@ -13,7 +13,7 @@ use super::{classifier, pointwise, se};
 use crate::gpu::{Gpu, GpuWeights, Precision};
 use crate::graph::Shape;
 use crate::kernels::case::{Case, geom};
-use crate::kernels::cpu::depthwise::se_partials;
+use crate::kernels::se_partials;
 use crate::kernels::{Family, check};
 use crate::model::rule::rule_input;
 use crate::reference;
