@@ -76,16 +76,24 @@ class Predictor:
         self._fail_once = _test_fail_once
 
     @staticmethod
-    def remote_args(num_gpus: float = 1, num_cpus: float = 1, **overrides: Any) -> Dict[str, Any]:
+    def remote_args(
+        num_gpus: float = 1, num_cpus: float = 1, max_restarts: int = 3, max_task_retries: int = 3
+    ) -> Dict[str, Any]:
         """The ``map_batches`` keyword arguments Predictor is documented with: ``num_gpus``
         and ``num_cpus`` per actor, and fault tolerance bounded at ``max_restarts=3`` (a
         crashed actor is started again up to 3 times) and ``max_task_retries=3`` (a batch
         whose actor died is retried up to 3 times, so every row comes out exactly once).
-        Ray Data's own default is to retry forever, which hides an actor that can never
-        start (no adapter, a bad checkpoint) as a hang. ``overrides`` replace any of them."""
-        args = dict(num_gpus=num_gpus, num_cpus=num_cpus, max_restarts=3, max_task_retries=3)
-        args.update(overrides)
-        return args
+        Ray Data's own default retries forever, which turns an actor that can never start
+        (no adapter, a bad checkpoint) into a silent hang. Ray 2.60 warns that passing
+        ``max_restarts`` and ``max_task_retries`` to ``map_batches`` is deprecated (removal
+        planned for Ray 2.64, with no replacement named yet); where that bites, drop them:
+        ``dict(num_gpus=1, num_cpus=1)`` keeps Ray's unbounded retries."""
+        return dict(
+            num_gpus=num_gpus,
+            num_cpus=num_cpus,
+            max_restarts=max_restarts,
+            max_task_retries=max_task_retries,
+        )
 
     def __call__(self, batch: Dict[str, Any]) -> Dict[str, Any]:
         images = _images_of(batch)
@@ -147,10 +155,13 @@ def choose_adapter(gpu_ids: List[Any], allow_cpu: bool) -> Tuple[Optional[int], 
             d = _preferred(matching)
             return d["index"], f"Ray GPU {gpu} = PCI {d['pci_bus_id']}: adapter {d['index']} ({d['name']})"
     # No nvidia-smi (or no match): the Ray id as a position among the GPUs in bus order.
+    # One entry per physical GPU (it may show up on Vulkan and GL); adapters without a bus
+    # id come last, in wgpu's order.
     groups: Dict[Any, List[dict]] = {}
     for d in gpus:
-        groups.setdefault(_bus_key(d["pci_bus_id"]) or (d["name"], d["index"]), []).append(d)
-    ordered = [_preferred(g) for _, g in sorted(groups.items(), key=lambda kv: str(kv[0]))]
+        bus = _bus_key(d["pci_bus_id"])
+        groups.setdefault((0, bus) if bus else (1, (d["index"],)), []).append(d)
+    ordered = [_preferred(groups[k]) for k in sorted(groups)]
     d = ordered[gpu % len(ordered)]
     return d["index"], (
         f"Ray GPU {gpu}: adapter {d['index']} ({d['name']}, PCI {d['pci_bus_id'] or '?'}), "
