@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 
 import numpy as np
 
@@ -98,3 +99,29 @@ def test_one_session_shared_by_threads(lite0, photos):
         t.join()
     for e, g in zip(expected, got):
         np.testing.assert_array_equal(e, g)
+
+
+def test_the_gil_is_released_while_images_run(lite0, photos):
+    """Another Python thread keeps waking up (each wake-up needs the GIL) while a session
+    decodes and runs 16 photos; were the GIL held, it could not wake until the call ended."""
+    session = lite0.session(batch=8)
+    wakeups, stop = [0], threading.Event()
+
+    def tick():
+        while not stop.is_set():
+            time.sleep(0.001)
+            wakeups[0] += 1
+
+    ticker = threading.Thread(target=tick)
+    ticker.start()
+    time.sleep(0.05)
+    before, started = wakeups[0], time.perf_counter()
+    session.logits(photos)
+    during, seconds = wakeups[0] - before, time.perf_counter() - started
+    stop.set()
+    ticker.join()
+    # A held GIL allows at most a wake-up or two at the call's edges; a released one allows
+    # one per millisecond or so. 20 over a call of a second or more is safely between, even
+    # on a loaded machine where sleeps overshoot.
+    assert seconds > 0.3, "the call was too short to tell"
+    assert during >= 20, (during, seconds)
