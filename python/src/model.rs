@@ -111,30 +111,29 @@ fn read_labels(path: &Path) -> effnet::Result<Vec<String>> {
 }
 
 /// The bundled Lite0 (`None`), a checkpoint file, or synthetic weights for a model name, as
-/// the command line's `--model` and `--arch` resolve them.
+/// the command line's `--model` and `--arch` resolve them (`effnet::model::checkpoint_file`
+/// tells a file from a name, with the command line's messages for folders, devices and
+/// broken links).
 fn read_model(spec: Option<&str>, arch: Option<&str>) -> effnet::Result<effnet::Model> {
-    let input = |m: &str| Err(effnet::Error::Input(m.to_string()));
+    let input = |m: String| Err(effnet::Error::Input(m));
     let Some(spec) = spec else {
         if arch.is_some() {
             return input(
-                "arch says which model a checkpoint file is; the bundled model needs none",
+                "arch says which model a checkpoint file is; give the file as \
+                          name_or_path (the bundled model needs no arch)"
+                    .into(),
             );
         }
         return effnet::Model::bundled();
     };
-    let path = Path::new(spec);
-    if path.is_file() {
+    if let Some(path) = effnet::model::checkpoint_file(spec)? {
         return effnet::Model::from_file(path, arch);
     }
-    if path.exists() {
-        return input(&format!(
-            "{spec} is not a regular file; give a checkpoint file"
-        ));
-    }
+    let path = Path::new(spec);
     if arch.is_some() || path.components().count() > 1 || path.extension().is_some() {
-        return input(&format!(
-            "{spec}: no such file; give a checkpoint file (.safetensors, .pth, .pt, .bin) or \
-             a model name (effnet.known_models(); synthetic weights)"
+        return input(format!(
+            "{spec}: no such file; name_or_path takes a checkpoint file (.safetensors, .pth, \
+             .pt, .bin) or a model name (effnet.known_models(): synthetic weights)"
         ));
     }
     effnet::Model::synthetic(spec)

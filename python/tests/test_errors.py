@@ -66,9 +66,13 @@ def test_hostile_checkpoints(engine, tmp_path):
         engine.load(damaged)
 
 
-def test_bad_arguments(engine, lite0):
+def test_bad_arguments(engine, lite0, tmp_path):
     with pytest.raises(effnet.EffnetError, match="unknown model"):
         engine.load("efficientnet_b99")
+    with pytest.raises(effnet.EffnetError, match="is a folder"):
+        engine.load(tmp_path)
+    with pytest.raises(effnet.EffnetError, match="no such file"):
+        engine.load("missing/b0.safetensors")
     with pytest.raises(effnet.EffnetError, match="precision"):
         engine.load(precision="f64")
     with pytest.raises(effnet.EffnetError, match="class names"):
