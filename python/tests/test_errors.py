@@ -79,6 +79,12 @@ def test_bad_arguments(engine, lite0, tmp_path):
         engine.load(labels=["just one"])
     with pytest.raises(ValueError, match="output"):
         lite0.session(output="probabilities")
+    with pytest.raises(effnet.EffnetError, match="at least 1"):
+        lite0.session(batch=0)
+    with pytest.raises(effnet.EffnetError, match="device allows at most"):
+        lite0.session(batch=100000)  # checked before anything is allocated
+    with pytest.raises(effnet.EffnetError, match="adapter 99 was asked for"):
+        effnet.Engine(99)
     embed = lite0.session(resolution=32, output="embeddings")
     with pytest.raises(effnet.EffnetError, match="outputs embeddings"):
         embed.classify([np.zeros((8, 8, 3), np.uint8)])
