@@ -55,9 +55,12 @@ class Prediction(NamedTuple):
 
 
 def _image(item: Any) -> Any:
-    """A PIL image as an RGB uint8 array; anything else unchanged (Rust checks it)."""
+    """A PIL image as an RGB uint8 array, a CPU tensor (DLPack) as a numpy array; anything
+    else unchanged (Rust checks it)."""
     if hasattr(item, "convert") and hasattr(item, "mode") and hasattr(item, "size"):
         return np.asarray(item.convert("RGB"))
+    if hasattr(item, "__dlpack__") and not isinstance(item, np.ndarray):
+        return _tensor(item)
     return item
 
 
