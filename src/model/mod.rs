@@ -17,6 +17,7 @@ pub mod meta;
 pub mod pretrained;
 #[doc(hidden)]
 pub mod rule;
+mod spec;
 pub mod variants;
 pub mod weights;
 
@@ -24,5 +25,6 @@ pub use arch::*;
 #[doc(hidden)]
 pub use identify::{Identified, identify, identify_as, identify_forced};
 pub use info::{ModelInfo, StageInfo, format_table, info, try_info};
+pub use spec::checkpoint_file;
 pub use variants::{known_names, qualified_name, resolve};
 pub use weights::{ModelWeights, TensorSource, load_weights};
