@@ -181,6 +181,6 @@ pub fn cases() -> Vec<Case> {
 mod tests {
     #[test]
     fn b0_and_v2s_shapes_match_the_reference() {
-        crate::kernels::check::cases(&super::cases());
+        crate::kernel_checks::check::cases(&super::cases());
     }
 }
