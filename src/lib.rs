@@ -58,7 +58,10 @@ pub mod seed;
 
 mod engine;
 mod error;
+// The kernels' checks on the GPU: outside `kernels`, which `gpu` and `runtime` build on.
 pub mod imagenet;
+#[cfg(test)]
+mod kernel_checks;
 pub mod model;
 pub mod output;
 pub mod preprocess;

@@ -7,6 +7,8 @@
 mod fixtures;
 
 use effnet::model::arch::Interpolation;
+use effnet::model::pretrained::{pretrained, rows};
+use effnet::model::{known_names, resolve};
 use effnet::preprocess::Transform;
 use fixtures::{Diff, compare, compare_photos, f3, json, u};
 use image::RgbImage;
@@ -91,4 +93,33 @@ fn photos_match_timm_lite4_eval() {
 #[test]
 fn photos_match_torchvision_v2_s_eval() {
     check_library_transform("torchvision:efficientnet_v2_s");
+}
+
+// Here, not in src/model: it walks every name through `Transform`, and the model must not
+// use the preprocessing (the preprocessing uses the model).
+#[test]
+fn every_known_name_has_its_sources_transform() {
+    // mmpretrain's and MindSpore's names take theirs from frameworks.tsv.
+    let timm_and_torchvision: Vec<String> = (known_names().into_iter())
+        .filter(|n| resolve(n, None).is_ok_and(|a| a.source.key_names() == a.source))
+        .collect();
+    for name in &timm_and_torchvision {
+        let arch = resolve(name, None).unwrap();
+        let row = pretrained(&arch.name, arch.source)
+            .unwrap_or_else(|| panic!("{name}: no row in preprocess.tsv"));
+        assert_eq!(arch.resolution, row.resolution, "{name}");
+        assert_eq!(arch.preprocess, row.spec, "{name}");
+        // Our resize arithmetic must land on the source's shorter side exactly.
+        let t = Transform::from_spec(&arch.preprocess, row.resolution, row.resolution);
+        assert_eq!(
+            t.resize_short, row.resize,
+            "{name}: resize of the shorter side"
+        );
+    }
+    let rows = rows().count();
+    assert_eq!(
+        rows,
+        timm_and_torchvision.len(),
+        "a row per timm and torchvision name"
+    );
 }

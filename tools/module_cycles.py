@@ -6,8 +6,9 @@ a file `x.rs` and a folder `x/` (with `x/mod.rs` or a sibling `x.rs`) are one un
 An edge A -> B means code in A (any file of it) names B's items: `crate::...::B`,
 `super::B`, or `super::NAME` / `crate::NAME` where the folder's root file re-exports NAME
 from B (`pub use B::{NAME}`, `pub use B::*`). Comments and string literals are ignored;
-`#[cfg(test)]` items are left out unless `--tests` is given. `src/bin` holds separate crates
-and is skipped.
+`#[cfg(test)]` items are left out unless `--tests` is given, and so are the files of a module
+declared under `#[cfg(test)]` (`#[cfg(test)] mod checks;`: test code, however its files
+look). `src/bin` holds separate crates and is skipped.
 
 Prints every cycle (one strongly connected set of units per line, with one cycle through it)
 and exits 1 when src/model has one, test code included: a cycle there makes the model's
@@ -90,6 +91,35 @@ def modules(src):
     return files
 
 
+def mod_files(code):
+    """The out-of-line modules `code` declares (`mod x;`), each as a path from the file's own
+    module: `mod a { mod x; }` declares `(a, x)`."""
+    found, inline, depth = [], [], 0
+    for m in re.finditer(r"\bmod\s+(\w+)\s*([;{])|[{}]", code):
+        if m.group(0) == "{":
+            depth += 1
+        elif m.group(0) == "}":
+            depth -= 1
+            if inline and inline[-1][1] == depth:
+                inline.pop()
+        elif m.group(2) == ";":
+            found.append(tuple(name for name, _ in inline) + (m.group(1),))
+        else:
+            inline.append((m.group(1), depth))
+            depth += 1
+    return found
+
+
+def test_modules(mods, texts):
+    """The modules declared under `#[cfg(test)]`: a declaration `strip_tests` removes."""
+    found = set()
+    for mod, fs in mods.items():
+        for f in fs:
+            code = texts[f]
+            found |= {mod + m for m in set(mod_files(code)) - set(mod_files(strip_tests(code)))}
+    return found
+
+
 def group_paths(rest):
     """The first segments named by `rest` (after `crate::` / `super::`), braces expanded."""
     rest = rest.lstrip()
@@ -150,11 +180,13 @@ def reexports(code):
 def edges(src, with_tests):
     """Edges between sibling units: parent module -> set of (from child, to child)."""
     mods = modules(src)
+    texts = {f: strip_code(f.read_text()) for fs in mods.values() for f in fs}
+    tests = set() if with_tests else test_modules(mods, texts)
     codes = {}
     for mod, fs in mods.items():
+        test_only = any(mod[:k] in tests for k in range(1, len(mod) + 1))
         for f in fs:
-            code = strip_code(f.read_text())
-            codes[f] = code if with_tests else strip_tests(code)
+            codes[f] = texts[f] if with_tests else "" if test_only else strip_tests(texts[f])
     exported, items = {}, {}
     for mod, fs in mods.items():
         # A module is one file (`x.rs` or `x/mod.rs`; the crate root `lib.rs`).

@@ -17,7 +17,7 @@ pub struct Case {
 
 impl Case {
     /// The graph of `op` alone over `shapes`, whose last is the output.
-    pub(super) fn new(name: &'static str, shapes: Vec<Shape>, op: Op, w: ModelWeights) -> Case {
+    pub(crate) fn new(name: &'static str, shapes: Vec<Shape>, op: Op, w: ModelWeights) -> Case {
         let graph = Graph {
             logits: shapes.len() - 1,
             shapes,
@@ -34,7 +34,7 @@ impl Case {
 }
 
 /// Weights with nothing but `convs`.
-pub(super) fn convs_only(convs: Vec<ConvWeights>) -> ModelWeights {
+pub(crate) fn convs_only(convs: Vec<ConvWeights>) -> ModelWeights {
     ModelWeights {
         convs,
         ses: vec![],
@@ -48,7 +48,7 @@ pub(super) fn square(c: usize, h: usize) -> Shape {
     Shape { n: 1, c, h, w: h }
 }
 
-pub(super) fn conv_weights(name: &str, out: usize, per_out: usize, kind: ConvKind) -> ConvWeights {
+pub(crate) fn conv_weights(name: &str, out: usize, per_out: usize, kind: ConvKind) -> ConvWeights {
     ConvWeights {
         weight: rule_tensor(name, &[out, per_out]),
         bias: rule_tensor("bias", &[out]),
@@ -57,7 +57,7 @@ pub(super) fn conv_weights(name: &str, out: usize, per_out: usize, kind: ConvKin
 }
 
 /// Symmetric padding k / 2 and SiLU, as EfficientNet's k×k layers.
-pub(super) fn geom(k: usize, stride: usize) -> ConvGeom {
+pub(crate) fn geom(k: usize, stride: usize) -> ConvGeom {
     ConvGeom {
         layer: 0,
         k,

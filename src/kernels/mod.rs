@@ -47,8 +47,6 @@ macro_rules! params {
 pub(crate) use params;
 
 pub mod case;
-#[cfg(test)]
-mod check;
 pub mod cpu;
 mod family;
 pub mod formats;

@@ -292,8 +292,6 @@ fn closest(name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::pretrained::{pretrained, rows};
-    use crate::preprocess::Transform;
 
     #[test]
     fn every_entry_names_a_variant_and_every_name_resolves() {
@@ -305,34 +303,5 @@ mod tests {
                 arch.name
             );
         }
-    }
-
-    // Here, not in pretrained.rs: it walks every name, and pretrained.rs must not use this
-    // module (this module uses it).
-    #[test]
-    fn every_known_name_has_its_sources_transform() {
-        // mmpretrain's and MindSpore's names take theirs from frameworks.tsv.
-        let timm_and_torchvision: Vec<String> = (known_names().into_iter())
-            .filter(|n| resolve(n, None).is_ok_and(|a| a.source.key_names() == a.source))
-            .collect();
-        for name in &timm_and_torchvision {
-            let arch = resolve(name, None).unwrap();
-            let row = pretrained(&arch.name, arch.source)
-                .unwrap_or_else(|| panic!("{name}: no row in preprocess.tsv"));
-            assert_eq!(arch.resolution, row.resolution, "{name}");
-            assert_eq!(arch.preprocess, row.spec, "{name}");
-            // Our resize arithmetic must land on the source's shorter side exactly.
-            let t = Transform::from_spec(&arch.preprocess, row.resolution, row.resolution);
-            assert_eq!(
-                t.resize_short, row.resize,
-                "{name}: resize of the shorter side"
-            );
-        }
-        let rows = rows().count();
-        assert_eq!(
-            rows,
-            timm_and_torchvision.len(),
-            "a row per timm and torchvision name"
-        );
     }
 }

@@ -264,7 +264,7 @@ mod tests {
         }
     }
 
-    /// The inference kernels' check (src/kernels/check.rs) for the training block: naga's
+    /// The inference kernels' check (src/kernel_checks/check.rs) for the training block: naga's
     /// layout of the WGSL struct behind `P` puts the fields where `#[repr(C)]` does.
     #[test]
     fn params_match_their_wgsl_layout_in_every_kernel() {

@@ -47,11 +47,3 @@ pub fn describe(g: &Graph, op: &PoolClassifyOp) -> DispatchDesc {
     d.workgroups = [u(groups), 1, u(i.n)];
     d
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn b0_and_v2s_shapes_match_the_reference() {
-        crate::kernels::check::cases(&crate::kernels::ops::classifier::cases());
-    }
-}

@@ -100,11 +100,3 @@ pub fn describe(g: &Graph, op: &DepthwiseOp) -> DispatchDesc {
     d.workgroups = [u(tiles), u(o.c), u(o.n)];
     d
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn b0_and_v2s_shapes_match_the_reference() {
-        crate::kernels::check::cases(&crate::kernels::ops::depthwise::cases());
-    }
-}

@@ -62,11 +62,3 @@ pub fn describe(g: &Graph, op: &PointwiseOp, co: u32) -> DispatchDesc {
     d.workgroups = [u(lanes.div_ceil(wg)), u(channel_groups), u(o.n)];
     d
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn b0_and_v2s_shapes_match_the_reference() {
-        crate::kernels::check::cases(&crate::kernels::ops::pointwise::cases());
-    }
-}

@@ -33,11 +33,3 @@ pub fn describe(g: &Graph, op: &SeExciteOp) -> DispatchDesc {
     d.workgroups = [u(s.n), 1, 1];
     d
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn b0_and_v2s_shapes_match_the_reference() {
-        crate::kernels::check::cases(&crate::kernels::ops::se::cases());
-    }
-}

@@ -14,8 +14,6 @@ pub mod depthwise;
 pub mod pointwise;
 pub mod reduce;
 pub mod se;
-#[cfg(test)]
-mod whole_words;
 
 pub use reduce::subgroup_reductions;
 

@@ -6,15 +6,16 @@
 //! packed f16 against the f64 reference (`check::cases_packed_f16`, `check::TOL_F16`).
 //! (tests/shaders.rs checks that no GPU-family source mentions atomics.)
 
-use super::conv::tests::{Spec as ConvSpec, odd_case};
-use super::depthwise::tests::{ODD, PATHS, Spec, Tail, allowed};
-use super::depthwise::{ONLY, Tiling, candidates};
-use super::{classifier, pointwise, se};
+use super::check;
+use super::gpu_conv::{Spec as ConvSpec, odd_case};
+use super::gpu_depthwise::{ODD, PATHS, Spec, Tail, allowed};
+use super::{gpu_classifier, gpu_pointwise, gpu_se};
 use crate::gpu::{Gpu, GpuWeights, Precision};
 use crate::graph::Shape;
+use crate::kernels::Family;
 use crate::kernels::case::{Case, geom};
+use crate::kernels::gpu::depthwise::{ONLY, Tiling, candidates};
 use crate::kernels::se_partials;
-use crate::kernels::{Family, check};
 use crate::model::rule::rule_input;
 use crate::reference;
 use crate::runtime::Executor;
@@ -23,7 +24,7 @@ use crate::runtime::Executor;
 /// at a tile's last channel straddle two tiles), batches of 2 to 5 (words straddling images).
 #[test]
 fn pointwise_odd_planes_and_channels() {
-    use pointwise::tests::case;
+    use gpu_pointwise::case;
     let cases = [
         case("70to75_1x1_b5_gate_res", (5, 70, 75, 1, 1), true, true),
         case("13to37_1x1_b3_gate", (3, 13, 37, 1, 1), true, false),
@@ -154,7 +155,7 @@ fn sums_match(gpu: &Gpu, case: &Case) {
 /// 299, one channel.
 #[test]
 fn se_odd_channel_counts() {
-    use se::tests::case;
+    use gpu_se::case;
     let cases = [
         case("se_b2_37to1", 2, 37, 1, 3),
         case("se_b5_1to1_1x1", 5, 1, 1, 1),
@@ -171,7 +172,7 @@ fn se_odd_channel_counts() {
 /// sharing words) and headless backbones with odd feature counts, at several batches.
 #[test]
 fn classifier_odd_class_and_feature_counts() {
-    use classifier::tests::case;
+    use gpu_classifier::case;
     let cases = [
         case("cls_b2_37to1_7", 2, 37, (7, 7), 1),
         case("cls_b5_37to3_1x1", 5, 37, (1, 1), 3),

@@ -2,11 +2,11 @@
 //! accumulation), under every tuning that changes the kernel's code. And, with no GPU, that
 //! each kernel's Rust side and WGSL agree on its parameter block and override constants.
 
-use super::ops::{classifier, conv, depthwise, pointwise, se};
-use super::{Case, Family, Kernel, OpKind};
 use crate::gpu::pipelines::{Arithmetic, Storage};
 use crate::gpu::{Gpu, GpuWeights, Precision, Tuning};
 use crate::graph::Op;
+use crate::kernels::ops::{classifier, conv, depthwise, pointwise, se};
+use crate::kernels::{Case, Family, Kernel, OpKind};
 use crate::model::rule::rule_input;
 use crate::reference;
 use crate::runtime::Executor;
@@ -167,7 +167,7 @@ fn run(gpu: &Gpu, case: &Case, family: Family, precision: Precision) -> (Vec<f32
     let g = &case.graph;
     let input = rule_input(&g.shapes[g.input].dims());
     let expected = reference::run(g, &case.weights, &input).swap_remove(g.logits);
-    let kernel = super::describe(g, &g.ops[0], &gpu.tuning, family).kernel();
+    let kernel = crate::kernels::describe(g, &g.ops[0], &gpu.tuning, family).kernel();
     assert_eq!(kernel.family(), family, "{}: runs {kernel:?}", case.name);
     let weights = GpuWeights::new(gpu, &case.weights, precision);
     let executor = Executor::new(gpu, &weights, g.clone(), false, family).unwrap();
@@ -197,7 +197,7 @@ fn gpu_family_runs(gpu: &Gpu) -> Vec<(Tuning, u32, &'static str)> {
 /// or a failure with `CI=true`.
 pub(crate) fn subgroup_variants(gpu: &Gpu) -> Vec<(u32, &'static str)> {
     let lanes = gpu.subgroup_lanes;
-    if super::gpu::subgroup_reductions(lanes) {
+    if crate::kernels::gpu::subgroup_reductions(lanes) {
         return vec![(lanes, "subgroup sums"), (0, "workgroup sums")];
     }
     assert!(
@@ -280,7 +280,8 @@ fn every_case_sets_exactly_the_overrides_its_wgsl_declares() {
         .iter()
         .flat_map(|c| families.map(|f| (c, f)))
     {
-        let d = super::describe(&case.graph, &case.graph.ops[0], &Tuning::default(), family);
+        let d =
+            crate::kernels::describe(&case.graph, &case.graph.ops[0], &Tuning::default(), family);
         let m = module(d.kernel());
         let declared = |name: &str| {
             m.overrides
