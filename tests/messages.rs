@@ -326,3 +326,26 @@ fn trailing_blank_lines_are_not_classes() {
         &[],
     );
 }
+
+/// An unknown kernel family is an error naming the three there are: from the flag a usage
+/// error (exit 2, clap lists the values), from EFFNET_KERNELS an error before any work.
+#[test]
+fn an_unknown_kernel_family_names_the_three() {
+    let wanted = ["gpux", "gpu", "cpu", "auto"];
+    expect(&[&"--kernels", &"gpux", &"classify", &"x.jpg"], 2, &wanted, &[]);
+    let photo = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/images/n02099601_golden_retriever.JPEG"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_effnet"))
+        .args(["classify", photo, "--res", "32"])
+        .env("EFFNET_KERNELS", "gpux")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    for w in wanted.iter().chain(&["EFFNET_KERNELS"]) {
+        assert!(stderr.contains(w), "no {w:?} in: {stderr}");
+    }
+    assert!(out.stdout.is_empty(), "no answers: {stderr}");
+}
