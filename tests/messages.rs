@@ -332,7 +332,12 @@ fn trailing_blank_lines_are_not_classes() {
 #[test]
 fn an_unknown_kernel_family_names_the_three() {
     let wanted = ["gpux", "gpu", "cpu", "auto"];
-    expect(&[&"--kernels", &"gpux", &"classify", &"x.jpg"], 2, &wanted, &[]);
+    expect(
+        &[&"--kernels", &"gpux", &"classify", &"x.jpg"],
+        2,
+        &wanted,
+        &[],
+    );
     let photo = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/assets/images/n02099601_golden_retriever.JPEG"

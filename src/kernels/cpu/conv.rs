@@ -3,8 +3,8 @@
 
 use crate::graph::Graph;
 use crate::graph::ops::ConvOp;
-use crate::kernels::ops::conv::{CHANNELS, ConvParams, block_stride};
-use crate::kernels::{DispatchDesc, Params, WeightRef, act_code, u, vec_taps};
+use crate::kernels::ops::conv::{CHANNELS, dispatch};
+use crate::kernels::{DispatchDesc, act_code, u, vec_taps};
 
 pub const WGSL: &str = include_str!("../../../shaders/cpu/conv.wgsl");
 
@@ -23,28 +23,13 @@ const ROW_LOOP: u32 = cfg!(target_arch = "wasm32") as u32;
 /// z = batch.
 pub fn describe(g: &Graph, op: &ConvOp) -> DispatchDesc {
     let ConvOp {
-        input,
         output,
         geom,
         residual,
+        ..
     } = *op;
-    let (i, o) = (g.shapes[input], g.shapes[output]);
-    let rs = block_stride(geom.k);
-    let p = ConvParams {
-        c_in: u(i.c),
-        h_in: u(i.h),
-        w_in: u(i.w),
-        c_out: u(o.c),
-        h_out: u(o.h),
-        w_out: u(o.w),
-        pad_top: u(geom.pad_top),
-        pad_left: u(geom.pad_left),
-        block_stride: u(rs),
-        bias_off: u(o.c.div_ceil(CHANNELS) * i.c * geom.k * rs),
-        n: u(o.n),
-    };
-    let weights = WeightRef::Conv(geom.layer);
-    let mut d = DispatchDesc::new(Params::Conv(p), weights, input, output);
+    let (i, o) = (g.shapes[op.input], g.shapes[output]);
+    let mut d = dispatch(g, op);
     d.constants = vec![
         ("K", u(geom.k)),
         ("STRIDE", u(geom.stride)),
@@ -57,7 +42,6 @@ pub fn describe(g: &Graph, op: &ConvOp) -> DispatchDesc {
         ("WG", u(WG)),
         ("ROW_LOOP", ROW_LOOP),
     ];
-    d.residual = residual;
     let quads = o.h * o.w.div_ceil(OUT_X);
     d.workgroups = [u(quads.div_ceil(WG)), u(o.c.div_ceil(CHANNELS)), u(o.n)];
     d

@@ -3,8 +3,8 @@
 
 use crate::graph::Graph;
 use crate::graph::ops::{ConvGeom, DepthwiseOp};
-use crate::kernels::ops::depthwise::{DepthwiseParams, row_stride};
-use crate::kernels::{Aux, DispatchDesc, Params, WeightRef, act_code, u, vec_taps};
+use crate::kernels::ops::depthwise::dispatch;
+use crate::kernels::{DispatchDesc, Params, act_code, u, vec_taps};
 
 pub const WGSL: &str = include_str!("../../../shaders/cpu/depthwise.wgsl");
 
@@ -60,31 +60,20 @@ pub fn se_partials(h: usize, w: usize, geom: &ConvGeom) -> usize {
 /// z = batch.
 pub fn describe(g: &Graph, op: &DepthwiseOp) -> DispatchDesc {
     let DepthwiseOp {
-        input,
         output,
         geom,
         se_sums,
+        ..
     } = *op;
-    let (i, o) = (g.shapes[input], g.shapes[output]);
+    let (i, o) = (g.shapes[op.input], g.shapes[output]);
     let (wg, tiles) = grid(o.h, o.w, &geom);
     if let Some(s) = se_sums {
         debug_assert_eq!(g.shapes[s].w, wg * tiles, "SE sums sized by se_partials");
     }
-    let p = DepthwiseParams {
-        c: u(o.c),
-        h_in: u(i.h),
-        w_in: u(i.w),
-        h_out: u(o.h),
-        w_out: u(o.w),
-        pad_top: u(geom.pad_top),
-        pad_left: u(geom.pad_left),
-        row_stride: u(row_stride(geom.k)),
-        tiles: u(tiles),
-        planes: u(o.n * o.c),
-        partials: u(wg * tiles),
-    };
-    let weights = WeightRef::Conv(geom.layer);
-    let mut d = DispatchDesc::new(Params::Depthwise(p), weights, input, output);
+    let mut d = dispatch(g, op);
+    if let Params::Depthwise(p) = &mut d.params {
+        p.tiles = u(tiles);
+    }
     d.constants = vec![
         ("K", u(geom.k)),
         ("STRIDE", u(geom.stride)),
@@ -96,7 +85,6 @@ pub fn describe(g: &Graph, op: &DepthwiseOp) -> DispatchDesc {
         ("VEC_TAPS", vec_taps(i.w, &geom) as u32),
         ("OUT_X", u(OUT_X)),
     ];
-    d.aux = se_sums.map_or(Aux::None, Aux::Tensor);
     d.workgroups = [u(tiles), u(o.c), u(o.n)];
     d
 }

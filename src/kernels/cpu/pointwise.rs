@@ -3,8 +3,8 @@
 
 use crate::graph::Graph;
 use crate::graph::ops::PointwiseOp;
-use crate::kernels::ops::pointwise::{MAX_CO, PointwiseParams, gemm_rows};
-use crate::kernels::{Aux, DispatchDesc, Params, WeightRef, act_code, u};
+use crate::kernels::ops::pointwise::{MAX_CO, dispatch};
+use crate::kernels::{DispatchDesc, act_code, u};
 
 pub const WGSL: &str = include_str!("../../../shaders/cpu/pointwise.wgsl");
 
@@ -26,25 +26,13 @@ const _: () = assert!(CO_CANDIDATES[CO_CANDIDATES.len() - 1] as usize == MAX_CO)
 /// x = pixels / (PIXELS × WG), y = channels / co, z = batch.
 pub fn describe(g: &Graph, op: &PointwiseOp, co: u32) -> DispatchDesc {
     let PointwiseOp {
-        input,
-        output,
-        layer,
         act,
         gate,
         residual,
+        ..
     } = *op;
-    let (i, o) = (g.shapes[input], g.shapes[output]);
-    let rows = gemm_rows(o.c);
-    let p = PointwiseParams {
-        c_in: u(i.c),
-        hw: u(i.h * i.w),
-        c_out: u(o.c),
-        rows: u(rows),
-        bias_off: u(rows * i.c),
-        batch: u(o.n),
-    };
-    let weights = WeightRef::Conv(layer);
-    let mut d = DispatchDesc::new(Params::Pointwise(p), weights, input, output);
+    let (i, o) = (g.shapes[op.input], g.shapes[op.output]);
+    let mut d = dispatch(g, op);
     let lanes = (i.h * i.w).div_ceil(PIXELS);
     let wg = if lanes <= SMALL_WG { SMALL_WG } else { WG };
     d.constants = vec![
@@ -56,8 +44,6 @@ pub fn describe(g: &Graph, op: &PointwiseOp, co: u32) -> DispatchDesc {
         ("HAS_RESIDUAL", residual.is_some() as u32),
         ("PIXELS", u(PIXELS)),
     ];
-    d.aux = gate.map_or(Aux::None, Aux::Tensor);
-    d.residual = residual;
     let channel_groups = o.c.div_ceil(co as usize);
     d.workgroups = [u(lanes.div_ceil(wg)), u(channel_groups), u(o.n)];
     d

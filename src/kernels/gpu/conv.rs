@@ -73,14 +73,14 @@ pub fn tile(c_in: usize, c_out: usize, pixels: usize, k: usize, units: usize) ->
     Some(t)
 }
 
-/// The dispatch: the CPU family's parameters and bindings, this kernel's constants and
+/// The dispatch: the op's parameters and bindings (`ops::conv::dispatch`), this kernel's constants and
 /// grid (x, and z past 65535 tiles: pixel tiles; y: channel tiles), sized for `units`
 /// compute units.
 pub fn describe(g: &Graph, op: &ConvOp, units: usize) -> Option<DispatchDesc> {
     let (i, o) = (g.shapes[op.input], g.shapes[op.output]);
     let (k, plane) = (op.geom.k, o.h * o.w);
     let t = tile(i.c, o.c, o.n * plane, k, units)?;
-    let mut d = crate::kernels::cpu::conv::describe(g, op);
+    let mut d = conv::dispatch(g, op);
     d.constants = vec![
         ("K", u(k)),
         ("STRIDE", u(op.geom.stride)),

@@ -160,8 +160,8 @@ pub fn describe(g: &Graph, op: &DepthwiseOp, units: usize) -> Option<DispatchDes
         return None;
     }
     let t = tiling(o, &geom, partials, units)?;
-    // Its parameters (`planes` and `partials` included), weights, tensors and aux.
-    let mut d = crate::kernels::cpu::depthwise::describe(g, op);
+    // The op's parameters (`planes` and `partials` included), weights, tensors and aux.
+    let mut d = depthwise::dispatch(g, op);
     let (tile, out, _) = t.shared(o, &geom);
     d.constants = vec![
         ("K", u(geom.k)),

@@ -65,8 +65,8 @@ impl Tile {
 /// The dispatch of a 1×1 conv for a GPU of `units` compute units: grid x = channel tiles,
 /// y (and z past 65535) = column tiles.
 pub fn describe(g: &Graph, op: &PointwiseOp, units: usize) -> Option<DispatchDesc> {
-    // The CPU family's dispatch has the parameters, aux and residual; the tiling is ours.
-    let mut d = crate::kernels::cpu::pointwise::describe(g, op, 4);
+    // The op's dispatch has the parameters, aux and residual; the tiling is ours.
+    let mut d = crate::kernels::ops::pointwise::dispatch(g, op);
     let o = g.shapes[op.output];
     let hw = o.h * o.w;
     let aligned = hw.is_multiple_of(4);

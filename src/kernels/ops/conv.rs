@@ -6,6 +6,7 @@
 use crate::graph::ops::ConvOp;
 use crate::graph::{Graph, Op};
 use crate::kernels::case::{Case, conv_weights, convs_only, geom, out_size, square};
+use crate::kernels::{DispatchDesc, Params, WeightRef, u};
 use crate::model::weights::{ConvKind, ConvWeights};
 
 /// Output channels one invocation computes (`CO`; the shader's 16 named accumulators). 16
@@ -78,4 +79,34 @@ pub fn cases() -> Vec<Case> {
         case("b0_stem_3x3s2_3to32_224", 3, 32, 224, 3, 2),
         case("v2s_fused_3x3s2_24to96_192", 24, 96, 192, 3, 2),
     ]
+}
+
+/// The half of a conv's dispatch every family shares: its parameters, weights, tensors and
+/// residual. Each family's `describe` adds its constants and grid.
+pub fn dispatch(g: &Graph, op: &ConvOp) -> DispatchDesc {
+    let ConvOp {
+        input,
+        output,
+        geom,
+        residual,
+    } = *op;
+    let (i, o) = (g.shapes[input], g.shapes[output]);
+    let rs = block_stride(geom.k);
+    let p = ConvParams {
+        c_in: u(i.c),
+        h_in: u(i.h),
+        w_in: u(i.w),
+        c_out: u(o.c),
+        h_out: u(o.h),
+        w_out: u(o.w),
+        pad_top: u(geom.pad_top),
+        pad_left: u(geom.pad_left),
+        block_stride: u(rs),
+        bias_off: u(o.c.div_ceil(CHANNELS) * i.c * geom.k * rs),
+        n: u(o.n),
+    };
+    let weights = WeightRef::Conv(geom.layer);
+    let mut d = DispatchDesc::new(Params::Conv(p), weights, input, output);
+    d.residual = residual;
+    d
 }

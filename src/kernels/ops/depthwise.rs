@@ -6,6 +6,7 @@
 use crate::graph::ops::DepthwiseOp;
 use crate::graph::{Graph, Op};
 use crate::kernels::case::{Case, conv_weights, convs_only, geom, out_size, square};
+use crate::kernels::{Aux, DispatchDesc, Params, WeightRef, u};
 use crate::model::weights::{ConvKind, ConvWeights};
 
 params! {
@@ -76,4 +77,35 @@ pub fn cases() -> Vec<Case> {
         case("b0_dw5x5s1_c672_14", 672, 14, 5, 1),
         case("v2s_dw3x3s1_c1536_12", 1536, 12, 3, 1),
     ]
+}
+
+/// The half of a depthwise conv's dispatch every family shares: its parameters (`tiles`
+/// left 0, the CPU family's to set), weights, tensors and the SE sums it writes, as many per
+/// channel as the graph holds (`kernels::se_partials`). Each family's `describe` adds its
+/// constants and grid.
+pub fn dispatch(g: &Graph, op: &DepthwiseOp) -> DispatchDesc {
+    let DepthwiseOp {
+        input,
+        output,
+        geom,
+        se_sums,
+    } = *op;
+    let (i, o) = (g.shapes[input], g.shapes[output]);
+    let p = DepthwiseParams {
+        c: u(o.c),
+        h_in: u(i.h),
+        w_in: u(i.w),
+        h_out: u(o.h),
+        w_out: u(o.w),
+        pad_top: u(geom.pad_top),
+        pad_left: u(geom.pad_left),
+        row_stride: u(row_stride(geom.k)),
+        tiles: 0,
+        planes: u(o.n * o.c),
+        partials: u(crate::kernels::se_partials(o.h, o.w, &geom)),
+    };
+    let weights = WeightRef::Conv(geom.layer);
+    let mut d = DispatchDesc::new(Params::Depthwise(p), weights, input, output);
+    d.aux = se_sums.map_or(Aux::None, Aux::Tensor);
+    d
 }

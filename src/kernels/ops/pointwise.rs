@@ -6,6 +6,7 @@
 use crate::graph::ops::PointwiseOp;
 use crate::graph::{Graph, Op};
 use crate::kernels::case::{Case, conv_weights, convs_only, square};
+use crate::kernels::{Aux, DispatchDesc, Params, WeightRef, u};
 use crate::model::Activation;
 use crate::model::weights::{ConvKind, ConvWeights};
 
@@ -92,4 +93,32 @@ pub fn cases() -> Vec<Case> {
         case("b0_head_320to1280_7", 320, 1280, 7, false),
         case("v2s_expand_128to512_24", 128, 512, 24, false),
     ]
+}
+
+/// The half of a 1×1 conv's dispatch every family shares: its parameters, weights, tensors,
+/// SE gate and residual. Each family's `describe` adds its constants and grid.
+pub fn dispatch(g: &Graph, op: &PointwiseOp) -> DispatchDesc {
+    let PointwiseOp {
+        input,
+        output,
+        layer,
+        gate,
+        residual,
+        ..
+    } = *op;
+    let (i, o) = (g.shapes[input], g.shapes[output]);
+    let rows = gemm_rows(o.c);
+    let p = PointwiseParams {
+        c_in: u(i.c),
+        hw: u(i.h * i.w),
+        c_out: u(o.c),
+        rows: u(rows),
+        bias_off: u(rows * i.c),
+        batch: u(o.n),
+    };
+    let weights = WeightRef::Conv(layer);
+    let mut d = DispatchDesc::new(Params::Pointwise(p), weights, input, output);
+    d.aux = gate.map_or(Aux::None, Aux::Tensor);
+    d.residual = residual;
+    d
 }
