@@ -9,9 +9,9 @@ use effnet::gpu::pipelines::{Arithmetic, Storage, Target};
 
 /// Every kernel, storage format, subgroup choice and arithmetic asked for.
 fn variants() -> impl Iterator<Item = (Kernel, Storage, bool, Arithmetic)> {
-    Kernel::ALL
-        .iter()
-        .flat_map(|&k| Storage::ALL.map(|s| (k, s)))
+    Kernel::all()
+        .into_iter()
+        .flat_map(|k| Storage::ALL.map(|s| (k, s)))
         .flat_map(|(k, s)| [(k, s, false), (k, s, true)])
         .flat_map(|(k, s, g)| [Arithmetic::F32, Arithmetic::F16].map(|a| (k, s, g, a)))
 }
@@ -109,9 +109,11 @@ fn browser_sources_enable_what_they_use() {
 /// browser gets it: each stores only whole words it owns (and each validates, above).
 #[test]
 fn gpu_family_kernels_use_no_atomics() {
-    let gpu_family = Kernel::ALL.iter().filter(|k| k.family() == Family::Gpu);
+    let gpu_family = Kernel::all()
+        .into_iter()
+        .filter(|k| k.family() == Family::Gpu);
     let mut checked = 0;
-    for &k in gpu_family {
+    for k in gpu_family {
         for storage in Storage::ALL {
             for (subgroups, split) in [(false, false), (false, true), (true, false), (true, true)] {
                 let src = k.source_for(storage, subgroups, Arithmetic::F16, split);
@@ -168,9 +170,9 @@ fn training_kernels_validate_with_naga() {
 #[test]
 fn every_wgsl_file_is_compiled() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/shaders");
-    let sources: Vec<String> = Kernel::ALL
-        .iter()
-        .flat_map(|&k| {
+    let sources: Vec<String> = Kernel::all()
+        .into_iter()
+        .flat_map(|k| {
             Storage::ALL.map(|s| {
                 let f16 = Arithmetic::F16;
                 [k.source(s, false, f16), k.source_for(s, true, f16, true)]

@@ -2,7 +2,7 @@
 //   out[n, co, p] = act(bias[co] + sum_ci W[co, ci] * gate[n, ci] * x[n, ci, p]) + res[n, co, p]
 // The SE gate scales input channels as they are loaded, so SE costs no extra pass.
 // Each invocation computes PIXELS = 4 consecutive pixels × CO output channels; CO and how
-// weights reach the lanes are chosen per adapter by `effnet tune` (see src/gpu/tuning.rs): the entry
+// weights reach the lanes are chosen per adapter by `effnet tune` (see src/kernels/tuning.rs): the entry
 // point and `shared_quads` come from lanes_plain.wgsl (every lane loads the CO weights of a
 // channel) or lanes_subgroup.wgsl (each lane loads 4 and subgroupBroadcast shares them).
 // No workgroup memory and no barriers: on CPU drivers (lavapipe) barriers and

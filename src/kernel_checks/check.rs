@@ -5,6 +5,7 @@
 use crate::gpu::pipelines::{Arithmetic, Storage};
 use crate::gpu::{Gpu, GpuWeights, Precision, Tuning};
 use crate::graph::Op;
+use crate::kernels::candidates::{self, Choice};
 use crate::kernels::ops::{classifier, conv, depthwise, pointwise, se};
 use crate::kernels::{Case, Family, Kernel, OpKind};
 use crate::model::rule::rule_input;
@@ -95,9 +96,11 @@ pub fn cases_in(family: Family, cases: &[Case]) {
         for (tuning, lanes, variant) in tunings {
             gpu.tuning = tuning;
             gpu.subgroup_lanes = lanes;
-            let (ours, expected) = run(&gpu, case, family, Precision::F32);
-            let what = format!("{} {family:?} {tuning:?} {variant}", case.name);
-            compare(&ours, &expected, &what, TOL_F32);
+            let (runs, expected) = run(&gpu, case, family, Precision::F32);
+            for (kernel, ours) in runs {
+                let what = format!("{} {kernel} {tuning:?} {variant}", case.name);
+                compare(&ours, &expected, &what, TOL_F32);
+            }
         }
         gpu.subgroup_lanes = adapter_lanes;
     }
@@ -118,9 +121,11 @@ pub fn cases_packed_f16(family: Family, cases: &[Case]) {
     for case in cases {
         for &tuning in &tunings {
             gpu.tuning = tuning;
-            let (ours, expected) = run(&gpu, case, family, Precision::F16);
-            let what = format!("{} {family:?} packed f16 {tuning:?}", case.name);
-            compare(&ours, &expected, &what, TOL_F16);
+            let (runs, expected) = run(&gpu, case, family, Precision::F16);
+            for (kernel, ours) in runs {
+                let what = format!("{} {kernel} packed f16 {tuning:?}", case.name);
+                compare(&ours, &expected, &what, TOL_F16);
+            }
         }
     }
 }
@@ -155,24 +160,43 @@ pub fn cases_f16_math(cases: &[Case]) {
     for case in cases {
         for &tuning in &tunings {
             gpu.tuning = tuning;
-            let (ours, expected) = run(&gpu, case, Family::Gpu, Precision::F16);
-            let what = format!("{} f16 arithmetic {tuning:?}", case.name);
-            compare(&ours, &expected, &what, TOL_F16_MATH);
+            let (runs, expected) = run(&gpu, case, Family::Gpu, Precision::F16);
+            for (kernel, ours) in runs {
+                let what = format!("{} {kernel} f16 arithmetic {tuning:?}", case.name);
+                compare(&ours, &expected, &what, TOL_F16_MATH);
+            }
         }
     }
 }
 
 /// The case's output with `family`'s kernel for its first op, and the reference's.
-fn run(gpu: &Gpu, case: &Case, family: Family, precision: Precision) -> (Vec<f32>, Vec<f32>) {
+fn run(gpu: &Gpu, case: &Case, family: Family, precision: Precision) -> (Runs, Vec<f32>) {
     let g = &case.graph;
     let input = rule_input(&g.shapes[g.input].dims());
     let expected = reference::run(g, &case.weights, &input).swap_remove(g.logits);
-    let kernel = crate::kernels::describe(g, &g.ops[0], &gpu.tuning, family).kernel();
-    assert_eq!(kernel.family(), family, "{}: runs {kernel:?}", case.name);
+    let op = &g.ops[0];
+    // Every candidate of the family that takes the op, each alone (the candidate list).
+    let takers: Vec<Kernel> = (candidates::of(OpKind::of(op), family))
+        .filter(|c| candidates::describe_with(c, g, op, &gpu.tuning).is_some())
+        .map(|c| c.kernel)
+        .collect();
+    assert!(
+        !takers.is_empty(),
+        "{}: no {family:?} kernel takes it",
+        case.name
+    );
     let weights = GpuWeights::new(gpu, &case.weights, precision);
-    let executor = Executor::new(gpu, &weights, g.clone(), false, family).unwrap();
-    (executor.run(&input).unwrap().logits, expected)
+    let runs = (takers.into_iter())
+        .map(|kernel| {
+            let executor = Executor::new(gpu, &weights, g.clone(), false, Choice::Kernel(kernel));
+            (kernel, executor.unwrap().run(&input).unwrap().logits)
+        })
+        .collect();
+    (runs, expected)
 }
+
+/// Each kernel that ran a case, with its output.
+type Runs = Vec<(Kernel, Vec<f32>)>;
 
 /// The GPU family's runs of a case: the tuner's two grid ends (`Tuning::gpu_family_checks`)
 /// with the adapter's subgroup sums, and the default grids with workgroup sums too (what
@@ -239,7 +263,7 @@ fn module(kernel: Kernel) -> naga::Module {
 
 #[test]
 fn params_structs_match_their_wgsl_layout() {
-    for kernel in Kernel::ALL {
+    for kernel in Kernel::all() {
         let (fields, size) = match kernel.op {
             OpKind::Conv => (conv::ConvParams::FIELDS, size_of::<conv::ConvParams>()),
             OpKind::Depthwise => (

@@ -17,6 +17,18 @@ pub enum OpKind {
 }
 
 impl OpKind {
+    /// The kind of a graph op.
+    pub fn of(op: &crate::graph::Op) -> OpKind {
+        use crate::graph::Op;
+        match op {
+            Op::Conv(_) => OpKind::Conv,
+            Op::Depthwise(_) => OpKind::Depthwise,
+            Op::SeExcite(_) => OpKind::SeExcite,
+            Op::Pointwise(_) => OpKind::Pointwise,
+            Op::PoolClassify(_) => OpKind::Classifier,
+        }
+    }
+
     pub const ALL: [OpKind; 5] = [
         OpKind::Conv,
         OpKind::Depthwise,
@@ -38,40 +50,42 @@ impl OpKind {
 }
 
 /// One WGSL kernel: `op` as `family` computes it (`Cpu` or `Gpu`; a kernel is never `Auto`,
-/// which `describe` settles op by op). Its shader and the preludes in front of it are
-/// `source.rs`'s business (`Kernel::body`, `Kernel::source`).
+/// which `describe` settles op by op), the family's main kernel for the op (`variant` "")
+/// or a named variant beside it. Every kernel is an entry of `candidates::CANDIDATES`; its
+/// shader and the preludes in front of it are `source.rs`'s business (`Kernel::body`,
+/// `Kernel::source`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Kernel {
     pub op: OpKind,
     pub family: Family,
+    /// "" for the family's main kernel of the op, else the variant's name.
+    pub variant: &'static str,
 }
 
 impl Kernel {
-    /// Every kernel: each op in each family.
-    pub const ALL: [Kernel; 10] = {
-        let mut all = [Kernel::cpu(OpKind::Conv); 10];
-        let mut i = 0;
-        while i < 5 {
-            all[i] = Kernel::cpu(OpKind::ALL[i]);
-            all[i + 5] = Kernel::gpu(OpKind::ALL[i]);
-            i += 1;
-        }
-        all
-    };
-
-    /// `op` in the CPU family.
+    /// `op` in the CPU family (its main kernel).
     pub const fn cpu(op: OpKind) -> Kernel {
         Kernel {
             op,
             family: Family::Cpu,
+            variant: "",
         }
     }
 
-    /// `op` in the GPU family.
+    /// `op` in the GPU family (its main kernel).
     pub const fn gpu(op: OpKind) -> Kernel {
         Kernel {
             op,
             family: Family::Gpu,
+            variant: "",
+        }
+    }
+
+    /// The same op and family, as the variant `name`.
+    pub const fn variant(self, name: &'static str) -> Kernel {
+        Kernel {
+            variant: name,
+            ..self
         }
     }
 
@@ -88,7 +102,11 @@ impl Kernel {
 
 impl std::fmt::Display for Kernel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{:?}", self.family.name(), self.op)
+        write!(f, "{}/{:?}", self.family.name(), self.op)?;
+        match self.variant {
+            "" => Ok(()),
+            v => write!(f, "/{v}"),
+        }
     }
 }
 
@@ -153,6 +171,8 @@ pub enum Aux {
 pub struct DispatchDesc {
     /// Which family's kernel runs it (the parameters name the op).
     pub family: Family,
+    /// Which of the family's kernels for the op: "" for the main one (`Kernel::variant`).
+    pub variant: &'static str,
     pub constants: Constants,
     pub params: Params,
     pub weights: WeightRef,
@@ -167,6 +187,7 @@ impl DispatchDesc {
     pub(crate) fn new(params: Params, weights: WeightRef, src: TensorId, dst: TensorId) -> Self {
         DispatchDesc {
             family: Family::Cpu,
+            variant: "",
             constants: vec![],
             params,
             weights,
@@ -188,6 +209,7 @@ impl DispatchDesc {
         Kernel {
             op: self.params.op(),
             family,
+            variant: self.variant,
         }
     }
 }

@@ -46,6 +46,7 @@ macro_rules! params {
 // For the head-training kernels' parameter block (src/train/kernels.rs).
 pub(crate) use params;
 
+pub mod candidates;
 pub mod case;
 pub mod cpu;
 mod family;
@@ -72,10 +73,11 @@ pub fn describe(g: &Graph, op: &Op, tuning: &Tuning, family: Family) -> Dispatch
         Family::Auto => gpu::preferred(g, op),
         Family::Cpu => false,
     };
-    if gpu && let Some(d) = gpu::describe(g, op, tuning.gpu_units as usize) {
-        return d;
-    }
-    cpu::describe(g, op, tuning.pointwise_co)
+    let kind = OpKind::of(op);
+    let gpu_ones = candidates::of(kind, Family::Gpu).filter(|_| gpu);
+    (gpu_ones.chain(candidates::of(kind, Family::Cpu)))
+        .find_map(|c| candidates::describe_with(c, g, op, tuning))
+        .expect("the CPU family's main kernel takes every shape")
 }
 
 /// Lowers `arch` for a batch of `n` images of `h`×`w` (`graph::lower_with`), its SE sums

@@ -4,7 +4,7 @@
 //! shares, and which source variant (subgroups, arithmetic) each family takes on an adapter.
 
 use super::formats::{Arithmetic, Storage, Target};
-use super::{Family, Kernel, OpKind, Tuning, cpu, gpu};
+use super::{Family, Kernel, OpKind, Tuning};
 
 pub const PRELUDE: &str = include_str!("../../shaders/common/prelude.wgsl");
 const TAPS: &str = include_str!("../../shaders/cpu/taps.wgsl");
@@ -24,20 +24,9 @@ const LANES_SUBGROUP: &str = include_str!("../../shaders/cpu/lanes_subgroup.wgsl
 const GPU_ROWS: &str = include_str!("../../shaders/gpu/rows.wgsl");
 
 impl Kernel {
-    /// Its own WGSL (shaders/cpu/NAME.wgsl, shaders/gpu/NAME.wgsl).
+    /// Its own WGSL (shaders/cpu/NAME.wgsl, shaders/gpu/NAME.wgsl): its candidate entry's.
     pub fn body(self) -> &'static str {
-        match (self.family, self.op) {
-            (Family::Gpu, OpKind::Conv) => gpu::conv::WGSL,
-            (Family::Gpu, OpKind::Depthwise) => gpu::depthwise::WGSL,
-            (Family::Gpu, OpKind::SeExcite) => gpu::se::WGSL,
-            (Family::Gpu, OpKind::Pointwise) => gpu::pointwise::WGSL,
-            (Family::Gpu, OpKind::Classifier) => gpu::classifier::WGSL,
-            (_, OpKind::Conv) => cpu::conv::WGSL,
-            (_, OpKind::Depthwise) => cpu::depthwise::WGSL,
-            (_, OpKind::SeExcite) => cpu::se::WGSL,
-            (_, OpKind::Pointwise) => cpu::pointwise::WGSL,
-            (_, OpKind::Classifier) => cpu::classifier::WGSL,
-        }
+        super::candidates::find(self).wgsl
     }
 
     /// The complete WGSL module for this build's [`Target`]: storage bindings, prelude, the

@@ -9,9 +9,10 @@ use crate::gpu::weights::{decode, encode};
 use crate::gpu::{Gpu, GpuWeights, Pipelines, Precision, create_storage};
 use crate::graph::plan::{self, Pass, passes_and_readback};
 use crate::graph::{Graph, Output, StageTensor, TensorId};
+use crate::kernels::candidates::{Choice, describe_chosen};
 use crate::kernels::formats::Storage;
 use crate::kernels::source::Variants;
-use crate::kernels::{self, DispatchDesc, Family};
+use crate::kernels::{DispatchDesc, Family};
 use crate::{Error, Result};
 
 mod asynchronous;
@@ -60,16 +61,18 @@ impl Executor {
     /// Prepares `graph` to run on `gpu` with `weights`. With `capture_stages`, every run also
     /// returns the output of every stage. A shader or pipeline the device rejects is an error
     /// here, not a silent failure of later runs.
-    /// Its dispatches run the kernels of `family`.
+    /// Its dispatches run the kernels `kernels` chooses: a family's (`Family` converts), or
+    /// one candidate's wherever it takes an op.
     pub fn new(
         gpu: &Gpu,
         weights: &GpuWeights,
         graph: Graph,
         capture_stages: bool,
-        family: Family,
+        kernels: impl Into<Choice>,
     ) -> Result<Self> {
+        let kernels = kernels.into();
         gpu.scoped("the session's buffers and pipelines", || {
-            Self::build(gpu, weights, graph, capture_stages, family)
+            Self::build(gpu, weights, graph, capture_stages, kernels)
         })
     }
 
@@ -78,12 +81,12 @@ impl Executor {
         weights: &GpuWeights,
         graph: Graph,
         capture_stages: bool,
-        family: Family,
+        kernels: Choice,
     ) -> Result<Self> {
         let precision = weights.precision;
         let sizes = tensor_bytes(&graph, precision);
         let descs: Vec<DispatchDesc> = (graph.ops.iter())
-            .map(|op| kernels::describe(&graph, op, &gpu.tuning, family))
+            .map(|op| describe_chosen(&graph, op, &gpu.tuning, kernels))
             .collect();
         check_graph(&gpu.limits, &graph, &descs, &sizes)?;
         // Stage outputs need no pinning: each is copied out right after the pass that ends
@@ -124,7 +127,7 @@ impl Executor {
             c.save();
         }
         Ok(Executor {
-            family,
+            family: kernels.family(),
             device: dev.clone(),
             queue: gpu.queue.clone(),
             logits_out: create_storage(dev, "logits", sizes[graph.logits]),

@@ -12,6 +12,7 @@ pub mod classifier;
 pub mod conv;
 pub mod depthwise;
 pub mod pointwise;
+pub mod pointwise_naive;
 pub mod se;
 
 /// Describes `op` of `g` with this family's kernel; `pointwise_co` is the GEMM's output

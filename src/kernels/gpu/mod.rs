@@ -5,7 +5,7 @@
 //! `describe` returns `None`) runs the CPU family's in the same session.
 //! `kernels::Family` says which family a session uses.
 
-use super::{DispatchDesc, Family};
+use super::DispatchDesc;
 use crate::graph::{Graph, Op};
 
 pub mod classifier;
@@ -44,15 +44,11 @@ pub const DEFAULT_UNITS: usize = 132;
 /// where the family has no kernel for it.
 pub fn describe(g: &Graph, op: &Op, units: usize) -> Option<DispatchDesc> {
     let units = units.max(1);
-    let d = match op {
+    match op {
         Op::Conv(op) => conv::describe(g, op, units),
         Op::Depthwise(op) => depthwise::describe(g, op, units),
         Op::SeExcite(op) => se::describe(g, op, units),
         Op::Pointwise(op) => pointwise::describe(g, op, units),
         Op::PoolClassify(op) => classifier::describe(g, op, units),
-    }?;
-    Some(DispatchDesc {
-        family: Family::Gpu,
-        ..d
-    })
+    }
 }

@@ -6,7 +6,7 @@
 use super::{Executor, Input};
 use crate::gpu::{Gpu, GpuWeights, oneshot};
 use crate::graph::{Graph, Output};
-use crate::kernels::Family;
+use crate::kernels::candidates::Choice;
 use crate::{Error, Result};
 
 impl Executor {
@@ -17,10 +17,11 @@ impl Executor {
         weights: &GpuWeights,
         graph: Graph,
         capture_stages: bool,
-        family: Family,
+        kernels: impl Into<Choice>,
     ) -> Result<Self> {
+        let kernels = kernels.into();
         gpu.scoped_async("the session's buffers and pipelines", || {
-            Self::build(gpu, weights, graph, capture_stages, family)
+            Self::build(gpu, weights, graph, capture_stages, kernels)
         })
         .await
     }

@@ -1,0 +1,150 @@
+//! Every kernel of every op in one list, by name: what `describe` picks from (for a session's
+//! family, the first entry whose `describe` takes the op's shape; the CPU family's main
+//! kernels take every shape, so they end each op's search), what the shader checks validate
+//! (`Kernel::all`) and what `kernel_checks` runs against the CPU reference. Adding a kernel
+//! variant is its module, its shader and one entry here.
+
+use super::{DispatchDesc, Family, Kernel, OpKind, Tuning, cpu, gpu};
+use crate::graph::{Graph, Op};
+
+/// One kernel that can run an op.
+pub struct Candidate {
+    pub kernel: Kernel,
+    /// Its own WGSL (its family's prelude goes in front: `source.rs`).
+    pub wgsl: &'static str,
+    /// Its dispatch of an op of its kind under `tuning`, or `None` for shapes it does not
+    /// run (the search goes on down the list).
+    pub describe: fn(&Graph, &Op, &Tuning) -> Option<DispatchDesc>,
+}
+
+/// The CPU family's main kernels: every shape, tiles from `Tuning::pointwise_co`.
+fn cpu_main(g: &Graph, op: &Op, tuning: &Tuning) -> Option<DispatchDesc> {
+    Some(cpu::describe(g, op, tuning.pointwise_co))
+}
+
+/// The GPU family's main kernels: grids for `Tuning::gpu_units` compute units.
+fn gpu_main(g: &Graph, op: &Op, tuning: &Tuning) -> Option<DispatchDesc> {
+    gpu::describe(g, op, tuning.gpu_units as usize)
+}
+
+const fn entry(kernel: Kernel, wgsl: &'static str, describe: Describe) -> Candidate {
+    Candidate {
+        kernel,
+        wgsl,
+        describe,
+    }
+}
+
+type Describe = fn(&Graph, &Op, &Tuning) -> Option<DispatchDesc>;
+
+/// Every kernel, grouped by op; within an op and family, in the order `describe` tries them.
+pub const CANDIDATES: &[Candidate] = &[
+    entry(Kernel::gpu(OpKind::Conv), gpu::conv::WGSL, gpu_main),
+    entry(Kernel::cpu(OpKind::Conv), cpu::conv::WGSL, cpu_main),
+    entry(
+        Kernel::gpu(OpKind::Depthwise),
+        gpu::depthwise::WGSL,
+        gpu_main,
+    ),
+    entry(
+        Kernel::cpu(OpKind::Depthwise),
+        cpu::depthwise::WGSL,
+        cpu_main,
+    ),
+    entry(Kernel::gpu(OpKind::SeExcite), gpu::se::WGSL, gpu_main),
+    entry(Kernel::cpu(OpKind::SeExcite), cpu::se::WGSL, cpu_main),
+    entry(
+        Kernel::gpu(OpKind::Pointwise),
+        gpu::pointwise::WGSL,
+        gpu_main,
+    ),
+    entry(
+        Kernel::cpu(OpKind::Pointwise),
+        cpu::pointwise::WGSL,
+        cpu_main,
+    ),
+    entry(
+        Kernel::cpu(OpKind::Pointwise).variant("naive"),
+        cpu::pointwise_naive::WGSL,
+        cpu::pointwise_naive::describe,
+    ),
+    entry(
+        Kernel::gpu(OpKind::Classifier),
+        gpu::classifier::WGSL,
+        gpu_main,
+    ),
+    entry(
+        Kernel::cpu(OpKind::Classifier),
+        cpu::classifier::WGSL,
+        cpu_main,
+    ),
+];
+
+impl Kernel {
+    /// Every kernel, in the order of the candidate list.
+    pub fn all() -> Vec<Kernel> {
+        CANDIDATES.iter().map(|c| c.kernel).collect()
+    }
+}
+
+/// The candidates for ops of `kind` in `family`, in the order `describe` tries them.
+pub fn of(kind: OpKind, family: Family) -> impl Iterator<Item = &'static Candidate> {
+    (CANDIDATES.iter()).filter(move |c| c.kernel.op == kind && c.kernel.family == family)
+}
+
+/// The entry of `kernel`.
+pub fn find(kernel: Kernel) -> &'static Candidate {
+    (CANDIDATES.iter())
+        .find(|c| c.kernel == kernel)
+        .expect("every kernel a description names is an entry of CANDIDATES")
+}
+
+/// `candidate`'s dispatch of `op`, marked as its kernel's, if it takes the shape.
+pub fn describe_with(
+    candidate: &Candidate,
+    g: &Graph,
+    op: &Op,
+    tuning: &Tuning,
+) -> Option<DispatchDesc> {
+    let d = (candidate.describe)(g, op, tuning)?;
+    Some(DispatchDesc {
+        family: candidate.kernel.family,
+        variant: candidate.kernel.variant,
+        ..d
+    })
+}
+
+/// Which kernels run: a family's (for each op the first of its candidates that takes the op,
+/// as `kernels::describe` picks), or one kernel wherever it takes an op (to check or time
+/// that candidate alone), its family's choice elsewhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Choice {
+    Family(Family),
+    Kernel(Kernel),
+}
+
+impl Choice {
+    /// The family it runs (a chosen kernel's own).
+    pub fn family(self) -> Family {
+        match self {
+            Choice::Family(f) => f,
+            Choice::Kernel(k) => k.family,
+        }
+    }
+}
+
+impl From<Family> for Choice {
+    fn from(family: Family) -> Self {
+        Choice::Family(family)
+    }
+}
+
+/// The dispatch of `op` of `g` under `choice`.
+pub fn describe_chosen(g: &Graph, op: &Op, tuning: &Tuning, choice: Choice) -> DispatchDesc {
+    match choice {
+        Choice::Kernel(k) if k.op == OpKind::of(op) => describe_with(find(k), g, op, tuning)
+            .unwrap_or_else(|| super::describe(g, op, tuning, k.family)),
+        Choice::Kernel(k) => super::describe(g, op, tuning, k.family),
+        Choice::Family(f) => super::describe(g, op, tuning, f),
+    }
+}
