@@ -6,16 +6,12 @@ mod asynchronous;
 mod devices;
 mod images;
 mod model;
-// Threads drive the devices; a browser page has one thread, and wgpu's WebGPU types are not
-// `Send`.
-#[cfg(not(target_arch = "wasm32"))]
 mod pool;
 mod predict;
 mod session;
 
 pub use devices::{DEVICE_FORMS, Devices, distinct_adapters};
 pub use model::Model;
-#[cfg(not(target_arch = "wasm32"))]
 pub use pool::Pool;
 pub use predict::{Prediction, softmax, top_k};
 pub use session::{OutputKind, Session, SessionOptions};

@@ -67,10 +67,8 @@ pub mod output;
 pub mod preprocess;
 pub mod train;
 
-#[cfg(not(target_arch = "wasm32"))]
-pub use engine::Pool;
 pub use engine::{
-    DEVICE_FORMS, Devices, Engine, LoadOptions, LoadedModel, Model, OutputKind, Prediction,
+    DEVICE_FORMS, Devices, Engine, LoadOptions, LoadedModel, Model, OutputKind, Pool, Prediction,
     Session, SessionOptions, distinct_adapters, softmax, top_k,
 };
 pub use error::{Error, Result};

@@ -5,6 +5,10 @@
 //! its last, so a GPU twice as fast as its neighbour runs about twice the batches, and a slow
 //! device holds up at most the batch it is running.
 
+// In a browser the sessions take the jobs in turn (`run_in_turn`): the thread machinery
+// below is native only.
+#![cfg_attr(target_arch = "wasm32", allow(dead_code, unused_imports, unused_mut))]
+
 use super::{Engine, LoadOptions, LoadedModel, Model, Session, SessionOptions};
 use crate::{Devices, Error, Prediction, Result};
 use std::collections::BTreeMap;
@@ -83,6 +87,7 @@ impl Pool {
         if models.is_empty() {
             return Err(Error::Input("a pool needs at least one model".into()));
         }
+        #[cfg(not(target_arch = "wasm32"))]
         let sessions = std::thread::scope(|s| {
             let spawned: Vec<_> = (models.iter())
                 .map(|m| s.spawn(move || m.session(options)))
@@ -92,6 +97,9 @@ impl Pool {
                 .map(|r| r.unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
                 .collect::<Vec<_>>()
         });
+        // A browser page has one thread (and wgpu's WebGPU types are not `Send`).
+        #[cfg(target_arch = "wasm32")]
+        let sessions: Vec<_> = models.iter().map(|m| m.session(options)).collect();
         let count = models.len();
         let mut members = Vec::with_capacity(count);
         for (k, (model, session)) in models.iter().zip(sessions).enumerate() {
@@ -139,6 +147,24 @@ impl Pool {
         J: Send,
         R: Send,
     {
+        #[cfg(target_arch = "wasm32")]
+        return self.run_in_turn(jobs, work, done);
+        #[cfg(not(target_arch = "wasm32"))]
+        self.run_on_threads(jobs, work, done)
+    }
+
+    /// `run_jobs` with a thread per device and one drawing the jobs.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn run_on_threads<J, R>(
+        &mut self,
+        jobs: impl IntoIterator<Item = J, IntoIter: Send>,
+        work: impl Fn(&mut Session, J) -> Result<R> + Sync,
+        mut done: impl FnMut(usize, R),
+    ) -> Result<Vec<usize>>
+    where
+        J: Send,
+        R: Send,
+    {
         let stop = AtomicBool::new(false);
         // One job waiting per device: enough to keep each busy, little memory held.
         let (job_tx, job_rx) = mpsc::sync_channel::<(usize, J)>(self.members.len());
@@ -163,6 +189,26 @@ impl Pool {
             }
             collected.map_err(|(m, k, e)| on_device(&names[m], Some((k, k * batch)), e))
         })
+    }
+
+    /// `run_jobs` on the one thread a browser page has: the sessions take the jobs in turn.
+    #[cfg(target_arch = "wasm32")]
+    fn run_in_turn<J, R>(
+        &mut self,
+        jobs: impl IntoIterator<Item = J>,
+        work: impl Fn(&mut Session, J) -> Result<R>,
+        mut done: impl FnMut(usize, R),
+    ) -> Result<Vec<usize>> {
+        let (names, batch) = (self.device_names(), self.options.batch);
+        let mut ran = vec![0; self.members.len()];
+        for (k, job) in jobs.into_iter().enumerate() {
+            let m = k % self.members.len();
+            let r = work(&mut self.members[m].session, job)
+                .map_err(|e| on_device(&names[m], Some((k, k * batch)), e))?;
+            ran[m] += 1;
+            done(k, r);
+        }
+        Ok(ran)
     }
 
     /// Logits (or embeddings, for an embeddings session) of any number of images given as
