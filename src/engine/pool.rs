@@ -7,7 +7,7 @@
 
 // In a browser the sessions take the jobs in turn (`run_in_turn`): the thread machinery
 // below is native only.
-#![cfg_attr(target_arch = "wasm32", allow(dead_code, unused_imports, unused_mut))]
+#![cfg_attr(target_arch = "wasm32", allow(dead_code, unused_imports))]
 
 use super::{Engine, LoadOptions, LoadedModel, Model, Session, SessionOptions};
 use crate::{Devices, Error, Prediction, Result};
@@ -141,7 +141,7 @@ impl Pool {
         &mut self,
         jobs: impl IntoIterator<Item = J, IntoIter: Send>,
         work: impl Fn(&mut Session, J) -> Result<R> + Sync,
-        mut done: impl FnMut(usize, R),
+        done: impl FnMut(usize, R),
     ) -> Result<Vec<usize>>
     where
         J: Send,
