@@ -180,15 +180,21 @@ pub fn preprocess_batch_with(
     t: &Transform,
     load: &(dyn Fn(&std::path::Path) -> Result<RgbImage> + Sync),
 ) -> Vec<Result<Vec<f32>>> {
+    map_in_parallel(paths.len(), |i| Ok(t.apply(&load(&paths[i])?)))
+}
+
+/// `f(0) .. f(count - 1)` in order, computed on a few threads (at most one per core, at most
+/// 8: decoding is what they do, and more would only contend), each taking the next index.
+pub fn map_in_parallel<T: Send>(count: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8)
-        .min(paths.len());
+        .min(count);
     if threads <= 1 {
-        return paths.iter().map(|p| Ok(t.apply(&load(p)?))).collect();
+        return (0..count).map(f).collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<Option<Result<Vec<f32>>>> = (0..paths.len()).map(|_| None).collect();
+    let mut results: Vec<Option<T>> = (0..count).map(|_| None).collect();
     std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
@@ -196,10 +202,11 @@ pub fn preprocess_batch_with(
                     let mut done = Vec::new();
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(path) = paths.get(i) else { break };
-                        done.push((i, load(path).map(|img| t.apply(&img))));
+                        if i >= count {
+                            break done;
+                        }
+                        done.push((i, f(i)));
                     }
-                    done
                 })
             })
             .collect();

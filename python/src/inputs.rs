@@ -139,40 +139,7 @@ pub fn preprocess(
     t: &Transform,
     exif: Exif,
 ) -> Vec<effnet::Result<Vec<f32>>> {
-    let one = |i: usize| decode(&inputs[i], i, exif).map(|img| t.apply(&img));
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8)
-        .min(inputs.len());
-    if threads <= 1 {
-        return (0..inputs.len()).map(one).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<Option<effnet::Result<Vec<f32>>>> = Vec::new();
-    results.resize_with(inputs.len(), || None);
-    std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        if i >= inputs.len() {
-                            break done;
-                        }
-                        done.push((i, one(i)));
-                    }
-                })
-            })
-            .collect();
-        for w in workers {
-            for (i, r) in w.join().expect("a preprocessing thread panicked") {
-                results[i] = Some(r);
-            }
-        }
-    });
-    results
-        .into_iter()
-        .map(|r| r.expect("each index once"))
-        .collect()
+    effnet::preprocess::map_in_parallel(inputs.len(), |i| {
+        decode(&inputs[i], i, exif).map(|img| t.apply(&img))
+    })
 }
