@@ -276,12 +276,23 @@ fn tune_writes_a_cache_that_bench_uses() {
     let best = &tuned["best"];
     // Every CPU-family candidate, then at least the GPU family's smallest and largest grids.
     let cpu = gpu.tuning.candidates(gpu.subgroup_lanes).len();
+    let all = || tuned["candidates"].as_array().unwrap().iter();
     let family = |f: &str| {
-        let all = tuned["candidates"].as_array().unwrap().iter();
-        all.filter(|c| c["family"] == f).count()
+        (all())
+            .filter(|c| c["family"] == f && c.get("kernel").is_none())
+            .count()
     };
     assert_eq!(family("cpu"), cpu, "{tuned}");
     assert!(family("gpu") >= 2, "{tuned}");
+    // Then the kernel variants of the candidate list (the CPU family's naive pointwise),
+    // each timed beside its family's main kernel, and one of the two picked.
+    let kernels: Vec<_> = all().filter_map(|c| c["kernel"].as_str()).collect();
+    assert!(
+        kernels.contains(&"cpu/pointwise/naive") && kernels.contains(&"cpu/pointwise"),
+        "{kernels:?}"
+    );
+    let pick = best["variants"]["cpu/pointwise"].as_str();
+    assert!(matches!(pick, Some("main" | "naive")), "{best}");
     let text = std::fs::read_to_string(cache.join("tuning.json")).unwrap();
     let stored: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert!(

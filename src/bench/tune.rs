@@ -4,14 +4,17 @@
 //! over shapes of the best of a few runs). Two sweeps: the CPU family's kernel shapes
 //! (pointwise channel block, subgroup weights), then the compute units the GPU family sizes
 //! its grids for, with its sums by subgroup operations and through workgroup memory where
-//! the adapter has subgroups; and on adapters with native f16, the GPU family in f16
-//! storage with f16 arithmetic and with f32 (`Tuning::gpu_f16_math`).
+//! the adapter has subgroups; on adapters with native f16, the GPU family in f16 storage
+//! with f16 arithmetic and with f32 (`Tuning::gpu_f16_math`); last, every kernel variant of
+//! `kernels::candidates` against its family's main kernel (`Tuning::variants`), so a new
+//! variant is timed and checked by adding its entry there.
 
 use super::cases::{gpu_tuning_set, tuning_set};
 use crate::gpu::tuning::GPU_UNIT_CANDIDATES;
 use crate::gpu::{Gpu, GpuWeights, Precision, Tuning};
+use crate::kernels::candidates::{self, CANDIDATES, Choice};
 use crate::kernels::gpu::subgroup_reductions;
-use crate::kernels::{self, Case, Family};
+use crate::kernels::{self, Case, Family, Kernel, OpKind};
 use crate::reference;
 use crate::runtime::Executor;
 use crate::{Error, Result};
@@ -22,6 +25,10 @@ use web_time::Instant;
 pub struct Candidate {
     /// The kernel family the candidate's sweep ran.
     pub family: Family,
+    /// The kernel timed (`family/op/variant` or `family/op` for a main kernel), for the
+    /// variant sweep; absent for the tuning sweeps, which run the family's kernels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<String>,
     /// What ran (its fields appear inline in JSON).
     #[serde(flatten)]
     pub tuning: Tuning,
@@ -60,26 +67,30 @@ fn matches(ours: &[f32], reference: &[f32], precision: Precision) -> bool {
 
 /// Times every candidate on `gpu`; returns the fastest correct one and all timings.
 pub fn tune(gpu: &Gpu, runs: usize) -> Result<(Tuning, Vec<Candidate>)> {
-    let cpu_cases = (Family::Cpu, Precision::F32, tuning_set());
-    let mut results = sweep(gpu, runs, &cpu_cases, |t| t.candidates(gpu.subgroup_lanes))?;
+    let family = |f: Family| move |t: Tuning| (t, Choice::Family(f));
+    let cpu_cases = tuning_set();
+    let cpu_runs = gpu.tuning.candidates(gpu.subgroup_lanes);
+    let cpu_runs = cpu_runs.into_iter().map(family(Family::Cpu)).collect();
+    let mut results = sweep(gpu, runs, (Precision::F32, &cpu_cases), cpu_runs)?;
     let cpu_best = fastest(&results, Family::Cpu)?;
     let sums = if subgroup_reductions(gpu.subgroup_lanes) {
         vec![true, false]
     } else {
         vec![cpu_best.gpu_subgroup_sums]
     };
-    let gpu_cases = (Family::Gpu, Precision::F32, gpu_tuning_set());
-    let gpu_runs = sweep(gpu, runs, &gpu_cases, |_| {
-        (sums.iter())
-            .flat_map(|&gpu_subgroup_sums| {
-                distinct_grids(Tuning {
-                    gpu_subgroup_sums,
-                    ..cpu_best
-                })
-            })
-            .collect()
-    })?;
-    results.extend(gpu_runs);
+    let grids = (sums.iter()).flat_map(|&gpu_subgroup_sums| {
+        distinct_grids(Tuning {
+            gpu_subgroup_sums,
+            ..cpu_best
+        })
+    });
+    let gpu_runs = grids.map(family(Family::Gpu)).collect();
+    results.extend(sweep(
+        gpu,
+        runs,
+        (Precision::F32, &gpu_tuning_set()),
+        gpu_runs,
+    )?);
     let gpu_best = fastest(&results, Family::Gpu)?;
     let mut best = Tuning {
         gpu_units: gpu_best.gpu_units,
@@ -88,26 +99,85 @@ pub fn tune(gpu: &Gpu, runs: usize) -> Result<(Tuning, Vec<Candidate>)> {
     };
     // f16 arithmetic needs native f16 storage (without it the choice changes no kernel).
     if gpu.native_f16 {
-        let f16_cases = (Family::Gpu, Precision::F16, gpu_tuning_set());
-        let f16_runs = sweep(gpu, runs, &f16_cases, |_| {
-            [true, false]
-                .map(|gpu_f16_math| Tuning {
-                    gpu_f16_math,
-                    ..best
-                })
-                .to_vec()
-        })?;
+        let f16_runs = [true, false].map(|gpu_f16_math| Tuning {
+            gpu_f16_math,
+            ..best
+        });
+        let f16_runs = f16_runs.into_iter().map(family(Family::Gpu)).collect();
+        let f16_runs = sweep(gpu, runs, (Precision::F16, &gpu_tuning_set()), f16_runs)?;
         let winner = (f16_runs.iter().filter(|c| c.correct)).min_by(|a, b| a.ms.total_cmp(&b.ms));
         best.gpu_f16_math = winner.is_some_and(|c| c.tuning.gpu_f16_math);
         results.extend(f16_runs);
     }
+    let (best, variant_runs) = pick_variants(gpu, runs, best)?;
+    results.extend(variant_runs);
     Ok((best, results))
+}
+
+/// Times each kernel variant of `candidates::CANDIDATES` against its family's main kernel
+/// for the op, under `best`, on the op's tuning shapes the variant takes (else the first
+/// three of its real-shape cases it takes), in f32; returns `best` with, per op and family,
+/// the variant that beat the main kernel by the largest ratio picked (or the main kernel).
+fn pick_variants(gpu: &Gpu, runs: usize, mut best: Tuning) -> Result<(Tuning, Vec<Candidate>)> {
+    let mut results = vec![];
+    let mut ratios: Vec<(Kernel, f64)> = vec![];
+    for variant in CANDIDATES.iter().filter(|c| !c.kernel.variant.is_empty()) {
+        let k = variant.kernel;
+        let cases = variant_cases(variant, &best);
+        if cases.is_empty() {
+            continue;
+        }
+        let main = Kernel { variant: "", ..k };
+        let pair = vec![(best, Choice::Kernel(main)), (best, Choice::Kernel(k))];
+        let timed = sweep(gpu, runs, (Precision::F32, &cases), pair)?;
+        if timed.iter().all(|c| c.correct) {
+            ratios.push((k, timed[1].ms / timed[0].ms));
+        } else if timed[0].correct {
+            ratios.push((main, 1.0));
+        }
+        results.extend(timed);
+    }
+    for (k, ratio) in &ratios {
+        let op_family = |o: &&(Kernel, f64)| o.0.op == k.op && o.0.family == k.family;
+        let winner = (ratios.iter().filter(op_family)).min_by(|a, b| a.1.total_cmp(&b.1));
+        if winner.is_some_and(|w| w.0 == *k) {
+            let pick = if *ratio < 1.0 {
+                *k
+            } else {
+                Kernel { variant: "", ..*k }
+            };
+            best.variants = best.variants.with(pick);
+        }
+    }
+    Ok((best, results))
+}
+
+/// The shapes a variant is timed on: its family's tuning shapes of its op that it takes,
+/// else the first three real-shape cases of its op that it takes.
+fn variant_cases(variant: &candidates::Candidate, tuning: &Tuning) -> Vec<Case> {
+    let takes = |c: &Case| {
+        let op = &c.graph.ops[0];
+        OpKind::of(op) == variant.kernel.op && (variant.describe)(&c.graph, op, tuning).is_some()
+    };
+    let tuning_shapes = match variant.kernel.family {
+        Family::Gpu => gpu_tuning_set(),
+        _ => tuning_set(),
+    };
+    let mut cases: Vec<Case> = tuning_shapes.into_iter().filter(takes).collect();
+    if cases.is_empty() {
+        cases = (super::cases::all().into_iter())
+            .filter(takes)
+            .take(3)
+            .collect();
+    }
+    cases
 }
 
 /// The fastest correct candidate of `family`'s sweep.
 fn fastest(results: &[Candidate], family: Family) -> Result<Tuning> {
     let best = (results.iter())
         .filter(|c| c.correct && c.family == family && c.precision == Precision::F32)
+        .filter(|c| c.kernel.is_none())
         .min_by(|a, b| a.ms.total_cmp(&b.ms))
         .ok_or_else(|| {
             Error::Gpu(format!(
@@ -139,14 +209,13 @@ fn distinct_grids(base: Tuning) -> Vec<Tuning> {
     out
 }
 
-/// Runs `family` on `cases` in `precision` under each of `candidates(gpu.tuning)`.
+/// Runs `cases` in `precision` under each `(tuning, choice)` of `runs_of`.
 fn sweep(
     gpu: &Gpu,
     runs: usize,
-    (family, precision, cases): &(Family, Precision, Vec<Case>),
-    candidates: impl Fn(Tuning) -> Vec<Tuning>,
+    (precision, cases): (Precision, &[Case]),
+    runs_of: Vec<(Tuning, Choice)>,
 ) -> Result<Vec<Candidate>> {
-    let (family, precision) = (*family, *precision);
     let inputs: Vec<Vec<f32>> = (cases.iter())
         .map(|c| vec![0.5f32; c.graph.shapes[0].len()])
         .collect();
@@ -154,13 +223,13 @@ fn sweep(
         .map(|(c, x)| reference::run(&c.graph, &c.weights, x).swap_remove(c.graph.logits))
         .collect();
     let mut results = vec![];
-    for tuning in candidates(gpu.tuning) {
+    for (tuning, choice) in runs_of {
         let mut g = gpu.clone();
         g.tuning = tuning;
         let (mut total, mut correct) = (0.0, true);
         for ((case, input), expected) in cases.iter().zip(&inputs).zip(&expected) {
             let gw = GpuWeights::new(&g, &case.weights, precision);
-            let session = Executor::new(&g, &gw, case.graph.clone(), false, family)?;
+            let session = Executor::new(&g, &gw, case.graph.clone(), false, choice)?;
             // Warm-up (pipeline creation and first-use costs), checked for device errors so a
             // candidate the driver rejects fails instead of timing nothing.
             let out = g.scoped("a tuning run", || session.run(input))?;
@@ -173,8 +242,13 @@ fn sweep(
             }
             total += best;
         }
+        let kernel = match choice {
+            Choice::Kernel(k) => Some(k.to_string()),
+            Choice::Family(_) => None,
+        };
         results.push(Candidate {
-            family,
+            family: choice.family(),
+            kernel,
             tuning,
             precision,
             ms: total,

@@ -1,8 +1,10 @@
 //! Every kernel of every op in one list, by name: what `describe` picks from (for a session's
-//! family, the first entry whose `describe` takes the op's shape; the CPU family's main
-//! kernels take every shape, so they end each op's search), what the shader checks validate
-//! (`Kernel::all`) and what `kernel_checks` runs against the CPU reference. Adding a kernel
-//! variant is its module, its shader and one entry here.
+//! family, the variant `effnet tune` picked for the adapter if it takes the op's shape, else
+//! the first entry that does; the CPU family's main kernels take every shape, so they end
+//! each op's search), what `effnet tune` times against each family's main kernels
+//! (`bench::tune`), what the shader checks validate (`Kernel::all`) and what `kernel_checks`
+//! runs against the CPU reference. Adding a kernel variant is its module, its shader and one
+//! entry here.
 
 use super::{DispatchDesc, Family, Kernel, OpKind, Tuning, cpu, gpu};
 use crate::graph::{Graph, Op};
@@ -92,6 +94,20 @@ pub fn of(kind: OpKind, family: Family) -> impl Iterator<Item = &'static Candida
     (CANDIDATES.iter()).filter(move |c| c.kernel.op == kind && c.kernel.family == family)
 }
 
+/// The candidates `describe` tries for ops of `kind` in `family`: the one `tuning` picked
+/// (`Tuning::variants`, what `effnet tune` measured fastest), then the list's order.
+pub fn tried(
+    kind: OpKind,
+    family: Family,
+    tuning: &Tuning,
+) -> impl Iterator<Item = &'static Candidate> {
+    let picked = (tuning.variants.get(kind, family))
+        .and_then(|v| of(kind, family).find(|c| c.kernel.variant == v));
+    picked
+        .into_iter()
+        .chain(of(kind, family).filter(move |c| picked.is_none_or(|p| p.kernel != c.kernel)))
+}
+
 /// The entry of `kernel`.
 pub fn find(kernel: Kernel) -> &'static Candidate {
     (CANDIDATES.iter())
@@ -146,5 +162,35 @@ pub fn describe_chosen(g: &Graph, op: &Op, tuning: &Tuning, choice: Choice) -> D
             .unwrap_or_else(|| super::describe(g, op, tuning, k.family)),
         Choice::Kernel(k) => super::describe(g, op, tuning, k.family),
         Choice::Family(f) => super::describe(g, op, tuning, f),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::kernels::ops::pointwise;
+    use crate::kernels::{Family, Kernel, OpKind, Tuning, describe};
+
+    /// A variant the tuner picked is what `describe` gives; unpicked, the list's order.
+    #[test]
+    fn describe_runs_the_picked_variant() {
+        let case = pointwise::case("odd", 5, 7, 3, false);
+        let op = &case.graph.ops[0];
+        let naive = Kernel::cpu(OpKind::Pointwise).variant("naive");
+        let mut tuning = Tuning::default();
+        assert_eq!(
+            describe(&case.graph, op, &tuning, Family::Cpu).kernel(),
+            Kernel::cpu(OpKind::Pointwise)
+        );
+        tuning.variants = tuning.variants.with(naive);
+        assert_eq!(
+            describe(&case.graph, op, &tuning, Family::Cpu).kernel(),
+            naive
+        );
+        let gpu = describe(&case.graph, op, &tuning, Family::Gpu).kernel();
+        assert_eq!(
+            gpu,
+            Kernel::gpu(OpKind::Pointwise),
+            "a CPU-family pick leaves the GPU family's"
+        );
     }
 }

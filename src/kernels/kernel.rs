@@ -37,6 +37,22 @@ impl OpKind {
         OpKind::Classifier,
     ];
 
+    /// Its name in tuning caches and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            OpKind::Conv => "conv",
+            OpKind::Depthwise => "depthwise",
+            OpKind::SeExcite => "se",
+            OpKind::Pointwise => "pointwise",
+            OpKind::Classifier => "classifier",
+        }
+    }
+
+    /// The kind [`name`](Self::name) gives `name`.
+    pub fn from_name(name: &str) -> Option<OpKind> {
+        OpKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     /// The WGSL declaration of its parameter block `P`.
     pub fn params_wgsl(self) -> &'static str {
         match self {
@@ -102,7 +118,7 @@ impl Kernel {
 
 impl std::fmt::Display for Kernel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{:?}", self.family.name(), self.op)?;
+        write!(f, "{}/{}", self.family.name(), self.op.name())?;
         match self.variant {
             "" => Ok(()),
             v => write!(f, "/{v}"),

@@ -56,6 +56,7 @@ mod kernel;
 pub mod ops;
 pub mod source;
 pub mod tuning;
+pub mod variants;
 
 pub use case::Case;
 pub use family::{Family, KERNELS_ENV};
@@ -74,8 +75,8 @@ pub fn describe(g: &Graph, op: &Op, tuning: &Tuning, family: Family) -> Dispatch
         Family::Cpu => false,
     };
     let kind = OpKind::of(op);
-    let gpu_ones = candidates::of(kind, Family::Gpu).filter(|_| gpu);
-    (gpu_ones.chain(candidates::of(kind, Family::Cpu)))
+    let gpu_ones = candidates::tried(kind, Family::Gpu, tuning).filter(|_| gpu);
+    (gpu_ones.chain(candidates::tried(kind, Family::Cpu, tuning)))
         .find_map(|c| candidates::describe_with(c, g, op, tuning))
         .expect("the CPU family's main kernel takes every shape")
 }

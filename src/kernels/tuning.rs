@@ -1,10 +1,12 @@
 //! Kernel shape choices per adapter: the fields `effnet tune` measures (the CPU family's
 //! pointwise block and subgroup-shared weights; the GPU family's grid sizing, cross-lane sums
-//! and f16 arithmetic), the defaults for adapters nobody tuned, and the candidates the tuner
-//! times and the tests check. The cache on disk is `gpu::tuning`'s.
+//! and f16 arithmetic; the kernel variant picked per op, `variants`), the defaults for
+//! adapters nobody tuned, and the candidates the tuner times and the tests check. The cache
+//! on disk is `gpu::tuning`'s.
 
 use super::cpu::pointwise::CO_CANDIDATES as POINTWISE_CO_CANDIDATES;
 use super::gpu::DEFAULT_UNITS;
+use super::variants::Variants;
 use serde::{Deserialize, Serialize};
 
 /// A cache entry written before a field existed takes the adapter's default for it
@@ -35,6 +37,10 @@ pub struct Tuning {
     /// (lavapipe: 28% slower); `effnet tune` times both.
     #[serde(default)]
     pub gpu_f16_math: bool,
+    /// The kernel variant of each op `effnet tune` found faster than its family's main
+    /// kernel on this adapter (none picked: the main kernels).
+    #[serde(default)]
+    pub variants: Variants,
 }
 
 fn yes() -> bool {
@@ -57,6 +63,7 @@ impl Default for Tuning {
             gpu_units: default_units(),
             gpu_subgroup_sums: true,
             gpu_f16_math: true,
+            variants: Variants::default(),
         }
     }
 }
@@ -78,6 +85,7 @@ impl Tuning {
             gpu_units: threads as u32,
             gpu_subgroup_sums: true,
             gpu_f16_math: false,
+            variants: Variants::default(),
         };
         if cpu.fits(subgroup_lanes) {
             cpu

@@ -93,8 +93,9 @@ pub fn tune(a: TuneArgs, gpu: &crate::GpuArgs) -> Result<ExitCode> {
             } else {
                 "  WRONG RESULTS, never used"
             };
-            let shape = match c.family {
-                Family::Gpu => {
+            let shape = match (&c.kernel, c.family) {
+                (Some(kernel), _) => format!("kernel {kernel:<30}"),
+                (None, Family::Gpu) => {
                     let sums = if t.gpu_subgroup_sums {
                         "subgroup"
                     } else {
@@ -110,7 +111,7 @@ pub fn tune(a: TuneArgs, gpu: &crate::GpuArgs) -> Result<ExitCode> {
                         t.gpu_units
                     )
                 }
-                _ => format!("pointwise_co {:>2}, weights {weights:>8}", t.pointwise_co),
+                (None, _) => format!("pointwise_co {:>2}, weights {weights:>8}", t.pointwise_co),
             };
             out!("{shape}: {:8.2} ms{verdict}", c.ms);
         }
