@@ -9,12 +9,6 @@
 // The residual as vec4s (tensor buffers hold whole vec4s).
 @group(0) @binding(4) var<storage, read> res4: array<vec4<S>>;
 @group(0) @binding(5) var<storage, read_write> dst: array<S>;
-// <dst4> The output again as vec4s, for 4 consecutive values stored at a multiple of 4.
-// (A browser forbids two writable views of one buffer: there store_split.wgsl replaces
-// this block, up to its end mark.)
-@group(0) @binding(6) var<storage, read_write> dst4: array<vec4<S>>;
-fn st_dst4(i: u32, v: vec4<f32>) { dst4[i] = vec4<S>(v); }
-// </dst4>
 
 // The input again as vec4s, for planes whose size is a multiple of 4.
 @group(0) @binding(8) var<storage, read> src4: array<vec4<S>>;

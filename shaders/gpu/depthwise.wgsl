@@ -1,6 +1,9 @@
 // GPU family: depthwise k×k conv (k = 3 or 5, stride 1 or 2) + folded BN + activation, and
 // with HAS_SUMS the per-channel sums of its output that the SE block after it needs.
 // P: DepthwiseParams; the tiling (all overrides below) comes from src/kernels/gpu/depthwise.rs.
+// Its input comes through `stage` (the band's input rows into `tile`) and `input_at` (one
+// value), which follow this file: dw_load.wgsl loads them (the depthwise kernel),
+// dw_expand.wgsl computes them from a 1×1 expansion's input (the fused kernel).
 //
 // A workgroup owns CH consecutive planes (plane p = image · C + channel, so a group may span
 // two images) × a band of TH output rows (TH = h_out: whole planes). It stages the input rows
@@ -71,7 +74,7 @@ fn kernel(wid: vec3<u32>, nwg: vec3<u32>, li: u32) {
     if (p0 >= P.planes) { return; }
     let r0 = wid.z * TH;
     let rows = min(TH, P.h_out - r0);
-    if (VEC_IN != 0u) { stage_vec4(p0, r0, li); } else { stage_scalar(p0, r0, li); }
+    stage(p0, r0, li);
     workgroupBarrier();
     let ch = li / LPC;
     let j = li % LPC;
@@ -92,52 +95,6 @@ fn col_slot(pc: u32) -> u32 {
 
 fn put(i: u32, v: f32) {
     tile[i / 4u][i % 4u] = H(v);
-}
-
-// Input row `r` of the band of plane p0 + ch, or -1 outside the image.
-fn input_row(p0: u32, ch: u32, r0: u32, r: u32) -> i32 {
-    let iy = i32(r0 * STRIDE + r) - i32(P.pad_top);
-    let ok = p0 + ch < P.planes && iy >= 0 && iy < i32(P.h_in);
-    return select(-1, i32((p0 + ch) * P.h_in) + iy, ok);
-}
-
-// Staging with vec4 loads: item (row, q) loads input columns 4q - 4 .. 4q - 1 (quad -1
-// covers the left padding) and puts those inside the staged row; zeros outside the image.
-fn stage_vec4(p0: u32, r0: u32, li: u32) {
-    let quads = (RS + 7u) / 4u;
-    let items = CH * tile_rows() * quads;
-    for (var e = li; e < items; e += WG) {
-        let row = e / quads;
-        let ch = row / tile_rows();
-        let r = row % tile_rows();
-        let ix = i32(e % quads) * 4 - 4;
-        let iy = input_row(p0, ch, r0, r);
-        let ok = iy >= 0 && ix >= 0 && ix < i32(P.w_in);
-        let at = (u32(max(iy, 0)) * P.w_in + u32(clamp(ix, 0, i32(P.w_in) - 4))) / 4u;
-        let v = select(vec4<f32>(0.0), ld_src4(at), ok);
-        let base = (ch * tile_rows() + r) * RS;
-        for (var m = 0u; m < 4u; m++) {
-            let pc = ix + i32(m) + i32(P.pad_left);
-            if (pc >= 0 && pc < i32(RS)) { put(base + col_slot(u32(pc)), v[m]); }
-        }
-    }
-}
-
-// Staging with scalar loads (input rows not whole vec4s): consecutive lanes, consecutive
-// columns.
-fn stage_scalar(p0: u32, r0: u32, li: u32) {
-    let items = CH * tile_rows() * RS;
-    for (var e = li; e < items; e += WG) {
-        let row = e / RS;
-        let ch = row / tile_rows();
-        let r = row % tile_rows();
-        let pc = e % RS;
-        let ix = i32(pc) - i32(P.pad_left);
-        let iy = input_row(p0, ch, r0, r);
-        let ok = iy >= 0 && ix >= 0 && ix < i32(P.w_in);
-        let at = u32(max(iy, 0)) * P.w_in + u32(clamp(ix, 0, i32(P.w_in) - 1));
-        put(row * RS + col_slot(pc), select(0.0, ld_src(at), ok));
-    }
 }
 
 // The outputs of plane `p` in this band that lane j computes; returns their sum.
@@ -297,7 +254,7 @@ fn direct(i: u32) -> f32 {
         for (var kx = 0u; kx < K; kx++) {
             let ix = i32(x * STRIDE + kx) - i32(P.pad_left);
             if (ix >= 0 && ix < i32(P.w_in)) {
-                let v = ld_src((p * P.h_in + u32(iy)) * P.w_in + u32(ix));
+                let v = input_at(p, u32(iy), u32(ix));
                 acc += v * ld_wts(base + ky * P.row_stride + kx);
             }
         }

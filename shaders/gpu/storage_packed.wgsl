@@ -19,12 +19,3 @@ fn st_dst2(pair: u32, v: vec2<f32>) { dst[pair] = pack2x16float(v); }
 fn st_dst_end(i: u32, v: f32) { dst[i >> 1u] = pack2x16float(vec2<f32>(v, 0.0)); }
 // SE partial-sum slots 2 * `pair` and 2 * `pair` + 1: one whole word.
 fn st_sums2(pair: u32, v: vec2<f32>) { aux[pair] = pack2x16float(v); }
-
-// <dst4> The output again as pairs of words, for 4 values stored at a multiple of 4. (A
-// browser forbids two writable views of one buffer: there gpu/store_split_packed.wgsl
-// replaces this block, up to its end mark.)
-@group(0) @binding(6) var<storage, read_write> dst4: array<vec2<u32>>;
-fn st_dst4(i: u32, v: vec4<f32>) {
-    dst4[i] = vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw));
-}
-// </dst4>

@@ -2,7 +2,7 @@
 //! `cargo bench` and the tuner. Each kernel module owns its cases (`kernels::*::cases`), and
 //! its test checks every one of them against the CPU reference.
 
-use crate::kernels::ops::{classifier, conv, depthwise, pointwise, se};
+use crate::kernels::ops::{classifier, conv, depthwise, expand_depthwise, pointwise, se};
 
 pub use crate::kernels::Case;
 
@@ -12,6 +12,7 @@ pub fn all() -> Vec<Case> {
         conv::cases(),
         pointwise::cases(),
         depthwise::cases(),
+        expand_depthwise::cases(),
         se::cases(),
         classifier::cases(),
     ];

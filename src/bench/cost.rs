@@ -8,10 +8,12 @@ use serde::Serialize;
 
 /// The part of the network a dispatch belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
     Stem,
     Expand,
+    /// An expansion and the depthwise conv after it, fused (`graph::fuse`).
+    ExpandDepthwise,
     Depthwise,
     Se,
     Project,
@@ -36,6 +38,7 @@ pub fn roles(g: &Graph) -> Vec<Role> {
                 Role::Head
             }
             Op::Depthwise(_) => Role::Depthwise,
+            Op::ExpandDepthwise(_) => Role::ExpandDepthwise,
             Op::SeExcite(_) => Role::Se,
             Op::Pointwise(PointwiseOp {
                 act: crate::model::Activation::Identity,

@@ -53,6 +53,7 @@ pub enum Op {
     SeExcite(SeExciteOp),
     Pointwise(PointwiseOp),
     PoolClassify(PoolClassifyOp),
+    ExpandDepthwise(ExpandDepthwiseOp),
 }
 
 /// Dense k×k conv + folded BN + activation (+ residual after the activation).
@@ -101,6 +102,16 @@ pub struct PointwiseOp {
     pub act: Activation,
     pub gate: Option<TensorId>,
     pub residual: Option<TensorId>,
+}
+
+/// A 1×1 expansion and the depthwise conv that reads it, as one op (`graph::fuse`): the
+/// expanded tensor (`expand.output`, `depthwise.input`) is never stored, so it takes no
+/// buffer and no DRAM traffic; the kernel recomputes it where its tiles overlap. The
+/// expansion has no gate and no residual.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ExpandDepthwiseOp {
+    pub expand: PointwiseOp,
+    pub depthwise: DepthwiseOp,
 }
 
 /// Global average pool followed by the classifier: `[n, c, h, w]` -> `[n, classes]`; a model

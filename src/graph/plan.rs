@@ -15,6 +15,14 @@ pub fn uses(op: &Op) -> (Vec<TensorId>, Vec<TensorId>) {
             (reads.into_iter().flatten().collect(), vec![p.output])
         }
         Op::PoolClassify(p) => (vec![p.input], vec![p.output]),
+        // The expanded tensor in between is neither read nor written.
+        Op::ExpandDepthwise(f) => {
+            let d = f.depthwise;
+            (
+                vec![f.expand.input],
+                once(d.output).chain(d.se_sums).collect(),
+            )
+        }
     }
 }
 

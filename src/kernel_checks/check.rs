@@ -6,7 +6,7 @@ use crate::gpu::pipelines::{Arithmetic, Storage};
 use crate::gpu::{Gpu, GpuWeights, Precision, Tuning};
 use crate::graph::Op;
 use crate::kernels::candidates::{self, Choice};
-use crate::kernels::ops::{classifier, conv, depthwise, pointwise, se};
+use crate::kernels::ops::{classifier, conv, depthwise, expand_depthwise, pointwise, se};
 use crate::kernels::{Case, Family, Kernel, OpKind};
 use crate::model::rule::rule_input;
 use crate::reference;
@@ -279,6 +279,10 @@ fn params_structs_match_their_wgsl_layout() {
                 classifier::ClassifierParams::FIELDS,
                 size_of::<classifier::ClassifierParams>(),
             ),
+            OpKind::ExpandDepthwise => (
+                expand_depthwise::ExpandDepthwiseParams::FIELDS,
+                size_of::<expand_depthwise::ExpandDepthwiseParams>(),
+            ),
         };
         let m = module(kernel);
         let (_, p) = (m.global_variables.iter())
@@ -300,9 +304,16 @@ fn params_structs_match_their_wgsl_layout() {
 #[test]
 fn every_case_sets_exactly_the_overrides_its_wgsl_declares() {
     let families = [Family::Cpu, Family::Gpu];
+    // Each case in each family that has a kernel for its op (fused ops: the GPU family).
+    let has_kernel = |c: &Case, f: Family| {
+        candidates::of(OpKind::of(&c.graph.ops[0]), f)
+            .next()
+            .is_some()
+    };
     for (case, family) in crate::bench::cases::all()
         .iter()
         .flat_map(|c| families.map(|f| (c, f)))
+        .filter(|(c, f)| has_kernel(c, *f))
     {
         let d =
             crate::kernels::describe(&case.graph, &case.graph.ops[0], &Tuning::default(), family);

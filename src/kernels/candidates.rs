@@ -19,9 +19,10 @@ pub struct Candidate {
     pub describe: fn(&Graph, &Op, &Tuning) -> Option<DispatchDesc>,
 }
 
-/// The CPU family's main kernels: every shape, tiles from `Tuning::pointwise_co`.
+/// The CPU family's main kernels: every shape of every unfused op, tiles from
+/// `Tuning::pointwise_co`.
 fn cpu_main(g: &Graph, op: &Op, tuning: &Tuning) -> Option<DispatchDesc> {
-    Some(cpu::describe(g, op, tuning.pointwise_co))
+    cpu::describe(g, op, tuning.pointwise_co)
 }
 
 /// The GPU family's main kernels: grids for `Tuning::gpu_units` compute units.
@@ -69,6 +70,11 @@ pub const CANDIDATES: &[Candidate] = &[
         Kernel::cpu(OpKind::Pointwise).variant("naive"),
         cpu::pointwise_naive::WGSL,
         cpu::pointwise_naive::describe,
+    ),
+    entry(
+        Kernel::gpu(OpKind::ExpandDepthwise),
+        gpu::expand_depthwise::WGSL,
+        gpu_main,
     ),
     entry(
         Kernel::gpu(OpKind::Classifier),

@@ -3,7 +3,7 @@
 //! and grid. Nothing here touches the GPU.
 
 use super::Family;
-use super::ops::{classifier, conv, depthwise, pointwise, se};
+use super::ops::{classifier, conv, depthwise, expand_depthwise, pointwise, se};
 use crate::graph::ops::TensorId;
 
 /// The ops kernels compute, each with one parameter block shared by every family.
@@ -14,6 +14,8 @@ pub enum OpKind {
     SeExcite,
     Pointwise,
     Classifier,
+    /// A 1×1 expansion and the depthwise conv after it (`graph::fuse`), GPU family only.
+    ExpandDepthwise,
 }
 
 impl OpKind {
@@ -26,15 +28,17 @@ impl OpKind {
             Op::SeExcite(_) => OpKind::SeExcite,
             Op::Pointwise(_) => OpKind::Pointwise,
             Op::PoolClassify(_) => OpKind::Classifier,
+            Op::ExpandDepthwise(_) => OpKind::ExpandDepthwise,
         }
     }
 
-    pub const ALL: [OpKind; 5] = [
+    pub const ALL: [OpKind; 6] = [
         OpKind::Conv,
         OpKind::Depthwise,
         OpKind::SeExcite,
         OpKind::Pointwise,
         OpKind::Classifier,
+        OpKind::ExpandDepthwise,
     ];
 
     /// Its name in tuning caches and reports.
@@ -45,6 +49,7 @@ impl OpKind {
             OpKind::SeExcite => "se",
             OpKind::Pointwise => "pointwise",
             OpKind::Classifier => "classifier",
+            OpKind::ExpandDepthwise => "expand_depthwise",
         }
     }
 
@@ -61,6 +66,7 @@ impl OpKind {
             OpKind::SeExcite => se::SeParams::WGSL,
             OpKind::Pointwise => pointwise::PointwiseParams::WGSL,
             OpKind::Classifier => classifier::ClassifierParams::WGSL,
+            OpKind::ExpandDepthwise => expand_depthwise::ExpandDepthwiseParams::WGSL,
         }
     }
 }
@@ -137,6 +143,7 @@ pub enum Params {
     Se(se::SeParams),
     Pointwise(pointwise::PointwiseParams),
     Classifier(classifier::ClassifierParams),
+    ExpandDepthwise(expand_depthwise::ExpandDepthwiseParams),
 }
 
 impl Params {
@@ -148,6 +155,7 @@ impl Params {
             Params::Se(_) => OpKind::SeExcite,
             Params::Pointwise(_) => OpKind::Pointwise,
             Params::Classifier(_) => OpKind::Classifier,
+            Params::ExpandDepthwise(_) => OpKind::ExpandDepthwise,
         }
     }
 
@@ -159,6 +167,7 @@ impl Params {
             Params::Se(p) => bytemuck::bytes_of(p),
             Params::Pointwise(p) => bytemuck::bytes_of(p),
             Params::Classifier(p) => bytemuck::bytes_of(p),
+            Params::ExpandDepthwise(p) => bytemuck::bytes_of(p),
         }
     }
 }
@@ -192,6 +201,10 @@ pub struct DispatchDesc {
     pub constants: Constants,
     pub params: Params,
     pub weights: WeightRef,
+    /// Weights a kernel reads besides `weights`, bound where the residual goes (binding 4,
+    /// `res4`): the expansion's, in the fused expansion + depthwise kernel, which has no
+    /// residual.
+    pub extra_weights: Option<WeightRef>,
     pub src: Option<TensorId>,
     pub aux: Aux,
     pub residual: Option<TensorId>,
@@ -207,6 +220,7 @@ impl DispatchDesc {
             constants: vec![],
             params,
             weights,
+            extra_weights: None,
             src: Some(src),
             aux: Aux::None,
             residual: None,

@@ -78,7 +78,22 @@ pub fn describe(g: &Graph, op: &Op, tuning: &Tuning, family: Family) -> Dispatch
     let gpu_ones = candidates::tried(kind, Family::Gpu, tuning).filter(|_| gpu);
     (gpu_ones.chain(candidates::tried(kind, Family::Cpu, tuning)))
         .find_map(|c| candidates::describe_with(c, g, op, tuning))
-        .expect("the CPU family's main kernel takes every shape")
+        .expect("the CPU family's main kernel takes every unfused op, and only GPU-family graphs are fused")
+}
+
+/// `g` as `choice` runs it: for the GPU family (where `Tuning::gpu_fused_blocks`), each
+/// expansion fused into the depthwise conv after it wherever a GPU-family kernel takes the
+/// pair (`graph::fuse`); for other families, fused ops split apart.
+pub fn fuse(g: Graph, tuning: &Tuning, choice: candidates::Choice) -> Graph {
+    let g = crate::graph::fuse::split(g);
+    if choice.family() != Family::Gpu || !tuning.gpu_fused_blocks {
+        return g;
+    }
+    crate::graph::fuse::expand_depthwise(g, |g, pair| {
+        let op = Op::ExpandDepthwise(*pair);
+        (candidates::tried(OpKind::ExpandDepthwise, Family::Gpu, tuning))
+            .any(|c| candidates::describe_with(c, g, &op, tuning).is_some())
+    })
 }
 
 /// Lowers `arch` for a batch of `n` images of `h`×`w` (`graph::lower_with`), its SE sums
@@ -104,6 +119,7 @@ pub fn cost(g: &Graph, op: &Op) -> (u64, u64) {
         Op::SeExcite(op) => se::cost(g, op),
         Op::Pointwise(op) => pointwise::cost(g, op),
         Op::PoolClassify(op) => classifier::cost(g, op),
+        Op::ExpandDepthwise(op) => ops::expand_depthwise::cost(g, op),
     }
 }
 

@@ -10,6 +10,11 @@ pub const PRELUDE: &str = include_str!("../../shaders/common/prelude.wgsl");
 const TAPS: &str = include_str!("../../shaders/cpu/taps.wgsl");
 const STORAGE: &str = include_str!("../../shaders/common/storage.wgsl");
 const STORAGE_PACKED: &str = include_str!("../../shaders/common/storage_packed.wgsl");
+/// The second, vec4 view of the output and its 4-value stores (native builds).
+const STORAGE_DST4: &str = include_str!("../../shaders/common/storage_dst4.wgsl");
+const STORAGE_PACKED_DST4: &str = include_str!("../../shaders/common/storage_packed_dst4.wgsl");
+const GPU_STORAGE_PACKED_DST4: &str = include_str!("../../shaders/gpu/storage_packed_dst4.wgsl");
+/// The 4-value stores through the output itself (a browser's builds).
 const STORE_SPLIT: &str = include_str!("../../shaders/common/store_split.wgsl");
 const STORE_SPLIT_PACKED: &str = include_str!("../../shaders/common/store_split_packed.wgsl");
 /// The CPU family's value-at-a-time stores (the GPU family stores whole words only).
@@ -89,7 +94,7 @@ impl Kernel {
         self.family == Family::Gpu
             && matches!(
                 self.op,
-                OpKind::Depthwise | OpKind::SeExcite | OpKind::Classifier
+                OpKind::Depthwise | OpKind::ExpandDepthwise | OpKind::SeExcite | OpKind::Classifier
             )
     }
 
@@ -110,26 +115,32 @@ impl Kernel {
     ) -> String {
         let gpu_family = self.family() == Family::Gpu;
         let arithmetic = self.arithmetic(arithmetic, storage).wgsl();
-        let (bindings, split) = match storage {
-            Storage::F32 => (format!("alias S = f32;\n{STORAGE}"), STORE_SPLIT),
+        // The bindings, then how 4 consecutive outputs are stored: through a second, vec4
+        // view of the output (native), or through the output itself (a browser).
+        let (bindings, dst4, split) = match storage {
+            Storage::F32 => (
+                format!("alias S = f32;\n{STORAGE}"),
+                STORAGE_DST4,
+                STORE_SPLIT,
+            ),
             Storage::F16 => (
                 format!("enable f16;\nalias S = f16;\n{STORAGE}"),
+                STORAGE_DST4,
                 STORE_SPLIT,
             ),
             Storage::F16Packed if gpu_family => (
                 format!("{PACKED_READS}\n{GPU_STORAGE_PACKED}"),
+                GPU_STORAGE_PACKED_DST4,
                 GPU_STORE_SPLIT_PACKED,
             ),
             Storage::F16Packed => (
                 format!("{PACKED_READS}\n{STORAGE_PACKED}"),
+                STORAGE_PACKED_DST4,
                 STORE_SPLIT_PACKED,
             ),
         };
-        let bindings = if split_stores {
-            replace_dst4_block(&bindings, split)
-        } else {
-            bindings
-        };
+        let stores = if split_stores { split } else { dst4 };
+        let bindings = format!("{bindings}\n{stores}");
         let params = self.params_wgsl();
         // The GPU family's kernels bring their own entry points, workgroup-memory staging and
         // whole-word stores.
@@ -143,7 +154,7 @@ impl Kernel {
             };
             let rows = match self.op {
                 OpKind::SeExcite | OpKind::Classifier => GPU_ROWS,
-                OpKind::Depthwise => DW_ROWS,
+                OpKind::Depthwise | OpKind::ExpandDepthwise => DW_ROWS,
                 _ => "",
             };
             return format!(
@@ -178,15 +189,6 @@ impl Kernel {
 /// a second, vec4 view of it (`binding::DST4`, then bound to a placeholder): in a browser,
 /// whose WebGPU rejects a dispatch that binds one buffer twice as writable storage.
 pub const SPLIT_STORES: bool = matches!(Target::CURRENT, Target::Browser);
-
-/// Storage WGSL with its `// <dst4>` … `// </dst4>` block replaced by `with`.
-fn replace_dst4_block(text: &str, with: &str) -> String {
-    const START: &str = "// <dst4>";
-    const END: &str = "// </dst4>";
-    let start = text.find(START).expect("storage WGSL marks its dst4 block");
-    let end = text.find(END).expect("storage WGSL ends its dst4 block") + END.len();
-    format!("{}{with}{}", &text[..start], &text[end..])
-}
 
 /// Binding numbers of the shared layout (see `shaders/common/storage.wgsl`): eight storage buffers,
 /// WebGPU's default per-stage limit.

@@ -37,6 +37,11 @@ pub struct Tuning {
     /// (lavapipe: 28% slower); `effnet tune` times both.
     #[serde(default)]
     pub gpu_f16_math: bool,
+    /// Whether GPU-family sessions fuse each MBConv block's expansion into its depthwise
+    /// conv (`kernels::fuse`): the expanded tensor never goes to memory, but bands of large
+    /// planes compute their halo twice; `effnet tune` times both.
+    #[serde(default = "yes")]
+    pub gpu_fused_blocks: bool,
     /// The kernel variant of each op `effnet tune` found faster than its family's main
     /// kernel on this adapter (none picked: the main kernels).
     #[serde(default)]
@@ -63,6 +68,7 @@ impl Default for Tuning {
             gpu_units: default_units(),
             gpu_subgroup_sums: true,
             gpu_f16_math: true,
+            gpu_fused_blocks: true,
             variants: Variants::default(),
         }
     }
@@ -85,6 +91,7 @@ impl Tuning {
             gpu_units: threads as u32,
             gpu_subgroup_sums: true,
             gpu_f16_math: false,
+            gpu_fused_blocks: true,
             variants: Variants::default(),
         };
         if cpu.fits(subgroup_lanes) {

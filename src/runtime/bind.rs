@@ -77,6 +77,14 @@ impl<'a> BindContext<'a> {
         }
     }
 
+    fn weights_of(&self, w: WeightRef) -> &wgpu::Buffer {
+        match w {
+            WeightRef::Conv(i) => &self.weights.convs[i],
+            WeightRef::Se(i) => &self.weights.ses[i],
+            WeightRef::Classifier => &self.weights.classifier,
+        }
+    }
+
     fn slot(&self, t: TensorId) -> &wgpu::Buffer {
         &self.slots[self.slot_of[t].expect("every used tensor has a slot")]
     }
@@ -88,11 +96,7 @@ impl<'a> BindContext<'a> {
         index: usize,
         d: &DispatchDesc,
     ) -> wgpu::BindGroup {
-        let weights = match d.weights {
-            WeightRef::Conv(i) => &self.weights.convs[i],
-            WeightRef::Se(i) => &self.weights.ses[i],
-            WeightRef::Classifier => &self.weights.classifier,
-        };
+        let weights = self.weights_of(d.weights);
         let read = |t: Option<TensorId>| t.map_or(&self.dummy_ro, |t| self.slot(t));
         let aux = match d.aux {
             Aux::Tensor(t) => self.slot(t),
@@ -114,7 +118,11 @@ impl<'a> BindContext<'a> {
             whole(binding::SRC, read(d.src)),
             whole(binding::WEIGHTS, weights),
             whole(binding::AUX, aux),
-            whole(binding::RESIDUAL4, read(d.residual)),
+            // The residual, or a kernel's second weights (a fused op has no residual).
+            match d.extra_weights {
+                Some(w) => whole(binding::RESIDUAL4, self.weights_of(w)),
+                None => whole(binding::RESIDUAL4, read(d.residual)),
+            },
             whole(binding::DST, self.slot(d.dst)),
             whole(
                 binding::DST4,

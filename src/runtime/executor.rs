@@ -83,6 +83,7 @@ impl Executor {
         capture_stages: bool,
         kernels: Choice,
     ) -> Result<Self> {
+        let graph = crate::kernels::fuse(graph, &gpu.tuning, kernels);
         let precision = weights.precision;
         let sizes = tensor_bytes(&graph, precision);
         let descs: Vec<DispatchDesc> = (graph.ops.iter())

@@ -12,7 +12,12 @@ use crate::kernels::ops::depthwise;
 use crate::kernels::se_partials;
 use crate::kernels::{DispatchDesc, u};
 
-pub const WGSL: &str = include_str!("../../../shaders/gpu/depthwise.wgsl");
+/// The kernel and its input staging (loads; the fused kernel computes them instead:
+/// `gpu::expand_depthwise`).
+pub const WGSL: &str = concat!(
+    include_str!("../../../shaders/gpu/depthwise.wgsl"),
+    include_str!("../../../shaders/gpu/dw_load.wgsl"),
+);
 
 /// Workgroup memory in f32 values: 16 KiB, WebGPU's default limit.
 const SHARED_VALUES: usize = 4096;
@@ -71,10 +76,11 @@ impl Tiling {
     }
 
     /// Estimated time, in multiply-adds of one lane: its blocks (taps, plus its shared vec4
-    /// reads at 2 each), its share of the staging (4 per value: a global load, a shared
-    /// store and the index arithmetic) and of the staged stores, and its barriers; scaled by
-    /// the waves of lanes when the dispatch has more than `units` compute units run at once.
-    fn cost(&self, o: Shape, geom: &ConvGeom, units: usize) -> f64 {
+    /// reads at 2 each), its share of the staging (`per_value` per staged value: 4 for a
+    /// global load, a shared store and the index arithmetic) and of the staged stores, and
+    /// its barriers; scaled by the waves of lanes when the dispatch has more than `units`
+    /// compute units run at once.
+    fn cost(&self, o: Shape, geom: &ConvGeom, units: usize, per_value: usize) -> f64 {
         let (k, s) = (geom.k, geom.stride);
         let reads = match (s, k) {
             (1, _) => 2,
@@ -84,7 +90,8 @@ impl Tiling {
         let block = self.rows * 4 * k * k + 2 * reads * ((self.rows - 1) * s + k);
         let (tile, out, _) = self.shared(o, geom);
         let sync = 40 * (self.lpc.ilog2() as usize + 2);
-        let lane = self.blocks.div_ceil(self.lpc) * block + (4 * tile + 2 * out) / self.wg() + sync;
+        let staging = per_value * tile + 2 * out;
+        let lane = self.blocks.div_ceil(self.lpc) * block + staging / self.wg() + sync;
         let lanes = self.bands * self.groups * self.wg();
         lane as f64 * (lanes as f64 / (units * LANES_PER_UNIT) as f64).max(1.0)
     }
@@ -134,13 +141,20 @@ thread_local! {
     pub(crate) static ONLY: std::cell::Cell<fn(&Tiling) -> bool> = const { std::cell::Cell::new(|_| true) };
 }
 
-/// The cheapest tiling on `units` compute units by `Tiling::cost` (the first, so the most
-/// rows per block and the tallest band, on a tie), or `None` where none fits.
-pub fn tiling(o: Shape, geom: &ConvGeom, partials: usize, units: usize) -> Option<Tiling> {
+/// The cheapest tiling on `units` compute units by `Tiling::cost` with `per_value` per
+/// staged value (the first, so the most rows per block and the tallest band, on a tie), or
+/// `None` where none fits.
+pub fn tiling(
+    o: Shape,
+    geom: &ConvGeom,
+    partials: usize,
+    units: usize,
+    per_value: usize,
+) -> Option<Tiling> {
     let all = candidates(o, geom, partials).into_iter();
     #[cfg(test)]
     let all = all.filter(|t| ONLY.get()(t));
-    let cost = |t: &Tiling| t.cost(o, geom, units);
+    let cost = |t: &Tiling| t.cost(o, geom, units, per_value);
     all.min_by(|a, b| cost(a).total_cmp(&cost(b)))
 }
 
@@ -148,6 +162,20 @@ pub fn tiling(o: Shape, geom: &ConvGeom, partials: usize, units: usize) -> Optio
 /// it does not unroll, left padding beyond the vec4 staging's reach, or rows too wide to
 /// stage 4 output rows' worth in 16 KiB. Grids are sized for `units` compute units.
 pub fn describe(g: &Graph, op: &DepthwiseOp, units: usize) -> Option<DispatchDesc> {
+    describe_staged(g, op, units, LOADED)
+}
+
+/// What staging one value costs (`Tiling::cost`) when it is loaded from the input.
+const LOADED: usize = 4;
+
+/// `describe` for a kernel that stages each value at a cost of `per_value` (`Tiling::cost`):
+/// the fused expansion's (`gpu::expand_depthwise`) computes them.
+pub fn describe_staged(
+    g: &Graph,
+    op: &DepthwiseOp,
+    units: usize,
+    per_value: usize,
+) -> Option<DispatchDesc> {
     let geom = op.geom;
     let (i, o) = (g.shapes[op.input], g.shapes[op.output]);
     let shapes_ok = matches!(geom.k, 3 | 5) && matches!(geom.stride, 1 | 2);
@@ -159,7 +187,7 @@ pub fn describe(g: &Graph, op: &DepthwiseOp, units: usize) -> Option<DispatchDes
     if op.se_sums.is_some_and(|s| g.shapes[s].w != partials) {
         return None;
     }
-    let t = tiling(o, &geom, partials, units)?;
+    let t = tiling(o, &geom, partials, units, per_value)?;
     // The op's parameters (`planes` and `partials` included), weights, tensors and aux.
     let mut d = depthwise::dispatch(g, op);
     let (tile, out, _) = t.shared(o, &geom);

@@ -11,6 +11,7 @@ use crate::graph::{Graph, Op};
 pub mod classifier;
 pub mod conv;
 pub mod depthwise;
+pub mod expand_depthwise;
 pub mod pointwise;
 pub mod reduce;
 pub mod se;
@@ -50,5 +51,6 @@ pub fn describe(g: &Graph, op: &Op, units: usize) -> Option<DispatchDesc> {
         Op::SeExcite(op) => se::describe(g, op, units),
         Op::Pointwise(op) => pointwise::describe(g, op, units),
         Op::PoolClassify(op) => classifier::describe(g, op, units),
+        Op::ExpandDepthwise(op) => expand_depthwise::describe(g, op, units),
     }
 }

@@ -7,5 +7,6 @@
 pub mod classifier;
 pub mod conv;
 pub mod depthwise;
+pub mod expand_depthwise;
 pub mod pointwise;
 pub mod se;
