@@ -12,7 +12,7 @@ use crate::kernels::ops::depthwise;
 use crate::kernels::se_partials;
 use crate::kernels::{DispatchDesc, u};
 
-pub const WGSL: &str = include_str!("../../../shaders/gpu/depthwise.wgsl");
+pub(crate) const WGSL: &str = include_str!("../../../shaders/gpu/depthwise.wgsl");
 
 /// Workgroup memory in f32 values: 16 KiB, WebGPU's default limit.
 const SHARED_VALUES: usize = 4096;
@@ -27,7 +27,7 @@ const MAX_DIM: usize = 65535;
 
 /// How a layer is split: the shader's tile overrides.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Tiling {
+pub(crate) struct Tiling {
     /// Planes per workgroup and lanes per plane (powers of two; their product is `WG`).
     pub ch: usize,
     pub lpc: usize,
@@ -48,7 +48,7 @@ fn staged_row(w_out: usize, stride: usize) -> usize {
 }
 
 impl Tiling {
-    pub fn wg(&self) -> usize {
+    pub(crate) fn wg(&self) -> usize {
         self.ch * self.lpc
     }
 
@@ -94,7 +94,7 @@ impl Tiling {
 /// `partials` / 2 bands per plane (each band owns a word, two SE slots: `partials` is a
 /// multiple of 8). Bands other than whole planes are multiples of 4 rows: at least 4, and
 /// band boundaries inside a plane fall on whole words wherever the plane starts on one.
-pub fn candidates(o: Shape, geom: &ConvGeom, partials: usize) -> Vec<Tiling> {
+pub(crate) fn candidates(o: Shape, geom: &ConvGeom, partials: usize) -> Vec<Tiling> {
     let planes = o.n * o.c;
     let bands = std::iter::once(o.h).chain((4..o.h).step_by(4).rev());
     let mut all = vec![];
@@ -136,7 +136,7 @@ thread_local! {
 
 /// The cheapest tiling on `units` compute units by `Tiling::cost` (the first, so the most
 /// rows per block and the tallest band, on a tie), or `None` where none fits.
-pub fn tiling(o: Shape, geom: &ConvGeom, partials: usize, units: usize) -> Option<Tiling> {
+pub(crate) fn tiling(o: Shape, geom: &ConvGeom, partials: usize, units: usize) -> Option<Tiling> {
     let all = candidates(o, geom, partials).into_iter();
     #[cfg(test)]
     let all = all.filter(|t| ONLY.get()(t));
@@ -147,7 +147,7 @@ pub fn tiling(o: Shape, geom: &ConvGeom, partials: usize, units: usize) -> Optio
 /// The dispatch, or `None` (the CPU family's kernel runs the op) for kernel sizes or strides
 /// it does not unroll, left padding beyond the vec4 staging's reach, or rows too wide to
 /// stage 4 output rows' worth in 16 KiB. Grids are sized for `units` compute units.
-pub fn describe(g: &Graph, op: &DepthwiseOp, units: usize) -> Option<DispatchDesc> {
+pub(crate) fn describe(g: &Graph, op: &DepthwiseOp, units: usize) -> Option<DispatchDesc> {
     let geom = op.geom;
     let (i, o) = (g.shapes[op.input], g.shapes[op.output]);
     let shapes_ok = matches!(geom.k, 3 | 5) && matches!(geom.stride, 1 | 2);
