@@ -65,6 +65,7 @@ impl Engine {
     /// family `EFFNET_KERNELS` names, else the adapter's default
     /// ([`Family::default_for`]). A variable naming no family leaves the default, with a
     /// note ([`Engine::notes`]): an app's own device cannot fail here.
+    // Hidden, public for tests/ (a shared or tuned `Gpu`); not a stable API.
     #[doc(hidden)]
     pub fn from_gpu(mut gpu: Gpu) -> Self {
         let default = Family::default_for(gpu.info.device_type);
@@ -96,6 +97,7 @@ impl Engine {
     }
 
     /// effnet's view of the device (tuning, limits, error scopes).
+    // Hidden, public for `Trainer::new`, the binary, tests and benches; not a stable API.
     #[doc(hidden)]
     pub fn gpu(&self) -> &Gpu {
         &self.gpu
@@ -247,6 +249,7 @@ impl LoadedModel {
     }
 
     /// The device this model lives on.
+    // Hidden, public for tests/ (errors.rs); not a stable API.
     #[doc(hidden)]
     pub fn gpu(&self) -> &Gpu {
         &self.gpu
@@ -258,8 +261,7 @@ impl LoadedModel {
     }
 
     /// Kernel shapes sessions of this model use.
-    #[doc(hidden)]
-    pub fn tuning(&self) -> crate::gpu::Tuning {
+    pub(crate) fn tuning(&self) -> crate::gpu::Tuning {
         self.gpu.tuning
     }
 

@@ -15,11 +15,11 @@ pub(crate) use parse::{RawStage, parse_stage};
 
 /// Float32 tolerances from the golden README: relative L2 error of the logits, and the
 /// largest sample error in units of its stage's RMS.
-pub const F32_LOGITS_REL: f64 = 1e-4;
-pub const F32_SAMPLE_RMS: f64 = 1e-3;
+pub(crate) const F32_LOGITS_REL: f64 = 1e-4;
+pub(crate) const F32_SAMPLE_RMS: f64 = 1e-3;
 
 #[derive(Clone, Debug)]
-pub struct GoldenStage {
+pub(crate) struct GoldenStage {
     pub name: String,
     pub shape: [usize; 4],
     pub rms: f64,
@@ -37,7 +37,7 @@ pub struct Golden {
     /// Classifier outputs (`num_classes`; absent: the width of the logits rows, 1000 for the
     /// shared files). 0: no classifier, the "logits" are the pooled head features.
     pub num_classes: usize,
-    pub stages: Vec<GoldenStage>,
+    pub(crate) stages: Vec<GoldenStage>,
     /// `N` rows, each of the model's output width, concatenated.
     pub logits: Vec<f64>,
 }
@@ -58,8 +58,8 @@ fn bad(path: &Path, msg: impl Into<String>) -> Error {
 }
 
 /// With float16 storage the README allows: logits 2e-2 relative, samples 5e-2 of the RMS.
-pub const F16_LOGITS_REL: f64 = 2e-2;
-pub const F16_SAMPLE_RMS: f64 = 5e-2;
+pub(crate) const F16_LOGITS_REL: f64 = 2e-2;
+pub(crate) const F16_SAMPLE_RMS: f64 = 5e-2;
 
 /// A stage output: name, NCHW shape, values.
 pub(crate) type StageData = (String, [usize; 4], Vec<f32>);

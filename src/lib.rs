@@ -36,28 +36,38 @@
 // nothing.
 #![cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
 
-// Internals: public for the `effnet` command, tests and benchmarks, not part of the API.
+// Internals, public only because code outside this crate uses them: the `effnet` command
+// (src/bin/effnet, a separate crate), tests/, benches/ and the fuzz targets (fuzz/). Hidden
+// from the documentation and not a stable API; whatever in them nothing outside uses is
+// `pub(crate)`.
+// `effnet bench` and `effnet tune`; benches/kernels.rs.
 #[doc(hidden)]
 pub mod bench;
+// The checkpoint readers and writers: `effnet convert`, `train` and `features`, tests, fuzz/.
 #[doc(hidden)]
 pub mod checkpoint;
+// `effnet golden`; tests/golden.rs and tests/web.rs.
 #[doc(hidden)]
 pub mod golden;
+// The device (`Engine::gpu`, `Trainer::new` take and give a `Gpu`): the binary, tests, benches.
 #[doc(hidden)]
 pub mod gpu;
-#[doc(hidden)]
-pub mod graph;
+// Lowering and the kernel families: `effnet bench`, tests/kernels.rs and tests/api.rs.
 #[doc(hidden)]
 pub mod kernels;
+// The CPU oracle: tests/kernels.rs and tests/api.rs.
 #[doc(hidden)]
 pub mod reference;
+// The executor and its size guards: tests/kernels.rs, tests/errors.rs, benches.
 #[doc(hidden)]
 pub mod runtime;
+// The seed fixtures `effnet golden` also checks.
 #[doc(hidden)]
 pub mod seed;
 
 mod engine;
 mod error;
+mod graph;
 // The kernels' checks on the GPU: outside `kernels`, which `gpu` and `runtime` build on.
 pub mod imagenet;
 #[cfg(test)]

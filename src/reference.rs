@@ -5,7 +5,7 @@ use crate::graph::ops::{ConvGeom, Graph, Op, PointwiseOp, Shape};
 use crate::model::weights::ConvWeights;
 use crate::model::{Activation, ModelWeights};
 
-pub fn activate(act: Activation, x: f64) -> f64 {
+pub(crate) fn activate(act: Activation, x: f64) -> f64 {
     match act {
         Activation::Identity => x,
         Activation::Silu => x / (1.0 + (-x).exp()),
@@ -28,7 +28,7 @@ pub fn run(graph: &Graph, weights: &ModelWeights, input: &[f32]) -> Vec<Vec<f32>
 }
 
 /// Runs one op, reading and writing the tensors in `t`.
-pub fn run_op(op: &Op, graph: &Graph, w: &ModelWeights, t: &mut [Vec<f32>]) {
+pub(crate) fn run_op(op: &Op, graph: &Graph, w: &ModelWeights, t: &mut [Vec<f32>]) {
     let sh = &graph.shapes;
     match op {
         Op::Conv(c) => {

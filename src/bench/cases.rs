@@ -4,7 +4,7 @@
 
 use crate::kernels::ops::{classifier, conv, depthwise, expand_depthwise, pointwise, se};
 
-pub use crate::kernels::Case;
+pub(crate) use crate::kernels::Case;
 
 /// Every kernel on the shapes that dominate B0 and V2-S.
 pub fn all() -> Vec<Case> {
@@ -22,7 +22,7 @@ pub fn all() -> Vec<Case> {
 /// The shapes the CPU-family sweep of the tuner times: pointwise (an early wide-plane expansion, a gated projection,
 /// a late narrow-plane expansion), since its channel block is tuned, and a depthwise and a
 /// dense conv, since the subgroup choice applies to their weights too.
-pub fn tuning_set() -> Vec<Case> {
+pub(crate) fn tuning_set() -> Vec<Case> {
     vec![
         pointwise::case("b0_expand_16to96_112", 16, 96, 112, false),
         pointwise::case("b0_project_gated_144to24_56", 144, 24, 56, true),
@@ -36,7 +36,7 @@ pub fn tuning_set() -> Vec<Case> {
 /// fill): B0's batch-1 layers of every kind, from the wide stem and first depthwise, where
 /// any grid has workgroups to spare, to the 7×7 GEMMs, SE and classifier, whose tiles
 /// shrink to make workgroups for a big GPU.
-pub fn gpu_tuning_set() -> Vec<Case> {
+pub(crate) fn gpu_tuning_set() -> Vec<Case> {
     vec![
         conv::case("b0_stem_3to32_224", 3, 32, 224, 3, 2),
         depthwise::case("b0_dw3x3s1_c32_112", 32, 112, 3, 1),

@@ -24,7 +24,7 @@ pub enum Role {
 /// Role of every op: the first conv is the stem, the op producing the head output is the
 /// head, k×k dense convs and activated 1×1 convs inside blocks expand, un-activated 1×1
 /// convs project.
-pub fn roles(g: &Graph) -> Vec<Role> {
+pub(crate) fn roles(g: &Graph) -> Vec<Role> {
     let head = g.stages.last().map(|s| s.tensor);
     g.ops
         .iter()
@@ -50,7 +50,7 @@ pub fn roles(g: &Graph) -> Vec<Role> {
 }
 
 /// Stage index of every op (the stage whose output it contributes to).
-pub fn stages(g: &Graph) -> Vec<usize> {
+pub(crate) fn stages(g: &Graph) -> Vec<usize> {
     let mut stage = 0;
     let mut out = Vec::with_capacity(g.ops.len());
     for op in &g.ops {
@@ -72,7 +72,7 @@ pub use crate::kernels::cost;
 
 /// FLOPs and compulsory DRAM bytes of every op of `g` with tensors and weights stored in
 /// `precision`: `cost` counts 4 bytes per value, so its bytes scale by `precision.bytes() / 4`.
-pub fn costs(g: &Graph, precision: Precision) -> Vec<(u64, u64)> {
+pub(crate) fn costs(g: &Graph, precision: Precision) -> Vec<(u64, u64)> {
     (g.ops.iter())
         .map(|op| {
             let (flop, f32_bytes) = cost(g, op);

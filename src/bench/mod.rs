@@ -6,7 +6,7 @@
 
 pub mod cases;
 pub mod cost;
-pub mod roofline;
+pub(crate) mod roofline;
 pub mod tune;
 
 use crate::model::rule::rule_input;

@@ -16,7 +16,7 @@ pub struct Peak {
 impl Peak {
     /// The roofline: the most GFLOP/s a kernel of `intensity` FLOP/byte can reach,
     /// `min(peak GFLOP/s, intensity × peak GB/s)`.
-    pub fn bound(&self, intensity: f64) -> f64 {
+    pub(crate) fn bound(&self, intensity: f64) -> f64 {
         self.gflop_per_s.min(intensity * self.gb_per_s)
     }
 }
@@ -76,7 +76,7 @@ pub struct KindTime {
 
 /// The per-kind table: `roles` and `costs` (FLOPs, compulsory bytes) per dispatch, `ms`
 /// the GPU milliseconds of each dispatch where timestamps gave them, in `Role` order.
-pub fn kinds(
+pub(crate) fn kinds(
     roles: &[Role],
     costs: &[(u64, u64)],
     ms: Option<&[f64]>,

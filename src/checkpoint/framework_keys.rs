@@ -12,7 +12,7 @@ use crate::{Error, Result};
 /// blocks by `layers.L` differently from timm's stages (B0's `layers.4` holds the 80- and
 /// 112-channel blocks), so blocks are taken in order and placed by `stage_repeats`, the blocks
 /// per timm stage. `layers.0` is the stem, the last layer the head conv.
-pub fn mmpretrain_to_timm(sd: StateDict, stage_repeats: &[usize]) -> Result<StateDict> {
+pub(crate) fn mmpretrain_to_timm(sd: StateDict, stage_repeats: &[usize]) -> Result<StateDict> {
     let positions = stage_positions(stage_repeats);
     let mut blocks = BTreeSet::new();
     let mut last_layer = 0;
@@ -123,7 +123,7 @@ fn mm_block(rest: &str, expanded: bool) -> Option<String> {
 /// `ConvNormActivation` (`….features.0.weight`) numbered as torchvision's `Sequential`
 /// (`….0.weight`), SE `conv_reduce`/`conv_expand` as `fc1`/`fc2`, `head.dense` as
 /// `classifier.1`, and MindSpore's BN names as PyTorch's.
-pub fn mindvision_to_torchvision(sd: StateDict) -> Result<StateDict> {
+pub(crate) fn mindvision_to_torchvision(sd: StateDict) -> Result<StateDict> {
     rename_all(sd, "MindSpore Vision", |key| {
         let key = match key.strip_prefix("head.dense.") {
             Some(param) => return Some(format!("classifier.1.{param}")),
@@ -151,7 +151,7 @@ pub fn mindvision_to_torchvision(sd: StateDict) -> Result<StateDict> {
 /// activation, `block.3` SE, …), where torchvision groups a conv with its BN
 /// (`features.0.0`, `features.0.1`; `block.0.0`, `block.0.1`, `block.1.fc1`). So cells are
 /// renumbered by walking them in order: a conv starts a group, a BN joins it, an SE is one.
-pub fn mindcv_to_torchvision(sd: StateDict) -> Result<StateDict> {
+pub(crate) fn mindcv_to_torchvision(sd: StateDict) -> Result<StateDict> {
     let mut top = BTreeSet::new(); // `features.K.param`: stem and head cells
     let mut stages = BTreeSet::new(); // `features.K.I.block…`: stage K
     let mut cells: BTreeMap<(usize, usize), BTreeMap<usize, &str>> = BTreeMap::new();
@@ -236,7 +236,7 @@ fn se_name(cell: &str) -> Option<&'static str> {
 }
 
 /// MindSpore's BN parameter names as PyTorch's; other names unchanged.
-pub fn pytorch_bn_name(name: &str) -> &str {
+pub(crate) fn pytorch_bn_name(name: &str) -> &str {
     match name {
         "gamma" => "weight",
         "beta" => "bias",

@@ -19,8 +19,8 @@ use std::path::Path;
 
 use crate::{Error, Result};
 
-pub use framework_keys::{
-    mindcv_to_torchvision, mindvision_to_torchvision, mmpretrain_to_timm, pytorch_bn_name,
+pub(crate) use framework_keys::{
+    mindcv_to_torchvision, mindvision_to_torchvision, mmpretrain_to_timm,
 };
 pub use keys::{KeyScheme, detect_scheme, efficientnet_pytorch_to_timm};
 pub use safetensors_io::{encode_safetensors, save_safetensors};

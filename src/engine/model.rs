@@ -45,6 +45,7 @@ impl Model {
 
     /// The bundled model's checkpoint file, as embedded (for `effnet train`, which writes the
     /// backbone's own tensors beside a new head).
+    // Hidden, public for the binary and tests/; not a stable API.
     #[doc(hidden)]
     pub fn bundled_bytes() -> &'static [u8] {
         BUNDLED_BYTES

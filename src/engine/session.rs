@@ -348,8 +348,7 @@ impl Session {
     }
 
     /// Runs with a GPU timestamp around every dispatch (see `bench`).
-    #[doc(hidden)]
-    pub fn run_profiled(
+    pub(crate) fn run_profiled(
         &mut self,
         input: &[f32],
         timer: &crate::runtime::Timer,
@@ -358,14 +357,12 @@ impl Session {
     }
 
     /// Timestamp queries sized for this session; an error where the adapter has none.
-    #[doc(hidden)]
-    pub fn timer(&self) -> Result<crate::runtime::Timer> {
+    pub(crate) fn timer(&self) -> Result<crate::runtime::Timer> {
         self.inner.timer()
     }
 
     /// The lowered graph this session runs.
-    #[doc(hidden)]
-    pub fn graph(&self) -> &crate::graph::Graph {
+    pub(crate) fn graph(&self) -> &crate::graph::Graph {
         self.inner.graph()
     }
 
@@ -375,20 +372,17 @@ impl Session {
     }
 
     /// Compute dispatches per run.
-    #[doc(hidden)]
-    pub fn dispatch_count(&self) -> usize {
+    pub(crate) fn dispatch_count(&self) -> usize {
         self.inner.dispatch_count()
     }
 
     /// Dispatch `i`'s kernel, override constants and grid.
-    #[doc(hidden)]
-    pub fn dispatch_label(&self, i: usize) -> &str {
+    pub(crate) fn dispatch_label(&self, i: usize) -> &str {
         self.inner.dispatch_label(i)
     }
 
     /// Distinct compute pipelines the session uses.
-    #[doc(hidden)]
-    pub fn pipeline_count(&self) -> usize {
+    pub(crate) fn pipeline_count(&self) -> usize {
         self.inner.pipeline_count()
     }
 }

@@ -5,7 +5,7 @@ use crate::{Error, Result};
 use std::sync::{Arc, Mutex};
 
 /// Environment variable naming the adapter to open, by its index in [`Gpu::adapters`].
-pub const ADAPTER_ENV: &str = "EFFNET_ADAPTER";
+pub(crate) const ADAPTER_ENV: &str = "EFFNET_ADAPTER";
 
 /// A device and queue with what we know about them.
 #[derive(Clone)]
@@ -25,7 +25,7 @@ pub struct Gpu {
     pub native_f16: bool,
     /// The driver's pipeline cache, persisted on disk (`pipeline_cache.rs`), where the device
     /// has one.
-    pub pipeline_cache: Option<Arc<super::pipeline_cache::DiskCache>>,
+    pub(crate) pipeline_cache: Option<Arc<super::pipeline_cache::DiskCache>>,
     /// What the user may want to know of opening the device that did not stop it: caches
     /// turned off (no home folder) or found damaged and started afresh. One line each; the
     /// `effnet` command prints them as notes.
@@ -51,7 +51,7 @@ impl Gpu {
 
     /// Opens adapter `index` of [`Gpu::adapters`] (`None`: `EFFNET_ADAPTER`, else the best
     /// one). Blocks: in a browser use [`Gpu::on_adapter_async`].
-    pub fn on_adapter(index: Option<usize>) -> Result<Self> {
+    pub(crate) fn on_adapter(index: Option<usize>) -> Result<Self> {
         #[cfg(not(target_arch = "wasm32"))]
         return pollster::block_on(Self::on_adapter_async(index));
         #[cfg(target_arch = "wasm32")]
@@ -62,12 +62,12 @@ impl Gpu {
     }
 
     /// Like `new`, without blocking.
-    pub async fn new_async() -> Result<Self> {
+    pub(crate) async fn new_async() -> Result<Self> {
         Self::on_adapter_async(None).await
     }
 
     /// Like `on_adapter`, without blocking.
-    pub async fn on_adapter_async(index: Option<usize>) -> Result<Self> {
+    pub(crate) async fn on_adapter_async(index: Option<usize>) -> Result<Self> {
         let desc = wgpu::InstanceDescriptor::new_without_display_handle().with_env();
         let backends = format!("{:?}", desc.backends);
         let all = desc.backends;
@@ -139,7 +139,11 @@ impl Gpu {
 
     /// Wraps a device the application already owns, so effnet shares it. Installs effnet's
     /// device-lost callback and uncaptured-error handler on it (replacing any the app set).
-    pub fn from_device(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo) -> Self {
+    pub(crate) fn from_device(
+        device: wgpu::Device,
+        queue: wgpu::Queue,
+        info: wgpu::AdapterInfo,
+    ) -> Self {
         let limits = device.limits();
         let features = device.features();
         let subgroup_lanes = if features.contains(wgpu::Features::SUBGROUP) {
@@ -192,7 +196,7 @@ impl Gpu {
     }
 
     /// Why the device was lost, once it has been.
-    pub fn lost_reason(&self) -> Option<String> {
+    pub(crate) fn lost_reason(&self) -> Option<String> {
         self.health
             .lost
             .lock()
@@ -201,7 +205,7 @@ impl Gpu {
     }
 
     /// `Error::DeviceLost` once the device is gone; else a pending uncaptured error, if any.
-    pub fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         if let Some(reason) = self.lost_reason() {
             return Err(Error::DeviceLost { reason });
         }
@@ -221,7 +225,7 @@ impl Gpu {
     /// this call's error instead of a panic or a message to some other call. A lost device
     /// wins over whatever else went wrong, since it explains it. In a browser this is an
     /// error (nothing may block there): use [`Gpu::scoped_async`].
-    pub fn scoped<T>(&self, what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    pub(crate) fn scoped<T>(&self, what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
         #[cfg(not(target_arch = "wasm32"))]
         return pollster::block_on(self.scoped_async(what, f));
         #[cfg(target_arch = "wasm32")]
@@ -232,7 +236,11 @@ impl Gpu {
     }
 
     /// Like [`Gpu::scoped`], awaiting the error scopes instead of blocking on them.
-    pub async fn scoped_async<T>(&self, what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    pub(crate) async fn scoped_async<T>(
+        &self,
+        what: &str,
+        f: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
         self.check()?;
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);

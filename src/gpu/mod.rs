@@ -2,16 +2,16 @@
 //! one shared bind group layout; nothing here knows of kernel families), buffers, weight
 //! upload in the kernels' layouts, and the on-disk caches (tuning, driver pipelines).
 
-pub mod buffers;
-pub mod device;
+pub(crate) mod buffers;
+pub(crate) mod device;
 pub(crate) mod oneshot;
-pub mod pipeline_cache;
+pub(crate) mod pipeline_cache;
 pub mod pipelines;
 pub mod tuning;
-pub mod weights;
+pub(crate) mod weights;
 
-pub use crate::kernels::formats;
-pub use crate::kernels::{Kernel, Tuning};
+pub use crate::kernels::Kernel;
+pub(crate) use crate::kernels::Tuning;
 pub use buffers::buffers_created;
 pub(crate) use buffers::{create_buffer, create_buffer_init, create_storage};
 pub use device::Gpu;

@@ -13,10 +13,10 @@ struct Slot<T> {
     closed: bool,
 }
 
-pub struct Sender<T>(Arc<Mutex<Slot<T>>>);
-pub struct Receiver<T>(Arc<Mutex<Slot<T>>>);
+pub(crate) struct Sender<T>(Arc<Mutex<Slot<T>>>);
+pub(crate) struct Receiver<T>(Arc<Mutex<Slot<T>>>);
 
-pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
+pub(crate) fn channel<T>() -> (Sender<T>, Receiver<T>) {
     let slot = Arc::new(Mutex::new(Slot {
         value: None,
         waker: None,
@@ -30,7 +30,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl<T> Sender<T> {
-    pub fn send(self, value: T) {
+    pub(crate) fn send(self, value: T) {
         lock(&self.0).value = Some(value);
         // Drop wakes the receiver.
     }

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 /// A pipeline cache and the file it persists to.
-pub struct DiskCache {
+pub(crate) struct DiskCache {
     pub(crate) cache: wgpu::PipelineCache,
     path: PathBuf,
     /// Checksum of what the file holds, so an unchanged cache is not written again.
@@ -22,7 +22,7 @@ pub struct DiskCache {
 /// The device's cache, seeded from disk, where the device has `PIPELINE_CACHE`, the backend
 /// has a cache key, there is a cache folder, and `EFFNET_PIPELINE_CACHE` is not `0`; and a
 /// note when the file on disk was damaged (the cache then starts empty).
-pub fn open(
+pub(crate) fn open(
     device: &wgpu::Device,
     info: &wgpu::AdapterInfo,
 ) -> (Option<DiskCache>, Option<String>) {
@@ -75,7 +75,7 @@ fn verified(bytes: &[u8]) -> Option<&[u8]> {
 impl DiskCache {
     /// Writes the cache when it has grown since it was read or last written. Best effort: a
     /// cache that cannot be written costs start-up time later, never a failure now.
-    pub fn save(&self) {
+    pub(crate) fn save(&self) {
         let Some(data) = self.cache.get_data() else {
             return;
         };

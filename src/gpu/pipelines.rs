@@ -3,7 +3,7 @@
 //! source is (`kernels::source`) is the caller's business: this compiles what it is given.
 
 pub use crate::kernels::formats::{Arithmetic, Precision, Storage, Target};
-pub use crate::kernels::source::{SPLIT_STORES, binding};
+pub(crate) use crate::kernels::source::{SPLIT_STORES, binding};
 use crate::kernels::{Constants, Kernel};
 use std::collections::HashMap;
 
@@ -17,7 +17,7 @@ pub struct Pipelines {
 }
 
 impl Pipelines {
-    pub fn new(device: &wgpu::Device, driver_cache: Option<wgpu::PipelineCache>) -> Self {
+    pub(crate) fn new(device: &wgpu::Device, driver_cache: Option<wgpu::PipelineCache>) -> Self {
         let buffer = |b: u32, read_only: bool| wgpu::BindGroupLayoutEntry {
             binding: b,
             visibility: wgpu::ShaderStages::COMPUTE,
@@ -68,7 +68,7 @@ impl Pipelines {
 
     /// The pipeline of `kernel` specialized by `constants`, created on first use; `source`
     /// gives the kernel's WGSL the first time the kernel is seen (one module per kernel).
-    pub fn get(
+    pub(crate) fn get(
         &mut self,
         device: &wgpu::Device,
         (kernel, constants): (Kernel, Constants),
@@ -102,7 +102,7 @@ impl Pipelines {
     }
 
     /// How many distinct pipelines exist.
-    pub fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.cache.len()
     }
 }

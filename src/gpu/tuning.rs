@@ -4,14 +4,14 @@
 //! apply, so results never depend on whether tuning ran (every candidate is tested for
 //! correctness in tests/kernels.rs).
 
-pub use crate::kernels::tuning::{GPU_UNIT_CANDIDATES, Tuning};
+pub(crate) use crate::kernels::tuning::{GPU_UNIT_CANDIDATES, Tuning};
 use crate::{Error, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The cache file: `$EFFNET_CACHE_DIR/tuning.json`, else `$XDG_CACHE_HOME/effnet/…`, else
 /// `$HOME/.cache/effnet/…`; `None` where [`cache_dir`] turns the caches off.
-pub fn cache_path() -> Option<PathBuf> {
+pub(crate) fn cache_path() -> Option<PathBuf> {
     cache_dir().ok().map(|d| d.join("tuning.json"))
 }
 
@@ -19,7 +19,7 @@ pub fn cache_path() -> Option<PathBuf> {
 /// effnet creates that folder and at most its parent, never a folder above: a missing `$HOME`
 /// or `$XDG_CACHE_HOME` (or a missing parent of `$EFFNET_CACHE_DIR`) turns the caches off,
 /// since a tool that made a user's home folder would be doing what no one asked.
-pub fn cache_dir() -> std::result::Result<PathBuf, String> {
+pub(crate) fn cache_dir() -> std::result::Result<PathBuf, String> {
     // A browser page has no filesystem, so neither this cache nor the pipeline cache beside it.
     if cfg!(target_arch = "wasm32") {
         return Err("a browser has no cache folder".into());
@@ -57,7 +57,7 @@ pub fn cache_dir() -> std::result::Result<PathBuf, String> {
 }
 
 /// The key under which an adapter's tuning is stored.
-pub fn adapter_key(info: &wgpu::AdapterInfo) -> String {
+pub(crate) fn adapter_key(info: &wgpu::AdapterInfo) -> String {
     format!(
         "{:?} | {} | {} {}",
         info.backend, info.name, info.driver, info.driver_info
@@ -97,7 +97,10 @@ fn read_cache() -> BTreeMap<String, Tuning> {
 /// The cached tuning for this adapter, if any and if it can run with `subgroup_lanes`-lane
 /// subgroups, and a note when the cache or this adapter's entry is damaged. A missing cache
 /// is not worth a note; a damaged one is recovered from, never an error.
-pub fn cached(info: &wgpu::AdapterInfo, subgroup_lanes: u32) -> (Option<Tuning>, Option<String>) {
+pub(crate) fn cached(
+    info: &wgpu::AdapterInfo,
+    subgroup_lanes: u32,
+) -> (Option<Tuning>, Option<String>) {
     let (mut entries, note) = read_cache_entries();
     let Some(entry) = entries.remove(&adapter_key(info)) else {
         return (None, note);

@@ -34,7 +34,7 @@ fn upload(gpu: &Gpu, precision: Precision, label: &str, data: &[f32]) -> wgpu::B
 }
 
 /// Values in the storage format, padded to a multiple of 4 bytes (a WebGPU copy unit).
-pub fn encode(data: &[f32], precision: Precision) -> Vec<u8> {
+pub(crate) fn encode(data: &[f32], precision: Precision) -> Vec<u8> {
     let mut bytes = match precision {
         Precision::F32 => bytemuck::cast_slice(data).to_vec(),
         Precision::F16 => {
@@ -47,7 +47,7 @@ pub fn encode(data: &[f32], precision: Precision) -> Vec<u8> {
 }
 
 /// The inverse of `encode` for `len` values.
-pub fn decode(bytes: &[u8], len: usize, precision: Precision) -> Vec<f32> {
+pub(crate) fn decode(bytes: &[u8], len: usize, precision: Precision) -> Vec<f32> {
     match precision {
         Precision::F32 => bytemuck::pod_collect_to_vec(&bytes[..4 * len]),
         Precision::F16 => {

@@ -8,7 +8,10 @@ use super::plan::uses;
 
 /// `g` with each expansion (a 1×1 conv without gate or residual) whose output only the
 /// depthwise op right after it reads fused into that op, where `takes` accepts the pair.
-pub fn expand_depthwise(mut g: Graph, takes: impl Fn(&Graph, &ExpandDepthwiseOp) -> bool) -> Graph {
+pub(crate) fn expand_depthwise(
+    mut g: Graph,
+    takes: impl Fn(&Graph, &ExpandDepthwiseOp) -> bool,
+) -> Graph {
     let mut ops = Vec::with_capacity(g.ops.len());
     let mut i = 0;
     while i < g.ops.len() {
@@ -32,7 +35,7 @@ pub fn expand_depthwise(mut g: Graph, takes: impl Fn(&Graph, &ExpandDepthwiseOp)
 }
 
 /// `g` with every fused op split back into the ops it fuses, for kernels that run them apart.
-pub fn split(mut g: Graph) -> Graph {
+pub(crate) fn split(mut g: Graph) -> Graph {
     g.ops = (g.ops.into_iter())
         .flat_map(|op| match op {
             Op::ExpandDepthwise(f) => vec![Op::Pointwise(f.expand), Op::Depthwise(f.depthwise)],

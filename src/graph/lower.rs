@@ -10,10 +10,10 @@ use crate::{Error, Result};
 /// How many partial sums per channel the depthwise op in front of an SE block leaves for an
 /// `h`×`w` output with `geom` (the width of its SE sums tensor). The kernels decide, not the
 /// graph: `kernels::lower` passes theirs (`kernels::se_partials`).
-pub type SePartials = fn(h: usize, w: usize, geom: &ConvGeom) -> usize;
+pub(crate) type SePartials = fn(h: usize, w: usize, geom: &ConvGeom) -> usize;
 
 /// Lowers `arch` for a batch of `n` images of `h`×`w`, sizing SE sums by `se_partials`.
-pub fn lower_with(
+pub(crate) fn lower_with(
     arch: &Arch,
     (n, h, w): (usize, usize, usize),
     se_partials: SePartials,

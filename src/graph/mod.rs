@@ -3,12 +3,12 @@
 //! the pair: the caller says), and buffer planning by liveness. `runtime::` runs it on the GPU, `reference` on the
 //! CPU.
 
-pub mod fuse;
-pub mod lower;
-pub mod ops;
-pub mod output;
-pub mod plan;
+pub(crate) mod fuse;
+pub(crate) mod lower;
+pub(crate) mod ops;
+pub(crate) mod output;
+pub(crate) mod plan;
 
-pub use lower::{SePartials, lower_with};
+pub(crate) use lower::lower_with;
 pub use ops::{Graph, Op, Shape, TensorId};
 pub use output::{Output, StageTensor};

@@ -5,7 +5,7 @@ use super::ops::{Graph, Op, TensorId};
 use std::iter::once;
 
 /// The tensors an op reads and the tensors it writes.
-pub fn uses(op: &Op) -> (Vec<TensorId>, Vec<TensorId>) {
+pub(crate) fn uses(op: &Op) -> (Vec<TensorId>, Vec<TensorId>) {
     match op {
         Op::Conv(c) => (once(c.input).chain(c.residual).collect(), vec![c.output]),
         Op::Depthwise(d) => (vec![d.input], once(d.output).chain(d.se_sums).collect()),
@@ -27,7 +27,7 @@ pub fn uses(op: &Op) -> (Vec<TensorId>, Vec<TensorId>) {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// The slot of each tensor (`None` for tensors no op touches).
     pub slot_of: Vec<Option<usize>>,
     /// Size in bytes of each slot: the largest tensor it ever holds.
@@ -36,7 +36,7 @@ pub struct Plan {
 
 /// Assigns slots. `sizes[t]` is the byte size of tensor `t`; `input` is live before the first
 /// op; `pinned` tensors stay live to the end (they are read back).
-pub fn plan(sizes: &[u64], ops: &[Op], input: TensorId, pinned: &[TensorId]) -> Plan {
+pub(crate) fn plan(sizes: &[u64], ops: &[Op], input: TensorId, pinned: &[TensorId]) -> Plan {
     let mut last_use = vec![0usize; sizes.len()];
     for (i, op) in ops.iter().enumerate() {
         let (reads, writes) = uses(op);
@@ -96,11 +96,11 @@ impl Plan {
 }
 
 /// The dispatches of one compute pass, and the tensor copied out after it.
-pub type Pass = (std::ops::Range<usize>, Option<TensorId>);
+pub(crate) type Pass = (std::ops::Range<usize>, Option<TensorId>);
 
 /// Splits the ops into one compute pass per captured tensor (each ends with the op that
 /// produces it) and lays out the readback buffer.
-pub fn passes_and_readback(
+pub(crate) fn passes_and_readback(
     g: &Graph,
     captured: &[TensorId],
     sizes: &[u64],

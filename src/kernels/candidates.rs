@@ -10,7 +10,7 @@ use super::{DispatchDesc, Family, Kernel, OpKind, Tuning, cpu, gpu};
 use crate::graph::{Graph, Op};
 
 /// One kernel that can run an op.
-pub struct Candidate {
+pub(crate) struct Candidate {
     pub kernel: Kernel,
     /// Its own WGSL (its family's prelude goes in front: `source.rs`).
     pub wgsl: &'static str,
@@ -41,7 +41,7 @@ const fn entry(kernel: Kernel, wgsl: &'static str, describe: Describe) -> Candid
 type Describe = fn(&Graph, &Op, &Tuning) -> Option<DispatchDesc>;
 
 /// Every kernel, grouped by op; within an op and family, in the order `describe` tries them.
-pub const CANDIDATES: &[Candidate] = &[
+pub(crate) const CANDIDATES: &[Candidate] = &[
     entry(Kernel::gpu(OpKind::Conv), gpu::conv::WGSL, gpu_main),
     entry(Kernel::cpu(OpKind::Conv), cpu::conv::WGSL, cpu_main),
     entry(
@@ -96,13 +96,13 @@ impl Kernel {
 }
 
 /// The candidates for ops of `kind` in `family`, in the order `describe` tries them.
-pub fn of(kind: OpKind, family: Family) -> impl Iterator<Item = &'static Candidate> {
+pub(crate) fn of(kind: OpKind, family: Family) -> impl Iterator<Item = &'static Candidate> {
     (CANDIDATES.iter()).filter(move |c| c.kernel.op == kind && c.kernel.family == family)
 }
 
 /// The candidates `describe` tries for ops of `kind` in `family`: the one `tuning` picked
 /// (`Tuning::variants`, what `effnet tune` measured fastest), then the list's order.
-pub fn tried(
+pub(crate) fn tried(
     kind: OpKind,
     family: Family,
     tuning: &Tuning,
@@ -115,14 +115,14 @@ pub fn tried(
 }
 
 /// The entry of `kernel`.
-pub fn find(kernel: Kernel) -> &'static Candidate {
+pub(crate) fn find(kernel: Kernel) -> &'static Candidate {
     (CANDIDATES.iter())
         .find(|c| c.kernel == kernel)
         .expect("every kernel a description names is an entry of CANDIDATES")
 }
 
 /// `candidate`'s dispatch of `op`, marked as its kernel's, if it takes the shape.
-pub fn describe_with(
+pub(crate) fn describe_with(
     candidate: &Candidate,
     g: &Graph,
     op: &Op,
@@ -147,7 +147,7 @@ pub enum Choice {
 
 impl Choice {
     /// The family it runs (a chosen kernel's own).
-    pub fn family(self) -> Family {
+    pub(crate) fn family(self) -> Family {
         match self {
             Choice::Family(f) => f,
             Choice::Kernel(k) => k.family,
@@ -162,7 +162,7 @@ impl From<Family> for Choice {
 }
 
 /// The dispatch of `op` of `g` under `choice`.
-pub fn describe_chosen(g: &Graph, op: &Op, tuning: &Tuning, choice: Choice) -> DispatchDesc {
+pub(crate) fn describe_chosen(g: &Graph, op: &Op, tuning: &Tuning, choice: Choice) -> DispatchDesc {
     match choice {
         Choice::Kernel(k) if k.op == OpKind::of(op) => describe_with(find(k), g, op, tuning)
             .unwrap_or_else(|| super::describe(g, op, tuning, k.family)),

@@ -29,7 +29,7 @@ pub enum Family {
 
 impl Family {
     /// The family for an adapter nobody chose one for.
-    pub fn default_for(device_type: wgpu::DeviceType) -> Family {
+    pub(crate) fn default_for(device_type: wgpu::DeviceType) -> Family {
         match device_type {
             wgpu::DeviceType::Cpu => Family::Cpu,
             _ => Family::Auto,
@@ -37,7 +37,7 @@ impl Family {
     }
 
     /// Parses `gpu`, `cpu` or `auto` (as `EFFNET_KERNELS` and `--kernels` take them).
-    pub fn parse(s: &str) -> Result<Family> {
+    pub(crate) fn parse(s: &str) -> Result<Family> {
         match s.trim().to_ascii_lowercase().as_str() {
             "gpu" => Ok(Family::Gpu),
             "cpu" => Ok(Family::Cpu),
@@ -51,7 +51,7 @@ impl Family {
     }
 
     /// The family `EFFNET_KERNELS` names, if it is set (an unknown name is an error).
-    pub fn from_env() -> Result<Option<Family>> {
+    pub(crate) fn from_env() -> Result<Option<Family>> {
         match std::env::var(KERNELS_ENV) {
             Ok(v) if !v.trim().is_empty() => Family::parse(&v).map(Some),
             _ => Ok(None),

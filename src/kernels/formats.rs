@@ -16,7 +16,7 @@ impl Storage {
     pub const ALL: [Storage; 3] = [Storage::F32, Storage::F16, Storage::F16Packed];
 
     /// The storage for `precision` on an adapter with (or without) native f16.
-    pub fn for_precision(precision: Precision, native_f16: bool) -> Self {
+    pub(crate) fn for_precision(precision: Precision, native_f16: bool) -> Self {
         match (precision, native_f16) {
             (Precision::F32, _) => Storage::F32,
             (Precision::F16, true) => Storage::F16,
@@ -35,7 +35,7 @@ pub enum Target {
 
 impl Target {
     /// This build's: `Browser` on `wasm32`.
-    pub const CURRENT: Target = if cfg!(target_arch = "wasm32") {
+    pub(crate) const CURRENT: Target = if cfg!(target_arch = "wasm32") {
         Target::Browser
     } else {
         Target::Native
@@ -56,7 +56,7 @@ pub enum Precision {
 
 impl Precision {
     /// Bytes per stored value.
-    pub fn bytes(self) -> u64 {
+    pub(crate) fn bytes(self) -> u64 {
         match self {
             Precision::F32 => 4,
             Precision::F16 => 2,
@@ -89,7 +89,7 @@ pub enum Arithmetic {
 
 impl Arithmetic {
     /// What a kernel with `storage` gets when `self` is asked for: f16 only over native f16.
-    pub fn with(self, storage: Storage) -> Arithmetic {
+    pub(crate) fn with(self, storage: Storage) -> Arithmetic {
         match (self, storage) {
             (Arithmetic::F16, Storage::F16) => Arithmetic::F16,
             _ => Arithmetic::F32,
@@ -97,7 +97,7 @@ impl Arithmetic {
     }
 
     /// The WGSL declaring `H` (and `F16_MATH`, for code that flushes f16 runs into f32).
-    pub fn wgsl(self) -> &'static str {
+    pub(crate) fn wgsl(self) -> &'static str {
         match self {
             Arithmetic::F32 => "alias H = f32;\nconst F16_MATH = false;\n",
             Arithmetic::F16 => "alias H = f16;\nconst F16_MATH = true;\n",

@@ -8,7 +8,7 @@ use crate::graph::ops::TensorId;
 
 /// The ops kernels compute, each with one parameter block shared by every family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum OpKind {
+pub(crate) enum OpKind {
     Conv,
     Depthwise,
     SeExcite,
@@ -20,7 +20,7 @@ pub enum OpKind {
 
 impl OpKind {
     /// The kind of a graph op.
-    pub fn of(op: &crate::graph::Op) -> OpKind {
+    pub(crate) fn of(op: &crate::graph::Op) -> OpKind {
         use crate::graph::Op;
         match op {
             Op::Conv(_) => OpKind::Conv,
@@ -32,7 +32,7 @@ impl OpKind {
         }
     }
 
-    pub const ALL: [OpKind; 6] = [
+    pub(crate) const ALL: [OpKind; 6] = [
         OpKind::Conv,
         OpKind::Depthwise,
         OpKind::SeExcite,
@@ -42,7 +42,7 @@ impl OpKind {
     ];
 
     /// Its name in tuning caches and reports.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             OpKind::Conv => "conv",
             OpKind::Depthwise => "depthwise",
@@ -54,12 +54,12 @@ impl OpKind {
     }
 
     /// The kind [`name`](Self::name) gives `name`.
-    pub fn from_name(name: &str) -> Option<OpKind> {
+    pub(crate) fn from_name(name: &str) -> Option<OpKind> {
         OpKind::ALL.into_iter().find(|k| k.name() == name)
     }
 
     /// The WGSL declaration of its parameter block `P`.
-    pub fn params_wgsl(self) -> &'static str {
+    pub(crate) fn params_wgsl(self) -> &'static str {
         match self {
             OpKind::Conv => conv::ConvParams::WGSL,
             OpKind::Depthwise => depthwise::DepthwiseParams::WGSL,
@@ -78,7 +78,7 @@ impl OpKind {
 /// `Kernel::source`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Kernel {
-    pub op: OpKind,
+    pub(crate) op: OpKind,
     pub family: Family,
     /// "" for the family's main kernel of the op, else the variant's name.
     pub variant: &'static str,
@@ -86,7 +86,7 @@ pub struct Kernel {
 
 impl Kernel {
     /// `op` in the CPU family (its main kernel).
-    pub const fn cpu(op: OpKind) -> Kernel {
+    pub(crate) const fn cpu(op: OpKind) -> Kernel {
         Kernel {
             op,
             family: Family::Cpu,
@@ -95,7 +95,7 @@ impl Kernel {
     }
 
     /// `op` in the GPU family (its main kernel).
-    pub const fn gpu(op: OpKind) -> Kernel {
+    pub(crate) const fn gpu(op: OpKind) -> Kernel {
         Kernel {
             op,
             family: Family::Gpu,
@@ -104,7 +104,7 @@ impl Kernel {
     }
 
     /// The same op and family, as the variant `name`.
-    pub const fn variant(self, name: &'static str) -> Kernel {
+    pub(crate) const fn variant(self, name: &'static str) -> Kernel {
         Kernel {
             variant: name,
             ..self
@@ -117,7 +117,7 @@ impl Kernel {
     }
 
     /// The WGSL declaration of its parameter block `P` (its op's).
-    pub fn params_wgsl(self) -> &'static str {
+    pub(crate) fn params_wgsl(self) -> &'static str {
         self.op.params_wgsl()
     }
 }
@@ -133,11 +133,11 @@ impl std::fmt::Display for Kernel {
 }
 
 /// Override constants of one pipeline, e.g. `[("K", 3), ("STRIDE", 2), ("ACT", 1)]`.
-pub type Constants = Vec<(&'static str, u32)>;
+pub(crate) type Constants = Vec<(&'static str, u32)>;
 
 /// A dispatch's uniform parameters, typed by its op.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Params {
+pub(crate) enum Params {
     Conv(conv::ConvParams),
     Depthwise(depthwise::DepthwiseParams),
     Se(se::SeParams),
@@ -148,7 +148,7 @@ pub enum Params {
 
 impl Params {
     /// The op these parameters are for.
-    pub fn op(&self) -> OpKind {
+    pub(crate) fn op(&self) -> OpKind {
         match self {
             Params::Conv(_) => OpKind::Conv,
             Params::Depthwise(_) => OpKind::Depthwise,
@@ -160,7 +160,7 @@ impl Params {
     }
 
     /// The bytes of the uniform block.
-    pub fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         match self {
             Params::Conv(p) => bytemuck::bytes_of(p),
             Params::Depthwise(p) => bytemuck::bytes_of(p),
@@ -174,7 +174,7 @@ impl Params {
 
 /// Which weights an op reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WeightRef {
+pub(crate) enum WeightRef {
     Conv(usize),
     Se(usize),
     Classifier,
@@ -183,7 +183,7 @@ pub enum WeightRef {
 /// What is bound to the shared `aux` binding (shaders/common/storage.wgsl): no kernel needs
 /// more than one of these.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Aux {
+pub(crate) enum Aux {
     None,
     /// A tensor: the SE gate a GEMM reads, or SE partial sums (depthwise writes, SE reads).
     Tensor(TensorId),
@@ -193,7 +193,7 @@ pub enum Aux {
 
 /// One dispatch, described without touching the GPU.
 #[derive(Clone, Debug, PartialEq)]
-pub struct DispatchDesc {
+pub(crate) struct DispatchDesc {
     /// Which family's kernel runs it (the parameters name the op).
     pub family: Family,
     /// Which of the family's kernels for the op: "" for the main one (`Kernel::variant`).
@@ -230,7 +230,7 @@ impl DispatchDesc {
     }
 
     /// The kernel it runs.
-    pub fn kernel(&self) -> Kernel {
+    pub(crate) fn kernel(&self) -> Kernel {
         // (`describe` settles `Auto` op by op: a description never holds it.)
         let family = match self.family {
             Family::Gpu => Family::Gpu,

@@ -9,9 +9,9 @@
 //! also holds what the op means for every family: its typed parameters (`params!`, whose
 //! WGSL struct is generated from the Rust one), weight layout, cost and the real-shape cases
 //! tests, benches and the tuner share. Around them: [`Kernel`] (an op and a family, a value),
-//! [`source`] (a kernel's whole WGSL module: the shared `shaders/common/` prelude, the
-//! family's prelude, its parameter block and its shader), [`formats`] (storage and
-//! arithmetic types), [`tuning`] (the per-adapter shapes `effnet tune` measures) and
+//! `source` (a kernel's whole WGSL module: the shared `shaders/common/` prelude, the
+//! family's prelude, its parameter block and its shader), `formats` (storage and
+//! arithmetic types), `tuning` (the per-adapter shapes `effnet tune` measures) and
 //! [`Family`] (which family a session runs, a value its options carry).
 use crate::graph::ops::{ConvGeom, Graph, Op};
 use crate::model::Activation;
@@ -26,19 +26,21 @@ macro_rules! params {
         $(#[$doc])*
         #[repr(C)]
         #[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
-        pub struct $name {
+        pub(crate) struct $name {
             $($(#[$fdoc])* pub $field: $ty,)*
         }
 
         impl $name {
             /// The WGSL struct and the uniform `P` that holds it.
-            pub const WGSL: &'static str = concat!(
+            pub(crate) const WGSL: &'static str = concat!(
                 "struct ", stringify!($name), " {\n",
                 $("    ", stringify!($field), ": ", stringify!($ty), ",\n",)*
                 "}\n@group(0) @binding(0) var<uniform> P: ", stringify!($name), ";\n"
             );
-            /// Each field's name and byte offset, to check against the WGSL layout.
-            pub const FIELDS: &'static [(&'static str, usize)] =
+            /// Each field's name and byte offset, to check against the WGSL layout (the
+            /// layout tests read it).
+            #[cfg(test)]
+            pub(crate) const FIELDS: &'static [(&'static str, usize)] =
                 &[$((stringify!($field), core::mem::offset_of!($name, $field)),)*];
         }
     };
@@ -46,29 +48,30 @@ macro_rules! params {
 // For the head-training kernels' parameter block (src/train/kernels.rs).
 pub(crate) use params;
 
-pub mod candidates;
-pub mod case;
-pub mod cpu;
+pub(crate) mod candidates;
+pub(crate) mod case;
+pub(crate) mod cpu;
 mod family;
-pub mod formats;
-pub mod gpu;
+pub(crate) mod formats;
+pub(crate) mod gpu;
 mod kernel;
-pub mod ops;
-pub mod source;
-pub mod tuning;
-pub mod variants;
+pub(crate) mod ops;
+pub(crate) mod source;
+pub(crate) mod tuning;
+pub(crate) mod variants;
 
-pub use case::Case;
+pub(crate) use case::Case;
 pub use family::{Family, KERNELS_ENV};
-pub use kernel::{Aux, Constants, DispatchDesc, Kernel, OpKind, Params, WeightRef};
-pub use tuning::Tuning;
+pub use kernel::Kernel;
+pub(crate) use kernel::{Aux, Constants, DispatchDesc, OpKind, Params, WeightRef};
+pub(crate) use tuning::Tuning;
 
 /// Describes op `op` of `g` for `family`, with the adapter's tuned shapes: the CPU
 /// family's pointwise channel block (`Tuning::pointwise_co`) and the compute units the GPU
 /// family sizes its grids for (`Tuning::gpu_units`). An op the GPU family has no kernel for
 /// (`gpu::describe` says which) runs the CPU family's; `Auto` takes the GPU family's
 /// where `gpu::preferred` says it measured faster.
-pub fn describe(g: &Graph, op: &Op, tuning: &Tuning, family: Family) -> DispatchDesc {
+pub(crate) fn describe(g: &Graph, op: &Op, tuning: &Tuning, family: Family) -> DispatchDesc {
     let gpu = match family {
         Family::Gpu => true,
         Family::Auto => gpu::preferred(g, op),
@@ -84,7 +87,7 @@ pub fn describe(g: &Graph, op: &Op, tuning: &Tuning, family: Family) -> Dispatch
 /// `g` as `choice` runs it: for the GPU family (where `Tuning::gpu_fused_blocks`), each
 /// expansion fused into the depthwise conv after it wherever a GPU-family kernel takes the
 /// pair (`graph::fuse`); for other families, fused ops split apart.
-pub fn fuse(g: Graph, tuning: &Tuning, choice: candidates::Choice) -> Graph {
+pub(crate) fn fuse(g: Graph, tuning: &Tuning, choice: candidates::Choice) -> Graph {
     let g = crate::graph::fuse::split(g);
     if choice.family() != Family::Gpu || !tuning.gpu_fused_blocks {
         return g;
@@ -97,7 +100,7 @@ pub fn fuse(g: Graph, tuning: &Tuning, choice: candidates::Choice) -> Graph {
 }
 
 /// Lowers `arch` for a batch of `n` images of `h`×`w` (`graph::lower_with`), its SE sums
-/// sized for the kernels' depthwise ([`se_partials`]).
+/// sized for the kernels' depthwise (`se_partials`).
 pub fn lower(arch: &crate::model::Arch, n: usize, h: usize, w: usize) -> crate::Result<Graph> {
     crate::graph::lower_with(arch, (n, h, w), se_partials)
 }
@@ -105,7 +108,7 @@ pub fn lower(arch: &crate::model::Arch, n: usize, h: usize, w: usize) -> crate::
 /// Partial sums per channel a depthwise op leaves for the SE block after it: one per
 /// invocation of the CPU family's depthwise grid, which the GPU family's depthwise matches
 /// (`gpu::depthwise`) so that either family's SE reads either family's sums.
-pub fn se_partials(h: usize, w: usize, geom: &ConvGeom) -> usize {
+pub(crate) fn se_partials(h: usize, w: usize, geom: &ConvGeom) -> usize {
     cpu::depthwise::se_partials(h, w, geom)
 }
 
@@ -124,7 +127,7 @@ pub fn cost(g: &Graph, op: &Op) -> (u64, u64) {
 }
 
 /// One conv layer's weights as its kernel reads them.
-pub fn conv_layout(c: &ConvWeights) -> Vec<f32> {
+pub(crate) fn conv_layout(c: &ConvWeights) -> Vec<f32> {
     use ops::{conv, depthwise, pointwise};
     match c.kind {
         ConvKind::Gemm => pointwise::layout(c),

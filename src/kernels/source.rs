@@ -6,7 +6,7 @@
 use super::formats::{Arithmetic, Storage, Target};
 use super::{Family, Kernel, OpKind, Tuning};
 
-pub const PRELUDE: &str = include_str!("../../shaders/common/prelude.wgsl");
+pub(crate) const PRELUDE: &str = include_str!("../../shaders/common/prelude.wgsl");
 const TAPS: &str = include_str!("../../shaders/cpu/taps.wgsl");
 const STORAGE: &str = include_str!("../../shaders/common/storage.wgsl");
 const STORAGE_PACKED: &str = include_str!("../../shaders/common/storage_packed.wgsl");
@@ -30,7 +30,7 @@ const GPU_ROWS: &str = include_str!("../../shaders/gpu/rows.wgsl");
 
 impl Kernel {
     /// Its own WGSL (shaders/cpu/NAME.wgsl, shaders/gpu/NAME.wgsl): its candidate entry's.
-    pub fn body(self) -> &'static str {
+    pub(crate) fn body(self) -> &'static str {
         super::candidates::find(self).wgsl
     }
 
@@ -81,7 +81,7 @@ impl Kernel {
 
     /// The type its `H` is for `arithmetic` asked over `storage`: the GPU family's choice
     /// where native f16 allows it, f32 in the CPU family.
-    pub fn arithmetic(self, arithmetic: Arithmetic, storage: Storage) -> Arithmetic {
+    pub(crate) fn arithmetic(self, arithmetic: Arithmetic, storage: Storage) -> Arithmetic {
         match self.family() {
             Family::Gpu => arithmetic.with(storage),
             _ => Arithmetic::F32,
@@ -188,32 +188,32 @@ impl Kernel {
 /// Whether kernels store 4 consecutive outputs through the output binding itself rather than
 /// a second, vec4 view of it (`binding::DST4`, then bound to a placeholder): in a browser,
 /// whose WebGPU rejects a dispatch that binds one buffer twice as writable storage.
-pub const SPLIT_STORES: bool = matches!(Target::CURRENT, Target::Browser);
+pub(crate) const SPLIT_STORES: bool = matches!(Target::CURRENT, Target::Browser);
 
 /// Binding numbers of the shared layout (see `shaders/common/storage.wgsl`): eight storage buffers,
 /// WebGPU's default per-stage limit.
-pub mod binding {
-    pub const PARAMS: u32 = 0;
-    pub const SRC: u32 = 1;
-    pub const WEIGHTS: u32 = 2;
+pub(crate) mod binding {
+    pub(crate) const PARAMS: u32 = 0;
+    pub(crate) const SRC: u32 = 1;
+    pub(crate) const WEIGHTS: u32 = 2;
     /// The SE gate a GEMM reads, or the SE partial sums (depthwise writes, SE reads) and
     /// the classifier's scratch: no kernel needs both.
-    pub const AUX: u32 = 3;
+    pub(crate) const AUX: u32 = 3;
     /// The residual, viewed as vec4s.
-    pub const RESIDUAL4: u32 = 4;
-    pub const DST: u32 = 5;
+    pub(crate) const RESIDUAL4: u32 = 4;
+    pub(crate) const DST: u32 = 5;
     /// The output again, viewed as vec4s (4 consecutive outputs stored at once).
-    pub const DST4: u32 = 6;
+    pub(crate) const DST4: u32 = 6;
     /// The weights buffer again, viewed as vec4s (GEMM weights are read four at a time).
-    pub const WEIGHTS4: u32 = 7;
+    pub(crate) const WEIGHTS4: u32 = 7;
     /// The input again, viewed as vec4s (the pointwise kernel reads 4 pixels at once).
-    pub const SRC4: u32 = 8;
+    pub(crate) const SRC4: u32 = 8;
 }
 
 /// Which source variant each kernel takes (`Kernel::source`'s `subgroups` and
 /// `arithmetic`), per family.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Variants {
+pub(crate) struct Variants {
     /// CPU family: weights shared by subgroup broadcast.
     pub cpu_subgroups: bool,
     /// GPU family: sums across lanes by subgroup operations.
@@ -227,7 +227,7 @@ impl Variants {
     /// for the GPU family its tuning's (`Tuning::gpu_subgroup_sums`) where the adapter's
     /// subgroups allow (`gpu::subgroup_reductions`), and f16 arithmetic where its
     /// tuning asks for it (`Tuning::gpu_f16_math`).
-    pub fn of(tuning: &Tuning, subgroup_lanes: u32) -> Self {
+    pub(crate) fn of(tuning: &Tuning, subgroup_lanes: u32) -> Self {
         let lanes_allow = super::gpu::subgroup_reductions(subgroup_lanes);
         let gpu_arithmetic = match tuning.gpu_f16_math {
             true => Arithmetic::F16,
@@ -241,12 +241,12 @@ impl Variants {
     }
 
     /// The complete source of `kernel` over `storage` with the variants chosen here.
-    pub fn source(self, kernel: Kernel, storage: Storage) -> String {
+    pub(crate) fn source(self, kernel: Kernel, storage: Storage) -> String {
         kernel.source(storage, self.subgroups(kernel), self.gpu_arithmetic)
     }
 
     /// `kernel`'s family's subgroup choice.
-    pub fn subgroups(self, kernel: Kernel) -> bool {
+    pub(crate) fn subgroups(self, kernel: Kernel) -> bool {
         match kernel.family() {
             Family::Gpu => self.gpu_subgroups,
             _ => self.cpu_subgroups,

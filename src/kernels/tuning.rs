@@ -58,7 +58,7 @@ fn default_units() -> u32 {
 
 /// The compute-unit counts `effnet tune` tries for the GPU family: a one-core CPU driver up
 /// to twice an H200's 132 SMs, doubling (each step changes some layer's tiles).
-pub const GPU_UNIT_CANDIDATES: [u32; 10] = [1, 2, 4, 8, 16, 32, 64, 132, 264, 528];
+pub(crate) const GPU_UNIT_CANDIDATES: [u32; 10] = [1, 2, 4, 8, 16, 32, 64, 132, 264, 528];
 
 impl Default for Tuning {
     fn default() -> Self {
@@ -80,7 +80,7 @@ impl Tuning {
     /// blocks and subgroup-shared weights pay: BENCHMARKS.md), and GPU-family grids sized
     /// for its threads (lavapipe runs one workgroup per thread at a time: it ran B0 twice
     /// as fast as with grids sized for an H200); GPUs the portable middle.
-    pub fn default_for(info: &wgpu::AdapterInfo, subgroup_lanes: u32) -> Self {
+    pub(crate) fn default_for(info: &wgpu::AdapterInfo, subgroup_lanes: u32) -> Self {
         if info.device_type != wgpu::DeviceType::Cpu {
             return Tuning::default();
         }
@@ -106,7 +106,7 @@ impl Tuning {
 
     /// Whether an adapter whose subgroups have at least `subgroup_lanes` lanes (0: no
     /// subgroups) can run this: the subgroup kernels broadcast from lanes 0 .. 8.
-    pub fn fits(&self, subgroup_lanes: u32) -> bool {
+    pub(crate) fn fits(&self, subgroup_lanes: u32) -> bool {
         POINTWISE_CO_CANDIDATES.contains(&self.pointwise_co)
             && (!self.subgroups || subgroup_lanes >= 8)
             && self.gpu_units > 0

@@ -10,10 +10,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 
 /// The longest variant name a pick can hold (a test checks every candidate's fits).
-pub const MAX_NAME: usize = 23;
+pub(crate) const MAX_NAME: usize = 23;
 
 /// How a pick of a family's main kernel (variant "") is written.
-pub const MAIN: &str = "main";
+pub(crate) const MAIN: &str = "main";
 
 /// A variant's name, inline: empty for none picked, [`MAIN`] for the family's main kernel.
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
@@ -55,7 +55,7 @@ fn slot(op: OpKind, family: Family) -> Option<(usize, usize)> {
 impl Variants {
     /// The variant picked for `op` in `family` as `Kernel::variant` names it ("" for the
     /// main kernel), or `None` where nothing was picked.
-    pub fn get(&self, op: OpKind, family: Family) -> Option<&'_ str> {
+    pub(crate) fn get(&self, op: OpKind, family: Family) -> Option<&'_ str> {
         match self.name(op, family) {
             "" => None,
             MAIN => Some(""),
@@ -69,7 +69,7 @@ impl Variants {
 
     /// These picks with `kernel` picked for its op and family (unchanged if its name is
     /// longer than [`MAX_NAME`]).
-    pub fn with(mut self, kernel: Kernel) -> Variants {
+    pub(crate) fn with(mut self, kernel: Kernel) -> Variants {
         let name = Name::new(match kernel.variant {
             "" => MAIN,
             v => v,
@@ -81,7 +81,7 @@ impl Variants {
     }
 
     /// The picks, as (op, family, name), the main kernel named [`MAIN`].
-    pub fn picked(&self) -> impl Iterator<Item = (OpKind, Family, &str)> {
+    pub(crate) fn picked(&self) -> impl Iterator<Item = (OpKind, Family, &str)> {
         let families = [Family::Cpu, Family::Gpu];
         (OpKind::ALL.iter())
             .flat_map(move |&op| families.map(|f| (op, f)))

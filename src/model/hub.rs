@@ -9,8 +9,8 @@ use crate::{Error, Result};
 use serde_json::Value;
 use std::path::Path;
 
-/// Kept at their old paths (`effnet::model::hub::META_LABELS`).
-pub use super::meta::{
+/// The metadata keys a hub config fills (defined in `meta`).
+pub(crate) use super::meta::{
     META_CROP_PCT, META_INTERPOLATION, META_LABELS, META_MEAN, META_PREPROCESS_ORIGIN,
     META_RESOLUTION, META_STD,
 };
@@ -20,7 +20,7 @@ const MAX_CONFIG_BYTES: u64 = 16 << 20;
 
 /// The facts a config or a converted file's metadata gives; each is optional.
 #[derive(Clone, Debug, Default)]
-pub struct Described {
+pub(crate) struct Described {
     /// Where they came from, for messages.
     pub origin: String,
     pub architecture: Option<String>,
@@ -31,7 +31,7 @@ pub struct Described {
 
 /// Preprocessing that replaces the source's defaults (a fine-tuned model may use its own).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Overrides {
+pub(crate) struct Overrides {
     pub resolution: Option<usize>,
     pub crop_pct: Option<f64>,
     pub interpolation: Option<Interpolation>,
@@ -40,7 +40,7 @@ pub struct Overrides {
 }
 
 impl Overrides {
-    pub fn apply(&self, arch: &mut Arch) {
+    pub(crate) fn apply(&self, arch: &mut Arch) {
         let p = &mut arch.preprocess;
         arch.resolution = self.resolution.unwrap_or(arch.resolution);
         p.crop_pct = self.crop_pct.unwrap_or(p.crop_pct);
@@ -51,7 +51,7 @@ impl Overrides {
 }
 
 /// The converted file's metadata where it has ours, else the `config.json` beside `path`.
-pub fn describe(path: &Path, sd: &StateDict) -> Result<Option<Described>> {
+pub(crate) fn describe(path: &Path, sd: &StateDict) -> Result<Option<Described>> {
     if sd.metadata.contains_key(META_VARIANT) {
         return from_metadata(path, sd).map(Some);
     }

@@ -33,18 +33,8 @@ pub struct Identified {
 /// Chooses the model of the checkpoint at `path` (its tensors in `sd`); `name` is the
 /// caller's `--arch`. A `name` that contradicts the model the file's own metadata or
 /// `config.json` names is refused, naming both: it would silently replace the padding and
-/// preprocessing recorded with the weights ([`identify_forced`] takes it anyway).
-pub fn identify(path: &Path, sd: &StateDict, name: Option<&str>) -> Result<Identified> {
-    identify_as(path, sd, name, false)
-}
-
-/// Like [`identify`], taking `name` even where the file's own metadata or config names
-/// another model (`--force-arch`).
-pub fn identify_forced(path: &Path, sd: &StateDict, name: &str) -> Result<Identified> {
-    identify_as(path, sd, Some(name), true)
-}
-
-/// [`identify`], or with `force` [`identify_forced`].
+/// preprocessing recorded with the weights. With `force` (`--force-arch`) `name` is taken
+/// anyway.
 pub fn identify_as(
     path: &Path,
     sd: &StateDict,

@@ -12,9 +12,9 @@ use crate::{Error, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// Kept at their old paths (`effnet::model::loader::remap`, `...::META_VARIANT`).
-pub use super::keys::{remap, scheme_of};
-pub use super::meta::{META_SOURCE, META_VARIANT};
+/// Kept at its old path (`effnet::model::loader::remap`), which the binary uses.
+pub use super::keys::remap;
+pub(crate) use super::keys::scheme_of;
 
 /// How many keys of each kind a report lists before it only counts them.
 const REPORT_FIRST: usize = 5;
@@ -154,17 +154,17 @@ pub struct LoadedCheckpoint {
 }
 
 /// Loads a checkpoint file into its model; `name` (`--arch`) overrides identification.
-pub fn load_checkpoint(path: &Path, name: Option<&str>) -> Result<LoadedCheckpoint> {
+pub(crate) fn load_checkpoint(path: &Path, name: Option<&str>) -> Result<LoadedCheckpoint> {
     load_state_dict(path, checkpoint::load(path)?, name)
 }
 
 /// Like [`load_checkpoint`], taking `name` even where the file's own metadata or config names
 /// another model (`--force-arch`).
-pub fn load_checkpoint_forced(path: &Path, name: &str) -> Result<LoadedCheckpoint> {
+pub(crate) fn load_checkpoint_forced(path: &Path, name: &str) -> Result<LoadedCheckpoint> {
     load_identified(path, checkpoint::load(path)?, Some(name), true)
 }
 
-/// Like [`load_checkpoint`], for a state dict already read; `path` is its origin (its name and
+/// Like `load_checkpoint`, for a state dict already read; `path` is its origin (its name and
 /// folder may name the model, a `config.json` beside it may describe it, errors mention it).
 pub fn load_state_dict(path: &Path, sd: StateDict, name: Option<&str>) -> Result<LoadedCheckpoint> {
     load_identified(path, sd, name, false)

@@ -7,11 +7,11 @@ pub const META_VARIANT: &str = "effnet.variant";
 /// The library whose key names the file uses (`timm`, `torchvision`).
 pub const META_SOURCE: &str = "effnet.key_scheme";
 /// The default resolution and preprocessing the file's model was trained with.
-pub const META_RESOLUTION: &str = "effnet.resolution";
-pub const META_MEAN: &str = "effnet.preprocess.mean";
-pub const META_STD: &str = "effnet.preprocess.std";
-pub const META_CROP_PCT: &str = "effnet.preprocess.crop_pct";
-pub const META_INTERPOLATION: &str = "effnet.preprocess.interpolation";
+pub(crate) const META_RESOLUTION: &str = "effnet.resolution";
+pub(crate) const META_MEAN: &str = "effnet.preprocess.mean";
+pub(crate) const META_STD: &str = "effnet.preprocess.std";
+pub(crate) const META_CROP_PCT: &str = "effnet.preprocess.crop_pct";
+pub(crate) const META_INTERPOLATION: &str = "effnet.preprocess.interpolation";
 /// The class names, as a JSON array of strings.
 pub const META_LABELS: &str = "effnet.labels";
 /// `config.json` where the preprocessing came from a hub config (a fine-tuned model's own),

@@ -4,6 +4,9 @@
 pub mod arch;
 mod build;
 pub mod frameworks;
+// The hidden modules and re-exports below are internals that the `effnet` command
+// (src/bin/effnet), the Python package (python/src) and tests/ use; not a stable API, and
+// their items nothing outside uses are `pub(crate)`.
 #[doc(hidden)]
 pub mod hub;
 mod identify;
@@ -23,7 +26,7 @@ pub mod weights;
 
 pub use arch::*;
 #[doc(hidden)]
-pub use identify::{Identified, identify, identify_as, identify_forced};
+pub use identify::{Identified, identify_as};
 pub use info::{ModelInfo, StageInfo, format_table, info, try_info};
 pub use spec::checkpoint_file;
 pub use variants::{known_names, qualified_name, resolve};

@@ -9,7 +9,7 @@ use crate::kernels::{Aux, DispatchDesc, WeightRef};
 const PARAMS_STRIDE: u64 = 256;
 
 /// Everything a bind group refers to.
-pub struct BindContext<'a> {
+pub(crate) struct BindContext<'a> {
     params: wgpu::Buffer,
     dummy_ro: wgpu::Buffer,
     dummy_rw: wgpu::Buffer,
@@ -24,7 +24,7 @@ pub struct BindContext<'a> {
 
 impl<'a> BindContext<'a> {
     /// Uploads every dispatch's parameters into one uniform buffer.
-    pub fn new(
+    pub(crate) fn new(
         gpu: &Gpu,
         descs: &[DispatchDesc],
         slots: &'a [wgpu::Buffer],
@@ -89,7 +89,7 @@ impl<'a> BindContext<'a> {
         &self.slots[self.slot_of[t].expect("every used tensor has a slot")]
     }
 
-    pub fn bind_group(
+    pub(crate) fn bind_group(
         &self,
         dev: &wgpu::Device,
         layout: &wgpu::BindGroupLayout,

@@ -49,7 +49,7 @@ pub struct Executor {
 
 /// Where a forward pass takes its input from.
 #[derive(Clone, Copy)]
-pub enum Input<'a> {
+pub(crate) enum Input<'a> {
     /// NCHW f32 values in host memory, uploaded with `Queue::write_buffer`.
     Host(&'a [f32]),
     /// An app's GPU buffer holding the NCHW input from offset 0 in the session's precision,
@@ -145,27 +145,27 @@ impl Executor {
         })
     }
 
-    pub fn graph(&self) -> &Graph {
+    pub(crate) fn graph(&self) -> &Graph {
         &self.graph
     }
 
     /// Number of distinct compute pipelines the session uses.
-    pub fn pipeline_count(&self) -> usize {
+    pub(crate) fn pipeline_count(&self) -> usize {
         self.pipeline_count
     }
 
     /// The kernel family it runs.
-    pub fn family(&self) -> Family {
+    pub(crate) fn family(&self) -> Family {
         self.family
     }
 
-    pub fn dispatch_count(&self) -> usize {
+    pub(crate) fn dispatch_count(&self) -> usize {
         self.dispatches.len()
     }
 
     /// Dispatch `i`'s kernel, override constants and grid (`GpuPointwise TM=64 … grid
     /// [20, 49, 1]`): which tiles a layer got, beside its time in a trace.
-    pub fn dispatch_label(&self, i: usize) -> &str {
+    pub(crate) fn dispatch_label(&self, i: usize) -> &str {
         &self.dispatches[i].label
     }
 
@@ -175,7 +175,7 @@ impl Executor {
     }
 
     /// Runs a forward pass and reads the results back to the host.
-    pub fn run_from(&self, input: Input) -> Result<Output> {
+    pub(crate) fn run_from(&self, input: Input) -> Result<Output> {
         self.submit(input, false)?;
         self.read_back()
     }
@@ -184,7 +184,7 @@ impl Executor {
     /// classes]` in the session's precision, usage `STORAGE | COPY_SRC`) without waiting:
     /// work the app submits to the same queue afterwards sees them. The next run overwrites
     /// them.
-    pub fn run_on_gpu(&self, input: Input) -> Result<&wgpu::Buffer> {
+    pub(crate) fn run_on_gpu(&self, input: Input) -> Result<&wgpu::Buffer> {
         self.submit(input, true)?;
         Ok(&self.logits_out)
     }
@@ -212,7 +212,7 @@ impl Executor {
 
     /// Like `run`, but each dispatch gets its own pass bracketed by timestamps, so the GPU
     /// time of every dispatch can be read. Needs `Features::TIMESTAMP_QUERY`.
-    pub fn run_profiled(&self, input: &[f32], timer: &Timer) -> Result<(Output, Profile)> {
+    pub(crate) fn run_profiled(&self, input: &[f32], timer: &Timer) -> Result<(Output, Profile)> {
         self.upload(input)?;
         let t0 = web_time::Instant::now();
         let mut enc = self.device.create_command_encoder(&Default::default());
@@ -293,7 +293,7 @@ impl Executor {
     }
 
     /// Timestamp query resources sized for this session.
-    pub fn timer(&self) -> Result<Timer> {
+    pub(crate) fn timer(&self) -> Result<Timer> {
         Timer::new(&self.device, self.dispatches.len())
     }
 

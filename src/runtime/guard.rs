@@ -21,7 +21,7 @@ pub fn tensor_limit(limits: &wgpu::Limits) -> u64 {
 }
 
 /// Byte size of each tensor on the GPU, padded to 4 bytes (a WebGPU copy unit).
-pub fn tensor_bytes(g: &Graph, precision: Precision) -> Vec<u64> {
+pub(crate) fn tensor_bytes(g: &Graph, precision: Precision) -> Vec<u64> {
     let bytes = |s: &crate::graph::Shape| (s.len() as u64 * precision.bytes()).next_multiple_of(4);
     g.shapes.iter().map(bytes).collect()
 }
@@ -90,7 +90,7 @@ fn batch_error(what: String, needed: u128, per_image: u64, limit: u64) -> Error 
 /// Checks a lowered graph whose tensors take `sizes` bytes and its dispatches against the
 /// device: every tensor fits one storage binding, every grid the per-dimension workgroup
 /// limit, and every SE hidden layer the partial sums it is kept in.
-pub fn check_graph(
+pub(crate) fn check_graph(
     limits: &wgpu::Limits,
     g: &Graph,
     descs: &[DispatchDesc],
@@ -144,7 +144,12 @@ fn check_se(g: &Graph) -> Result<()> {
 
 /// The largest batch whose tensors fit `limit` at `h`×`w` (at most 65535, the workgroup grid's
 /// limit on the image axis); the error of `check_size` when not even one image fits.
-pub fn max_batch(arch: &Arch, (h, w): (usize, usize), p: Precision, limit: u64) -> Result<usize> {
+pub(crate) fn max_batch(
+    arch: &Arch,
+    (h, w): (usize, usize),
+    p: Precision,
+    limit: u64,
+) -> Result<usize> {
     check_size(arch, (1, h, w), p, limit)?;
     let per_image = largest_per_image(arch, h, w, p)?.max(1);
     Ok(((limit / per_image) as usize).clamp(1, 65535))

@@ -3,9 +3,10 @@
 //! against the device first, and the timestamp timer for the profiler.
 
 mod bind;
-pub mod executor;
+pub(crate) mod executor;
 pub mod guard;
-pub mod timer;
+pub(crate) mod timer;
 
-pub use executor::{Executor, Input};
-pub use timer::{Profile, Timer};
+pub use executor::Executor;
+pub(crate) use executor::Input;
+pub(crate) use timer::{Profile, Timer};

@@ -4,7 +4,7 @@ use crate::{Error, Result};
 
 /// Per-run timings from `Session::run_profiled`.
 #[derive(Clone, Debug)]
-pub struct Profile {
+pub(crate) struct Profile {
     /// CPU time spent recording and submitting the commands.
     pub host_encode_submit_ns: f64,
     /// GPU start and end of each dispatch, in dispatch order, from the first timestamp.
@@ -12,14 +12,14 @@ pub struct Profile {
 }
 
 /// A query set with two timestamps per dispatch and the buffers to read them back.
-pub struct Timer {
+pub(crate) struct Timer {
     pub(super) queries: wgpu::QuerySet,
     resolve: wgpu::Buffer,
     readback: wgpu::Buffer,
 }
 
 impl Timer {
-    pub fn new(device: &wgpu::Device, dispatches: usize) -> Result<Self> {
+    pub(crate) fn new(device: &wgpu::Device, dispatches: usize) -> Result<Self> {
         if !device.features().contains(wgpu::Features::TIMESTAMP_QUERY) {
             return Err(Error::Gpu(
                 "this adapter has no timestamp queries, so per-dispatch GPU times are unavailable"

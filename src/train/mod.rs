@@ -26,6 +26,8 @@
 mod checks;
 mod gpu;
 mod kernels;
+// Hidden: the CPU oracle, the schedule, the GPU head alone and the shader sources are public
+// only for tests/ (train.rs, train/, shaders.rs); not a stable API.
 #[doc(hidden)]
 pub mod reference;
 #[doc(hidden)]
@@ -33,10 +35,6 @@ pub mod schedule;
 
 #[doc(hidden)]
 pub use gpu::GpuHead;
-/// Public (hidden) as the inference kernels' parameter blocks are: its `FIELDS` is read only
-/// by the layout tests, and would otherwise be dead code in a library build.
-#[doc(hidden)]
-pub use kernels::Params as ShaderParams;
 #[doc(hidden)]
 pub use kernels::sources as shader_sources;
 

@@ -27,7 +27,7 @@ pub struct BatchResult {
 }
 
 impl RefHead {
-    pub fn zeros(classes: usize, width: usize) -> Self {
+    pub(crate) fn zeros(classes: usize, width: usize) -> Self {
         let n = classes * (width + 1);
         RefHead {
             classes,
@@ -51,7 +51,7 @@ impl RefHead {
         r
     }
 
-    pub fn head(&self) -> Head {
+    pub(crate) fn head(&self) -> Head {
         let rows = self.theta.chunks_exact(self.width + 1);
         Head {
             classes: self.classes,

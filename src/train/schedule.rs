@@ -5,9 +5,9 @@
 use std::ops::Range;
 
 /// AdamW's moment decay rates and denominator epsilon: torch.optim.AdamW's defaults.
-pub const BETA1: f64 = 0.9;
-pub const BETA2: f64 = 0.999;
-pub const EPS: f64 = 1e-8;
+pub(crate) const BETA1: f64 = 0.9;
+pub(crate) const BETA2: f64 = 0.999;
+pub(crate) const EPS: f64 = 1e-8;
 
 /// splitmix64 (Steele, Lea, Flood 2014): tiny, fast, and good enough to shuffle samples; the
 /// point is that the order is the same on every platform and in both trainers.
@@ -54,7 +54,7 @@ pub fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<u32> {
 /// mini-batch of an epoch is smaller when the batch does not divide the sample count (as
 /// PyTorch's DataLoader does by default), and its loss is the mean over its own samples.
 #[derive(Clone, Copy, Debug)]
-pub struct Schedule {
+pub(crate) struct Schedule {
     pub samples: usize,
     pub batch: usize,
     pub epochs: usize,
@@ -63,16 +63,16 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    pub fn steps_per_epoch(&self) -> usize {
+    pub(crate) fn steps_per_epoch(&self) -> usize {
         self.samples.div_ceil(self.batch)
     }
 
-    pub fn total_steps(&self) -> usize {
+    pub(crate) fn total_steps(&self) -> usize {
         self.steps_per_epoch() * self.epochs
     }
 
     /// Positions in the epoch's order that mini-batch `index` of the epoch covers.
-    pub fn batch_rows(&self, index: usize) -> Range<usize> {
+    pub(crate) fn batch_rows(&self, index: usize) -> Range<usize> {
         let first = index * self.batch;
         first..(first + self.batch).min(self.samples)
     }
@@ -81,7 +81,7 @@ impl Schedule {
     /// first W = warmup_epochs · steps_per_epoch steps, then cosine decay over the remaining
     /// ones, lr · 0.5 · (1 + cos(π · s / S)) with s counted from the end of the warm-up. With
     /// no warm-up this is lr · 0.5 · (1 + cos(π · step / total_steps)).
-    pub fn lr_at(&self, step: usize) -> f64 {
+    pub(crate) fn lr_at(&self, step: usize) -> f64 {
         let warmup = self.warmup_epochs * self.steps_per_epoch();
         if step < warmup {
             return self.lr * (step + 1) as f64 / warmup as f64;

@@ -6,7 +6,7 @@
 //! padded to the session's size (padding's results are dropped) instead of compiling a session
 //! per size. Sizes are checked against the device before any image is decoded.
 
-use effnet::graph::StageTensor;
+use effnet::StageTensor;
 use effnet::preprocess::{Exif, ImageLimits, Transform, decode_named, load_image_with};
 use effnet::preprocess::{preprocess_batch_with, random_resized_crop};
 use effnet::{Error, LoadedModel, OutputKind, Pool, Result, Session, SessionOptions};

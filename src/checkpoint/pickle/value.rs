@@ -57,7 +57,7 @@ impl Dict {
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<&Value> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Value> {
         let i = *self.index.get(&DictKey::Str(Rc::from(key)))?;
         Some(&self.entries[i].1)
     }
@@ -99,31 +99,31 @@ pub(crate) struct Unpickled {
 }
 
 impl Unpickled {
-    pub fn obj(&self, v: &Value) -> Option<&Obj> {
+    pub(crate) fn obj(&self, v: &Value) -> Option<&Obj> {
         match v {
             Value::Obj(i) => self.arena.get(*i),
             _ => None,
         }
     }
-    pub fn dict(&self, v: &Value) -> Option<&Dict> {
+    pub(crate) fn dict(&self, v: &Value) -> Option<&Dict> {
         match self.obj(v) {
             Some(Obj::Dict(d)) => Some(d),
             _ => None,
         }
     }
-    pub fn items(&self, v: &Value) -> Option<&[Value]> {
+    pub(crate) fn items(&self, v: &Value) -> Option<&[Value]> {
         match self.obj(v) {
             Some(Obj::List(l) | Obj::Tuple(l)) => Some(l),
             _ => None,
         }
     }
-    pub fn tensor(&self, v: &Value) -> Option<&TensorRef> {
+    pub(crate) fn tensor(&self, v: &Value) -> Option<&TensorRef> {
         match self.obj(v) {
             Some(Obj::Tensor(t)) => Some(t),
             _ => None,
         }
     }
-    pub fn storages(&self) -> impl Iterator<Item = &StorageRef> {
+    pub(crate) fn storages(&self) -> impl Iterator<Item = &StorageRef> {
         self.arena.iter().filter_map(|o| match o {
             Obj::Storage(s) => Some(s),
             _ => None,

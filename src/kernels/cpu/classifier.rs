@@ -6,22 +6,22 @@ use crate::graph::{Graph, Shape};
 use crate::kernels::ops::classifier::{ClassifierParams, row_len};
 use crate::kernels::{Aux, DispatchDesc, Params, WeightRef, u};
 
-pub const WGSL: &str = include_str!("../../../shaders/cpu/classifier.wgsl");
+pub(crate) const WGSL: &str = include_str!("../../../shaders/cpu/classifier.wgsl");
 
 /// Workgroups per image; each pools the whole image again, so more only pays where more
 /// cores would otherwise idle.
-pub const GROUPS: usize = 2;
+pub(crate) const GROUPS: usize = 2;
 /// Invocations per workgroup (`WG`).
-pub const WG: usize = 64;
+pub(crate) const WG: usize = 64;
 
 /// Values of scratch the kernel needs for an input of `input`: one pooled row per
 /// workgroup, so that workgroups never share memory.
-pub fn scratch_len(input: Shape) -> usize {
+pub(crate) fn scratch_len(input: Shape) -> usize {
     input.n * GROUPS * row_len(input.c)
 }
 
 /// The dispatch of a pool + classifier. Grid: x = class groups, z = images.
-pub fn describe(g: &Graph, op: &PoolClassifyOp) -> DispatchDesc {
+pub(crate) fn describe(g: &Graph, op: &PoolClassifyOp) -> DispatchDesc {
     let PoolClassifyOp {
         input,
         output,

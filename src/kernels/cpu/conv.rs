@@ -6,12 +6,12 @@ use crate::graph::ops::ConvOp;
 use crate::kernels::ops::conv::{CHANNELS, dispatch};
 use crate::kernels::{DispatchDesc, act_code, u, vec_taps};
 
-pub const WGSL: &str = include_str!("../../../shaders/cpu/conv.wgsl");
+pub(crate) const WGSL: &str = include_str!("../../../shaders/cpu/conv.wgsl");
 
 /// Consecutive outputs of a row one invocation computes (`OUT_X`; one vec4).
-pub const OUT_X: usize = 4;
+pub(crate) const OUT_X: usize = 4;
 /// Invocations per workgroup (`WG`).
-pub const WG: usize = 64;
+pub(crate) const WG: usize = 64;
 
 /// Kernel rows as a loop (`ROW_LOOP` in shaders/cpu/conv.wgsl) in a browser: Chromium's shader
 /// pipeline (Tint, then SwiftShader) spent minutes and over 10 GB on the stem's unrolled rows
@@ -21,7 +21,7 @@ const ROW_LOOP: u32 = cfg!(target_arch = "wasm32") as u32;
 
 /// The dispatch of a conv. Grid: x = row quads / WG, y = output channels / CHANNELS,
 /// z = batch.
-pub fn describe(g: &Graph, op: &ConvOp) -> DispatchDesc {
+pub(crate) fn describe(g: &Graph, op: &ConvOp) -> DispatchDesc {
     let ConvOp {
         output,
         geom,

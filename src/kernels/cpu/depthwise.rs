@@ -6,12 +6,12 @@ use crate::graph::ops::{ConvGeom, DepthwiseOp};
 use crate::kernels::ops::depthwise::dispatch;
 use crate::kernels::{DispatchDesc, Params, act_code, u, vec_taps};
 
-pub const WGSL: &str = include_str!("../../../shaders/cpu/depthwise.wgsl");
+pub(crate) const WGSL: &str = include_str!("../../../shaders/cpu/depthwise.wgsl");
 
 /// Consecutive outputs of a row one invocation computes (`OUT_X`; one vec4).
-pub const OUT_X: usize = 4;
+pub(crate) const OUT_X: usize = 4;
 /// The most invocations per workgroup (`WG` is 8 to this, sized to the plane: `grid`).
-pub const MAX_WG: usize = 64;
+pub(crate) const MAX_WG: usize = 64;
 
 /// Invocations per workgroup (8, 16, 32 or 64, at most `max_wg`) and workgroups for `items`
 /// units of work: the largest size whose invocations exceed the fewest possible by at most
@@ -37,28 +37,28 @@ fn lane_grid(items: usize, max_wg: usize) -> (usize, usize) {
 /// unrolled kernel sizes, whose input rows then serve more outputs (B0's large depthwise
 /// layers ran ~15% faster for it on lavapipe); 2 on small planes, where 4 would leave lanes
 /// idle.
-pub fn rows(h: usize, geom: &ConvGeom) -> usize {
+pub(crate) fn rows(h: usize, geom: &ConvGeom) -> usize {
     let unrolled = matches!(geom.k, 3 | 5) && matches!(geom.stride, 1 | 2);
     if unrolled && h >= 28 { 4 } else { 2 }
 }
 
 /// `WG` and workgroups per channel for an `h`×`w` output; each invocation computes
 /// `rows` rows × `OUT_X` columns.
-pub fn grid(h: usize, w: usize, geom: &ConvGeom) -> (usize, usize) {
+pub(crate) fn grid(h: usize, w: usize, geom: &ConvGeom) -> (usize, usize) {
     lane_grid(h.div_ceil(rows(h, geom)) * w.div_ceil(OUT_X), MAX_WG)
 }
 
 /// Partial sums per channel the kernel leaves for SE for an `h`×`w` output: one per
 /// invocation, so it needs no barrier (the SE kernel adds them up). The lowering sizes the
 /// SE sums tensor with it.
-pub fn se_partials(h: usize, w: usize, geom: &ConvGeom) -> usize {
+pub(crate) fn se_partials(h: usize, w: usize, geom: &ConvGeom) -> usize {
     let (wg, tiles) = grid(h, w, geom);
     wg * tiles
 }
 
 /// The dispatch of a depthwise conv. Grid: x = tiles of WG invocations, y = channels,
 /// z = batch.
-pub fn describe(g: &Graph, op: &DepthwiseOp) -> DispatchDesc {
+pub(crate) fn describe(g: &Graph, op: &DepthwiseOp) -> DispatchDesc {
     let DepthwiseOp {
         output,
         geom,

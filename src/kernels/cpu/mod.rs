@@ -8,17 +8,17 @@
 use super::DispatchDesc;
 use crate::graph::{Graph, Op};
 
-pub mod classifier;
-pub mod conv;
-pub mod depthwise;
-pub mod pointwise;
-pub mod pointwise_naive;
-pub mod se;
+pub(crate) mod classifier;
+pub(crate) mod conv;
+pub(crate) mod depthwise;
+pub(crate) mod pointwise;
+pub(crate) mod pointwise_naive;
+pub(crate) mod se;
 
 /// Describes `op` of `g` with this family's kernel; `pointwise_co` is the GEMM's output
 /// channel block (`Tuning::pointwise_co`). `None` only for a fused op, which only the GPU
 /// family runs.
-pub fn describe(g: &Graph, op: &Op, pointwise_co: u32) -> Option<DispatchDesc> {
+pub(crate) fn describe(g: &Graph, op: &Op, pointwise_co: u32) -> Option<DispatchDesc> {
     Some(match op {
         Op::Conv(op) => conv::describe(g, op),
         Op::Depthwise(op) => depthwise::describe(g, op),

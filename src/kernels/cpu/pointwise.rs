@@ -6,25 +6,25 @@ use crate::graph::ops::PointwiseOp;
 use crate::kernels::ops::pointwise::{MAX_CO, dispatch};
 use crate::kernels::{DispatchDesc, act_code, u};
 
-pub const WGSL: &str = include_str!("../../../shaders/cpu/pointwise.wgsl");
+pub(crate) const WGSL: &str = include_str!("../../../shaders/cpu/pointwise.wgsl");
 
 /// Pixels one invocation computes (`PIXELS`; one vec4 per input channel).
-pub const PIXELS: usize = 4;
+pub(crate) const PIXELS: usize = 4;
 /// Invocations per workgroup (`WG`), and the size for planes that need at most
 /// `SMALL_WG` invocations (7×7): elsewhere the kernel's loop ends at once for lanes with
 /// nothing to do, so one size keeps the pipeline count down.
-pub const WG: usize = 64;
-pub const SMALL_WG: usize = 16;
+pub(crate) const WG: usize = 64;
+pub(crate) const SMALL_WG: usize = 16;
 /// Output channels per invocation the kernel may use (`CO`; `effnet tune` picks one per
 /// adapter, `kernels::Tuning::pointwise_co`).
-pub const CO_CANDIDATES: [u32; 4] = [4, 8, 16, 32];
+pub(crate) const CO_CANDIDATES: [u32; 4] = [4, 8, 16, 32];
 
 // The weight rows (`ops::pointwise::gemm_rows`) are padded for the largest block.
 const _: () = assert!(CO_CANDIDATES[CO_CANDIDATES.len() - 1] as usize == MAX_CO);
 
 /// The dispatch of a 1×1 conv with `co` output channels per invocation. Grid:
 /// x = pixels / (PIXELS × WG), y = channels / co, z = batch.
-pub fn describe(g: &Graph, op: &PointwiseOp, co: u32) -> DispatchDesc {
+pub(crate) fn describe(g: &Graph, op: &PointwiseOp, co: u32) -> DispatchDesc {
     let PointwiseOp {
         act,
         gate,

@@ -10,13 +10,13 @@ use crate::graph::{Graph, Op};
 use crate::kernels::ops::pointwise::dispatch;
 use crate::kernels::{DispatchDesc, Tuning, act_code, u};
 
-pub const WGSL: &str = include_str!("../../../shaders/cpu/pointwise_naive.wgsl");
+pub(crate) const WGSL: &str = include_str!("../../../shaders/cpu/pointwise_naive.wgsl");
 
 /// Lanes per workgroup (`WG`), one output value each.
-pub const WG: usize = 64;
+pub(crate) const WG: usize = 64;
 
 /// The dispatch of a 1×1 conv. Grid: x = pixels / WG, y = output channels, z = batch.
-pub fn describe(g: &Graph, op: &Op, _: &Tuning) -> Option<DispatchDesc> {
+pub(crate) fn describe(g: &Graph, op: &Op, _: &Tuning) -> Option<DispatchDesc> {
     let Op::Pointwise(op) = op else { return None };
     let o = g.shapes[op.output];
     let mut d = dispatch(g, op);

@@ -6,13 +6,13 @@ use crate::graph::ops::SeExciteOp;
 use crate::kernels::ops::se::{SeParams, offsets};
 use crate::kernels::{Aux, DispatchDesc, Params, WeightRef, act_code, u};
 
-pub const WGSL: &str = include_str!("../../../shaders/cpu/se.wgsl");
+pub(crate) const WGSL: &str = include_str!("../../../shaders/cpu/se.wgsl");
 
 /// Invocations of the one workgroup per image (`WG`).
-pub const WG: usize = 256;
+pub(crate) const WG: usize = 256;
 
 /// The dispatch of an SE excitation: one workgroup per image.
-pub fn describe(g: &Graph, op: &SeExciteOp) -> DispatchDesc {
+pub(crate) fn describe(g: &Graph, op: &SeExciteOp) -> DispatchDesc {
     let s = g.shapes[op.sums];
     let (b1, w2, b2) = offsets(s.c, op.reduced);
     let p = SeParams {

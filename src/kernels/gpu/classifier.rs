@@ -11,19 +11,19 @@ use crate::graph::ops::PoolClassifyOp;
 use crate::kernels::ops::classifier::{ClassifierParams, row_len};
 use crate::kernels::{DispatchDesc, Params, WeightRef, u};
 
-pub const WGSL: &str = include_str!("../../../shaders/gpu/classifier.wgsl");
+pub(crate) const WGSL: &str = include_str!("../../../shaders/gpu/classifier.wgsl");
 
 /// Invocations per workgroup (`WG`).
-pub const WG: usize = 256;
+pub(crate) const WG: usize = 256;
 /// vec4 slots of workgroup memory for one slice of pooled features (`XS`, 6 KiB):
 /// `ks` = 4·XS / images-per-workgroup features at a time.
-pub const XS: usize = 384;
+pub(crate) const XS: usize = 384;
 /// vec4 slots of workgroup memory for the block's logits (`OB`, 4 KiB): at most
 /// 4·OB / images-per-workgroup classes. With `red` (WG vec4s, 4 KiB) the kernel uses
 /// 14 KiB of WebGPU's 16.
-pub const OB: usize = 256;
+pub(crate) const OB: usize = 256;
 /// The most images per workgroup: the 4 components of a vec4.
-pub const MAX_IB: usize = 4;
+pub(crate) const MAX_IB: usize = 4;
 /// The fewest classes a workgroup computes (where there are more): each workgroup pools its
 /// images again, so fewer classes save it only their weight rows (at 1280 features, 32
 /// rows cost 2/3 of pooling one 7×7 image; CPU drivers pay every repeated pooling in full).
@@ -32,7 +32,7 @@ const MIN_CB: usize = 32;
 const WG_OVERHEAD: usize = 4096;
 
 /// The dispatch of a pool + classifier (or pool alone).
-pub fn describe(g: &Graph, op: &PoolClassifyOp, units: usize) -> Option<DispatchDesc> {
+pub(crate) fn describe(g: &Graph, op: &PoolClassifyOp, units: usize) -> Option<DispatchDesc> {
     let (i, o) = (g.shapes[op.input], g.shapes[op.output]);
     let (n, f, hw) = (i.n, i.c, i.h * i.w);
     let classes = if op.classify { o.c } else { 0 };
@@ -90,7 +90,7 @@ pub fn describe(g: &Graph, op: &PoolClassifyOp, units: usize) -> Option<Dispatch
 /// images' planes, its classes' weight rows). More images per workgroup read each weight
 /// for more images; more classes per workgroup pool each image fewer times (at B0's batch
 /// 64: 3 images × 168 classes, 132 workgroups; at batch 1: 1 × 32, 32 workgroups).
-pub fn tile(n: usize, f: usize, hw: usize, classes: usize, units: usize) -> (usize, usize) {
+pub(crate) fn tile(n: usize, f: usize, hw: usize, classes: usize, units: usize) -> (usize, usize) {
     let mut best = (usize::MAX, 1, 4);
     for ib in 1..=MAX_IB.min(n) {
         for blocks in 1..=classes.div_ceil(MIN_CB) {
@@ -111,7 +111,7 @@ pub fn tile(n: usize, f: usize, hw: usize, classes: usize, units: usize) -> (usi
 
 /// Images and features per workgroup of a headless backbone's pooling, likewise: the
 /// least of (workgroups, at least `units`) × values each reads.
-pub fn headless_tile(n: usize, f: usize, hw: usize, units: usize) -> (usize, usize) {
+pub(crate) fn headless_tile(n: usize, f: usize, hw: usize, units: usize) -> (usize, usize) {
     let f4 = f.next_multiple_of(4);
     let mut best = (usize::MAX, 1, 4);
     for ib in 1..=MAX_IB.min(n) {

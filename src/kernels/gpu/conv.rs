@@ -9,7 +9,7 @@ use crate::graph::Graph;
 use crate::graph::ops::ConvOp;
 use crate::kernels::{DispatchDesc, act_code, ops::conv, u};
 
-pub const WGSL: &str = include_str!("../../../shaders/gpu/conv.wgsl");
+pub(crate) const WGSL: &str = include_str!("../../../shaders/gpu/conv.wgsl");
 
 /// WebGPU's default limit on workgroup memory per workgroup.
 pub(crate) const WORKGROUP_BYTES: usize = 16384;
@@ -22,7 +22,7 @@ const MAX_GROUPS: usize = 65535;
 /// One dispatch's tile: `tx` × `ty` lanes, each 4 output channels × 4 pixels, so the
 /// workgroup owns 4·ty channels × 4·tx pixels; `ci` input channels per K-slice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Tile {
+pub(crate) struct Tile {
     pub tx: usize,
     pub ty: usize,
     pub ci: usize,
@@ -30,13 +30,13 @@ pub struct Tile {
 
 impl Tile {
     /// Taps per K-slice (`KS`).
-    pub fn taps(&self, k: usize) -> usize {
+    pub(crate) fn taps(&self, k: usize) -> usize {
         self.ci * k * k
     }
 
     /// Workgroup memory of shaders/gpu/conv.wgsl: the weight tile (at least TX
     /// rows, for the odd-plane edge values) and the im2col tile, in vec4s of f32.
-    pub fn workgroup_bytes(&self, k: usize) -> usize {
+    pub(crate) fn workgroup_bytes(&self, k: usize) -> usize {
         let ks = self.taps(k);
         16 * (ks.max(self.tx) * self.ty + ks * self.tx)
     }
@@ -48,7 +48,13 @@ impl Tile {
 /// `FILL_PER_UNIT` workgroups per compute unit of `units`; then as many input channels per
 /// slice as workgroup memory holds, balanced over the slices. `None` where a single
 /// channel's k×k taps do not fit.
-pub fn tile(c_in: usize, c_out: usize, pixels: usize, k: usize, units: usize) -> Option<Tile> {
+pub(crate) fn tile(
+    c_in: usize,
+    c_out: usize,
+    pixels: usize,
+    k: usize,
+    units: usize,
+) -> Option<Tile> {
     let (mut tx, mut ty) = (16, c_out.div_ceil(4).next_power_of_two().clamp(4, 16));
     let groups = |tx: usize, ty: usize| pixels.div_ceil(4 * tx) * c_out.div_ceil(4 * ty);
     while groups(tx, ty) < FILL_PER_UNIT * units && tx * ty > 64 {
@@ -76,7 +82,7 @@ pub fn tile(c_in: usize, c_out: usize, pixels: usize, k: usize, units: usize) ->
 /// The dispatch: the op's parameters and bindings (`ops::conv::dispatch`), this kernel's constants and
 /// grid (x, and z past 65535 tiles: pixel tiles; y: channel tiles), sized for `units`
 /// compute units.
-pub fn describe(g: &Graph, op: &ConvOp, units: usize) -> Option<DispatchDesc> {
+pub(crate) fn describe(g: &Graph, op: &ConvOp, units: usize) -> Option<DispatchDesc> {
     let (i, o) = (g.shapes[op.input], g.shapes[op.output]);
     let (k, plane) = (op.geom.k, o.h * o.w);
     let t = tile(i.c, o.c, o.n * plane, k, units)?;

@@ -14,7 +14,7 @@ use crate::kernels::{DispatchDesc, u};
 
 /// The kernel and its input staging (loads; the fused kernel computes them instead:
 /// `gpu::expand_depthwise`).
-pub const WGSL: &str = concat!(
+pub(crate) const WGSL: &str = concat!(
     include_str!("../../../shaders/gpu/depthwise.wgsl"),
     include_str!("../../../shaders/gpu/dw_load.wgsl"),
 );
@@ -32,7 +32,7 @@ const MAX_DIM: usize = 65535;
 
 /// How a layer is split: the shader's tile overrides.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Tiling {
+pub(crate) struct Tiling {
     /// Planes per workgroup and lanes per plane (powers of two; their product is `WG`).
     pub ch: usize,
     pub lpc: usize,
@@ -53,7 +53,7 @@ fn staged_row(w_out: usize, stride: usize) -> usize {
 }
 
 impl Tiling {
-    pub fn wg(&self) -> usize {
+    pub(crate) fn wg(&self) -> usize {
         self.ch * self.lpc
     }
 
@@ -101,7 +101,7 @@ impl Tiling {
 /// `partials` / 2 bands per plane (each band owns a word, two SE slots: `partials` is a
 /// multiple of 8). Bands other than whole planes are multiples of 4 rows: at least 4, and
 /// band boundaries inside a plane fall on whole words wherever the plane starts on one.
-pub fn candidates(o: Shape, geom: &ConvGeom, partials: usize) -> Vec<Tiling> {
+pub(crate) fn candidates(o: Shape, geom: &ConvGeom, partials: usize) -> Vec<Tiling> {
     let planes = o.n * o.c;
     let bands = std::iter::once(o.h).chain((4..o.h).step_by(4).rev());
     let mut all = vec![];
@@ -144,7 +144,7 @@ thread_local! {
 /// The cheapest tiling on `units` compute units by `Tiling::cost` with `per_value` per
 /// staged value (the first, so the most rows per block and the tallest band, on a tie), or
 /// `None` where none fits.
-pub fn tiling(
+pub(crate) fn tiling(
     o: Shape,
     geom: &ConvGeom,
     partials: usize,
@@ -161,7 +161,7 @@ pub fn tiling(
 /// The dispatch, or `None` (the CPU family's kernel runs the op) for kernel sizes or strides
 /// it does not unroll, left padding beyond the vec4 staging's reach, or rows too wide to
 /// stage 4 output rows' worth in 16 KiB. Grids are sized for `units` compute units.
-pub fn describe(g: &Graph, op: &DepthwiseOp, units: usize) -> Option<DispatchDesc> {
+pub(crate) fn describe(g: &Graph, op: &DepthwiseOp, units: usize) -> Option<DispatchDesc> {
     describe_staged(g, op, units, LOADED)
 }
 
@@ -170,7 +170,7 @@ const LOADED: usize = 4;
 
 /// `describe` for a kernel that stages each value at a cost of `per_value` (`Tiling::cost`):
 /// the fused expansion's (`gpu::expand_depthwise`) computes them.
-pub fn describe_staged(
+pub(crate) fn describe_staged(
     g: &Graph,
     op: &DepthwiseOp,
     units: usize,

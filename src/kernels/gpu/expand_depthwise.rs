@@ -13,7 +13,7 @@ use crate::graph::ops::ExpandDepthwiseOp;
 use crate::kernels::ops::expand_depthwise::dispatch;
 use crate::kernels::{DispatchDesc, act_code};
 
-pub const WGSL: &str = concat!(
+pub(crate) const WGSL: &str = concat!(
     include_str!("../../../shaders/gpu/depthwise.wgsl"),
     include_str!("../../../shaders/gpu/dw_expand.wgsl"),
 );
@@ -21,7 +21,7 @@ pub const WGSL: &str = concat!(
 /// The dispatch: the depthwise conv's tiling, priced with staging at 2 per multiply-add of
 /// the expansion plus the store (`Tiling::cost`), its constants and the expansion's
 /// activation. `None` where the depthwise kernel takes no tiling of the shape.
-pub fn describe(g: &Graph, op: &ExpandDepthwiseOp, units: usize) -> Option<DispatchDesc> {
+pub(crate) fn describe(g: &Graph, op: &ExpandDepthwiseOp, units: usize) -> Option<DispatchDesc> {
     let cin = g.shapes[op.expand.input].c;
     let dw = describe_staged(g, &op.depthwise, units, 4 + 2 * cin)?;
     let mut d = dispatch(g, op);

@@ -8,15 +8,15 @@
 use super::DispatchDesc;
 use crate::graph::{Graph, Op};
 
-pub mod classifier;
-pub mod conv;
-pub mod depthwise;
-pub mod expand_depthwise;
-pub mod pointwise;
-pub mod reduce;
-pub mod se;
+pub(crate) mod classifier;
+pub(crate) mod conv;
+pub(crate) mod depthwise;
+pub(crate) mod expand_depthwise;
+pub(crate) mod pointwise;
+pub(crate) mod reduce;
+pub(crate) mod se;
 
-pub use reduce::subgroup_reductions;
+pub(crate) use reduce::subgroup_reductions;
 
 /// Largest batch at which `Family::Auto` runs the GPU family's GEMMs, SE and classifier.
 /// Measured on an NVIDIA H200 (Vulkan, driver 580.159.04), B0 224 f16, GPU ms per pass by
@@ -24,11 +24,11 @@ pub use reduce::subgroup_reductions;
 /// 0.39 vs 0.55, classifier 0.07 vs 0.44, depthwise 0.17 vs 0.13; whole passes 1.54 vs
 /// 2.93 ms at batch 1, 2.72 vs 3.88 at batch 8, 10.0 vs 7.2 at batch 64 and 38.8 vs 21.8
 /// at batch 256, where every GPU-family kind was slower (depthwise 32.1 vs 4.3 ms).
-pub const AUTO_MAX_BATCH: usize = 8;
+pub(crate) const AUTO_MAX_BATCH: usize = 8;
 
 /// Whether `Family::Auto` runs `op` with this family's kernel: where it measured faster
 /// (`AUTO_MAX_BATCH`). Depthwise and dense convs never did.
-pub fn preferred(g: &Graph, op: &Op) -> bool {
+pub(crate) fn preferred(g: &Graph, op: &Op) -> bool {
     let batch = g.shapes[g.input].n;
     let kind_wins = matches!(op, Op::Pointwise(_) | Op::SeExcite(_) | Op::PoolClassify(_));
     kind_wins && batch <= AUTO_MAX_BATCH
@@ -39,11 +39,11 @@ pub fn preferred(g: &Graph, op: &Op) -> bool {
 /// Every tile choice below trades larger tiles (fewer loads per multiply-add) against
 /// enough workgroups to keep this many units busy; `effnet tune` measures the best value
 /// per adapter (on lavapipe, about its thread count).
-pub const DEFAULT_UNITS: usize = 132;
+pub(crate) const DEFAULT_UNITS: usize = 132;
 
 /// The GPU-family dispatch of `op` with grids sized for `units` compute units, or `None`
 /// where the family has no kernel for it.
-pub fn describe(g: &Graph, op: &Op, units: usize) -> Option<DispatchDesc> {
+pub(crate) fn describe(g: &Graph, op: &Op, units: usize) -> Option<DispatchDesc> {
     let units = units.max(1);
     match op {
         Op::Conv(op) => conv::describe(g, op, units),

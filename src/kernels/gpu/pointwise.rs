@@ -7,7 +7,7 @@ use crate::graph::Graph;
 use crate::graph::ops::PointwiseOp;
 use crate::kernels::{DispatchDesc, act_code, u};
 
-pub const WGSL: &str = include_str!("../../../shaders/gpu/pointwise.wgsl");
+pub(crate) const WGSL: &str = include_str!("../../../shaders/gpu/pointwise.wgsl");
 
 /// Input channels per staged slice and group of lanes (`KS / SK`): 16 multiply-add steps
 /// per barrier, and at most 4 vec4 loads per lane per slice for every tile below.
@@ -64,7 +64,7 @@ impl Tile {
 
 /// The dispatch of a 1×1 conv for a GPU of `units` compute units: grid x = channel tiles,
 /// y (and z past 65535) = column tiles.
-pub fn describe(g: &Graph, op: &PointwiseOp, units: usize) -> Option<DispatchDesc> {
+pub(crate) fn describe(g: &Graph, op: &PointwiseOp, units: usize) -> Option<DispatchDesc> {
     // The op's dispatch has the parameters, aux and residual; the tiling is ours.
     let mut d = crate::kernels::ops::pointwise::dispatch(g, op);
     let o = g.shapes[op.output];

@@ -5,14 +5,14 @@
 //! one switch between them.
 
 /// The sums through workgroup memory: every lane a subgroup of its own.
-pub const PLAIN: &str = include_str!("../../../shaders/gpu/reduce_plain.wgsl");
+pub(crate) const PLAIN: &str = include_str!("../../../shaders/gpu/reduce_plain.wgsl");
 /// The sums by subgroupAdd and subgroupShuffleXor, checked per workgroup.
-pub const SUBGROUP: &str = include_str!("../../../shaders/gpu/reduce_subgroup.wgsl");
+pub(crate) const SUBGROUP: &str = include_str!("../../../shaders/gpu/reduce_subgroup.wgsl");
 
 /// The fewest lanes per subgroup the subgroup sums are used with: 4, WebGPU's smallest
 /// subgroup, already replaces a barrier and 4 serial reads per group with 2 shuffles.
 /// (Any size sums correctly: the shader takes the size it runs with.)
-pub const MIN_SUBGROUP_LANES: u32 = 4;
+pub(crate) const MIN_SUBGROUP_LANES: u32 = 4;
 
 /// Whether the GPU family sums with subgroup operations on an adapter whose subgroups have
 /// at least `subgroup_lanes` lanes (0: no SUBGROUP feature). The one place that decides it
@@ -20,6 +20,6 @@ pub const MIN_SUBGROUP_LANES: u32 = 4;
 /// (8 lanes, B0 at batch 1, GPU family) the subgroup sums took depthwise 3% less time but
 /// SE 14% and the classifier 19% more (their share of the pass is small: the whole pass
 /// stayed within noise).
-pub fn subgroup_reductions(subgroup_lanes: u32) -> bool {
+pub(crate) fn subgroup_reductions(subgroup_lanes: u32) -> bool {
     subgroup_lanes >= MIN_SUBGROUP_LANES
 }

@@ -10,18 +10,18 @@ use crate::graph::ops::SeExciteOp;
 use crate::kernels::ops::se::{SeParams, offsets};
 use crate::kernels::{Aux, DispatchDesc, Params, WeightRef, act_code, u};
 
-pub const WGSL: &str = include_str!("../../../shaders/gpu/se.wgsl");
+pub(crate) const WGSL: &str = include_str!("../../../shaders/gpu/se.wgsl");
 
 /// Invocations per workgroup (`WG`).
-pub const WG: usize = 256;
+pub(crate) const WG: usize = 256;
 /// vec4 slots of workgroup memory staging the means of a slice of channels, then the
 /// block's gates (`XS`, 6 KiB): `ks` = 4·XS / images-per-workgroup channels at a time.
-pub const XS: usize = 384;
+pub(crate) const XS: usize = 384;
 /// vec4 slots of workgroup memory for the hidden layer (`HQ`, 4 KiB): R ≤ 4·HQ / images.
 /// With `red` (WG vec4s, 4 KiB) the kernel uses 14 KiB of WebGPU's 16.
-pub const HQ: usize = 256;
+pub(crate) const HQ: usize = 256;
 /// The most images per workgroup: the 4 components of a vec4.
-pub const MAX_IB: usize = 4;
+pub(crate) const MAX_IB: usize = 4;
 /// The fewest gate channels a workgroup computes: below this, splitting an image further
 /// saves a workgroup little (its gates cost R·MIN_CB reads beside its means' and W1's
 /// R·C) and repeats its means and W1 once more (which CPU drivers pay in full).
@@ -32,7 +32,7 @@ const WG_OVERHEAD: usize = 4096;
 /// The dispatch, or `None` where the hidden layer does not fit in workgroup memory (R over
 /// 4·HQ; no EfficientNet comes near: B7's widest is 160).
 /// The grid is sized for `units` compute units.
-pub fn describe(g: &Graph, op: &SeExciteOp, units: usize) -> Option<DispatchDesc> {
+pub(crate) fn describe(g: &Graph, op: &SeExciteOp, units: usize) -> Option<DispatchDesc> {
     let s = g.shapes[op.sums];
     let (n, c, r, partials) = (s.n, s.c, op.reduced, s.w);
     if r.div_ceil(4) > HQ {
@@ -79,7 +79,7 @@ pub fn describe(g: &Graph, op: &SeExciteOp, units: usize) -> Option<DispatchDesc
 /// but repeat the means and W1. At batch 1: as many blocks as `MIN_CB` allows (9 of 128
 /// channels at 1152); at B0's batch 64, 1152 channels: 2 images × 288 channels, 128
 /// workgroups.
-pub fn tile(n: usize, c: usize, r: usize, partials: usize, units: usize) -> (usize, usize) {
+pub(crate) fn tile(n: usize, c: usize, r: usize, partials: usize, units: usize) -> (usize, usize) {
     let most_ib = MAX_IB.min(n).min(HQ / r.div_ceil(4)).max(1);
     let mut best = (usize::MAX, 1, c.next_multiple_of(4));
     for ib in 1..=most_ib {
@@ -104,7 +104,7 @@ pub fn tile(n: usize, c: usize, r: usize, partials: usize, units: usize) -> (usi
 /// loads of `bytes` each: the fewest passes (WG / L rows each) × the per-lane cost of one,
 /// its loads (counted once per 32-byte sector its L lanes touch at once, so groups too
 /// narrow to fill a sector pay for it), the reduction's L reads and a barrier.
-pub fn lanes_per_row(rows: usize, len: usize, bytes: usize) -> u32 {
+pub(crate) fn lanes_per_row(rows: usize, len: usize, bytes: usize) -> u32 {
     const BARRIER: usize = 16;
     let cost = |l: usize| {
         let sectors_per_load = 32usize.div_ceil(l * bytes);

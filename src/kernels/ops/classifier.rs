@@ -40,11 +40,11 @@ params! {
     }
 }
 /// Features per weight row on the GPU: rounded up to 8, whole `shared_sums8` blocks.
-pub fn row_len(features: usize) -> usize {
+pub(crate) fn row_len(features: usize) -> usize {
     features.next_multiple_of(8)
 }
 /// `[classes, features]` → `[classes, row_len(features)]`, zero-padded, the bias after it.
-pub fn layout(weight: &[f32], bias: &[f32]) -> Vec<f32> {
+pub(crate) fn layout(weight: &[f32], bias: &[f32]) -> Vec<f32> {
     let classes = bias.len();
     let features = weight.len() / classes.max(1);
     let len = row_len(features);
@@ -57,7 +57,7 @@ pub fn layout(weight: &[f32], bias: &[f32]) -> Vec<f32> {
     t
 }
 /// FLOPs and bytes of a pool + classifier.
-pub fn cost(g: &Graph, op: &PoolClassifyOp) -> (u64, u64) {
+pub(crate) fn cost(g: &Graph, op: &PoolClassifyOp) -> (u64, u64) {
     let (i, o) = (g.shapes[op.input], g.shapes[op.output]);
     let c = i.c as u64;
     let classes = if op.classify { o.c as u64 } else { 0 };
@@ -68,7 +68,7 @@ pub fn cost(g: &Graph, op: &PoolClassifyOp) -> (u64, u64) {
     )
 }
 /// Pooling `c` channels of `h`×`h` into `classes` logits.
-pub fn case(name: &'static str, c: usize, h: usize, classes: usize) -> Case {
+pub(crate) fn case(name: &'static str, c: usize, h: usize, classes: usize) -> Case {
     let op = Op::PoolClassify(PoolClassifyOp {
         input: 0,
         output: 1,
@@ -83,7 +83,7 @@ pub fn case(name: &'static str, c: usize, h: usize, classes: usize) -> Case {
     Case::new(name, vec![square(c, h), square(classes, 1)], op, weights)
 }
 /// The ImageNet heads of B0 (7×7 at 224) and V2-S (12×12 at 384).
-pub fn cases() -> Vec<Case> {
+pub(crate) fn cases() -> Vec<Case> {
     vec![
         case("b0_classifier_1280to1000_7", 1280, 7, 1000),
         case("v2s_classifier_1280to1000_12", 1280, 12, 1000),

@@ -12,7 +12,7 @@ use crate::model::weights::{ConvKind, ConvWeights};
 /// Output channels one invocation computes (`CO`; the shader's 16 named accumulators). 16
 /// rather than 4: on lavapipe each input row load then serves 4× the multiply-adds
 /// (EfficientNetV2-S at 300: fused-MBConv convs 2× faster).
-pub const CHANNELS: usize = 16;
+pub(crate) const CHANNELS: usize = 16;
 params! {
     /// `P` of shaders/cpu/conv.wgsl.
     ConvParams {
@@ -34,13 +34,13 @@ params! {
 }
 /// Slots per weight block: the k weights of each of the `CHANNELS` output channels for one
 /// (input channel, kernel row), padded to whole vec4s (`shared_quads` in shaders/cpu/conv.wgsl).
-pub fn block_stride(k: usize) -> usize {
+pub(crate) fn block_stride(k: usize) -> usize {
     CHANNELS * k.next_multiple_of(4)
 }
 /// `[out, in, k, k]` → `[out / CHANNELS][in][k][block_stride(k)]`, channel j of a block at
 /// j·kp + kx (kp = k rounded up to 4), zero-padded (channels past `out` included); the bias
 /// after it.
-pub fn layout(c: &ConvWeights, k: usize) -> Vec<f32> {
+pub(crate) fn layout(c: &ConvWeights, k: usize) -> Vec<f32> {
     let (out, rs) = (c.bias.len(), block_stride(k));
     let inputs = c.weight.len() / (out * k * k).max(1);
     let mut t = vec![0.0; out.div_ceil(CHANNELS) * inputs * k * rs];
@@ -53,7 +53,7 @@ pub fn layout(c: &ConvWeights, k: usize) -> Vec<f32> {
     t
 }
 /// FLOPs and bytes of a conv.
-pub fn cost(g: &Graph, op: &ConvOp) -> (u64, u64) {
+pub(crate) fn cost(g: &Graph, op: &ConvOp) -> (u64, u64) {
     let (i, o, k) = (g.shapes[op.input], g.shapes[op.output], op.geom.k);
     let len = |t: usize| g.shapes[t].len() as u64;
     let weights = (o.c * i.c * k * k) as u64;
@@ -62,7 +62,14 @@ pub fn cost(g: &Graph, op: &ConvOp) -> (u64, u64) {
     (2 * macs, 4 * bytes)
 }
 /// A `cin` → `cout` k×k conv on `h`×`h` inputs.
-pub fn case(name: &'static str, cin: usize, cout: usize, h: usize, k: usize, s: usize) -> Case {
+pub(crate) fn case(
+    name: &'static str,
+    cin: usize,
+    cout: usize,
+    h: usize,
+    k: usize,
+    s: usize,
+) -> Case {
     let shapes = vec![square(cin, h), square(cout, out_size(h, k, s))];
     let op = Op::Conv(ConvOp {
         input: 0,
@@ -74,7 +81,7 @@ pub fn case(name: &'static str, cin: usize, cout: usize, h: usize, k: usize, s: 
     Case::new(name, shapes, op, convs_only(vec![w]))
 }
 /// B0's stem and V2-S's costliest fused-MBConv expansion.
-pub fn cases() -> Vec<Case> {
+pub(crate) fn cases() -> Vec<Case> {
     vec![
         case("b0_stem_3x3s2_3to32_224", 3, 32, 224, 3, 2),
         case("v2s_fused_3x3s2_24to96_192", 24, 96, 192, 3, 2),
@@ -83,7 +90,7 @@ pub fn cases() -> Vec<Case> {
 
 /// The half of a conv's dispatch every family shares: its parameters, weights, tensors and
 /// residual. Each family's `describe` adds its constants and grid.
-pub fn dispatch(g: &Graph, op: &ConvOp) -> DispatchDesc {
+pub(crate) fn dispatch(g: &Graph, op: &ConvOp) -> DispatchDesc {
     let ConvOp {
         input,
         output,

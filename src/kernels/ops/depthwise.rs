@@ -32,12 +32,12 @@ params! {
 }
 /// Slots per kernel row of a weight block: the row padded to 8 (whole `shared8` blocks)
 /// with at least one slot left for the bias.
-pub fn row_stride(k: usize) -> usize {
+pub(crate) fn row_stride(k: usize) -> usize {
     (k + 1).next_multiple_of(4).max(8)
 }
 /// `[c, k, k]` + bias → `[c, k, row_stride(k)]` with zero padding and channel c's bias in
 /// the last slot of its row 0, so one block holds everything an invocation needs.
-pub fn layout(c: &ConvWeights, k: usize) -> Vec<f32> {
+pub(crate) fn layout(c: &ConvWeights, k: usize) -> Vec<f32> {
     let rs = row_stride(k);
     let mut t = vec![0.0; c.bias.len() * k * rs];
     for (ch, (taps, &b)) in c.weight.chunks(k * k).zip(&c.bias).enumerate() {
@@ -50,14 +50,14 @@ pub fn layout(c: &ConvWeights, k: usize) -> Vec<f32> {
     t
 }
 /// FLOPs and bytes of a depthwise conv.
-pub fn cost(g: &Graph, op: &DepthwiseOp) -> (u64, u64) {
+pub(crate) fn cost(g: &Graph, op: &DepthwiseOp) -> (u64, u64) {
     let (i, o, k) = (g.shapes[op.input], g.shapes[op.output], op.geom.k);
     let macs = o.len() as u64 * (k * k) as u64;
     let weights = (o.c * k * k) as u64;
     (2 * macs, 4 * ((i.len() + o.len()) as u64 + weights))
 }
 /// A k×k depthwise conv over `c` channels of `h`×`h`.
-pub fn case(name: &'static str, c: usize, h: usize, k: usize, stride: usize) -> Case {
+pub(crate) fn case(name: &'static str, c: usize, h: usize, k: usize, stride: usize) -> Case {
     let shapes = vec![square(c, h), square(c, out_size(h, k, stride))];
     let op = Op::Depthwise(DepthwiseOp {
         input: 0,
@@ -69,7 +69,7 @@ pub fn case(name: &'static str, c: usize, h: usize, k: usize, stride: usize) -> 
     Case::new(name, shapes, op, convs_only(vec![w]))
 }
 /// B0's depthwise layers of each kernel size and stride, and V2-S's widest.
-pub fn cases() -> Vec<Case> {
+pub(crate) fn cases() -> Vec<Case> {
     vec![
         case("b0_dw3x3s1_c32_112", 32, 112, 3, 1),
         case("b0_dw3x3s2_c96_112", 96, 112, 3, 2),
@@ -83,7 +83,7 @@ pub fn cases() -> Vec<Case> {
 /// left 0, the CPU family's to set), weights, tensors and the SE sums it writes, as many per
 /// channel as the graph holds (`kernels::se_partials`). Each family's `describe` adds its
 /// constants and grid.
-pub fn dispatch(g: &Graph, op: &DepthwiseOp) -> DispatchDesc {
+pub(crate) fn dispatch(g: &Graph, op: &DepthwiseOp) -> DispatchDesc {
     let DepthwiseOp {
         input,
         output,

@@ -42,7 +42,7 @@ params! {
 
 /// The dispatch every kernel of the op shares: the depthwise conv's (`depthwise::dispatch`),
 /// reading the expansion's input, with the expansion's weights as the second weights.
-pub fn dispatch(g: &Graph, op: &ExpandDepthwiseOp) -> DispatchDesc {
+pub(crate) fn dispatch(g: &Graph, op: &ExpandDepthwiseOp) -> DispatchDesc {
     let mut d = depthwise::dispatch(g, &op.depthwise);
     let Params::Depthwise(p) = d.params else {
         unreachable!("depthwise::dispatch gives depthwise parameters")
@@ -73,7 +73,7 @@ fn with_expansion(p: DepthwiseParams, g: &Graph, e: &PointwiseOp) -> ExpandDepth
 
 /// FLOPs and bytes of the fused op: both convs' FLOPs, the bytes of both but the expanded
 /// tensor (written and read back unfused), which never leaves the kernel.
-pub fn cost(g: &Graph, op: &ExpandDepthwiseOp) -> (u64, u64) {
+pub(crate) fn cost(g: &Graph, op: &ExpandDepthwiseOp) -> (u64, u64) {
     let (ef, eb) = pointwise::cost(g, &op.expand);
     let (df, db) = depthwise::cost(g, &op.depthwise);
     let mid = 4 * g.shapes[op.expand.output].len() as u64;
@@ -81,7 +81,14 @@ pub fn cost(g: &Graph, op: &ExpandDepthwiseOp) -> (u64, u64) {
 }
 
 /// An expansion of `cin` to `c` channels on `h`×`h` and a k×k depthwise conv over it.
-pub fn case(name: &'static str, cin: usize, c: usize, h: usize, k: usize, stride: usize) -> Case {
+pub(crate) fn case(
+    name: &'static str,
+    cin: usize,
+    c: usize,
+    h: usize,
+    k: usize,
+    stride: usize,
+) -> Case {
     let shapes = vec![
         square(cin, h),
         square(c, h),
@@ -112,7 +119,7 @@ pub fn case(name: &'static str, cin: usize, c: usize, h: usize, k: usize, stride
 }
 
 /// B0's fused layers of each kernel size and stride at 224, and V2-S's widest at 384.
-pub fn cases() -> Vec<Case> {
+pub(crate) fn cases() -> Vec<Case> {
     vec![
         case("b0_e16to96_dw3x3s2_112", 16, 96, 112, 3, 2),
         case("b0_e24to144_dw5x5s2_56", 24, 144, 56, 5, 2),

@@ -4,9 +4,9 @@
 //! benches and the tuner share. One module per op; the families' kernels are in `cpu/` and
 //! `gpu/`.
 
-pub mod classifier;
-pub mod conv;
-pub mod depthwise;
-pub mod expand_depthwise;
-pub mod pointwise;
-pub mod se;
+pub(crate) mod classifier;
+pub(crate) mod conv;
+pub(crate) mod depthwise;
+pub(crate) mod expand_depthwise;
+pub(crate) mod pointwise;
+pub(crate) mod se;

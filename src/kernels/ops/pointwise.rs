@@ -12,7 +12,7 @@ use crate::model::weights::{ConvKind, ConvWeights};
 
 /// The largest output-channel block a kernel reads a GEMM weight row with: rows are padded
 /// to it (`gemm_rows`), so every block size a family may take stays inside its row.
-pub const MAX_CO: usize = 32;
+pub(crate) const MAX_CO: usize = 32;
 
 params! {
     /// `P` of shaders/cpu/pointwise.wgsl.
@@ -31,13 +31,13 @@ params! {
 }
 /// Output channels of a GEMM weight matrix rounded up to `MAX_CO`, so an invocation's vec4
 /// weight loads stay inside the row whatever its channel block.
-pub fn gemm_rows(out: usize) -> usize {
+pub(crate) fn gemm_rows(out: usize) -> usize {
     out.next_multiple_of(MAX_CO)
 }
 /// `[out, in]` → `[in, gemm_rows(out)]` with zero padding, so the kernel reads four output
 /// channels of one input channel as one vec4 (`wts4` in shaders/common/storage.wgsl); the bias
 /// after it.
-pub fn layout(c: &ConvWeights) -> Vec<f32> {
+pub(crate) fn layout(c: &ConvWeights) -> Vec<f32> {
     let out = c.bias.len();
     let inputs = c.weight.len() / out.max(1);
     let rows = gemm_rows(out);
@@ -51,7 +51,7 @@ pub fn layout(c: &ConvWeights) -> Vec<f32> {
     t
 }
 /// FLOPs and bytes of a 1×1 conv.
-pub fn cost(g: &Graph, op: &PointwiseOp) -> (u64, u64) {
+pub(crate) fn cost(g: &Graph, op: &PointwiseOp) -> (u64, u64) {
     let (i, o) = (g.shapes[op.input], g.shapes[op.output]);
     let len = |t: usize| g.shapes[t].len() as u64;
     let macs = o.len() as u64 * i.c as u64;
@@ -61,7 +61,7 @@ pub fn cost(g: &Graph, op: &PointwiseOp) -> (u64, u64) {
 }
 /// A 1×1 conv on `h`×`h`; `gated` makes it a projection (SE gate, no activation), else an
 /// expansion (SiLU).
-pub fn case(name: &'static str, cin: usize, cout: usize, h: usize, gated: bool) -> Case {
+pub(crate) fn case(name: &'static str, cin: usize, cout: usize, h: usize, gated: bool) -> Case {
     let mut shapes = vec![square(cin, h)];
     let gate = gated.then(|| {
         shapes.push(square(cin, 1));
@@ -85,7 +85,7 @@ pub fn case(name: &'static str, cin: usize, cout: usize, h: usize, gated: bool) 
     Case::new(name, shapes, op, convs_only(vec![w]))
 }
 /// B0's GEMMs from the widest plane to the head, and a V2-S expansion.
-pub fn cases() -> Vec<Case> {
+pub(crate) fn cases() -> Vec<Case> {
     vec![
         case("b0_expand_16to96_112", 16, 96, 112, false),
         case("b0_project_gated_144to24_56", 144, 24, 56, true),
@@ -97,7 +97,7 @@ pub fn cases() -> Vec<Case> {
 
 /// The half of a 1×1 conv's dispatch every family shares: its parameters, weights, tensors,
 /// SE gate and residual. Each family's `describe` adds its constants and grid.
-pub fn dispatch(g: &Graph, op: &PointwiseOp) -> DispatchDesc {
+pub(crate) fn dispatch(g: &Graph, op: &PointwiseOp) -> DispatchDesc {
     let PointwiseOp {
         input,
         output,

@@ -41,14 +41,14 @@ params! {
 /// Where the parts of an SE layer's weights start for `c` channels reduced to `r`:
 /// `[w1 (r × c8), b1, w2 (c × r8), b2]` with c8, r8 rounded up to 8 and w2 at a multiple
 /// of 8, so each row is whole vec4s. Returns (b1, w2, b2) offsets.
-pub fn offsets(c: usize, r: usize) -> (usize, usize, usize) {
+pub(crate) fn offsets(c: usize, r: usize) -> (usize, usize, usize) {
     let (c8, r8) = (c.next_multiple_of(8), r.next_multiple_of(8));
     let b1 = r * c8;
     let w2 = (b1 + r).next_multiple_of(8);
     (b1, w2, w2 + c * r8)
 }
 /// An SE layer's weights in the `offsets` layout, zero-padded.
-pub fn layout(s: &SeWeights) -> Vec<f32> {
+pub(crate) fn layout(s: &SeWeights) -> Vec<f32> {
     let (c, r) = (s.expand_b.len(), s.reduce_b.len());
     let (b1, w2, b2) = offsets(c, r);
     let (c8, r8) = (c.next_multiple_of(8), r.next_multiple_of(8));
@@ -65,12 +65,12 @@ pub fn layout(s: &SeWeights) -> Vec<f32> {
 }
 /// Whether the kernel has room for the hidden layer: it keeps it in the partial sums of the
 /// image it has consumed, `channels × partials` values.
-pub fn fits(channels: usize, reduced: usize, partials: usize) -> bool {
+pub(crate) fn fits(channels: usize, reduced: usize, partials: usize) -> bool {
     reduced <= channels * partials
 }
 /// FLOPs and bytes of an SE excitation: two c×r matrix-vector products per image; the
 /// weights dominate the traffic. (Counts one sum per channel read, not every partial.)
-pub fn cost(g: &Graph, op: &SeExciteOp) -> (u64, u64) {
+pub(crate) fn cost(g: &Graph, op: &SeExciteOp) -> (u64, u64) {
     let s = g.shapes[op.sums];
     let (c, r, n) = (s.c as u64, op.reduced as u64, s.n as u64);
     let gate = g.shapes[op.gate].len() as u64;
@@ -78,7 +78,7 @@ pub fn cost(g: &Graph, op: &SeExciteOp) -> (u64, u64) {
 }
 /// SE of `c` channels reduced to `r`, after a depthwise `k`×`k` stride 1 layer whose output
 /// is `h`×`h` (which decides how many partial sums per channel it leaves).
-pub fn case(name: &'static str, c: usize, r: usize, h: usize, k: usize) -> Case {
+pub(crate) fn case(name: &'static str, c: usize, r: usize, h: usize, k: usize) -> Case {
     let geom = crate::kernels::case::geom(k, 1);
     let partials = crate::kernels::se_partials(h, h, &geom);
     let sums = Shape {
@@ -114,7 +114,7 @@ pub(crate) fn case_weights(c: usize, r: usize) -> ModelWeights {
     }
 }
 /// The widest SE of B0 (7×7, after a 5×5 depthwise) and of V2-S (12×12 at 384, 3×3).
-pub fn cases() -> Vec<Case> {
+pub(crate) fn cases() -> Vec<Case> {
     vec![
         case("b0_se_1152to48", 1152, 48, 7, 5),
         case("v2s_se_1536to64", 1536, 64, 12, 3),

@@ -12,7 +12,7 @@ use crate::{Error, Result};
 impl Executor {
     /// Like `new`, awaiting the device's verdict on the buffers and pipelines instead
     /// of blocking for it (the only way in a browser).
-    pub async fn new_async(
+    pub(crate) async fn new_async(
         gpu: &Gpu,
         weights: &GpuWeights,
         graph: Graph,
@@ -27,7 +27,7 @@ impl Executor {
     }
 
     /// Like `run_from`, but waits for the GPU without blocking the caller's executor.
-    pub async fn run_async(&self, input: Input<'_>) -> Result<Output> {
+    pub(crate) async fn run_async(&self, input: Input<'_>) -> Result<Output> {
         let index = self.submit(input, false)?;
         let (done, mapped) = oneshot::channel();
         self.staging
