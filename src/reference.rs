@@ -56,7 +56,7 @@ pub(crate) fn run_op(op: &Op, graph: &Graph, w: &ModelWeights, t: &mut [Vec<f32>
         Op::Pointwise(p) => t[p.output] = pointwise(t, sh, p, &w.convs[p.layer]),
         Op::PoolClassify(p) => t[p.output] = pool_classify(&t[p.input], sh[p.input], w),
         Op::ExpandDepthwise(f) => {
-            run_op(&Op::Pointwise(f.expand), graph, w, t);
+            run_op(&f.expand.op(), graph, w, t);
             run_op(&Op::Depthwise(f.depthwise), graph, w, t);
         }
     }

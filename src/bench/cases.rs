@@ -48,3 +48,14 @@ pub(crate) fn gpu_tuning_set() -> Vec<Case> {
         classifier::case("b0_classifier_1280to1000_7", 1280, 7, 1000),
     ]
 }
+
+/// The shapes the tuner times the GPU family's fused MBConv kernel on, fused and apart
+/// (`Tuning::gpu_fused_blocks`): B0's stem with its first depthwise conv, an early wide
+/// plane at stride 2 and a late 14×14 one.
+pub fn fused_tuning_set() -> Vec<Case> {
+    vec![
+        expand_depthwise::stem_case("b0_stem3to32_dw3x3s1_224", 32, 224, 3),
+        expand_depthwise::case("b0_e24to144_dw5x5s2_56", 24, 144, 56, 5, 2),
+        expand_depthwise::case("b0_e112to672_dw5x5s1_14", 112, 672, 14, 5, 1),
+    ]
+}

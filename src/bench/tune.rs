@@ -5,11 +5,13 @@
 //! (pointwise channel block, subgroup weights), then the compute units the GPU family sizes
 //! its grids for, with its sums by subgroup operations and through workgroup memory where
 //! the adapter has subgroups; on adapters with native f16, the GPU family in f16 storage
-//! with f16 arithmetic and with f32 (`Tuning::gpu_f16_math`); last, every kernel variant of
+//! with f16 arithmetic and with f32 (`Tuning::gpu_f16_math`); the GPU family with MBConv
+//! expansions fused into their depthwise convs and apart (`Tuning::gpu_fused_blocks`); last,
+//! every kernel variant of
 //! `kernels::candidates` against its family's main kernel (`Tuning::variants`), so a new
 //! variant is timed and checked by adding its entry there.
 
-use super::cases::{gpu_tuning_set, tuning_set};
+use super::cases::{fused_tuning_set, gpu_tuning_set, tuning_set};
 use crate::gpu::tuning::GPU_UNIT_CANDIDATES;
 use crate::gpu::{Gpu, GpuWeights, Precision, Tuning};
 use crate::kernels::candidates::{self, CANDIDATES, Choice};
@@ -109,6 +111,15 @@ pub fn tune(gpu: &Gpu, runs: usize) -> Result<(Tuning, Vec<Candidate>)> {
         best.gpu_f16_math = winner.is_some_and(|c| c.tuning.gpu_f16_math);
         results.extend(f16_runs);
     }
+    let fused_runs = [true, false].map(|gpu_fused_blocks| Tuning {
+        gpu_fused_blocks,
+        ..best
+    });
+    let fused_runs = fused_runs.into_iter().map(family(Family::Gpu)).collect();
+    let fused_runs = sweep(gpu, runs, (Precision::F32, &fused_tuning_set()), fused_runs)?;
+    let winner = (fused_runs.iter().filter(|c| c.correct)).min_by(|a, b| a.ms.total_cmp(&b.ms));
+    best.gpu_fused_blocks = winner.is_none_or(|c| c.tuning.gpu_fused_blocks);
+    results.extend(fused_runs);
     let (best, variant_runs) = pick_variants(gpu, runs, best)?;
     results.extend(variant_runs);
     Ok((best, results))

@@ -104,14 +104,60 @@ pub struct PointwiseOp {
     pub residual: Option<TensorId>,
 }
 
-/// A 1×1 expansion and the depthwise conv that reads it, as one op (`graph::fuse`): the
-/// expanded tensor (`expand.output`, `depthwise.input`) is never stored, so it takes no
-/// buffer and no DRAM traffic; the kernel recomputes it where its tiles overlap. The
-/// expansion has no gate and no residual.
+/// A conv and the depthwise conv that reads it, as one op (`graph::fuse`): an MBConv
+/// block's 1×1 expansion, or the stem before a first block that has none. The tensor in
+/// between (`expand`'s output, `depthwise.input`) is never stored, so it takes no buffer
+/// and no DRAM traffic; the kernel recomputes it where its tiles overlap.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ExpandDepthwiseOp {
-    pub expand: PointwiseOp,
+    pub expand: Expansion,
     pub depthwise: DepthwiseOp,
+}
+
+/// The conv an `ExpandDepthwiseOp` computes on the fly: without a gate or a residual.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Expansion {
+    Pointwise(PointwiseOp),
+    Conv(ConvOp),
+}
+
+impl Expansion {
+    /// The conv as an op of its own.
+    pub fn op(&self) -> Op {
+        match *self {
+            Expansion::Pointwise(p) => Op::Pointwise(p),
+            Expansion::Conv(c) => Op::Conv(c),
+        }
+    }
+
+    pub fn input(&self) -> TensorId {
+        match self {
+            Expansion::Pointwise(p) => p.input,
+            Expansion::Conv(c) => c.input,
+        }
+    }
+
+    pub fn output(&self) -> TensorId {
+        match self {
+            Expansion::Pointwise(p) => p.output,
+            Expansion::Conv(c) => c.output,
+        }
+    }
+
+    /// Its weights' index into `ModelWeights::convs`.
+    pub fn layer(&self) -> usize {
+        match self {
+            Expansion::Pointwise(p) => p.layer,
+            Expansion::Conv(c) => c.geom.layer,
+        }
+    }
+
+    pub fn act(&self) -> crate::model::Activation {
+        match self {
+            Expansion::Pointwise(p) => p.act,
+            Expansion::Conv(c) => c.geom.act,
+        }
+    }
 }
 
 /// Global average pool followed by the classifier: `[n, c, h, w]` -> `[n, classes]`; a model

@@ -19,7 +19,7 @@ pub(crate) fn uses(op: &Op) -> (Vec<TensorId>, Vec<TensorId>) {
         Op::ExpandDepthwise(f) => {
             let d = f.depthwise;
             (
-                vec![f.expand.input],
+                vec![f.expand.input()],
                 once(d.output).chain(d.se_sums).collect(),
             )
         }

@@ -1,14 +1,14 @@
 //! The GPU family's fused expansion + depthwise kernel (`kernels::gpu::expand_depthwise`)
 //! against the reference, which runs the two ops apart: B0's and V2-S's fused layers, the
 //! depthwise kernel's odd shapes (`gpu_depthwise::ODD`: C not a multiple of 4, H or W = 1,
-//! odd sizes at stride 2, batch 2, TF padding) behind expansions of odd channel counts, in
-//! every tiling path, its SE sums through the gate after it, in packed f16 and f16
+//! odd sizes at stride 2, batch 2, TF padding) behind expansions of odd channel counts and
+//! behind a stem-like 3×3 stride-2 conv, in every tiling path, its SE sums through the gate after it, in packed f16 and f16
 //! arithmetic; and that a session really fuses them.
 
 use super::check;
 use super::gpu_depthwise::{ODD, PATHS, Spec, Tail, allowed};
 use crate::gpu::{GpuWeights, Precision};
-use crate::graph::ops::{ExpandDepthwiseOp, PointwiseOp};
+use crate::graph::ops::{ConvGeom, ConvOp, ExpandDepthwiseOp, Expansion, PointwiseOp};
 use crate::graph::{Graph, Op, Shape};
 use crate::kernels::case::{Case, conv_weights};
 use crate::kernels::gpu::depthwise::{ONLY, Tiling};
@@ -18,9 +18,18 @@ use crate::model::Activation;
 use crate::model::weights::ConvKind;
 use crate::runtime::Executor;
 
-/// `case` (a depthwise layer and what follows it) behind an expansion from `cin` channels
-/// (ReLU6, so a wrong activation shows), fused into its first op; tensors move up by one.
-fn behind_expansion(case: Case, cin: usize) -> Case {
+/// What a case's depthwise layer is fused with: a 1×1 expansion from this many channels
+/// (ReLU6, so a wrong activation shows), or a stem-like 3×3 stride-2 conv from 3 channels
+/// (inputs of 2·h − 1 rows and columns, odd sizes for its own padding).
+#[derive(Clone, Copy)]
+enum Before {
+    Expansion(usize),
+    Stem,
+}
+
+/// `case` (a depthwise layer and what follows it) behind `before`, fused into its first op;
+/// tensors move up by one.
+fn behind(case: Case, before: Before) -> Case {
     let Case {
         name,
         graph,
@@ -28,20 +37,46 @@ fn behind_expansion(case: Case, cin: usize) -> Case {
     } = case;
     let shift = |t: usize| t + 1;
     let mid = graph.shapes[graph.input];
-    let mut shapes = vec![Shape { c: cin, ..mid }];
+    let layer = weights.convs.len();
+    let (x, expand, w) = match before {
+        Before::Expansion(cin) => {
+            let expand = Expansion::Pointwise(PointwiseOp {
+                input: 0,
+                output: 1,
+                layer,
+                act: Activation::Relu6,
+                gate: None,
+                residual: None,
+            });
+            let w = conv_weights("expand", mid.c, cin, ConvKind::Gemm);
+            (Shape { c: cin, ..mid }, expand, w)
+        }
+        Before::Stem => {
+            let (h, w) = (2 * mid.h - 1, 2 * mid.w - 1);
+            let geom = ConvGeom {
+                layer,
+                k: 3,
+                stride: 2,
+                pad_top: 1,
+                pad_left: 1,
+                act: Activation::Silu,
+            };
+            let conv = ConvOp {
+                input: 0,
+                output: 1,
+                geom,
+                residual: None,
+            };
+            let weights = conv_weights("stem", mid.c, 27, ConvKind::Dense { k: 3 });
+            (Shape { c: 3, h, w, ..mid }, Expansion::Conv(conv), weights)
+        }
+    };
+    let mut shapes = vec![x];
     shapes.extend(graph.shapes);
     let ops = (graph.ops.into_iter()).map(|op| match op {
         Op::Depthwise(mut d) => {
             (d.input, d.output, d.se_sums) =
                 (shift(d.input), shift(d.output), d.se_sums.map(shift));
-            let expand = PointwiseOp {
-                input: 0,
-                output: d.input,
-                layer: weights.convs.len(),
-                act: Activation::Relu6,
-                gate: None,
-                residual: None,
-            };
             Op::ExpandDepthwise(ExpandDepthwiseOp {
                 expand,
                 depthwise: d,
@@ -54,9 +89,7 @@ fn behind_expansion(case: Case, cin: usize) -> Case {
         op => unreachable!("a depthwise case holds {op:?}"),
     });
     let ops = ops.collect();
-    weights
-        .convs
-        .push(conv_weights("expand", mid.c, cin, ConvKind::Gemm));
+    weights.convs.push(w);
     let graph = Graph {
         shapes,
         ops,
@@ -71,12 +104,12 @@ fn behind_expansion(case: Case, cin: usize) -> Case {
     }
 }
 
-/// The depthwise odd shapes `only` allows, behind expansions of 3 and 5 channels in turn.
+/// The depthwise odd shapes `only` allows, behind expansions of 3 and 5 channels and the
+/// stem in turn.
 fn odd(specs: &[Spec], tail: Tail, only: fn(&Tiling) -> bool) -> Vec<Case> {
+    let before = [Before::Expansion(3), Before::Expansion(5), Before::Stem];
     let cases = allowed(specs, tail, only).into_iter().enumerate();
-    cases
-        .map(|(i, c)| behind_expansion(c, [3, 5][i % 2]))
-        .collect()
+    cases.map(|(i, c)| behind(c, before[i % 3])).collect()
 }
 
 #[test]
@@ -111,10 +144,11 @@ fn f16_storage_and_arithmetic_match_the_reference() {
 }
 
 /// A GPU-family session of an expansion and a depthwise conv runs one dispatch, the fused
-/// kernel; a CPU-family one runs the two apart.
+/// kernel, unless its tuning says apart; a CPU-family one runs the two apart.
 #[test]
 fn sessions_fuse_in_the_gpu_family_only() {
-    let Some(gpu) = check::gpu() else { return };
+    let Some(mut gpu) = check::gpu() else { return };
+    gpu.tuning.gpu_fused_blocks = true;
     let case = &expand_depthwise::cases()[2];
     let unfused = crate::graph::fuse::split(case.graph.clone());
     let weights = GpuWeights::new(&gpu, &case.weights, Precision::F32);
@@ -124,4 +158,8 @@ fn sessions_fuse_in_the_gpu_family_only() {
     };
     assert_eq!(kernels(Family::Gpu), [OpKind::ExpandDepthwise]);
     assert_eq!(kernels(Family::Cpu), [OpKind::Pointwise, OpKind::Depthwise]);
+    gpu.tuning.gpu_fused_blocks = false;
+    let weights = GpuWeights::new(&gpu, &case.weights, Precision::F32);
+    let e = Executor::new(&gpu, &weights, unfused.clone(), false, Family::Gpu).unwrap();
+    assert_eq!(e.graph().ops.len(), 2, "tuned apart");
 }

@@ -1,18 +1,20 @@
 //! The kernels, as data: nothing here touches the GPU. `gpu::` compiles the sources and
 //! uploads the weights, `runtime::` binds and runs the dispatches described here.
 //!
-//! Two families side by side, one module per op in each: `cpu/` (shaped for CPU Vulkan
-//! drivers such as lavapipe; shaders in `shaders/cpu/`) and `gpu/` (shaped for GPUs;
-//! `shaders/gpu/`), both reading the same weight layouts and tensors. A family's module for
-//! an op holds its tile constants (passed to the WGSL as override constants, so Rust is their
-//! only source), how an op becomes its dispatch (`describe`) and its WGSL; the CPU family's
-//! also holds what the op means for every family: its typed parameters (`params!`, whose
+//! `ops/` holds what each op means for every family: its typed parameters (`params!`, whose
 //! WGSL struct is generated from the Rust one), weight layout, cost and the real-shape cases
-//! tests, benches and the tuner share. Around them: [`Kernel`] (an op and a family, a value),
-//! `source` (a kernel's whole WGSL module: the shared `shaders/common/` prelude, the
-//! family's prelude, its parameter block and its shader), `formats` (storage and
-//! arithmetic types), `tuning` (the per-adapter shapes `effnet tune` measures) and
-//! [`Family`] (which family a session runs, a value its options carry).
+//! tests, benches and the tuner share. Two families side by side, one module per op in each:
+//! `cpu/` (shaped for CPU Vulkan drivers such as lavapipe; shaders in `shaders/cpu/`) and
+//! `gpu/` (shaped for GPUs; `shaders/gpu/`), both reading the same weight layouts and
+//! tensors. A family's module for an op holds its tile constants (passed to the WGSL as
+//! override constants, so Rust is their only source), how an op becomes its dispatch
+//! (`describe`) and its WGSL. `candidates` lists every kernel by name: what `describe`
+//! picks from, what `effnet tune` times and the checks run. Around them: [`Kernel`] (an op,
+//! a family and a variant name, a value), `source` (a kernel's whole WGSL module: the shared
+//! `shaders/common/` prelude, the family's prelude, its parameter block and its shader),
+//! `formats` (storage and arithmetic types), `tuning` and `variants` (the per-adapter
+//! choices `effnet tune` measures), [`Family`] (which family a session runs, a value its
+//! options carry), and `fuse`: which ops a GPU-family session runs as one dispatch.
 use crate::graph::ops::{ConvGeom, Graph, Op};
 use crate::model::Activation;
 use crate::model::weights::{ConvKind, ConvWeights};
@@ -84,15 +86,24 @@ pub(crate) fn describe(g: &Graph, op: &Op, tuning: &Tuning, family: Family) -> D
         .expect("the CPU family's main kernel takes every unfused op, and only GPU-family graphs are fused")
 }
 
-/// `g` as `choice` runs it: for the GPU family (where `Tuning::gpu_fused_blocks`), each
-/// expansion fused into the depthwise conv after it wherever a GPU-family kernel takes the
-/// pair (`graph::fuse`); for other families, fused ops split apart.
-pub(crate) fn fuse(g: Graph, tuning: &Tuning, choice: candidates::Choice) -> Graph {
+/// `g` as `choice` runs it: for the GPU family (where `Tuning::gpu_fused_blocks`, or where
+/// `choice` names the fused kernel), each
+/// expansion (and the stem, unless `keep_stages` asks for its output) fused into the
+/// depthwise conv after it wherever a GPU-family kernel takes the pair (`graph::fuse`); for
+/// other families, fused ops split apart.
+pub(crate) fn fuse(
+    g: Graph,
+    tuning: &Tuning,
+    choice: candidates::Choice,
+    keep_stages: bool,
+) -> Graph {
     let g = crate::graph::fuse::split(g);
-    if choice.family() != Family::Gpu || !tuning.gpu_fused_blocks {
+    // A fused kernel chosen by name (to check or time it) fuses whatever the tuning says.
+    let chosen = matches!(choice, candidates::Choice::Kernel(k) if k.op == OpKind::ExpandDepthwise);
+    if choice.family() != Family::Gpu || !(tuning.gpu_fused_blocks || chosen) {
         return g;
     }
-    crate::graph::fuse::expand_depthwise(g, |g, pair| {
+    crate::graph::fuse::expand_depthwise(g, keep_stages, |g, pair| {
         let op = Op::ExpandDepthwise(*pair);
         (candidates::tried(OpKind::ExpandDepthwise, Family::Gpu, tuning))
             .any(|c| candidates::describe_with(c, g, &op, tuning).is_some())

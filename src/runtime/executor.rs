@@ -83,7 +83,7 @@ impl Executor {
         capture_stages: bool,
         kernels: Choice,
     ) -> Result<Self> {
-        let graph = crate::kernels::fuse(graph, &gpu.tuning, kernels);
+        let graph = crate::kernels::fuse(graph, &gpu.tuning, kernels, capture_stages);
         let precision = weights.precision;
         let sizes = tensor_bytes(&graph, precision);
         let descs: Vec<DispatchDesc> = (graph.ops.iter())

@@ -106,8 +106,9 @@ pub fn tune(a: TuneArgs, gpu: &crate::GpuArgs) -> Result<ExitCode> {
                         (_, true) => "f16 arithmetic",
                         (_, false) => "f16 storage",
                     };
+                    let fused = if t.gpu_fused_blocks { "fused" } else { "apart" };
                     format!(
-                        "gpu family, grids for {:>3} units, {sums:>9} sums, {storage}",
+                        "gpu family, grids for {:>3} units, {sums:>9} sums, {storage}, blocks {fused}",
                         t.gpu_units
                     )
                 }

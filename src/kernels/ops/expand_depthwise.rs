@@ -1,12 +1,14 @@
-//! The fused expansion + depthwise op (`graph::ops::ExpandDepthwiseOp`) as the kernels that
-//! run it compute it: its parameter block (the depthwise conv's, with the expansion's input
-//! channels and weight rows), its cost, and its real-shape cases. Only the GPU family has a
+//! The fused expansion + depthwise op (`graph::ops::ExpandDepthwiseOp`: a 1×1 expansion or
+//! the stem conv, then a depthwise conv) as the kernels that run it compute it: its
+//! parameter block (the depthwise conv's, with the expansion's geometry and weight layout),
+//! its cost, and its real-shape cases. Only the GPU family has a
 //! kernel for it (`kernels::gpu::expand_depthwise`): graphs are fused for that family only
 //! (`kernels::fuse`), so the CPU family never meets it.
 
+use super::conv;
 use super::depthwise::{self, DepthwiseParams};
-use super::pointwise::{self, gemm_rows};
-use crate::graph::ops::{DepthwiseOp, ExpandDepthwiseOp, PointwiseOp};
+use super::pointwise::gemm_rows;
+use crate::graph::ops::{ConvOp, DepthwiseOp, ExpandDepthwiseOp, Expansion, PointwiseOp};
 use crate::graph::{Graph, Op};
 use crate::kernels::case::{Case, conv_weights, convs_only, geom, out_size, square};
 use crate::kernels::{DispatchDesc, Params, WeightRef, u};
@@ -16,7 +18,11 @@ use crate::model::weights::ConvKind;
 params! {
     /// `P` of shaders/gpu/depthwise.wgsl with shaders/gpu/dw_expand.wgsl: the depthwise
     /// conv's fields (its input is the expanded tensor, computed in the kernel) and the
-    /// expansion's.
+    /// expansion's: a 1×1 or k×k conv (`EXPAND_K`, `EXPAND_STRIDE` overrides) from `cin`
+    /// channels of `e_h`×`e_w`, whose weight (c, ci, ky, kx) is at
+    /// ((c / e_ch · cin + ci) · k + ky) · e_rs + c % e_ch · e_kp + kx and bias c at
+    /// e_bias + c (`ops::pointwise::layout` with one block of e_rows channels, kp = 1;
+    /// `ops::conv::layout`).
     ExpandDepthwiseParams {
         /// Expanded channels (the depthwise conv's in = out).
         c: u32,
@@ -32,11 +38,16 @@ params! {
         tiles: u32,
         planes: u32,
         partials: u32,
-        /// The expansion's input channels.
         cin: u32,
-        /// Slots per row of the expansion's weights (`gemm_rows(c)`); its biases follow
-        /// its `cin` rows.
-        e_rows: u32,
+        e_h: u32,
+        e_w: u32,
+        e_pad_top: u32,
+        e_pad_left: u32,
+        /// Output channels per weight block, slots per block row, per channel in a row.
+        e_ch: u32,
+        e_rs: u32,
+        e_kp: u32,
+        e_bias: u32,
     }
 }
 
@@ -48,12 +59,34 @@ pub(crate) fn dispatch(g: &Graph, op: &ExpandDepthwiseOp) -> DispatchDesc {
         unreachable!("depthwise::dispatch gives depthwise parameters")
     };
     d.params = Params::ExpandDepthwise(with_expansion(p, g, &op.expand));
-    d.src = Some(op.expand.input);
-    d.extra_weights = Some(WeightRef::Conv(op.expand.layer));
+    d.src = Some(op.expand.input());
+    d.extra_weights = Some(WeightRef::Conv(op.expand.layer()));
     d
 }
 
-fn with_expansion(p: DepthwiseParams, g: &Graph, e: &PointwiseOp) -> ExpandDepthwiseParams {
+/// The expansion's kernel size and stride.
+pub(crate) fn expand_geometry(e: &Expansion) -> (usize, usize) {
+    match e {
+        Expansion::Pointwise(_) => (1, 1),
+        Expansion::Conv(c) => (c.geom.k, c.geom.stride),
+    }
+}
+
+fn with_expansion(p: DepthwiseParams, g: &Graph, e: &Expansion) -> ExpandDepthwiseParams {
+    let (i, o) = (g.shapes[e.input()], g.shapes[e.output()]);
+    // (pads, channels per block, block row, channel stride in a row, bias offset)
+    let ((pt, pl), e_ch, e_rs, e_kp, e_bias) = match e {
+        Expansion::Pointwise(_) => {
+            let rows = gemm_rows(o.c);
+            ((0, 0), rows, rows, 1, i.c * rows)
+        }
+        Expansion::Conv(c) => {
+            let (k, rs) = (c.geom.k, conv::block_stride(c.geom.k));
+            let bias = o.c.div_ceil(conv::CHANNELS) * i.c * k * rs;
+            let pads = (c.geom.pad_top, c.geom.pad_left);
+            (pads, conv::CHANNELS, rs, k.next_multiple_of(4), bias)
+        }
+    };
     ExpandDepthwiseParams {
         c: p.c,
         h_in: p.h_in,
@@ -66,17 +99,24 @@ fn with_expansion(p: DepthwiseParams, g: &Graph, e: &PointwiseOp) -> ExpandDepth
         tiles: p.tiles,
         planes: p.planes,
         partials: p.partials,
-        cin: u(g.shapes[e.input].c),
-        e_rows: u(gemm_rows(g.shapes[e.output].c)),
+        cin: u(i.c),
+        e_h: u(i.h),
+        e_w: u(i.w),
+        e_pad_top: u(pt),
+        e_pad_left: u(pl),
+        e_ch: u(e_ch),
+        e_rs: u(e_rs),
+        e_kp: u(e_kp),
+        e_bias: u(e_bias),
     }
 }
 
-/// FLOPs and bytes of the fused op: both convs' FLOPs, the bytes of both but the expanded
-/// tensor (written and read back unfused), which never leaves the kernel.
+/// FLOPs and bytes of the fused op: both convs' FLOPs, the bytes of both but the tensor
+/// between them (written and read back unfused), which never leaves the kernel.
 pub(crate) fn cost(g: &Graph, op: &ExpandDepthwiseOp) -> (u64, u64) {
-    let (ef, eb) = pointwise::cost(g, &op.expand);
+    let (ef, eb) = crate::kernels::cost(g, &op.expand.op());
     let (df, db) = depthwise::cost(g, &op.depthwise);
-    let mid = 4 * g.shapes[op.expand.output].len() as u64;
+    let mid = 4 * g.shapes[op.expand.output()].len() as u64;
     (ef + df, eb + db - 2 * mid)
 }
 
@@ -95,14 +135,14 @@ pub(crate) fn case(
         square(c, out_size(h, k, stride)),
     ];
     let op = Op::ExpandDepthwise(ExpandDepthwiseOp {
-        expand: PointwiseOp {
+        expand: Expansion::Pointwise(PointwiseOp {
             input: 0,
             output: 1,
             layer: 0,
             act: Activation::Silu,
             gate: None,
             residual: None,
-        },
+        }),
         depthwise: DepthwiseOp {
             input: 1,
             output: 2,
@@ -118,9 +158,37 @@ pub(crate) fn case(
     Case::new(name, shapes, op, convs_only(vec![expand, dw]))
 }
 
-/// B0's fused layers of each kernel size and stride at 224, and V2-S's widest at 384.
+/// A stem (3×3 stride 2 from 3 channels of `h`×`h`) and a k×k depthwise conv over it.
+pub(crate) fn stem_case(name: &'static str, c: usize, h: usize, k: usize) -> Case {
+    let mid = out_size(h, 3, 2);
+    let shapes = vec![square(3, h), square(c, mid), square(c, out_size(mid, k, 1))];
+    let op = Op::ExpandDepthwise(ExpandDepthwiseOp {
+        expand: Expansion::Conv(ConvOp {
+            input: 0,
+            output: 1,
+            geom: geom(3, 2),
+            residual: None,
+        }),
+        depthwise: DepthwiseOp {
+            input: 1,
+            output: 2,
+            geom: crate::graph::ops::ConvGeom {
+                layer: 1,
+                ..geom(k, 1)
+            },
+            se_sums: None,
+        },
+    });
+    let stem = conv_weights(name, c, 3 * 9, ConvKind::Dense { k: 3 });
+    let dw = conv_weights("depthwise", c, k * k, ConvKind::Depthwise { k });
+    Case::new(name, shapes, op, convs_only(vec![stem, dw]))
+}
+
+/// B0's fused layers of each kernel size and stride at 224 (its stem and first depthwise
+/// conv included), and V2-S's widest at 384.
 pub(crate) fn cases() -> Vec<Case> {
     vec![
+        stem_case("b0_stem3to32_dw3x3s1_224", 32, 224, 3),
         case("b0_e16to96_dw3x3s2_112", 16, 96, 112, 3, 2),
         case("b0_e24to144_dw5x5s2_56", 24, 144, 56, 5, 2),
         case("b0_e112to672_dw5x5s1_14", 112, 672, 14, 5, 1),
