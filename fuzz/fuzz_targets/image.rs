@@ -10,6 +10,8 @@ fuzz_target!(|data: &[u8]| {
             mean: [0.5; 3],
             std: [0.5; 3],
             crop_pct: 0.875,
+            interpolation: effnet::model::Interpolation::Bicubic,
+            pipeline: effnet::model::Pipeline::Pil,
         };
         let _ = Transform::from_spec(&spec, 32, 32).apply(&img);
     }
