@@ -63,36 +63,13 @@ pub(crate) fn load(path: &Path, bytes: &[u8]) -> Result<Loaded> {
     let mut tensors = Vec::new();
     let mut skipped = serde_json::Map::new();
     for (name, view) in st.iter() {
-        let dtype = match view.dtype() {
-            Dtype::F64 => DType::F64,
-            Dtype::F32 => DType::F32,
-            Dtype::F16 => DType::F16,
-            Dtype::BF16 => DType::BF16,
+        let Some(dtype) = float_dtype(path, name, view.dtype())? else {
             // Integer and bool tensors are counters or masks, never weights a model runs on;
             // their names are kept so that a weight stored so is reported as such, not missing.
-            Dtype::BOOL
-            | Dtype::U8
-            | Dtype::I8
-            | Dtype::I16
-            | Dtype::U16
-            | Dtype::I32
-            | Dtype::U32
-            | Dtype::I64
-            | Dtype::U64 => {
-                if !name.ends_with("num_batches_tracked") {
-                    skipped.insert(name.to_owned(), format!("{:?}", view.dtype()).into());
-                }
-                continue;
+            if !name.ends_with("num_batches_tracked") {
+                skipped.insert(name.to_owned(), format!("{:?}", view.dtype()).into());
             }
-            other => {
-                return Err(Error::bad_file(
-                    path,
-                    format!(
-                        "tensor `{name}` has dtype {other:?}, which is not supported; \
-                         convert the checkpoint to F32, F16 or BF16"
-                    ),
-                ));
-            }
+            continue;
         };
         let shape = view.shape().to_vec();
         let bytes = shape
@@ -114,6 +91,35 @@ pub(crate) fn load(path: &Path, bytes: &[u8]) -> Result<Loaded> {
         metadata.insert(META_SKIPPED.to_owned(), list);
     }
     Ok((tensors, metadata))
+}
+
+/// The float type of a tensor stored as `dtype`, `None` for integer and bool tensors, or an
+/// error naming the tensor for a type effnet does not read.
+fn float_dtype(path: &Path, name: &str, dtype: Dtype) -> Result<Option<DType>> {
+    Ok(Some(match dtype {
+        Dtype::F64 => DType::F64,
+        Dtype::F32 => DType::F32,
+        Dtype::F16 => DType::F16,
+        Dtype::BF16 => DType::BF16,
+        Dtype::BOOL
+        | Dtype::U8
+        | Dtype::I8
+        | Dtype::I16
+        | Dtype::U16
+        | Dtype::I32
+        | Dtype::U32
+        | Dtype::I64
+        | Dtype::U64 => return Ok(None),
+        other => {
+            return Err(Error::bad_file(
+                path,
+                format!(
+                    "tensor `{name}` has dtype {other:?}, which is not supported; \
+                     convert the checkpoint to F32, F16 or BF16"
+                ),
+            ));
+        }
+    }))
 }
 
 /// An owned tensor in the byte layout safetensors writes (little-endian).

@@ -15,7 +15,7 @@ use crate::kernels::gpu::depthwise::{ONLY, Tiling};
 use crate::kernels::ops::expand_depthwise;
 use crate::kernels::{Family, OpKind};
 use crate::model::Activation;
-use crate::model::weights::ConvKind;
+use crate::model::weights::{ConvKind, ConvWeights};
 use crate::runtime::Executor;
 
 /// What a case's depthwise layer is fused with: a 1×1 expansion from this many channels
@@ -25,6 +25,46 @@ use crate::runtime::Executor;
 enum Before {
     Expansion(usize),
     Stem,
+}
+
+impl Before {
+    /// The conv's input shape, the conv (weights `layer`) and its weights, for a depthwise
+    /// layer over `mid`.
+    fn conv(self, mid: Shape, layer: usize) -> (Shape, Expansion, ConvWeights) {
+        match self {
+            Before::Expansion(cin) => {
+                let expand = Expansion::Pointwise(PointwiseOp {
+                    input: 0,
+                    output: 1,
+                    layer,
+                    act: Activation::Relu6,
+                    gate: None,
+                    residual: None,
+                });
+                let w = conv_weights("expand", mid.c, cin, ConvKind::Gemm);
+                (Shape { c: cin, ..mid }, expand, w)
+            }
+            Before::Stem => {
+                let (h, w) = (2 * mid.h - 1, 2 * mid.w - 1);
+                let geom = ConvGeom {
+                    layer,
+                    k: 3,
+                    stride: 2,
+                    pad_top: 1,
+                    pad_left: 1,
+                    act: Activation::Silu,
+                };
+                let conv = ConvOp {
+                    input: 0,
+                    output: 1,
+                    geom,
+                    residual: None,
+                };
+                let weights = conv_weights("stem", mid.c, 27, ConvKind::Dense { k: 3 });
+                (Shape { c: 3, h, w, ..mid }, Expansion::Conv(conv), weights)
+            }
+        }
+    }
 }
 
 /// `case` (a depthwise layer and what follows it) behind `before`, fused into its first op;
@@ -37,40 +77,7 @@ fn behind(case: Case, before: Before) -> Case {
     } = case;
     let shift = |t: usize| t + 1;
     let mid = graph.shapes[graph.input];
-    let layer = weights.convs.len();
-    let (x, expand, w) = match before {
-        Before::Expansion(cin) => {
-            let expand = Expansion::Pointwise(PointwiseOp {
-                input: 0,
-                output: 1,
-                layer,
-                act: Activation::Relu6,
-                gate: None,
-                residual: None,
-            });
-            let w = conv_weights("expand", mid.c, cin, ConvKind::Gemm);
-            (Shape { c: cin, ..mid }, expand, w)
-        }
-        Before::Stem => {
-            let (h, w) = (2 * mid.h - 1, 2 * mid.w - 1);
-            let geom = ConvGeom {
-                layer,
-                k: 3,
-                stride: 2,
-                pad_top: 1,
-                pad_left: 1,
-                act: Activation::Silu,
-            };
-            let conv = ConvOp {
-                input: 0,
-                output: 1,
-                geom,
-                residual: None,
-            };
-            let weights = conv_weights("stem", mid.c, 27, ConvKind::Dense { k: 3 });
-            (Shape { c: 3, h, w, ..mid }, Expansion::Conv(conv), weights)
-        }
-    };
+    let (x, expand, w) = before.conv(mid, weights.convs.len());
     let mut shapes = vec![x];
     shapes.extend(graph.shapes);
     let ops = (graph.ops.into_iter()).map(|op| match op {

@@ -115,32 +115,7 @@ impl Kernel {
     ) -> String {
         let gpu_family = self.family() == Family::Gpu;
         let arithmetic = self.arithmetic(arithmetic, storage).wgsl();
-        // The bindings, then how 4 consecutive outputs are stored: through a second, vec4
-        // view of the output (native), or through the output itself (a browser).
-        let (bindings, dst4, split) = match storage {
-            Storage::F32 => (
-                format!("alias S = f32;\n{STORAGE}"),
-                STORAGE_DST4,
-                STORE_SPLIT,
-            ),
-            Storage::F16 => (
-                format!("enable f16;\nalias S = f16;\n{STORAGE}"),
-                STORAGE_DST4,
-                STORE_SPLIT,
-            ),
-            Storage::F16Packed if gpu_family => (
-                format!("{PACKED_READS}\n{GPU_STORAGE_PACKED}"),
-                GPU_STORAGE_PACKED_DST4,
-                GPU_STORE_SPLIT_PACKED,
-            ),
-            Storage::F16Packed => (
-                format!("{PACKED_READS}\n{STORAGE_PACKED}"),
-                STORAGE_PACKED_DST4,
-                STORE_SPLIT_PACKED,
-            ),
-        };
-        let stores = if split_stores { split } else { dst4 };
-        let bindings = format!("{bindings}\n{stores}");
+        let bindings = bindings(storage, gpu_family, split_stores);
         let params = self.params_wgsl();
         // The GPU family's kernels bring their own entry points, workgroup-memory staging and
         // whole-word stores.
@@ -183,6 +158,36 @@ impl Kernel {
             self.body()
         )
     }
+}
+
+/// The storage bindings of a kernel of the GPU family (`gpu_family`) or the CPU family in
+/// `storage`, then how 4 consecutive outputs are stored: through a second, vec4 view of the
+/// output (native), or through the output itself (`split_stores`: a browser).
+fn bindings(storage: Storage, gpu_family: bool, split_stores: bool) -> String {
+    let (bindings, dst4, split) = match storage {
+        Storage::F32 => (
+            format!("alias S = f32;\n{STORAGE}"),
+            STORAGE_DST4,
+            STORE_SPLIT,
+        ),
+        Storage::F16 => (
+            format!("enable f16;\nalias S = f16;\n{STORAGE}"),
+            STORAGE_DST4,
+            STORE_SPLIT,
+        ),
+        Storage::F16Packed if gpu_family => (
+            format!("{PACKED_READS}\n{GPU_STORAGE_PACKED}"),
+            GPU_STORAGE_PACKED_DST4,
+            GPU_STORE_SPLIT_PACKED,
+        ),
+        Storage::F16Packed => (
+            format!("{PACKED_READS}\n{STORAGE_PACKED}"),
+            STORAGE_PACKED_DST4,
+            STORE_SPLIT_PACKED,
+        ),
+    };
+    let stores = if split_stores { split } else { dst4 };
+    format!("{bindings}\n{stores}")
 }
 
 /// Whether kernels store 4 consecutive outputs through the output binding itself rather than

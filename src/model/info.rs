@@ -12,7 +12,7 @@
 //!   live at once when each layer reads one buffer and writes a fresh one: its input, its
 //!   output and, inside a residual block, the block input kept for the add.
 
-use super::arch::{Arch, Block, ConvLayer, Padding, PreprocessSpec, Source};
+use super::arch::{Arch, Block, ConvLayer, Padding, PreprocessSpec, Source, Stage};
 use crate::{Error, Result};
 
 /// One row of the summary: the stem, a stage of blocks or the head.
@@ -229,39 +229,7 @@ fn walk_all(arch: &Arch, height: usize, width: usize, batch: usize) -> (ModelInf
         overflowed: false,
     };
     let mut rows = vec![conv_row(&mut walk, &arch.stem_name, &arch.stem)];
-    for stage in &arch.stages {
-        let in_c = walk.cur.c;
-        let (mut params, mut macs) = (0, 0);
-        for b in &stage.blocks {
-            let (p, m) = walk.block(b);
-            params += p;
-            macs = walk.add(macs, m);
-        }
-        let first = &stage.blocks[0];
-        let spatial = first
-            .depthwise
-            .as_ref()
-            .or(first.expand.as_ref())
-            .expect("a block has a spatial conv");
-        let expansion = match (&first.expand, &first.depthwise) {
-            (Some(ex), _) if first.project.is_some() => ex.out_c as f32 / ex.in_c as f32,
-            _ => 1.0,
-        };
-        rows.push(StageInfo {
-            name: stage.name.clone(),
-            kind: first.kind.name().into(),
-            kernel: spatial.k,
-            stride: first.stride(),
-            expansion,
-            se: first.se.is_some(),
-            in_channels: in_c,
-            out_channels: walk.cur.c,
-            repeats: stage.blocks.len(),
-            output_shape: walk.shape(),
-            params,
-            macs,
-        });
-    }
+    rows.extend(arch.stages.iter().map(|stage| stage_row(&mut walk, stage)));
     rows.push(conv_row(&mut walk, &arch.head_name, &arch.head));
     let classes = arch.num_classes();
     let fc_macs = (arch.head.out_c * classes) as u64;
@@ -291,6 +259,41 @@ fn walk_all(arch: &Arch, height: usize, width: usize, batch: usize) -> (ModelInf
         stages: rows,
     };
     (summary, walk.overflowed)
+}
+
+/// The row of one stage, walked block by block from `walk`'s current map.
+fn stage_row(walk: &mut Walk, stage: &Stage) -> StageInfo {
+    let in_c = walk.cur.c;
+    let (mut params, mut macs) = (0, 0);
+    for b in &stage.blocks {
+        let (p, m) = walk.block(b);
+        params += p;
+        macs = walk.add(macs, m);
+    }
+    let first = &stage.blocks[0];
+    let spatial = first
+        .depthwise
+        .as_ref()
+        .or(first.expand.as_ref())
+        .expect("a block has a spatial conv");
+    let expansion = match (&first.expand, &first.depthwise) {
+        (Some(ex), _) if first.project.is_some() => ex.out_c as f32 / ex.in_c as f32,
+        _ => 1.0,
+    };
+    StageInfo {
+        name: stage.name.clone(),
+        kind: first.kind.name().into(),
+        kernel: spatial.k,
+        stride: first.stride(),
+        expansion,
+        se: first.se.is_some(),
+        in_channels: in_c,
+        out_channels: walk.cur.c,
+        repeats: stage.blocks.len(),
+        output_shape: walk.shape(),
+        params,
+        macs,
+    }
 }
 
 fn conv_row(walk: &mut Walk, name: &str, l: &ConvLayer) -> StageInfo {

@@ -101,23 +101,7 @@ impl Executor {
             .map(|(i, &size)| create_storage(dev, &format!("slot {i}"), size.max(4)))
             .collect();
         let ctx = BindContext::new(gpu, &descs, &slots, &p.slot_of, weights);
-        let format = Storage::for_precision(precision, gpu.native_f16);
-        let cache = gpu.pipeline_cache.as_ref().map(|c| c.cache.clone());
-        let variants = Variants::of(&gpu.tuning, gpu.subgroup_lanes);
-        let mut pipelines = Pipelines::new(dev, cache);
-        let dispatches = descs
-            .iter()
-            .enumerate()
-            .map(|(i, d)| Dispatch {
-                pipeline: (pipelines.get(dev, (d.kernel(), d.constants.clone()), || {
-                    variants.source(d.kernel(), format)
-                }))
-                .clone(),
-                bind_group: ctx.bind_group(dev, &pipelines.layout, i, d),
-                workgroups: d.workgroups,
-                label: dispatch_label(d),
-            })
-            .collect();
+        let (dispatches, pipeline_count) = dispatches(gpu, &descs, &ctx, precision);
         let mut captured = vec![graph.logits];
         if capture_stages {
             captured.extend(graph.stages.iter().map(|s| s.tensor));
@@ -139,7 +123,7 @@ impl Executor {
             dispatches,
             passes,
             readback,
-            pipeline_count: pipelines.count(),
+            pipeline_count,
             precision,
             sizes,
         })
@@ -388,4 +372,31 @@ fn dispatch_label(d: &DispatchDesc) -> String {
         constants.join(" "),
         d.workgroups
     )
+}
+
+/// The dispatches of `descs`, each with its pipeline (compiled once per kernel and constants)
+/// and bind group, and how many pipelines they use.
+fn dispatches(
+    gpu: &Gpu,
+    descs: &[DispatchDesc],
+    ctx: &BindContext,
+    precision: Precision,
+) -> (Vec<Dispatch>, usize) {
+    let dev = &gpu.device;
+    let format = Storage::for_precision(precision, gpu.native_f16);
+    let cache = gpu.pipeline_cache.as_ref().map(|c| c.cache.clone());
+    let variants = Variants::of(&gpu.tuning, gpu.subgroup_lanes);
+    let mut pipelines = Pipelines::new(dev, cache);
+    let dispatches = (descs.iter().enumerate())
+        .map(|(i, d)| Dispatch {
+            pipeline: (pipelines.get(dev, (d.kernel(), d.constants.clone()), || {
+                variants.source(d.kernel(), format)
+            }))
+            .clone(),
+            bind_group: ctx.bind_group(dev, &pipelines.layout, i, d),
+            workgroups: d.workgroups,
+            label: dispatch_label(d),
+        })
+        .collect();
+    (dispatches, pipelines.count())
 }

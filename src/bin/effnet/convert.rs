@@ -58,20 +58,7 @@ pub fn run(a: ConvertArgs) -> Result<ExitCode> {
     let sd = checkpoint::load_bytes(&a.input, &bytes)?;
     drop(bytes);
     let found = identify_as(&a.input, &sd, a.arch.as_deref(), a.force_arch)?;
-    let labels = match &a.labels {
-        Some(path) => Some(hub::read_labels(path)?),
-        None => found.labels.clone(),
-    };
-    if let Some(l) = labels
-        .as_ref()
-        .filter(|l| l.len() != found.arch.num_classes())
-    {
-        return Err(Error::Input(format!(
-            "{} class names for a model with {} classes; give one name per class",
-            l.len(),
-            found.arch.num_classes()
-        )));
-    }
+    let labels = class_names(&a, &found)?;
     let arch = &found.arch;
     let mut sd = remap(sd, arch)?;
     // Strict check before writing: every key used, every shape right, nothing left over.
@@ -115,6 +102,26 @@ pub fn run(a: ConvertArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The class names to write: `--labels`' file, else the checkpoint's own, if any; an error
+/// where their count is not the model's.
+fn class_names(a: &ConvertArgs, found: &Identified) -> Result<Option<Vec<String>>> {
+    let labels = match &a.labels {
+        Some(path) => Some(hub::read_labels(path)?),
+        None => found.labels.clone(),
+    };
+    if let Some(l) = labels
+        .as_ref()
+        .filter(|l| l.len() != found.arch.num_classes())
+    {
+        return Err(Error::Input(format!(
+            "{} class names for a model with {} classes; give one name per class",
+            l.len(),
+            found.arch.num_classes()
+        )));
+    }
+    Ok(labels)
 }
 
 fn with_origin(e: Error, path: &Path, arch: &Arch) -> Error {

@@ -30,27 +30,7 @@ pub struct EvalArgs {
 pub fn run(a: EvalArgs, gpu: &crate::GpuArgs) -> Result<ExitCode> {
     let opened = a.model.open(gpu)?;
     require_classifier(&opened)?;
-    let num_classes = opened.loaded.arch().num_classes();
-    let mut names = opened.loaded.class_names().to_vec();
-    if num_classes == 1000 {
-        names.extend(imagenet::classes().iter().map(|c| c.wnid.to_string()));
-    }
-    let mut samples = image_folder(&a.dir, &names, num_classes)?;
-    if let Some(n) = a.limit {
-        samples.truncate(n);
-    }
-    if samples.is_empty() {
-        return Err(Error::Input(format!(
-            "{}: no images (.jpg, .jpeg, .png) in its subfolders",
-            a.dir.display()
-        )));
-    }
-    if let Some((path, label)) = samples.iter().find(|(_, l)| *l >= num_classes) {
-        return Err(Error::Input(format!(
-            "{}: class {label}, but the model has {num_classes} classes",
-            path.display()
-        )));
-    }
+    let samples = labelled_images(&a, &opened)?;
     let paths: Vec<PathBuf> = samples.iter().map(|(p, _)| p.clone()).collect();
     let opts = RunOptions {
         batch: a.model.batch,
@@ -101,6 +81,34 @@ pub fn run(a: EvalArgs, gpu: &crate::GpuArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The images under `a.dir` with their class index (subfolder names are class names, or
+/// WordNet ids for an ImageNet head), at most `a.limit` of them; an error where there are
+/// none or a class lies past the model's.
+fn labelled_images(a: &EvalArgs, opened: &Opened) -> Result<Vec<(PathBuf, usize)>> {
+    let num_classes = opened.loaded.arch().num_classes();
+    let mut names = opened.loaded.class_names().to_vec();
+    if num_classes == 1000 {
+        names.extend(imagenet::classes().iter().map(|c| c.wnid.to_string()));
+    }
+    let mut samples = image_folder(&a.dir, &names, num_classes)?;
+    if let Some(n) = a.limit {
+        samples.truncate(n);
+    }
+    if samples.is_empty() {
+        return Err(Error::Input(format!(
+            "{}: no images (.jpg, .jpeg, .png) in its subfolders",
+            a.dir.display()
+        )));
+    }
+    if let Some((path, label)) = samples.iter().find(|(_, l)| *l >= num_classes) {
+        return Err(Error::Input(format!(
+            "{}: class {label}, but the model has {num_classes} classes",
+            path.display()
+        )));
+    }
+    Ok(samples)
 }
 
 /// Counts of one evaluation.

@@ -133,25 +133,32 @@ pub fn run(a: TrainArgs, gpu: &crate::GpuArgs) -> Result<ExitCode> {
         "val_accuracy": last.and_then(|s| s.val_accuracy),
         "feature_seconds": feature_s, "train_seconds": train_s, "resolution": res,
     });
+    report(&a, &summary, train.skipped + val.skipped);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the run's `summary` (`--json`: as it is) and a note on the `skipped` images.
+fn report(a: &TrainArgs, summary: &serde_json::Value, skipped: usize) {
     if a.json {
         out!("{summary}");
     } else {
-        let val = last.and_then(|s| s.val_accuracy);
+        let number = |k: &str| summary[k].as_f64().unwrap_or_default();
+        let val = summary["val_accuracy"].as_f64();
         let val = val.map_or(String::new(), |v| {
             format!(", validation accuracy {:.1}%", 100.0 * v)
         });
         out!(
-            "wrote {}: {} classes, {} training images{val}; features {feature_s:.1} s, training {train_s:.1} s",
+            "wrote {}: {} classes, {} training images{val}; features {:.1} s, training {:.1} s",
             a.out.display(),
-            classes,
-            train.labels.len()
+            summary["classes"].as_array().map_or(0, Vec::len),
+            number("train_images"),
+            number("feature_seconds"),
+            number("train_seconds"),
         );
     }
-    let skipped = train.skipped + val.skipped;
     if skipped > 0 {
         note!("note: {skipped} images could not be read and were skipped (see above)");
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// The training options of the flags, refused in the flags' own words (the library's checks
