@@ -34,6 +34,8 @@ pub enum Content {
     Safetensors,
     /// A JSON document (object or array).
     Json,
+    /// An SVG drawing (`effnet bench --roofline`).
+    Svg,
 }
 
 /// The checks made before an output file is opened.
@@ -297,6 +299,11 @@ fn refuse_other_content(path: &Path, meta: &std::fs::Metadata, rules: &OutputRul
             head.iter().find(|b| !b.is_ascii_whitespace()),
             Some(b'{' | b'[')
         ),
+        Content::Svg => {
+            let text = String::from_utf8_lossy(head);
+            let text = text.trim_start();
+            text.starts_with("<svg") || text.starts_with("<?xml")
+        }
     };
     if holds {
         return Ok(());
@@ -304,6 +311,7 @@ fn refuse_other_content(path: &Path, meta: &std::fs::Metadata, rules: &OutputRul
     let wanted = match rules.content {
         Content::Safetensors => "safetensors",
         Content::Json => "JSON",
+        Content::Svg => "SVG",
     };
     Err(Error::Input(format!(
         "{} exists and is not a {wanted} file (it looks like {}); name another output file, or \

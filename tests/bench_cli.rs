@@ -255,6 +255,68 @@ fn peak_must_be_two_positive_numbers() {
     }
 }
 
+/// `--roofline FILE.svg` draws every kernel kind of the report under the --peak ceilings,
+/// refuses to overwrite a photo, and needs --peak.
+#[test]
+fn roofline_draws_every_kind() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("effnet-roofline-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let svg = dir.join("roofline.svg");
+    let bench = |extra: &[&str]| {
+        let base = [
+            "bench",
+            "-m",
+            "tf_efficientnet_lite0",
+            "--res",
+            "64",
+            "--iters",
+            "1",
+        ];
+        let out = Command::new(env!("CARGO_BIN_EXE_effnet"))
+            .args(base)
+            .args(["--warmup", "0", "--json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            out.stdout,
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let path = svg.to_str().unwrap();
+    let (code, stdout, stderr) = bench(&["--peak", "1000,100", "--roofline", path]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&stdout).unwrap();
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        text.starts_with("<svg") && text.contains("1000 GFLOP/s, 100 GB/s"),
+        "{text}"
+    );
+    for kind in report["kinds"].as_array().unwrap() {
+        let name = kind["kind"].as_str().unwrap();
+        assert!(
+            text.contains(&format!(">{name} ")),
+            "{name} missing from {text}"
+        );
+    }
+    let (code, _, stderr) = bench(&["--roofline", path]);
+    assert_eq!(code, Some(2), "--roofline without --peak: {stderr}");
+    assert!(stderr.contains("--peak"), "{stderr}");
+    let photo = dir.join("photo.jpg");
+    std::fs::write(&photo, [0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]).unwrap();
+    let (code, _, stderr) = bench(&["--peak", "1000,100", "--roofline", photo.to_str().unwrap()]);
+    assert_ne!(code, Some(0), "a JPEG is not replaced by a drawing");
+    assert!(
+        stderr.contains("not a SVG file") || stderr.contains("SVG"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
 #[test]
 fn tune_writes_a_cache_that_bench_uses() {
     let Some(gpu) = common::gpu() else { return };

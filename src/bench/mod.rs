@@ -7,6 +7,7 @@
 pub mod cases;
 pub mod cost;
 pub(crate) mod roofline;
+mod roofline_svg;
 pub mod tune;
 
 use crate::model::rule::rule_input;
@@ -267,6 +268,21 @@ fn summarize(r: &mut BenchReport, g: &crate::graph::Graph, ms: &[f64], costs: &[
 }
 
 /// The Chrome trace-event JSON document (opens in Perfetto and chrome://tracing).
+/// The report's kernel kinds drawn under `peak`'s ceilings (`effnet bench --roofline`), an
+/// SVG document.
+pub fn roofline_svg(report: &BenchReport, peak: Peak) -> String {
+    let title = format!(
+        "{} batch {} at {}x{}, {}, {} kernels",
+        report.model,
+        report.batch,
+        report.height,
+        report.width,
+        report.precision,
+        report.kernels.name()
+    );
+    roofline_svg::svg(&report.kinds, peak, &title, &report.adapter)
+}
+
 pub fn trace_json(events: &[TraceEvent]) -> serde_json::Value {
     serde_json::json!({ "traceEvents": events, "displayTimeUnit": "ms" })
 }

@@ -40,7 +40,7 @@ pub struct BenchArgs {
     /// Write a Chrome trace-event JSON (Perfetto) with one slice per dispatch.
     #[arg(long)]
     pub trace: Option<PathBuf>,
-    /// Replace the --trace file even when it exists and is not JSON.
+    /// Replace the --trace or --roofline file even when it exists and holds something else.
     #[arg(long)]
     pub force: bool,
     /// The device's peak GFLOP/s and GB/s (e.g. 67000,4800 for an H200's FP32 and HBM3e): each
@@ -48,6 +48,10 @@ pub struct BenchArgs {
     /// intensity its FLOPs over its compulsory DRAM bytes, and the fraction of it reached.
     #[arg(long, value_name = "GFLOPS,GBPS", value_parser = clap::value_parser!(Peak))]
     pub peak: Option<Peak>,
+    /// Draw the roofline to this SVG file: each kernel kind a point at its FLOP per
+    /// compulsory byte and achieved GFLOP/s, under the --peak ceilings.
+    #[arg(long, value_name = "FILE.svg", requires = "peak")]
+    pub roofline: Option<PathBuf>,
     /// One JSON object with every figure.
     #[arg(long)]
     pub json: bool,
@@ -137,6 +141,14 @@ pub fn run(a: BenchArgs, gpu: &crate::GpuArgs) -> Result<ExitCode> {
             crate::output::open(t, &rules)
         })
         .transpose()?;
+    let roofline = (a.roofline.as_deref())
+        .map(|f| {
+            let rules = OutputRules::new(Content::Svg)
+                .with_inputs([&a.model])
+                .with_force(a.force);
+            crate::output::open(f, &rules)
+        })
+        .transpose()?;
     let engine = gpu.open()?;
     let r = a.res.unwrap_or(model.arch.resolution);
     let loaded = engine.load_with(model, LoadOptions::default().with_precision(precision))?;
@@ -152,6 +164,9 @@ pub fn run(a: BenchArgs, gpu: &crate::GpuArgs) -> Result<ExitCode> {
     if let Some(t) = trace {
         let text = serde_json::to_string(&trace_json(&events)).expect("trace serializes");
         t.commit(text.as_bytes())?;
+    }
+    if let (Some(file), Some(peak)) = (roofline, a.peak) {
+        file.commit(effnet::bench::roofline_svg(&report, peak).as_bytes())?;
     }
     if a.json {
         out!(
