@@ -16,6 +16,8 @@ fn the_gpu_check_script_runs_and_prints_its_table() {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("EFFNET", env!("CARGO_BIN_EXE_effnet"))
         .env("OUT", &out)
+        // A nominal peak: the roofline fractions are printed on any adapter.
+        .env("GPU_PEAK", "1000,100")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
@@ -40,6 +42,9 @@ fn the_gpu_check_script_runs_and_prints_its_table() {
         "gpu_f16_math True",
         "gpu_f16_math False",
         "| dispatch | stage | GPU family ms | CPU family ms |",
+        "- roofline peak: 1000 GFLOP/s, 100 GB/s (GPU_PEAK)",
+        "## PyTorch modes",
+        "## Roofline by kernel kind",
     ] {
         assert!(table.contains(needle), "no `{needle}` in:\n{table}");
     }
@@ -47,12 +52,54 @@ fn the_gpu_check_script_runs_and_prints_its_table() {
     let slowest = table.split_once("## Slowest").unwrap().1;
     let layers = slowest.lines().filter(|l| l.contains(" grid [")).count();
     assert_eq!(layers, 12, "{table}");
-    let (speed, ncnn) = table.split_once("## ncnn").unwrap();
-    let rows: Vec<&str> = speed.lines().filter(|l| l.starts_with("| tf_")).collect();
+    let section = |name: &str| {
+        let rest = table.split_once(&format!("## {name}")).unwrap().1;
+        rest.split("\n## ").next().unwrap()
+    };
+    let tf_rows = |name: &str| -> Vec<&str> {
+        section(name)
+            .lines()
+            .filter(|l| l.starts_with("| tf_"))
+            .collect()
+    };
+    let rows = tf_rows("Speed");
     assert_eq!(rows.len(), 6, "three settings, f32 and f16:\n{table}");
     // Each row holds the GPU family, the CPU family and PyTorch (or "n/a (no torch)").
     assert!(rows.iter().all(|r| !r.contains("failed")), "{table}");
     assert!(rows.iter().all(|r| r.matches('|').count() == 11), "{table}");
+    // Each kernel kind's share of its roofline, both families, from effnet bench --peak (a kind
+    // one family does not run, such as the GPU family's fused expand_depthwise, is n/a there).
+    let roofline: Vec<&str> = section("Roofline by kernel kind")
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| kind") && !l.starts_with("| ---"))
+        .collect();
+    for kind in ["stem", "project", "head", "classifier"] {
+        let row = roofline
+            .iter()
+            .find(|l| l.starts_with(&format!("| {kind} |")));
+        assert!(
+            row.is_some_and(|r| r.matches('%').count() == 2),
+            "{kind}: {table}"
+        );
+    }
+    assert!(roofline.iter().all(|l| l.contains('%')), "{table}");
+    // PyTorch's other modes where torch is installed: eager NHWC beside effnet, then one
+    // torch.compile row (on the CPU it needs a C++ compiler: a failed compile says so in its row).
+    let modes = tf_rows("PyTorch modes");
+    if section("PyTorch modes").contains("- not run") {
+        assert!(modes.is_empty(), "{table}");
+    } else {
+        assert_eq!(modes.len(), 2, "eager NHWC, compile NHWC:\n{table}");
+        assert!(modes[0].contains("| eager NHWC |"), "{table}");
+        assert!(modes[1].contains("| compile NHWC |"), "{table}");
+        assert!(
+            modes.iter().all(|r| r.matches('|').count() == 11),
+            "{table}"
+        );
+        assert!(!modes[0].contains("failed"), "{table}");
+        assert!(!modes[1].contains("failed (see log)"), "{table}");
+    }
+    let ncnn = section("ncnn (Vulkan)");
     // ncnn runs where its Python packages are installed; either way the section says so.
     let ncnn_rows = ncnn.lines().filter(|l| l.starts_with("| tf_")).count();
     assert!(ncnn_rows == 2 || ncnn.contains("not run"), "{table}");
