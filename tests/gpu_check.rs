@@ -83,6 +83,14 @@ fn the_gpu_check_script_runs_and_prints_its_table() {
         );
     }
     assert!(roofline.iter().all(|l| l.contains('%')), "{table}");
+    // The profiled pass drawn in both families (effnet bench --roofline, under the peak).
+    for family in ["gpu", "cpu"] {
+        let svg = std::fs::read_to_string(out.join(format!("roofline-{family}.svg"))).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.contains("1000 GFLOP/s, 100 GB/s"),
+            "{svg}"
+        );
+    }
     // PyTorch's other modes where torch is installed: eager NHWC beside effnet, then one
     // torch.compile row (on the CPU it needs a C++ compiler: a failed compile says so in its row).
     let modes = tf_rows("PyTorch modes");

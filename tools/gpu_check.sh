@@ -244,9 +244,17 @@ read -r model res batch <<<"$profile_row"
 echo "$model $res batch $batch f16:" | tee -a "$table"
 echo | tee -a "$table"
 for family in gpu cpu; do
+    # With a peak, the same pass drawn as a roofline (effnet bench --roofline).
+    roof_args=()
+    [ -n "$peak" ] && roof_args=(--peak "$peak" --roofline "$out/roofline-$family.svg" --force)
     EFFNET_KERNELS=$family timeout 120 "$effnet" bench --model "$model" --res "$res" --batch "$batch" \
-        --precision f16 --iters 3 --warmup 1 --trace "$out/trace-$family.json" --json >/dev/null 2>>"$log"
+        --precision f16 --iters 3 --warmup 1 --trace "$out/trace-$family.json" "${roof_args[@]}" \
+        --json >/dev/null 2>>"$log"
 done
+if [ -n "$peak" ]; then
+    echo "- roofline drawings: $out/roofline-gpu.svg, $out/roofline-cpu.svg" | tee -a "$table"
+    echo | tee -a "$table"
+fi
 python3 - "$out/trace-gpu.json" "$out/trace-cpu.json" <<'PY' 2>>"$log" | tee -a "$table"
 import json, sys
 gpu, cpu = ([e for e in json.load(open(p))["traceEvents"] if e.get("ph") == "X"] for p in sys.argv[1:3])
