@@ -8,12 +8,12 @@
 use super::conv;
 use super::depthwise::{self, DepthwiseParams};
 use super::pointwise::gemm_rows;
-use crate::graph::ops::{ConvOp, DepthwiseOp, ExpandDepthwiseOp, Expansion, PointwiseOp};
-use crate::graph::{Graph, Op};
+use crate::graph::ops::{ConvGeom, ConvOp, DepthwiseOp, ExpandDepthwiseOp, Expansion, PointwiseOp};
+use crate::graph::{Graph, Op, Shape};
 use crate::kernels::case::{Case, conv_weights, convs_only, geom, out_size, square};
 use crate::kernels::{DispatchDesc, Params, WeightRef, u};
 use crate::model::Activation;
-use crate::model::weights::ConvKind;
+use crate::model::weights::{ConvKind, ConvWeights};
 
 params! {
     /// `P` of shaders/gpu/depthwise.wgsl with shaders/gpu/dw_expand.wgsl: the depthwise
@@ -129,59 +129,52 @@ pub(crate) fn case(
     k: usize,
     stride: usize,
 ) -> Case {
-    let shapes = vec![
-        square(cin, h),
-        square(c, h),
-        square(c, out_size(h, k, stride)),
-    ];
-    let op = Op::ExpandDepthwise(ExpandDepthwiseOp {
-        expand: Expansion::Pointwise(PointwiseOp {
-            input: 0,
-            output: 1,
-            layer: 0,
-            act: Activation::Silu,
-            gate: None,
-            residual: None,
-        }),
-        depthwise: DepthwiseOp {
-            input: 1,
-            output: 2,
-            geom: crate::graph::ops::ConvGeom {
-                layer: 1,
-                ..geom(k, stride)
-            },
-            se_sums: None,
-        },
+    let expand = Expansion::Pointwise(PointwiseOp {
+        input: 0,
+        output: 1,
+        layer: 0,
+        act: Activation::Silu,
+        gate: None,
+        residual: None,
     });
-    let expand = conv_weights(name, c, cin, ConvKind::Gemm);
-    let dw = conv_weights("depthwise", c, k * k, ConvKind::Depthwise { k });
-    Case::new(name, shapes, op, convs_only(vec![expand, dw]))
+    let weights = conv_weights(name, c, cin, ConvKind::Gemm);
+    fused_case(name, (square(cin, h), h), (expand, weights), (c, k, stride))
 }
 
 /// A stem (3×3 stride 2 from 3 channels of `h`×`h`) and a k×k depthwise conv over it.
 pub(crate) fn stem_case(name: &'static str, c: usize, h: usize, k: usize) -> Case {
-    let mid = out_size(h, 3, 2);
-    let shapes = vec![square(3, h), square(c, mid), square(c, out_size(mid, k, 1))];
-    let op = Op::ExpandDepthwise(ExpandDepthwiseOp {
-        expand: Expansion::Conv(ConvOp {
-            input: 0,
-            output: 1,
-            geom: geom(3, 2),
-            residual: None,
-        }),
-        depthwise: DepthwiseOp {
-            input: 1,
-            output: 2,
-            geom: crate::graph::ops::ConvGeom {
-                layer: 1,
-                ..geom(k, 1)
-            },
-            se_sums: None,
-        },
+    let expand = Expansion::Conv(ConvOp {
+        input: 0,
+        output: 1,
+        geom: geom(3, 2),
+        residual: None,
     });
-    let stem = conv_weights(name, c, 3 * 9, ConvKind::Dense { k: 3 });
+    let weights = conv_weights(name, c, 3 * 9, ConvKind::Dense { k: 3 });
+    let mid = out_size(h, 3, 2);
+    fused_case(name, (square(3, h), mid), (expand, weights), (c, k, 1))
+}
+
+/// `expand` (layer 0: tensor 0, the input `x`, to tensor 1, `c` channels of `mid`×`mid`) and
+/// a k×k depthwise conv at `stride` over its output (layer 1), fused.
+fn fused_case(
+    name: &'static str,
+    (x, mid): (Shape, usize),
+    (expand, weights): (Expansion, ConvWeights),
+    (c, k, stride): (usize, usize, usize),
+) -> Case {
+    let shapes = vec![x, square(c, mid), square(c, out_size(mid, k, stride))];
+    let depthwise = DepthwiseOp {
+        input: 1,
+        output: 2,
+        geom: ConvGeom {
+            layer: 1,
+            ..geom(k, stride)
+        },
+        se_sums: None,
+    };
+    let op = Op::ExpandDepthwise(ExpandDepthwiseOp { expand, depthwise });
     let dw = conv_weights("depthwise", c, k * k, ConvKind::Depthwise { k });
-    Case::new(name, shapes, op, convs_only(vec![stem, dw]))
+    Case::new(name, shapes, op, convs_only(vec![weights, dw]))
 }
 
 /// B0's fused layers of each kernel size and stride at 224 (its stem and first depthwise
