@@ -59,6 +59,10 @@ pub(crate) fn run_op(op: &Op, graph: &Graph, w: &ModelWeights, t: &mut [Vec<f32>
             run_op(&f.expand.op(), graph, w, t);
             run_op(&Op::Depthwise(f.depthwise), graph, w, t);
         }
+        Op::ConvProject(f) => {
+            run_op(&Op::Conv(f.conv), graph, w, t);
+            run_op(&Op::Pointwise(f.project), graph, w, t);
+        }
     }
 }
 

@@ -127,11 +127,11 @@ fn gpu_family_kernels_use_no_atomics() {
             }
         }
     }
-    // Six kernels (conv, depthwise, SE, pointwise, classifier and the fused expansion +
-    // depthwise), three storages, four variants each.
+    // Seven kernels (conv, depthwise, SE, pointwise, classifier, the fused expansion +
+    // depthwise and the fused conv + projection), three storages, four variants each.
     assert_eq!(
         checked,
-        6 * 3 * 4,
+        7 * 3 * 4,
         "every GPU-family kernel in every variant"
     );
 }

@@ -20,7 +20,12 @@ struct Pair { lo: vec4<f32>, hi: vec4<f32> }
 override ACT: u32 = 0u;
 
 fn activate(x: f32) -> f32 {
-    switch ACT {
+    return activation(ACT, x);
+}
+
+// Activation `code` (as ACT) of x: fused kernels apply another layer's too.
+fn activation(code: u32, x: f32) -> f32 {
+    switch code {
         case 1u: { return x / (1.0 + exp(-x)); }
         case 2u: { return clamp(x, 0.0, 6.0); }
         default: { return x; }

@@ -12,14 +12,6 @@ override EXPAND_STRIDE: u32;
 
 fn ld_expand(i: u32) -> f32 { return ld_res(i); }
 
-fn expand_activate(x: f32) -> f32 {
-    switch EXPAND_ACT {
-        case 1u: { return x / (1.0 + exp(-x)); }
-        case 2u: { return clamp(x, 0.0, 6.0); }
-        default: { return x; }
-    }
-}
-
 // Stages the expanded rows of the band at output row r0 of planes p0 .. p0 + CH - 1 in
 // `tile`: consecutive lanes, consecutive columns (the expansion's input reads coalesce).
 fn stage(p0: u32, r0: u32, li: u32) {
@@ -63,5 +55,5 @@ fn input_at(p: u32, iy: u32, ix: u32) -> f32 {
             }
         }
     }
-    return expand_activate(acc + ld_expand(P.e_bias + c));
+    return activation(EXPAND_ACT, acc + ld_expand(P.e_bias + c));
 }

@@ -35,8 +35,11 @@
 // `Run` of H, which then adds into the lane's f32 `Acc`, so f16 sums stay KS / SK terms long.
 // Grid: x = channel tiles (fastest, so the workgroups reading the same inputs run together
 // and share them in cache), y (+ z beyond 65535) = column tiles.
-// P: PointwiseParams (src/kernels/cpu/pointwise.rs); tile constants from
-// src/kernels/gpu/pointwise.rs, which checks the sizes this file assumes.
+// The input comes from `input4` and `input_at`, after this file: gpu/pw_load.wgsl loads it;
+// gpu/pw_conv.wgsl computes it from a k×k conv's input (the fused conv + projection).
+// P: PointwiseParams (src/kernels/ops/pointwise.rs), or ConvProjectParams, which begins with
+// the same fields; tile constants from src/kernels/gpu/pointwise.rs, which checks the sizes
+// this file assumes.
 
 override HAS_GATE: u32;
 override HAS_RESIDUAL: u32;
@@ -57,7 +60,10 @@ override WG: u32;
 
 // Two slices, each KS rows of TM weights then KS rows of TN inputs, as vec4s. The
 // epilogues reuse it for partial sums (SK > 1) and for the TM × TN outputs (odd planes).
-var<workgroup> tiles: array<vec4<H>, 2u * KS * (TM + TN) / 4u>;
+// (A named override: naga 30 mishandles an array size's anonymous one when overrides of a
+// file after this one follow it.)
+override TILES_LEN: u32 = 2u * KS * (TM + TN) / 4u;
+var<workgroup> tiles: array<vec4<H>, TILES_LEN>;
 
 // Where a lane's 4 columns read their inputs: per column, the offset of channel 0 of its
 // pixel (clamped to the last column, so every load stays inside the tensor) and of its
@@ -236,20 +242,18 @@ fn fetch(
     }
 }
 
-// The lane's 4 columns of input channel `ci`, gated; zero past c_in, where the other
-// tensors' data (or NaN) may follow in a shared buffer, so it is selected away, not
-// multiplied by a zero weight.
+// The lane's 4 columns of input channel `ci` (`input4`: gpu/pw_load.wgsl loads them,
+// gpu/pw_conv.wgsl computes them), gated; zero past c_in, where the other tensors' data
+// (or NaN) may follow in a shared buffer, so it is selected away, not multiplied by a zero
+// weight.
 fn fetch_x(cols: Cols, ci: u32) -> vec4<f32> {
     let c = min(ci, P.c_in - 1u);
-    let o = c * P.hw;
-    var x: vec4<f32>;
-    if (ALIGNED != 0u) {
-        // The 4 columns are 4 pixels of one plane at a multiple of 4.
-        x = ld_src4((cols.x.x + o) / 4u);
-        if (HAS_GATE != 0u) { x *= ld_gate(cols.gate.x + c); }
-    } else {
-        x = vec4<f32>(ld_src(cols.x.x + o), ld_src(cols.x.y + o), ld_src(cols.x.z + o), ld_src(cols.x.w + o));
-        if (HAS_GATE != 0u) {
+    var x = input4(cols, c);
+    if (HAS_GATE != 0u) {
+        if (ALIGNED != 0u) {
+            // The 4 columns are 4 pixels of one image.
+            x *= ld_gate(cols.gate.x + c);
+        } else {
             let g = cols.gate + c;
             x *= vec4<f32>(ld_gate(g.x), ld_gate(g.y), ld_gate(g.z), ld_gate(g.w));
         }
@@ -366,7 +370,7 @@ fn direct(co: u32, q: u32) -> f32 {
     let p = q - n * P.hw;
     var acc = 0.0;
     for (var ci = 0u; ci < P.c_in; ci++) {
-        var x = ld_src((n * P.c_in + ci) * P.hw + p);
+        var x = input_at(n, ci, p);
         if (HAS_GATE != 0u) { x *= ld_gate(n * P.c_in + ci); }
         acc += ld_wts(ci * P.rows + co) * x;
     }

@@ -2,7 +2,9 @@
 //! `cargo bench` and the tuner. Each kernel module owns its cases (`kernels::*::cases`), and
 //! its test checks every one of them against the CPU reference.
 
-use crate::kernels::ops::{classifier, conv, depthwise, expand_depthwise, pointwise, se};
+use crate::kernels::ops::{
+    classifier, conv, conv_project, depthwise, expand_depthwise, pointwise, se,
+};
 
 pub(crate) use crate::kernels::Case;
 
@@ -13,6 +15,7 @@ pub fn all() -> Vec<Case> {
         pointwise::cases(),
         depthwise::cases(),
         expand_depthwise::cases(),
+        conv_project::cases(),
         se::cases(),
         classifier::cases(),
     ];
@@ -58,4 +61,14 @@ pub fn fused_tuning_set() -> Vec<Case> {
         expand_depthwise::case("b0_e24to144_dw5x5s2_56", 24, 144, 56, 5, 2),
         expand_depthwise::case("b0_e112to672_dw5x5s1_14", 112, 672, 14, 5, 1),
     ]
+}
+
+/// The shapes the tuner times the GPU family's fused conv + projection kernel on, fused and
+/// apart (`Tuning::gpu_fused_convs`): V2-S's first fused-MBConv block that expands (stride
+/// 2, the widest input) and a later one of stage 2 with its residual.
+pub fn fused_conv_tuning_set() -> Vec<Case> {
+    let mut cases = conv_project::cases();
+    // In network order: the first and the last.
+    let last = cases.pop().expect("V2-S has fused-MBConv blocks");
+    vec![cases.swap_remove(0), last]
 }

@@ -14,6 +14,8 @@ pub enum Role {
     Expand,
     /// An expansion and the depthwise conv after it, fused (`graph::fuse`).
     ExpandDepthwise,
+    /// A fused-MBConv block's conv and its projection, fused (`graph::fuse`).
+    ConvProject,
     Depthwise,
     Se,
     Project,
@@ -39,6 +41,7 @@ pub(crate) fn roles(g: &Graph) -> Vec<Role> {
             }
             Op::Depthwise(_) => Role::Depthwise,
             Op::ExpandDepthwise(_) => Role::ExpandDepthwise,
+            Op::ConvProject(_) => Role::ConvProject,
             Op::SeExcite(_) => Role::Se,
             Op::Pointwise(PointwiseOp {
                 act: crate::model::Activation::Identity,
@@ -79,4 +82,39 @@ pub(crate) fn costs(g: &Graph, precision: Precision) -> Vec<(u64, u64)> {
             (flop, f32_bytes / 4 * precision.bytes())
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::costs;
+    use crate::gpu::{Precision, Tuning};
+    use crate::kernels::candidates::Choice;
+    use crate::kernels::{self, Family};
+    use crate::model::variants;
+
+    /// The GPU family's plans as sessions build them (fused, stage outputs not kept), in f16:
+    /// dispatches and compulsory bytes per image (batch 2 − batch 1) within issue 23's
+    /// targets, half of what the unfused plans moved on 2026-12-07: B0 224 at most 51
+    /// dispatches and 13.85 MB, V2-S 384 at most 123 and 77.2 MB.
+    #[test]
+    fn gpu_family_plans_stay_within_their_traffic_targets() {
+        let targets = [
+            ("tf_efficientnet_b0", 224, 51, 13.85e6),
+            ("tf_efficientnetv2_s", 384, 123, 77.2e6),
+        ];
+        for (model, res, max_dispatches, max_bytes) in targets {
+            let arch = variants::resolve(model, None).unwrap();
+            let plan = |n| {
+                let g = kernels::lower(&arch, n, res, res).unwrap();
+                let g = kernels::fuse(g, &Tuning::default(), Choice::Family(Family::Gpu), false);
+                let bytes: u64 = costs(&g, Precision::F16).iter().map(|c| c.1).sum();
+                (g.ops.len(), bytes as f64)
+            };
+            let ((dispatches, one), (_, two)) = (plan(1), plan(2));
+            let per_image = two - one;
+            eprintln!("{model} {res}: {dispatches} dispatches, {per_image:.0} bytes per image");
+            assert!(dispatches <= max_dispatches, "{model}: {dispatches}");
+            assert!(per_image <= max_bytes, "{model}: {per_image} bytes");
+        }
+    }
 }

@@ -6,12 +6,14 @@
 //! its grids for, with its sums by subgroup operations and through workgroup memory where
 //! the adapter has subgroups; on adapters with native f16, the GPU family in f16 storage
 //! with f16 arithmetic and with f32 (`Tuning::gpu_f16_math`); the GPU family with MBConv
-//! expansions fused into their depthwise convs and apart (`Tuning::gpu_fused_blocks`); last,
+//! expansions fused into their depthwise convs and apart (`Tuning::gpu_fused_blocks`), and
+//! with fused-MBConv convs fused into their projections and apart
+//! (`Tuning::gpu_fused_convs`); last,
 //! every kernel variant of
 //! `kernels::candidates` against its family's main kernel (`Tuning::variants`), so a new
 //! variant is timed and checked by adding its entry there.
 
-use super::cases::{fused_tuning_set, gpu_tuning_set, tuning_set};
+use super::cases::{fused_conv_tuning_set, fused_tuning_set, gpu_tuning_set, tuning_set};
 use crate::gpu::tuning::GPU_UNIT_CANDIDATES;
 use crate::gpu::{Gpu, GpuWeights, Precision, Tuning};
 use crate::kernels::candidates::{self, CANDIDATES, Choice};
@@ -111,18 +113,43 @@ pub fn tune(gpu: &Gpu, runs: usize) -> Result<(Tuning, Vec<Candidate>)> {
         best.gpu_f16_math = winner.is_some_and(|c| c.tuning.gpu_f16_math);
         results.extend(f16_runs);
     }
-    let fused_runs = [true, false].map(|gpu_fused_blocks| Tuning {
+    let blocks = |t: Tuning, gpu_fused_blocks| Tuning {
         gpu_fused_blocks,
-        ..best
-    });
-    let fused_runs = fused_runs.into_iter().map(family(Family::Gpu)).collect();
-    let fused_runs = sweep(gpu, runs, (Precision::F32, &fused_tuning_set()), fused_runs)?;
-    let winner = (fused_runs.iter().filter(|c| c.correct)).min_by(|a, b| a.ms.total_cmp(&b.ms));
-    best.gpu_fused_blocks = winner.is_none_or(|c| c.tuning.gpu_fused_blocks);
-    results.extend(fused_runs);
+        ..t
+    };
+    best = fused_or_apart(gpu, runs, (best, blocks), &fused_tuning_set(), &mut results)?;
+    let convs = |t: Tuning, gpu_fused_convs| Tuning {
+        gpu_fused_convs,
+        ..t
+    };
+    best = fused_or_apart(
+        gpu,
+        runs,
+        (best, convs),
+        &fused_conv_tuning_set(),
+        &mut results,
+    )?;
     let (best, variant_runs) = pick_variants(gpu, runs, best)?;
     results.extend(variant_runs);
     Ok((best, results))
+}
+
+/// `best` with one fusion (`fused(t, true)`) or without it, whichever ran `cases` faster
+/// in the GPU family and correct (fused where neither was); the timings go to `results`.
+fn fused_or_apart(
+    gpu: &Gpu,
+    runs: usize,
+    (best, fused): (Tuning, fn(Tuning, bool) -> Tuning),
+    cases: &[Case],
+    results: &mut Vec<Candidate>,
+) -> Result<Tuning> {
+    let both = [true, false].map(|on| (fused(best, on), Choice::Family(Family::Gpu)));
+    let timed = sweep(gpu, runs, (Precision::F32, cases), both.to_vec())?;
+    let winner = (timed.iter().filter(|c| c.correct)).min_by(|a, b| a.ms.total_cmp(&b.ms));
+    // Which of the two a candidate is: the one whose tuning the fused one's equals.
+    let on = winner.is_none_or(|c| c.tuning == fused(best, true));
+    results.extend(timed);
+    Ok(fused(best, on))
 }
 
 /// Times each kernel variant of `candidates::CANDIDATES` against its family's main kernel

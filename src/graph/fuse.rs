@@ -1,39 +1,96 @@
-//! Fusing ops whose kernels can run them as one dispatch: a conv (an MBConv block's 1×1
+//! Fusing ops whose kernels can run them as one dispatch, so the tensor between them, the
+//! widest of an MBConv block, is never written or read back: a conv (an MBConv block's 1×1
 //! expansion, or the stem before a block without one) into the depthwise conv that reads it
-//! (`Op::ExpandDepthwise`), so the tensor between them, the widest of an MBConv block, is
-//! never written or read back. The graph stays device-agnostic: the caller says which pairs
-//! its kernels take.
+//! (`Op::ExpandDepthwise`), and a fused-MBConv block's k×k conv into the 1×1 projection
+//! that reads it (`Op::ConvProject`). The graph stays device-agnostic: the caller says which
+//! pairs its kernels take.
 
-use super::ops::{ExpandDepthwiseOp, Expansion, Graph, Op};
+use super::ops::{ConvProjectOp, ExpandDepthwiseOp, Expansion, Graph, Op, TensorId};
 use super::plan::uses;
 
 /// `g` with each conv (a 1×1 or a dense k×k conv, without gate or residual) whose output
 /// only the depthwise op right after it reads fused into that op, where `takes` accepts the
 /// pair. With `keep_stages`, a stage output (the stem's) is kept: it is read back.
 pub(crate) fn expand_depthwise(
-    mut g: Graph,
+    g: Graph,
     keep_stages: bool,
     takes: impl Fn(&Graph, &ExpandDepthwiseOp) -> bool,
 ) -> Graph {
-    let mut ops = Vec::with_capacity(g.ops.len());
-    let mut i = 0;
-    while i < g.ops.len() {
-        let expand = match &g.ops[i] {
+    let pair = |first: &Op, second: &Op| {
+        let expand = match first {
             Op::Pointwise(p) if p.gate.is_none() && p.residual.is_none() => {
-                Some(Expansion::Pointwise(*p))
+                Expansion::Pointwise(*p)
             }
-            Op::Conv(c) if c.residual.is_none() => Some(Expansion::Conv(*c)),
-            _ => None,
+            Op::Conv(c) if c.residual.is_none() => Expansion::Conv(*c),
+            _ => return None,
         };
-        let pair = match (expand, g.ops.get(i + 1)) {
-            (Some(expand), Some(Op::Depthwise(d))) => Some(ExpandDepthwiseOp {
+        match second {
+            Op::Depthwise(d) => Some(ExpandDepthwiseOp {
                 expand,
                 depthwise: *d,
             }),
             _ => None,
-        };
-        if let Some(f) = pair.filter(|f| fusable(&g, f, keep_stages) && takes(&g, f)) {
-            ops.push(Op::ExpandDepthwise(f));
+        }
+    };
+    fuse_pairs(
+        g,
+        keep_stages,
+        pair,
+        |f| f.expand.output(),
+        takes,
+        Op::ExpandDepthwise,
+    )
+}
+
+/// `g` with each dense conv (without residual) whose output only the 1×1 conv right after it
+/// reads, without an SE gate, fused into it, where `takes` accepts the pair.
+pub(crate) fn conv_project(
+    g: Graph,
+    keep_stages: bool,
+    takes: impl Fn(&Graph, &ConvProjectOp) -> bool,
+) -> Graph {
+    let pair = |first: &Op, second: &Op| match (first, second) {
+        (Op::Conv(conv), Op::Pointwise(project))
+            if conv.residual.is_none() && project.gate.is_none() =>
+        {
+            Some(ConvProjectOp {
+                conv: *conv,
+                project: *project,
+            })
+        }
+        _ => None,
+    };
+    fuse_pairs(
+        g,
+        keep_stages,
+        pair,
+        |f| f.conv.output,
+        takes,
+        Op::ConvProject,
+    )
+}
+
+/// `g` with each pair of consecutive ops that `pair` makes a fused op `F` of (the tensor
+/// between them `mid`) replaced by that op, where nothing else reads `mid` and `takes`
+/// accepts it.
+fn fuse_pairs<F: Copy>(
+    mut g: Graph,
+    keep_stages: bool,
+    pair: impl Fn(&Op, &Op) -> Option<F>,
+    mid: impl Fn(&F) -> TensorId,
+    takes: impl Fn(&Graph, &F) -> bool,
+    op: impl Fn(F) -> Op,
+) -> Graph {
+    let mut ops = Vec::with_capacity(g.ops.len());
+    let mut i = 0;
+    while i < g.ops.len() {
+        let fused = (g.ops.get(i + 1)).and_then(|second| {
+            let f = pair(&g.ops[i], second)?;
+            let only_reader = fusable(&g, mid(&f), second, keep_stages);
+            (only_reader && takes(&g, &f)).then(|| op(f))
+        });
+        if let Some(f) = fused {
+            ops.push(f);
             i += 2;
         } else {
             ops.push(g.ops[i].clone());
@@ -49,21 +106,26 @@ pub(crate) fn split(mut g: Graph) -> Graph {
     g.ops = (g.ops.into_iter())
         .flat_map(|op| match op {
             Op::ExpandDepthwise(f) => vec![f.expand.op(), Op::Depthwise(f.depthwise)],
+            Op::ConvProject(f) => vec![Op::Conv(f.conv), Op::Pointwise(f.project)],
             op => vec![op],
         })
         .collect();
     g
 }
 
-/// Whether the conv's output is the depthwise op's input and read by nothing else (no other
-/// op, no stage output kept, not the graph's output).
-fn fusable(g: &Graph, f: &ExpandDepthwiseOp, keep_stages: bool) -> bool {
-    let (mid, d) = (f.expand.output(), f.depthwise);
+/// Whether `mid` is the input of `reader` and read by nothing else (no other op, no stage
+/// output kept, not the graph's output).
+fn fusable(g: &Graph, mid: TensorId, reader: &Op, keep_stages: bool) -> bool {
     let read_elsewhere = (g.ops.iter())
-        .filter(|op| !matches!(op, Op::Depthwise(o) if *o == d))
+        .filter(|op| *op != reader)
         .any(|op| uses(op).0.contains(&mid));
     let kept = (keep_stages && g.stages.iter().any(|s| s.tensor == mid)) || g.logits == mid;
-    d.input == mid && !read_elsewhere && !kept
+    let input = match reader {
+        Op::Depthwise(d) => d.input,
+        Op::Pointwise(p) => p.input,
+        _ => return false,
+    };
+    input == mid && !read_elsewhere && !kept
 }
 
 #[cfg(test)]
@@ -92,6 +154,25 @@ mod tests {
         assert_eq!((count(&fused), g.ops.len() - fused.ops.len()), (16, 16));
         assert_eq!((fused.logits, &fused.stages), (g.logits, &g.stages));
         assert_eq!(expand_depthwise(g.clone(), false, |_, _| false), g);
+        assert_eq!(super::split(fused), g);
+    }
+
+    /// V2-S at 384: its 8 fused-MBConv blocks that expand (stages 1 and 2) fuse their 3×3
+    /// conv into their projection; stage 0's convs (no projection) and the stem stay; the
+    /// graph keeps its outputs, and splitting gives it back.
+    #[test]
+    fn v2s_fuses_each_expanding_conv_into_its_projection() {
+        let arch = variants::resolve("tf_efficientnetv2_s", None).unwrap();
+        let g = lower_with(&arch, (1, 384, 384), |_, _, _| 8).unwrap();
+        let fused = super::conv_project(g.clone(), true, |_, _| true);
+        let count = |g: &Graph| {
+            (g.ops.iter())
+                .filter(|o| matches!(o, Op::ConvProject(_)))
+                .count()
+        };
+        assert_eq!((count(&fused), g.ops.len() - fused.ops.len()), (8, 8));
+        assert_eq!((fused.logits, &fused.stages), (g.logits, &g.stages));
+        assert_eq!(super::conv_project(g.clone(), true, |_, _| false), g);
         assert_eq!(super::split(fused), g);
     }
 }

@@ -54,6 +54,7 @@ pub enum Op {
     Pointwise(PointwiseOp),
     PoolClassify(PoolClassifyOp),
     ExpandDepthwise(ExpandDepthwiseOp),
+    ConvProject(ConvProjectOp),
 }
 
 /// Dense k×k conv + folded BN + activation (+ residual after the activation).
@@ -112,6 +113,16 @@ pub struct PointwiseOp {
 pub struct ExpandDepthwiseOp {
     pub expand: Expansion,
     pub depthwise: DepthwiseOp,
+}
+
+/// A dense k×k conv and the 1×1 projection that alone reads it, as one op (`graph::fuse`):
+/// EfficientNetV2's fused-MBConv block (the conv expands, the projection narrows). The
+/// expanded tensor in between (`conv`'s output, `project.input`) is never stored; the
+/// projection has no SE gate (those blocks have none) and may add a residual.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ConvProjectOp {
+    pub conv: ConvOp,
+    pub project: PointwiseOp,
 }
 
 /// The conv an `ExpandDepthwiseOp` computes on the fly: without a gate or a residual.

@@ -23,6 +23,10 @@ pub(crate) fn uses(op: &Op) -> (Vec<TensorId>, Vec<TensorId>) {
                 once(d.output).chain(d.se_sums).collect(),
             )
         }
+        Op::ConvProject(f) => (
+            once(f.conv.input).chain(f.project.residual).collect(),
+            vec![f.project.output],
+        ),
     }
 }
 

@@ -6,7 +6,9 @@ use crate::gpu::pipelines::{Arithmetic, Storage};
 use crate::gpu::{Gpu, GpuWeights, Precision, Tuning};
 use crate::graph::Op;
 use crate::kernels::candidates::{self, Choice};
-use crate::kernels::ops::{classifier, conv, depthwise, expand_depthwise, pointwise, se};
+use crate::kernels::ops::{
+    classifier, conv, conv_project, depthwise, expand_depthwise, pointwise, se,
+};
 use crate::kernels::{Case, Family, Kernel, OpKind};
 use crate::model::rule::rule_input;
 use crate::reference;
@@ -282,6 +284,10 @@ fn params_structs_match_their_wgsl_layout() {
             OpKind::ExpandDepthwise => (
                 expand_depthwise::ExpandDepthwiseParams::FIELDS,
                 size_of::<expand_depthwise::ExpandDepthwiseParams>(),
+            ),
+            OpKind::ConvProject => (
+                conv_project::ConvProjectParams::FIELDS,
+                size_of::<conv_project::ConvProjectParams>(),
             ),
         };
         let m = module(kernel);

@@ -10,14 +10,15 @@
 //! [`check`] is the harness (and the no-GPU checks that each kernel's parameter block and
 //! override constants agree with its WGSL, over every case of `bench::cases`); [`cpu`] runs
 //! it on each op's real-shape cases in the CPU family. One module per GPU-family kernel
-//! holds that family's odd shapes (the fused expansion + depthwise kernel's in
-//! [`gpu_expand_depthwise`]); [`whole_words`] runs them in f16 packed in u32 words,
+//! holds that family's odd shapes (the fused kernels' in [`gpu_expand_depthwise`] and
+//! [`gpu_conv_project`]); [`whole_words`] runs them in f16 packed in u32 words,
 //! and [`reduce`] checks the sums across lanes they share.
 
 pub(crate) mod check;
 mod cpu;
 mod gpu_classifier;
 mod gpu_conv;
+mod gpu_conv_project;
 mod gpu_depthwise;
 mod gpu_expand_depthwise;
 mod gpu_pointwise;

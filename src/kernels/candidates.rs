@@ -77,6 +77,11 @@ pub(crate) const CANDIDATES: &[Candidate] = &[
         gpu_main,
     ),
     entry(
+        Kernel::gpu(OpKind::ConvProject),
+        gpu::conv_project::WGSL,
+        gpu_main,
+    ),
+    entry(
         Kernel::gpu(OpKind::Classifier),
         gpu::classifier::WGSL,
         gpu_main,

@@ -3,7 +3,7 @@
 //! and grid. Nothing here touches the GPU.
 
 use super::Family;
-use super::ops::{classifier, conv, depthwise, expand_depthwise, pointwise, se};
+use super::ops::{classifier, conv, conv_project, depthwise, expand_depthwise, pointwise, se};
 use crate::graph::ops::TensorId;
 
 /// The ops kernels compute, each with one parameter block shared by every family.
@@ -16,6 +16,8 @@ pub(crate) enum OpKind {
     Classifier,
     /// A 1×1 expansion and the depthwise conv after it (`graph::fuse`), GPU family only.
     ExpandDepthwise,
+    /// A k×k conv and the 1×1 projection after it (`graph::fuse`), GPU family only.
+    ConvProject,
 }
 
 impl OpKind {
@@ -29,16 +31,18 @@ impl OpKind {
             Op::Pointwise(_) => OpKind::Pointwise,
             Op::PoolClassify(_) => OpKind::Classifier,
             Op::ExpandDepthwise(_) => OpKind::ExpandDepthwise,
+            Op::ConvProject(_) => OpKind::ConvProject,
         }
     }
 
-    pub(crate) const ALL: [OpKind; 6] = [
+    pub(crate) const ALL: [OpKind; 7] = [
         OpKind::Conv,
         OpKind::Depthwise,
         OpKind::SeExcite,
         OpKind::Pointwise,
         OpKind::Classifier,
         OpKind::ExpandDepthwise,
+        OpKind::ConvProject,
     ];
 
     /// Its name in tuning caches and reports.
@@ -50,6 +54,7 @@ impl OpKind {
             OpKind::Pointwise => "pointwise",
             OpKind::Classifier => "classifier",
             OpKind::ExpandDepthwise => "expand_depthwise",
+            OpKind::ConvProject => "conv_project",
         }
     }
 
@@ -67,6 +72,7 @@ impl OpKind {
             OpKind::Pointwise => pointwise::PointwiseParams::WGSL,
             OpKind::Classifier => classifier::ClassifierParams::WGSL,
             OpKind::ExpandDepthwise => expand_depthwise::ExpandDepthwiseParams::WGSL,
+            OpKind::ConvProject => conv_project::ConvProjectParams::WGSL,
         }
     }
 }
@@ -144,6 +150,7 @@ pub(crate) enum Params {
     Pointwise(pointwise::PointwiseParams),
     Classifier(classifier::ClassifierParams),
     ExpandDepthwise(expand_depthwise::ExpandDepthwiseParams),
+    ConvProject(conv_project::ConvProjectParams),
 }
 
 impl Params {
@@ -156,6 +163,7 @@ impl Params {
             Params::Pointwise(_) => OpKind::Pointwise,
             Params::Classifier(_) => OpKind::Classifier,
             Params::ExpandDepthwise(_) => OpKind::ExpandDepthwise,
+            Params::ConvProject(_) => OpKind::ConvProject,
         }
     }
 
@@ -168,6 +176,7 @@ impl Params {
             Params::Pointwise(p) => bytemuck::bytes_of(p),
             Params::Classifier(p) => bytemuck::bytes_of(p),
             Params::ExpandDepthwise(p) => bytemuck::bytes_of(p),
+            Params::ConvProject(p) => bytemuck::bytes_of(p),
         }
     }
 }
@@ -189,6 +198,9 @@ pub(crate) enum Aux {
     Tensor(TensorId),
     /// A scratch buffer of at least this many values (the classifier's pooled features).
     Scratch(usize),
+    /// A kernel's second weights: the conv's, in the fused conv + projection kernel, whose
+    /// projection has no gate.
+    Weights(WeightRef),
 }
 
 /// One dispatch, described without touching the GPU.

@@ -86,28 +86,38 @@ pub(crate) fn describe(g: &Graph, op: &Op, tuning: &Tuning, family: Family) -> D
         .expect("the CPU family's main kernel takes every unfused op, and only GPU-family graphs are fused")
 }
 
-/// `g` as `choice` runs it: for the GPU family (where `Tuning::gpu_fused_blocks`, or where
-/// `choice` names the fused kernel), each
-/// expansion (and the stem, unless `keep_stages` asks for its output) fused into the
-/// depthwise conv after it wherever a GPU-family kernel takes the pair (`graph::fuse`); for
-/// other families, fused ops split apart.
+/// `g` as `choice` runs it: for the GPU family, each expansion (and the stem, unless
+/// `keep_stages` asks for its output) fused into the depthwise conv after it
+/// (`Tuning::gpu_fused_blocks`), and each fused-MBConv conv into its projection
+/// (`Tuning::gpu_fused_convs`), or the pairs of a fused kernel `choice` names, wherever a
+/// GPU-family kernel takes the pair (`graph::fuse`); for other families, fused ops split
+/// apart.
 pub(crate) fn fuse(
     g: Graph,
     tuning: &Tuning,
     choice: candidates::Choice,
     keep_stages: bool,
 ) -> Graph {
-    let g = crate::graph::fuse::split(g);
-    // A fused kernel chosen by name (to check or time it) fuses whatever the tuning says.
-    let chosen = matches!(choice, candidates::Choice::Kernel(k) if k.op == OpKind::ExpandDepthwise);
-    if choice.family() != Family::Gpu || !(tuning.gpu_fused_blocks || chosen) {
+    use crate::graph::fuse::{conv_project, expand_depthwise, split};
+    let g = split(g);
+    if choice.family() != Family::Gpu {
         return g;
     }
-    crate::graph::fuse::expand_depthwise(g, keep_stages, |g, pair| {
-        let op = Op::ExpandDepthwise(*pair);
-        (candidates::tried(OpKind::ExpandDepthwise, Family::Gpu, tuning))
+    // A fused kernel chosen by name (to check or time it) fuses whatever the tuning says.
+    let fuses =
+        |kind, tuned| tuned || matches!(choice, candidates::Choice::Kernel(k) if k.op == kind);
+    let takes = |g: &Graph, op: Op| {
+        (candidates::tried(OpKind::of(&op), Family::Gpu, tuning))
             .any(|c| candidates::describe_with(c, g, &op, tuning).is_some())
-    })
+    };
+    let g = match fuses(OpKind::ExpandDepthwise, tuning.gpu_fused_blocks) {
+        true => expand_depthwise(g, keep_stages, |g, f| takes(g, Op::ExpandDepthwise(*f))),
+        false => g,
+    };
+    match fuses(OpKind::ConvProject, tuning.gpu_fused_convs) {
+        true => conv_project(g, keep_stages, |g, f| takes(g, Op::ConvProject(*f))),
+        false => g,
+    }
 }
 
 /// Lowers `arch` for a batch of `n` images of `h`×`w` (`graph::lower_with`), its SE sums
@@ -134,6 +144,7 @@ pub fn cost(g: &Graph, op: &Op) -> (u64, u64) {
         Op::Pointwise(op) => pointwise::cost(g, op),
         Op::PoolClassify(op) => classifier::cost(g, op),
         Op::ExpandDepthwise(op) => ops::expand_depthwise::cost(g, op),
+        Op::ConvProject(op) => ops::conv_project::cost(g, op),
     }
 }
 

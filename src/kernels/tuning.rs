@@ -42,6 +42,12 @@ pub struct Tuning {
     /// planes compute their halo twice; `effnet tune` times both.
     #[serde(default = "yes")]
     pub gpu_fused_blocks: bool,
+    /// Whether GPU-family sessions fuse each fused-MBConv block's k×k conv into its 1×1
+    /// projection (`kernels::fuse`, EfficientNetV2): the expanded tensor never goes to
+    /// memory, but the conv is computed value by value as the GEMM stages it, without the
+    /// conv kernel's tiling; `effnet tune` times both.
+    #[serde(default = "yes")]
+    pub gpu_fused_convs: bool,
     /// The kernel variant of each op `effnet tune` found faster than its family's main
     /// kernel on this adapter (none picked: the main kernels).
     #[serde(default)]
@@ -69,6 +75,7 @@ impl Default for Tuning {
             gpu_subgroup_sums: true,
             gpu_f16_math: true,
             gpu_fused_blocks: true,
+            gpu_fused_convs: true,
             variants: Variants::default(),
         }
     }
@@ -92,6 +99,7 @@ impl Tuning {
             gpu_subgroup_sums: true,
             gpu_f16_math: false,
             gpu_fused_blocks: true,
+            gpu_fused_convs: true,
             variants: Variants::default(),
         };
         if cpu.fits(subgroup_lanes) {

@@ -101,6 +101,7 @@ impl<'a> BindContext<'a> {
         let aux = match d.aux {
             Aux::Tensor(t) => self.slot(t),
             Aux::Scratch(_) => &self.scratch,
+            Aux::Weights(w) => self.weights_of(w),
             Aux::None => &self.dummy_rw,
         };
         // Whole 16-byte units: the shader's struct may be shorter, never longer.

@@ -110,10 +110,12 @@ pub fn tune(a: TuneArgs, gpu: &crate::GpuArgs) -> Result<ExitCode> {
                         (_, true) => "f16 arithmetic",
                         (_, false) => "f16 storage",
                     };
-                    let fused = if t.gpu_fused_blocks { "fused" } else { "apart" };
+                    let fused = |on| if on { "fused" } else { "apart" };
                     format!(
-                        "gpu family, grids for {:>3} units, {sums:>9} sums, {storage}, blocks {fused}",
-                        t.gpu_units
+                        "gpu family, grids for {:>3} units, {sums:>9} sums, {storage}, blocks {}, convs {}",
+                        t.gpu_units,
+                        fused(t.gpu_fused_blocks),
+                        fused(t.gpu_fused_convs)
                     )
                 }
                 (None, _) => format!("pointwise_co {:>2}, weights {weights:>8}", t.pointwise_co),

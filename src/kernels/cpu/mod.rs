@@ -25,6 +25,6 @@ pub(crate) fn describe(g: &Graph, op: &Op, pointwise_co: u32) -> Option<Dispatch
         Op::SeExcite(op) => se::describe(g, op),
         Op::Pointwise(op) => pointwise::describe(g, op, pointwise_co),
         Op::PoolClassify(op) => classifier::describe(g, op),
-        Op::ExpandDepthwise(_) => return None,
+        Op::ExpandDepthwise(_) | Op::ConvProject(_) => return None,
     })
 }

@@ -10,6 +10,7 @@ use crate::graph::{Graph, Op};
 
 pub(crate) mod classifier;
 pub(crate) mod conv;
+pub(crate) mod conv_project;
 pub(crate) mod depthwise;
 pub(crate) mod expand_depthwise;
 pub(crate) mod pointwise;
@@ -52,5 +53,6 @@ pub(crate) fn describe(g: &Graph, op: &Op, units: usize) -> Option<DispatchDesc>
         Op::Pointwise(op) => pointwise::describe(g, op, units),
         Op::PoolClassify(op) => classifier::describe(g, op, units),
         Op::ExpandDepthwise(op) => expand_depthwise::describe(g, op, units),
+        Op::ConvProject(op) => conv_project::describe(g, op, units),
     }
 }

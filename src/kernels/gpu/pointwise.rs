@@ -7,7 +7,10 @@ use crate::graph::Graph;
 use crate::graph::ops::PointwiseOp;
 use crate::kernels::{DispatchDesc, act_code, u};
 
-pub(crate) const WGSL: &str = include_str!("../../../shaders/gpu/pointwise.wgsl");
+pub(crate) const WGSL: &str = concat!(
+    include_str!("../../../shaders/gpu/pointwise.wgsl"),
+    include_str!("../../../shaders/gpu/pw_load.wgsl"),
+);
 
 /// Input channels per staged slice and group of lanes (`KS / SK`): 16 multiply-add steps
 /// per barrier, and at most 4 vec4 loads per lane per slice for every tile below.
@@ -66,12 +69,20 @@ impl Tile {
 /// y (and z past 65535) = column tiles.
 pub(crate) fn describe(g: &Graph, op: &PointwiseOp, units: usize) -> Option<DispatchDesc> {
     // The op's dispatch has the parameters, aux and residual; the tiling is ours.
-    let mut d = crate::kernels::ops::pointwise::dispatch(g, op);
+    let d = crate::kernels::ops::pointwise::dispatch(g, op);
+    let o = g.shapes[op.output];
+    let aligned = (o.h * o.w).is_multiple_of(4);
+    let t = tile(o.c, o.n * o.h * o.w, aligned, units);
+    Some(tiled(d, g, op, t))
+}
+
+/// `d`, the dispatch of the GEMM `op` (or of a kernel sharing the shader, whose input it
+/// computes), with tile `t`'s constants and grid.
+pub(crate) fn tiled(mut d: DispatchDesc, g: &Graph, op: &PointwiseOp, t: Tile) -> DispatchDesc {
     let o = g.shapes[op.output];
     let hw = o.h * o.w;
     let aligned = hw.is_multiple_of(4);
     let columns = o.n * hw;
-    let t = tile(o.c, columns, aligned, units);
     d.constants = vec![
         ("ACT", act_code(op.act)),
         ("ALIGNED", aligned as u32),
@@ -87,7 +98,24 @@ pub(crate) fn describe(g: &Graph, op: &PointwiseOp, units: usize) -> Option<Disp
     let column_tiles = columns.div_ceil(step(t.tn, aligned));
     let z = column_tiles.div_ceil(MAX_GROUPS);
     d.workgroups = [u(o.c.div_ceil(t.tm)), u(column_tiles.div_ceil(z)), u(z)];
-    Some(d)
+    d
+}
+
+/// The tile for a GEMM of at most 64 output channels whose input values are costly to
+/// stage (computed, not loaded: `gpu::conv_project`), so that one workgroup holds every
+/// output channel and stages each input value once: 64 channels × the widest column
+/// tile that still makes workgroups for `units` compute units, else the narrowest.
+pub(crate) fn one_channel_tile(columns: usize, aligned: bool, units: usize) -> Tile {
+    let widths = [64, 32, 16];
+    let tn = (widths.into_iter())
+        .find(|&tn| columns.div_ceil(step(tn, aligned)) >= WORKGROUPS_PER_UNIT * units)
+        .unwrap_or(16);
+    Tile {
+        tm: 64,
+        tn,
+        rm: 4,
+        sk: 1,
+    }
 }
 
 /// Columns one tile starts after the previous: odd planes overlap 4 columns, so a tile
@@ -160,6 +188,27 @@ pub(crate) mod tests {
                 assert!(vec4s % lanes == 0 && vec4s / lanes <= 4, "{t:?}");
             }
         }
+    }
+
+    /// The fused conv + projection's tiles (`one_channel_tile`) are tiles of the list above
+    /// (which fit the limits), narrowing until a shape makes workgroups for its units.
+    #[test]
+    fn one_channel_tiles_are_checked_tiles() {
+        let t = |tn| Tile {
+            tm: 64,
+            tn,
+            rm: 4,
+            sk: 1,
+        };
+        for (columns, aligned) in [(1, false), (49, false), (9216, true), (36 * 36, true)] {
+            for units in [1, 2, DEFAULT_UNITS] {
+                let tile = one_channel_tile(columns, aligned, units);
+                assert!(all_tiles().contains(&tile), "{tile:?}");
+            }
+        }
+        assert_eq!(one_channel_tile(9216, true, 2), t(64));
+        assert_eq!(one_channel_tile(9216, true, DEFAULT_UNITS), t(32));
+        assert_eq!(one_channel_tile(2304, true, DEFAULT_UNITS), t(16));
     }
 
     /// Batch 1 on a 7×7 plane still makes workgroups for a big GPU, while a 2-core CPU

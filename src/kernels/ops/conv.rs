@@ -58,7 +58,10 @@ pub(crate) fn cost(g: &Graph, op: &ConvOp) -> (u64, u64) {
     let len = |t: usize| g.shapes[t].len() as u64;
     let weights = (o.c * i.c * k * k) as u64;
     let macs = o.len() as u64 * (i.c * k * k) as u64;
-    let bytes = (i.len() + o.len()) as u64 + weights + op.residual.map_or(0, len);
+    // A residual that is the input (EfficientNetV2's stage-0 blocks) is read again from
+    // cache where the conv has just read it: only the first read is compulsory.
+    let residual = op.residual.filter(|&r| r != op.input).map_or(0, len);
+    let bytes = (i.len() + o.len()) as u64 + weights + residual;
     (2 * macs, 4 * bytes)
 }
 /// A `cin` → `cout` k×k conv on `h`×`h` inputs.

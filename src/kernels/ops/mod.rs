@@ -6,6 +6,7 @@
 
 pub(crate) mod classifier;
 pub(crate) mod conv;
+pub(crate) mod conv_project;
 pub(crate) mod depthwise;
 pub(crate) mod expand_depthwise;
 pub(crate) mod pointwise;
