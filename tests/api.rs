@@ -66,6 +66,40 @@ fn every_input_and_output_path_gives_the_same_logits() {
     assert!(asynchronous == host && from_gpu == host && on_gpu == host);
 }
 
+/// A session records each pass's commands while the GPU runs the one before: back-to-back
+/// runs of different inputs, from the host and from the app's GPU buffer, each give that
+/// input's own logits, the ones a fresh session gives.
+#[test]
+fn back_to_back_runs_each_see_their_own_input() {
+    let Some(gpu) = common::gpu() else { return };
+    let engine = Engine::from_device(gpu.device, gpu.queue, gpu.info);
+    let wave = |phase: f32| -> Vec<f32> {
+        (0..2 * 3 * 32 * 32)
+            .map(|i| (i as f32 * 0.37 + phase).sin())
+            .collect()
+    };
+    let (a, b) = (wave(0.0), wave(1.0));
+    let fresh_b = small_lite0_session(&engine).run(&b).unwrap().logits;
+    let mut s = small_lite0_session(&engine);
+    let first_a = s.run(&a).unwrap().logits;
+    assert_ne!(first_a, fresh_b, "the inputs give different logits");
+    assert_eq!(s.run(&b).unwrap().logits, fresh_b, "b after a");
+    assert_eq!(s.run(&a).unwrap().logits, first_a, "a after b");
+    let dev = &engine.gpu().device;
+    let buffer_b = dev.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some("app input b"),
+        contents: bytemuck::cast_slice(&b),
+        usage: wgpu::BufferUsages::COPY_SRC,
+    });
+    let logits = s.run_on_gpu(&buffer_b).unwrap().clone();
+    assert_eq!(
+        read(dev, &engine.gpu().queue, &logits),
+        fresh_b,
+        "b from a buffer"
+    );
+    assert_eq!(s.run(&a).unwrap().logits, first_a, "a from the host after");
+}
+
 #[test]
 fn images_of_any_size_run_through_the_models_preprocessing() {
     let Some(gpu) = common::gpu() else { return };

@@ -52,6 +52,10 @@ pub struct BenchReport {
     pub p90_ms: f64,
     pub min_ms: f64,
     pub images_per_s: f64,
+    /// The host's share of that latency, median: the input copy and the submit. The pass's
+    /// dispatches were recorded while the GPU ran the pass before (`host_encode_submit_ms`,
+    /// measured apart, is that recording: off the critical path of back-to-back passes).
+    pub host_submit_ms: f64,
     /// Latency end to end: host upload of the input (converted to the storage precision on
     /// the CPU), the pass, and the readback of the logits (`Session::run`).
     pub with_transfers_median_ms: f64,
@@ -100,7 +104,7 @@ pub fn bench(model: &LoadedModel, o: BenchOptions) -> Result<(BenchReport, Vec<T
     let opts = SessionOptions::new(o.batch, o.height, o.width);
     let mut session = model.session(opts)?;
     let input = rule_input(&[o.batch, 3, o.height, o.width]);
-    let resident = resident_latencies(model, &mut session, &input, o)?;
+    let (resident, host_submit_ms) = resident_latencies(model, &mut session, &input, o)?;
     let transfers = timed(o, || session.run(&input).map(drop))?;
     let graph = session.graph().clone();
     let costs = cost::costs(&graph, model.precision());
@@ -116,6 +120,7 @@ pub fn bench(model: &LoadedModel, o: BenchOptions) -> Result<(BenchReport, Vec<T
         p90_ms: percentile(&resident, 0.9),
         min_ms: resident[0],
         images_per_s: o.batch as f64 / (percentile(&resident, 0.5) / 1e3),
+        host_submit_ms,
         with_transfers_median_ms: percentile(&transfers, 0.5),
         with_transfers_p90_ms: percentile(&transfers, 0.9),
         with_transfers_images_per_s: o.batch as f64 / (percentile(&transfers, 0.5) / 1e3),
@@ -146,13 +151,14 @@ pub fn bench(model: &LoadedModel, o: BenchOptions) -> Result<(BenchReport, Vec<T
 
 /// Wall-clock milliseconds of forward passes on input uploaded once to a GPU buffer: each
 /// submits the pass (a GPU copy of the input, the dispatches) and waits for the GPU to finish,
-/// reading nothing back. The GPU is idle when each timing starts.
+/// reading nothing back. The GPU is idle when each timing starts. Also the median host time
+/// of a submit (`Session::last_submit_ms`).
 fn resident_latencies(
     model: &LoadedModel,
     session: &mut Session,
     input: &[f32],
     o: BenchOptions,
-) -> Result<Vec<f64>> {
+) -> Result<(Vec<f64>, f64)> {
     let device = model.gpu().device.clone();
     let contents = crate::gpu::weights::encode(input, model.precision());
     let buffer = crate::gpu::create_buffer_init(
@@ -169,10 +175,15 @@ fn resident_latencies(
             .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))
     };
     wait()?;
-    timed(o, || {
+    let mut submits = vec![];
+    let times = timed(o, || {
         session.run_on_gpu(&buffer)?;
+        submits.push(session.last_submit_ms());
         wait()
-    })
+    })?;
+    let mut submits = submits.split_off(o.warmup.min(submits.len()));
+    submits.sort_by(f64::total_cmp);
+    Ok((times, percentile(&submits, 0.5)))
 }
 
 /// Wall-clock milliseconds of `iters` calls of `pass` after `warmup` untimed ones, sorted.

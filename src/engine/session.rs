@@ -372,6 +372,12 @@ impl Session {
     }
 
     /// Compute dispatches per run.
+    /// Host milliseconds of the last run's critical path: its input put in place and its
+    /// pass submitted (`runtime::Executor::last_submit_ms`).
+    pub(crate) fn last_submit_ms(&self) -> f64 {
+        self.inner.last_submit_ms()
+    }
+
     pub(crate) fn dispatch_count(&self) -> usize {
         self.inner.dispatch_count()
     }

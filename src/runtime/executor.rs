@@ -16,6 +16,9 @@ use crate::kernels::{DispatchDesc, Family};
 use crate::{Error, Result};
 
 mod asynchronous;
+mod record;
+
+use record::Recorded;
 
 struct Dispatch {
     pipeline: wgpu::ComputePipeline,
@@ -45,6 +48,11 @@ pub struct Executor {
     precision: Precision,
     /// Byte size of each tensor on the GPU.
     sizes: Vec<u64>,
+    /// The next pass's commands, recorded while the GPU runs the last one (`record.rs`).
+    recorded: Recorded,
+    /// Host nanoseconds of the last submit's critical path (input in place, submit), as f64
+    /// bits.
+    last_submit_ns: std::sync::atomic::AtomicU64,
 }
 
 /// Where a forward pass takes its input from.
@@ -126,6 +134,8 @@ impl Executor {
             pipeline_count,
             precision,
             sizes,
+            recorded: Recorded::default(),
+            last_submit_ns: Default::default(),
         })
     }
 
@@ -164,6 +174,15 @@ impl Executor {
         self.read_back()
     }
 
+    /// Host milliseconds of the last run's critical path: the input put in place and the
+    /// pass submitted (its commands were recorded during the run before).
+    pub(crate) fn last_submit_ms(&self) -> f64 {
+        let bits = self
+            .last_submit_ns
+            .load(std::sync::atomic::Ordering::Relaxed);
+        f64::from_bits(bits) / 1e6
+    }
+
     /// Submits a forward pass and returns the buffer that will hold the logits (`[batch,
     /// classes]` in the session's precision, usage `STORAGE | COPY_SRC`) without waiting:
     /// work the app submits to the same queue afterwards sees them. The next run overwrites
@@ -171,27 +190,6 @@ impl Executor {
     pub(crate) fn run_on_gpu(&self, input: Input) -> Result<&wgpu::Buffer> {
         self.submit(input, true)?;
         Ok(&self.logits_out)
-    }
-
-    /// Puts the input in place (upload, or a GPU copy recorded first) and submits the pass.
-    fn submit(&self, input: Input, logits_to_gpu: bool) -> Result<wgpu::SubmissionIndex> {
-        let mut enc = self.device.create_command_encoder(&Default::default());
-        match input {
-            Input::Host(data) => self.upload(data)?,
-            Input::Gpu(buffer) => {
-                let bytes = self.sizes[self.graph.input];
-                let dims = self.graph.shapes[self.graph.input].dims();
-                check_input_buffer(buffer, bytes, dims)?;
-                let input_slot = &self.slots[self.slot_of[self.graph.input].expect("input slot")];
-                enc.copy_buffer_to_buffer(buffer, 0, input_slot, 0, bytes);
-            }
-        }
-        self.encode(&mut enc, None);
-        if logits_to_gpu {
-            let slot = &self.slots[self.slot_of[self.graph.logits].expect("slot")];
-            enc.copy_buffer_to_buffer(slot, 0, &self.logits_out, 0, self.logits_out.size());
-        }
-        Ok(self.queue.submit([enc.finish()]))
     }
 
     /// Like `run`, but each dispatch gets its own pass bracketed by timestamps, so the GPU
@@ -232,48 +230,6 @@ impl Executor {
         self.queue
             .write_buffer(input_slot, 0, &encode(input, self.precision));
         Ok(())
-    }
-
-    /// Records every dispatch: one compute pass per stage, or with `queries` one pass per
-    /// dispatch with begin/end timestamps at query 2i and 2i+1.
-    fn encode(&self, enc: &mut wgpu::CommandEncoder, queries: Option<&wgpu::QuerySet>) {
-        for (range, copy) in &self.passes {
-            let mut record =
-                |r: std::ops::Range<usize>, ts: Option<wgpu::ComputePassTimestampWrites>| {
-                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                        label: None,
-                        timestamp_writes: ts,
-                    });
-                    for d in &self.dispatches[r] {
-                        pass.set_pipeline(&d.pipeline);
-                        pass.set_bind_group(0, &d.bind_group, &[]);
-                        let [x, y, z] = d.workgroups;
-                        pass.dispatch_workgroups(x, y, z);
-                    }
-                };
-            match queries {
-                None => record(range.clone(), None),
-                Some(q) => range.clone().for_each(|i| {
-                    record(
-                        i..i + 1,
-                        Some(wgpu::ComputePassTimestampWrites {
-                            query_set: q,
-                            beginning_of_pass_write_index: Some(2 * i as u32),
-                            end_of_pass_write_index: Some(2 * i as u32 + 1),
-                        }),
-                    )
-                }),
-            }
-            if let Some(t) = copy {
-                let (_, offset) = self
-                    .readback
-                    .iter()
-                    .find(|(r, _)| r == t)
-                    .expect("readback");
-                let slot = &self.slots[self.slot_of[*t].expect("slot")];
-                enc.copy_buffer_to_buffer(slot, 0, &self.staging, *offset, self.sizes[*t]);
-            }
-        }
     }
 
     /// Timestamp query resources sized for this session.
