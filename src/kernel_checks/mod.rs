@@ -21,6 +21,7 @@ mod gpu_conv;
 mod gpu_depthwise;
 mod gpu_expand_depthwise;
 mod gpu_pointwise;
+mod gpu_pointwise_coop;
 mod gpu_se;
 mod reduce;
 mod whole_words;
