@@ -9,7 +9,8 @@
 //! expansions fused into their depthwise convs and apart (`Tuning::gpu_fused_blocks`); last,
 //! every kernel variant of
 //! `kernels::candidates` against its family's main kernel (`Tuning::variants`), so a new
-//! variant is timed and checked by adding its entry there.
+//! variant is timed and checked by adding its entry there (in f16 where it runs only there,
+//! as the tensor-core kernels do; listed as skipped, with why, where it takes no shape).
 
 use super::cases::{fused_tuning_set, gpu_tuning_set, tuning_set};
 use crate::gpu::tuning::GPU_UNIT_CANDIDATES;
