@@ -353,6 +353,14 @@ fn tune_writes_a_cache_that_bench_uses() {
         kernels.contains(&"cpu/pointwise/naive") && kernels.contains(&"cpu/pointwise"),
         "{kernels:?}"
     );
+    // The tensor-core pointwise variant: timed in f16 where the adapter has cooperative
+    // matrices, else listed as skipped with why (lavapipe has none).
+    let coop = all().find(|c| c["kernel"] == "gpu/pointwise/coop");
+    let coop = coop.unwrap_or_else(|| panic!("no gpu/pointwise/coop entry: {kernels:?}"));
+    assert!(
+        coop["skipped"].is_string() || coop["precision"] == "f16",
+        "{coop}"
+    );
     let pick = best["variants"]["cpu/pointwise"].as_str();
     assert!(matches!(pick, Some("main" | "naive")), "{best}");
     let text = std::fs::read_to_string(cache.join("tuning.json")).unwrap();

@@ -41,6 +41,16 @@ fn the_gpu_check_script_runs_and_prints_its_table() {
         "- gpu family f16, pointwise_co",
         "gpu_f16_math True",
         "gpu_f16_math False",
+        // Both fusions timed on and off, and the kernel variants by name.
+        "blocks fused True",
+        "blocks fused False",
+        "convs fused True",
+        "convs fused False",
+        "kernel cpu/pointwise/naive",
+        // lavapipe has no cooperative matrices: the opt-in tune lists the kernel as skipped.
+        "- with EFFNET_COOPERATIVE_MATRIX=1 (not cached):",
+        "kernel gpu/pointwise/coop, pointwise_co",
+        "skipped: the adapter has no cooperative matrices",
         "| dispatch | stage | GPU family ms | CPU family ms |",
         "- roofline peak: 1000 GFLOP/s, 100 GB/s (GPU_PEAK)",
         "## PyTorch modes",

@@ -7,31 +7,42 @@ use effnet::Family;
 use effnet::gpu::Kernel;
 use effnet::gpu::pipelines::{Arithmetic, Storage, Target};
 
-/// Every kernel, storage format, subgroup choice and arithmetic asked for.
+/// Every kernel, storage format, subgroup choice and arithmetic asked for (the tensor-core
+/// kernels in native f16 storage, the only one they are defined over).
 fn variants() -> impl Iterator<Item = (Kernel, Storage, bool, Arithmetic)> {
     Kernel::all()
         .into_iter()
         .flat_map(|k| Storage::ALL.map(|s| (k, s)))
+        .filter(|(k, s)| !k.cooperative_matrix() || *s == Storage::F16)
         .flat_map(|(k, s)| [(k, s, false), (k, s, true)])
         .flat_map(|(k, s, g)| [Arithmetic::F32, Arithmetic::F16].map(|a| (k, s, g, a)))
 }
 
-/// `src` as naga parses and validates it, with the capabilities the adapter features give:
-/// native f16 storage needs SHADER_F16; the packed fallback only the
-/// pack2x16float/unpack2x16float builtins (wgpu's SHADER_F16_IN_F32 downlevel flag); the
-/// subgroup variants wgpu's SUBGROUP feature.
-fn validate(src: &str, what: &str) -> naga::Module {
-    let module = naga::front::wgsl::parse_str(src)
+/// The capabilities the adapter features give `k`: native f16 storage needs SHADER_F16; the
+/// packed fallback only the pack2x16float/unpack2x16float builtins (wgpu's
+/// SHADER_F16_IN_F32 downlevel flag); the subgroup variants wgpu's SUBGROUP feature; the
+/// tensor-core kernels wgpu's EXPERIMENTAL_COOPERATIVE_MATRIX (which no other kernel gets).
+fn capabilities(k: Kernel) -> naga::valid::Capabilities {
+    use naga::valid::Capabilities as C;
+    let base = C::SHADER_FLOAT16 | C::SHADER_FLOAT16_IN_FLOAT32 | C::SUBGROUP;
+    match k.cooperative_matrix() {
+        true => base | C::COOPERATIVE_MATRIX,
+        false => base,
+    }
+}
+
+/// `src` (kernel `k`'s) as naga parses and validates it, with `k`'s capabilities.
+fn validate(k: Kernel, src: &str, what: &str) -> (naga::Module, naga::valid::ModuleInfo) {
+    let options = naga::front::wgsl::Options {
+        capabilities: capabilities(k),
+        ..naga::front::wgsl::Options::new()
+    };
+    let module = naga::front::wgsl::Frontend::new_with_options(options)
+        .parse(src)
         .unwrap_or_else(|e| panic!("{what}: {}", e.emit_to_string(src)));
-    let mut v = naga::valid::Validator::new(
-        naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::SHADER_FLOAT16
-            | naga::valid::Capabilities::SHADER_FLOAT16_IN_FLOAT32
-            | naga::valid::Capabilities::SUBGROUP,
-    );
-    v.validate(&module)
-        .unwrap_or_else(|e| panic!("{what}: {e:?}"));
-    module
+    let mut v = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), capabilities(k));
+    let info = (v.validate(&module)).unwrap_or_else(|e| panic!("{what}: {e:?}"));
+    (module, info)
 }
 
 #[test]
@@ -40,7 +51,7 @@ fn every_kernel_validates_with_naga() {
         for split in [false, true] {
             let src = k.source_for(storage, subgroups, arithmetic, split);
             let what = format!("{k:?} {storage:?} {subgroups} {arithmetic:?} {split}");
-            let module = validate(&src, &what);
+            let (module, _) = validate(k, &src, &what);
             assert!(
                 module.entry_points.iter().any(|e| e.name == "main"),
                 "{k:?} has an entry point `main`"
@@ -71,7 +82,9 @@ fn calls_subgroup_builtins(src: &str) -> bool {
 /// included, when this was written: no test here can run it.)
 #[test]
 fn browser_sources_enable_what_they_use() {
-    for (k, storage, subgroups, arithmetic) in variants() {
+    // A browser's WebGPU has no cooperative matrices: those kernels are native only.
+    let browser_kernels = variants().filter(|v| !v.0.cooperative_matrix());
+    for (k, storage, subgroups, arithmetic) in browser_kernels {
         let what = format!("{k:?} {storage:?} {subgroups} {arithmetic:?}");
         let browser = k.source_in(storage, subgroups, arithmetic, Target::Browser);
         let uses = calls_subgroup_builtins(&browser);
@@ -101,7 +114,7 @@ fn browser_sources_enable_what_they_use() {
         assert_eq!(body, split, "{what}");
         let native = k.source_in(storage, subgroups, arithmetic, Target::Native);
         assert!(!native.contains("enable subgroups"), "{what}: native");
-        validate(&native, &format!("{what} native"));
+        validate(k, &native, &format!("{what} native"));
     }
 }
 
@@ -114,7 +127,9 @@ fn gpu_family_kernels_use_no_atomics() {
         .filter(|k| k.family() == Family::Gpu);
     let mut checked = 0;
     for k in gpu_family {
-        for storage in Storage::ALL {
+        let storages =
+            (Storage::ALL.into_iter()).filter(|&s| !k.cooperative_matrix() || s == Storage::F16);
+        for storage in storages {
             for (subgroups, split) in [(false, false), (false, true), (true, false), (true, true)] {
                 let src = k.source_for(storage, subgroups, Arithmetic::F16, split);
                 let at = src.find("atomic");
@@ -128,10 +143,11 @@ fn gpu_family_kernels_use_no_atomics() {
         }
     }
     // Seven kernels (conv, depthwise, SE, pointwise, classifier, the fused expansion +
-    // depthwise and the fused conv + projection), three storages, four variants each.
+    // depthwise and the fused conv + projection), three storages, four variants each; the
+    // tensor-core pointwise variant in native f16 only.
     assert_eq!(
         checked,
-        7 * 3 * 4,
+        7 * 3 * 4 + 4,
         "every GPU-family kernel in every variant"
     );
 }
@@ -152,6 +168,63 @@ fn f16_arithmetic_only_over_native_f16_in_the_gpu_family() {
         };
         let declared: Vec<&str> = src.lines().filter(|l| l.starts_with("alias H ")).collect();
         assert_eq!(declared, [alias], "{what}");
+    }
+}
+
+/// The tensor-core kernels, which no adapter here can compile (lavapipe has no cooperative
+/// matrices), translate to SPIR-V as wgpu's Vulkan backend does on a device with
+/// EXPERIMENTAL_COOPERATIVE_MATRIX: its capabilities (CooperativeMatrixKHR, and the Vulkan
+/// memory model wgpu-hal turns on with it), SPIR-V 1.6 and clamped indices; and the SPIR-V
+/// declares CooperativeMatrixKHR, so the matrices reached it.
+#[test]
+fn cooperative_matrix_kernels_translate_to_spirv() {
+    use naga::back::spv;
+    let coop = Kernel::all().into_iter().filter(|k| k.cooperative_matrix());
+    let mut translated = 0;
+    for k in coop {
+        let src = k.source(Storage::F16, false, Arithmetic::F16);
+        let (module, info) = validate(k, &src, &format!("{k:?}"));
+        let overrides = [("HAS_GATE", 1.0), ("HAS_RESIDUAL", 1.0), ("ACT", 1.0)];
+        let constants = overrides.map(|(n, v)| (n.to_string(), v)).into();
+        let entry = Some((naga::ShaderStage::Compute, "main"));
+        let (module, info) =
+            naga::back::pipeline_constants::process_overrides(&module, &info, entry, &constants)
+                .unwrap_or_else(|e| panic!("{k:?}: {e:?}"));
+        let words = spv::write_vec(&module, &info, &spirv_options(), None)
+            .unwrap_or_else(|e| panic!("{k:?}: {e:?}"));
+        // OpCapability (opcode 17, 2 words) CooperativeMatrixKHR (6022).
+        let declares = words.windows(2).any(|w| w == [(2 << 16) | 17, 6022]);
+        assert!(declares, "{k:?}: no CooperativeMatrixKHR capability");
+        translated += 1;
+    }
+    assert!(
+        translated > 0,
+        "a kernel multiplies on cooperative matrices"
+    );
+}
+
+/// The options wgpu-hal 30's Vulkan backend gives naga on a Vulkan 1.3 device with SHADER_F16
+/// and EXPERIMENTAL_COOPERATIVE_MATRIX (wgpu-hal's `vulkan/adapter.rs`).
+fn spirv_options() -> naga::back::spv::Options<'static> {
+    use naga::back::spv::{self, Capability as Cap};
+    use naga::proc::{BoundsCheckPolicies, BoundsCheckPolicy};
+    let capabilities = [
+        Cap::Shader,
+        Cap::Float16,
+        Cap::StorageBuffer16BitAccess,
+        Cap::UniformAndStorageBuffer16BitAccess,
+        Cap::CooperativeMatrixKHR,
+        Cap::VulkanMemoryModel,
+    ];
+    spv::Options {
+        lang_version: (1, 6),
+        capabilities: Some(capabilities.into_iter().collect()),
+        bounds_check_policies: BoundsCheckPolicies {
+            index: BoundsCheckPolicy::Restrict,
+            buffer: BoundsCheckPolicy::Restrict,
+            ..Default::default()
+        },
+        ..Default::default()
     }
 }
 

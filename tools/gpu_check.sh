@@ -104,7 +104,14 @@ section "Tuning (both families)"
 # then (native f16) the GPU family's f16 arithmetic against f32; the speed rows below run with what it picks (cached, except in --local mode).
 tuned=$(timeout 150 "$effnet" tune "${tune_args[@]}" --json 2>>"$log")
 echo "$tuned" | json_field 'd["best"]' | sed 's/^/- best: /' | tee -a "$table"
-echo "$tuned" | json_field '"\n".join("- %s family %s, pointwise_co %s, subgroups %s, gpu_units %s, gpu_subgroup_sums %s, gpu_f16_math %s: %.2f ms%s" % (c["family"], c["precision"], c["pointwise_co"], c["subgroups"], c["gpu_units"], c["gpu_subgroup_sums"], c["gpu_f16_math"], c["ms"], "" if c["correct"] else ", WRONG") for c in d["candidates"])' 2>>"$log" | tee -a "$table"
+candidates='"\n".join("- %s family %s%s, pointwise_co %s, subgroups %s, gpu_units %s, gpu_subgroup_sums %s, gpu_f16_math %s, blocks fused %s, convs fused %s: %s" % (c["family"], c["precision"], " kernel " + c["kernel"] if c.get("kernel") else "", c["pointwise_co"], c["subgroups"], c["gpu_units"], c["gpu_subgroup_sums"], c["gpu_f16_math"], c["gpu_fused_blocks"], c["gpu_fused_convs"], "skipped: " + c["skipped"] if c.get("skipped") else "%.2f ms%s" % (c["ms"], "" if c["correct"] else ", WRONG")) for c in d["candidates"])'
+echo "$tuned" | json_field "$candidates" 2>>"$log" | tee -a "$table"
+# Tensor cores (experimental, opt-in, so apart from the rows below): the tuner times the
+# cooperative-matrix pointwise kernel against the main one and checks it against the CPU
+# reference, without caching its pick.
+echo "- with EFFNET_COOPERATIVE_MATRIX=1 (not cached):" | tee -a "$table"
+coop=$(EFFNET_COOPERATIVE_MATRIX=1 timeout 150 "$effnet" tune --runs "${tune_args[1]}" --dry-run --json 2>>"$log")
+echo "$coop" | json_field "$candidates" 2>>"$log" | grep 'kernel gpu/pointwise' | tee -a "$table"
 
 have_torch=0 have_ncnn=0
 python3 -c "import torch, timm" 2>/dev/null && have_torch=1

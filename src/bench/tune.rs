@@ -11,7 +11,8 @@
 //! (`Tuning::gpu_fused_convs`); last,
 //! every kernel variant of
 //! `kernels::candidates` against its family's main kernel (`Tuning::variants`), so a new
-//! variant is timed and checked by adding its entry there.
+//! variant is timed and checked by adding its entry there (in f16 where it runs only there,
+//! as the tensor-core kernels do; listed as skipped, with why, where it takes no shape).
 
 use super::cases::{fused_conv_tuning_set, fused_tuning_set, gpu_tuning_set, tuning_set};
 use crate::gpu::tuning::GPU_UNIT_CANDIDATES;
@@ -42,6 +43,11 @@ pub struct Candidate {
     pub ms: f64,
     /// Every output matched the CPU reference; only such candidates can win.
     pub correct: bool,
+    /// Why a kernel variant did not run at all on this adapter (then `ms` is 0 and
+    /// `correct` false): it takes none of its op's shapes here, e.g. a tensor-core kernel
+    /// on an adapter without cooperative matrices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 /// Off by more than this fraction of the output's RMS counts as wrong. f32 kernels land
@@ -154,20 +160,22 @@ fn fused_or_apart(
 
 /// Times each kernel variant of `candidates::CANDIDATES` against its family's main kernel
 /// for the op, under `best`, on the op's tuning shapes the variant takes (else the first
-/// three of its real-shape cases it takes), in f32; returns `best` with, per op and family,
-/// the variant that beat the main kernel by the largest ratio picked (or the main kernel).
+/// three of its real-shape cases it takes), in f32, or in f16 for variants that run only
+/// there (tensor cores: `variant_precision`); returns `best` with, per op and family, the
+/// variant that beat the main kernel by the largest ratio picked (or the main kernel). A
+/// variant that takes no shape on this adapter is listed as skipped, with why.
 fn pick_variants(gpu: &Gpu, runs: usize, mut best: Tuning) -> Result<(Tuning, Vec<Candidate>)> {
     let mut results = vec![];
     let mut ratios: Vec<(Kernel, f64)> = vec![];
     for variant in CANDIDATES.iter().filter(|c| !c.kernel.variant.is_empty()) {
         let k = variant.kernel;
-        let cases = variant_cases(variant, &best);
-        if cases.is_empty() {
+        let Some((precision, cases)) = variant_precision(gpu, variant, best) else {
+            results.push(skipped(gpu, k, best));
             continue;
-        }
+        };
         let main = Kernel { variant: "", ..k };
         let pair = vec![(best, Choice::Kernel(main)), (best, Choice::Kernel(k))];
-        let timed = sweep(gpu, runs, (Precision::F32, &cases), pair)?;
+        let timed = sweep(gpu, runs, (precision, &cases), pair)?;
         if timed.iter().all(|c| c.correct) {
             ratios.push((k, timed[1].ms / timed[0].ms));
         } else if timed[0].correct {
@@ -188,6 +196,39 @@ fn pick_variants(gpu: &Gpu, runs: usize, mut best: Tuning) -> Result<(Tuning, Ve
         }
     }
     Ok((best, results))
+}
+
+/// The precision a variant is timed in and its shapes there: f32 where it takes shapes
+/// in f32, else f16 (native f16 storage, where the tensor-core kernels run:
+/// `Gpu::session_tuning`); `None` where it takes none in either.
+fn variant_precision(
+    gpu: &Gpu,
+    variant: &candidates::Candidate,
+    best: Tuning,
+) -> Option<(Precision, Vec<Case>)> {
+    let mut g = gpu.clone();
+    g.tuning = best;
+    [Precision::F32, Precision::F16]
+        .into_iter()
+        .map(|p| (p, variant_cases(variant, &g.session_tuning(p))))
+        .find(|(_, cases)| !cases.is_empty())
+}
+
+/// The entry of variant `k` that took no shape on this adapter, with why.
+fn skipped(gpu: &Gpu, k: Kernel, tuning: Tuning) -> Candidate {
+    let why = match &gpu.coop_f16 {
+        Err(why) if k.cooperative_matrix() => why.clone(),
+        _ => "it takes none of its op's shapes on this adapter".into(),
+    };
+    Candidate {
+        family: k.family,
+        kernel: Some(k.to_string()),
+        tuning,
+        precision: Precision::F32,
+        ms: 0.0,
+        correct: false,
+        skipped: Some(why),
+    }
 }
 
 /// The shapes a variant is timed on: its family's tuning shapes of its op that it takes,
@@ -291,6 +332,7 @@ fn sweep(
             precision,
             ms: total,
             correct,
+            skipped: None,
         });
     }
     Ok(results)
@@ -298,8 +340,32 @@ fn sweep(
 
 #[cfg(test)]
 mod tests {
-    use super::{distinct_grids, matches};
+    use super::{distinct_grids, matches, skipped, variant_precision};
     use crate::gpu::{Precision, Tuning};
+    use crate::kernels::candidates;
+    use crate::kernels::gpu::pointwise_coop::KERNEL as COOP;
+
+    /// The tensor-core variant is timed in f16 where the adapter has cooperative matrices;
+    /// elsewhere (lavapipe) it takes no shape, and the tuner lists it as skipped with the
+    /// adapter's reason (what `effnet tune` prints).
+    #[test]
+    fn the_tensor_core_variant_runs_in_f16_or_says_why_not() {
+        let gpu = match crate::gpu::Gpu::new() {
+            Ok(gpu) => gpu,
+            Err(e) => return eprintln!("skipping GPU test: {e}"),
+        };
+        let coop = candidates::find(COOP);
+        let timed = variant_precision(&gpu, coop, gpu.tuning).map(|(p, _)| p);
+        match &gpu.coop_f16 {
+            Ok(()) => assert_eq!(timed, Some(Precision::F16)),
+            Err(why) => {
+                assert_eq!(timed, None);
+                let entry = skipped(&gpu, COOP, gpu.tuning);
+                assert_eq!(entry.skipped.as_ref(), Some(why));
+                assert!(!entry.correct, "a skipped variant never wins");
+            }
+        }
+    }
 
     #[test]
     fn a_wrong_value_fails_the_reference_check() {

@@ -30,6 +30,9 @@ pub struct Gpu {
     /// turned off (no home folder) or found damaged and started afresh. One line each; the
     /// `effnet` command prints them as notes.
     pub notes: Vec<String>,
+    /// Whether the device enabled the cooperative matrices the GPU family's tensor-core
+    /// kernels need (`gpu::coop`), or why not.
+    pub(crate) coop_f16: std::result::Result<(), String>,
     health: Arc<Health>,
 }
 
@@ -87,23 +90,32 @@ impl Gpu {
             }
         };
         let limits = adapter.limits();
-        // Half precision, subgroups and timestamps where the adapter has them; nothing else
-        // is needed.
+        // Half precision, subgroups and timestamps where the adapter has them, and the
+        // cooperative matrices of the tensor-core kernels where it has their shape; nothing
+        // else is needed.
+        let info = adapter.get_info();
+        let shapes = adapter.cooperative_matrix_properties();
+        let coop_f16 = super::coop::f16_tiles(adapter.features(), &shapes, &info)
+            .and_then(|()| super::coop::opted_in());
         let features = adapter.features()
             & (wgpu::Features::SHADER_F16
                 | wgpu::Features::SUBGROUP
                 | wgpu::Features::TIMESTAMP_QUERY
-                | wgpu::Features::PIPELINE_CACHE);
+                | wgpu::Features::PIPELINE_CACHE)
+            | super::coop::features(&coop_f16);
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("effnet"),
                 required_features: features,
                 required_limits: limits.clone(),
+                experimental_features: super::coop::experimental(&coop_f16),
                 ..Default::default()
             })
             .await
             .map_err(|e| Error::Gpu(format!("cannot open the device: {e}")))?;
-        Ok(Self::from_device(device, queue, adapter.get_info()))
+        let mut gpu = Self::from_device(device, queue, info);
+        gpu.coop_f16 = coop_f16;
+        Ok(gpu)
     }
 
     /// Every adapter wgpu finds on the backends in `WGPU_BACKEND` (all by default), in the
@@ -182,7 +194,23 @@ impl Gpu {
             features,
             tuning,
             subgroup_lanes,
+            coop_f16: Err(
+                "an application's own device: effnet cannot see which cooperative \
+                           matrix shapes its adapter has"
+                    .into(),
+            ),
             health,
+        }
+    }
+
+    /// The tuning a session in `precision` describes its kernels with: the adapter's, with
+    /// the cooperative-matrix kernels allowed where the device enabled them and storage is
+    /// native f16 (`Tuning::gpu_coop_f16`).
+    pub(crate) fn session_tuning(&self, precision: super::Precision) -> super::Tuning {
+        let storage = crate::kernels::formats::Storage::for_precision(precision, self.native_f16);
+        super::Tuning {
+            gpu_coop_f16: self.coop_f16.is_ok() && storage == crate::kernels::formats::Storage::F16,
+            ..self.tuning
         }
     }
 

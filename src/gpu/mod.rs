@@ -3,6 +3,7 @@
 //! upload in the kernels' layouts, and the on-disk caches (tuning, driver pipelines).
 
 pub(crate) mod buffers;
+pub(crate) mod coop;
 pub(crate) mod device;
 pub(crate) mod oneshot;
 pub(crate) mod pipeline_cache;

@@ -177,9 +177,11 @@ fn run(gpu: &Gpu, case: &Case, family: Family, precision: Precision) -> (Runs, V
     let input = rule_input(&g.shapes[g.input].dims());
     let expected = reference::run(g, &case.weights, &input).swap_remove(g.logits);
     let op = &g.ops[0];
-    // Every candidate of the family that takes the op, each alone (the candidate list).
+    // Every candidate of the family that takes the op, each alone (the candidate list), as
+    // a session in `precision` describes it (tensor-core kernels only where they can run).
+    let tuning = gpu.session_tuning(precision);
     let takers: Vec<Kernel> = (candidates::of(OpKind::of(op), family))
-        .filter(|c| candidates::describe_with(c, g, op, &gpu.tuning).is_some())
+        .filter(|c| candidates::describe_with(c, g, op, &tuning).is_some())
         .map(|c| c.kernel)
         .collect();
     assert!(
@@ -259,7 +261,12 @@ pub(crate) fn compare(ours: &[f32], expected: &[f32], what: &str, tol: Tol) {
 }
 
 fn module(kernel: Kernel) -> naga::Module {
-    let src = kernel.source(Storage::F32, false, Arithmetic::F32);
+    // The tensor-core kernels are defined over native f16 storage only.
+    let storage = match kernel.cooperative_matrix() {
+        true => Storage::F16,
+        false => Storage::F32,
+    };
+    let src = kernel.source(storage, false, Arithmetic::F32);
     naga::front::wgsl::parse_str(&src).unwrap_or_else(|e| panic!("{kernel:?}: {e}"))
 }
 

@@ -68,7 +68,7 @@ pub(crate) fn case(
 /// Shapes where tiles and words do not line up: channels not a multiple of 4, 1×1 and
 /// odd planes (word-straddling stores, overlapping tiles), batch 2 (columns spanning
 /// images), c_in below one slice, and enough columns for several overlapping tiles.
-fn odd_cases() -> Vec<Case> {
+pub(super) fn odd_cases() -> Vec<Case> {
     vec![
         case("13to37_5x5", (1, 13, 37, 5, 5), false, false),
         case("13to37_1x1_b3", (3, 13, 37, 1, 1), true, false),

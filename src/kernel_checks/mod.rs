@@ -12,9 +12,12 @@
 //! it on each op's real-shape cases in the CPU family. One module per GPU-family kernel
 //! holds that family's odd shapes (the fused kernels' in [`gpu_expand_depthwise`] and
 //! [`gpu_conv_project`]); [`whole_words`] runs them in f16 packed in u32 words,
-//! and [`reduce`] checks the sums across lanes they share.
+//! and [`reduce`] checks the sums across lanes they share. The tensor-core pointwise kernel
+//! runs where the adapter has cooperative matrices ([`gpu_pointwise_coop`]); elsewhere its
+//! source with those operations emulated does ([`coop_emulated`]).
 
 pub(crate) mod check;
+mod coop_emulated;
 mod cpu;
 mod gpu_classifier;
 mod gpu_conv;
@@ -22,6 +25,7 @@ mod gpu_conv_project;
 mod gpu_depthwise;
 mod gpu_expand_depthwise;
 mod gpu_pointwise;
+mod gpu_pointwise_coop;
 mod gpu_se;
 mod reduce;
 mod whole_words;

@@ -30,6 +30,15 @@ fn gpu_main(g: &Graph, op: &Op, tuning: &Tuning) -> Option<DispatchDesc> {
     gpu::describe(g, op, tuning.gpu_units as usize)
 }
 
+/// The GPU family's tensor-core pointwise kernel, only where the session can run it
+/// (`Tuning::gpu_coop_f16`).
+fn gpu_coop(g: &Graph, op: &Op, tuning: &Tuning) -> Option<DispatchDesc> {
+    match op {
+        Op::Pointwise(op) if tuning.gpu_coop_f16 => Some(gpu::pointwise_coop::describe(g, op)),
+        _ => None,
+    }
+}
+
 const fn entry(kernel: Kernel, wgsl: &'static str, describe: Describe) -> Candidate {
     Candidate {
         kernel,
@@ -60,6 +69,11 @@ pub(crate) const CANDIDATES: &[Candidate] = &[
         Kernel::gpu(OpKind::Pointwise),
         gpu::pointwise::WGSL,
         gpu_main,
+    ),
+    entry(
+        gpu::pointwise_coop::KERNEL,
+        gpu::pointwise_coop::WGSL,
+        gpu_coop,
     ),
     entry(
         Kernel::cpu(OpKind::Pointwise),
@@ -202,6 +216,27 @@ mod tests {
             gpu,
             Kernel::gpu(OpKind::Pointwise),
             "a CPU-family pick leaves the GPU family's"
+        );
+    }
+
+    /// The tensor-core kernel, even picked, is described only for sessions that can run it
+    /// (`Tuning::gpu_coop_f16`); elsewhere the family's main kernel runs.
+    #[test]
+    fn the_tensor_core_kernel_runs_only_where_it_can() {
+        let case = pointwise::case("odd", 5, 7, 3, false);
+        let op = &case.graph.ops[0];
+        let coop = crate::kernels::gpu::pointwise_coop::KERNEL;
+        let mut tuning = Tuning::default();
+        tuning.variants = tuning.variants.with(coop);
+        let main = Kernel::gpu(OpKind::Pointwise);
+        assert_eq!(
+            describe(&case.graph, op, &tuning, Family::Gpu).kernel(),
+            main
+        );
+        tuning.gpu_coop_f16 = true;
+        assert_eq!(
+            describe(&case.graph, op, &tuning, Family::Gpu).kernel(),
+            coop
         );
     }
 }

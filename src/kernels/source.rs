@@ -133,7 +133,8 @@ impl Kernel {
                 _ => "",
             };
             return format!(
-                "{bindings}\n{arithmetic}{PRELUDE}\n{params}\n{reduce}\n{rows}\n{}",
+                "{}{bindings}\n{arithmetic}{PRELUDE}\n{params}\n{reduce}\n{rows}\n{}",
+                coop_directives(self),
                 self.body()
             );
         }
@@ -157,6 +158,17 @@ impl Kernel {
             "{bindings}\n{arithmetic}{PRELUDE}\n{STORE4}\n{params}\n{lanes}\n{taps}\n{}",
             self.body()
         )
+    }
+}
+
+/// The directive in front of a kernel that multiplies on cooperative matrices
+/// (`Kernel::cooperative_matrix`): wgpu's extension. Such kernels are defined over native
+/// f16 storage only, whose bindings enable f16, and natively only: a browser's WebGPU has
+/// no cooperative matrices.
+fn coop_directives(kernel: Kernel) -> &'static str {
+    match kernel.cooperative_matrix() {
+        true => "enable wgpu_cooperative_matrix;\n",
+        false => "",
     }
 }
 

@@ -52,6 +52,12 @@ pub struct Tuning {
     /// kernel on this adapter (none picked: the main kernels).
     #[serde(default)]
     pub variants: Variants,
+    /// Not a choice but what a session can run: whether its device enabled 16×16 f16
+    /// cooperative matrices (`Gpu::coop_f16`) and its storage is native f16, so the GPU
+    /// family's tensor-core kernels (`kernels::gpu::pointwise_coop`) may be described. The
+    /// executor sets it per session (`Gpu::session_tuning`); never cached or tuned.
+    #[serde(skip)]
+    pub(crate) gpu_coop_f16: bool,
 }
 
 fn yes() -> bool {
@@ -77,6 +83,7 @@ impl Default for Tuning {
             gpu_fused_blocks: true,
             gpu_fused_convs: true,
             variants: Variants::default(),
+            gpu_coop_f16: false,
         }
     }
 }
@@ -101,6 +108,7 @@ impl Tuning {
             gpu_fused_blocks: true,
             gpu_fused_convs: true,
             variants: Variants::default(),
+            gpu_coop_f16: false,
         };
         if cpu.fits(subgroup_lanes) {
             cpu

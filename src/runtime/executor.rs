@@ -91,11 +91,12 @@ impl Executor {
         capture_stages: bool,
         kernels: Choice,
     ) -> Result<Self> {
-        let graph = crate::kernels::fuse(graph, &gpu.tuning, kernels, capture_stages);
         let precision = weights.precision;
+        let tuning = gpu.session_tuning(precision);
+        let graph = crate::kernels::fuse(graph, &tuning, kernels, capture_stages);
         let sizes = tensor_bytes(&graph, precision);
         let descs: Vec<DispatchDesc> = (graph.ops.iter())
-            .map(|op| describe_chosen(&graph, op, &gpu.tuning, kernels))
+            .map(|op| describe_chosen(&graph, op, &tuning, kernels))
             .collect();
         check_graph(&gpu.limits, &graph, &descs, &sizes)?;
         // Stage outputs need no pinning: each is copied out right after the pass that ends

@@ -90,6 +90,10 @@ pub fn tune(a: TuneArgs, gpu: &crate::GpuArgs) -> Result<ExitCode> {
         out!("{o}");
     } else {
         for c in &candidates {
+            if let (Some(why), Some(kernel)) = (&c.skipped, &c.kernel) {
+                out!("kernel {kernel:<30}: skipped: {why}");
+                continue;
+            }
             let t = &c.tuning;
             let weights = if t.subgroups { "subgroup" } else { "per lane" };
             let verdict = if c.correct {

@@ -14,6 +14,7 @@ pub(crate) mod conv_project;
 pub(crate) mod depthwise;
 pub(crate) mod expand_depthwise;
 pub(crate) mod pointwise;
+pub(crate) mod pointwise_coop;
 pub(crate) mod reduce;
 pub(crate) mod se;
 
