@@ -20,6 +20,7 @@ mod gpu_classifier;
 mod gpu_conv;
 mod gpu_depthwise;
 mod gpu_expand_depthwise;
+mod gpu_nhwc;
 mod gpu_pointwise;
 mod gpu_se;
 mod reduce;

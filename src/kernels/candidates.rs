@@ -6,6 +6,7 @@
 //! runs against the CPU reference. Adding a kernel variant is its module, its shader and one
 //! entry here.
 
+use super::layout::{self, Layout};
 use super::{DispatchDesc, Family, Kernel, OpKind, Tuning, cpu, gpu};
 use crate::graph::{Graph, Op};
 
@@ -17,6 +18,9 @@ pub(crate) struct Candidate {
     /// Its dispatch of an op of its kind under `tuning`, or `None` for shapes it does not
     /// run (the search goes on down the list).
     pub describe: fn(&Graph, &Op, &Tuning) -> Option<DispatchDesc>,
+    /// The activation layouts it reads and writes (`kernels::layout`): a session runs only
+    /// the kernels of its own.
+    pub layouts: &'static [Layout],
 }
 
 /// The CPU family's main kernels: every shape of every unfused op, tiles from
@@ -30,11 +34,20 @@ fn gpu_main(g: &Graph, op: &Op, tuning: &Tuning) -> Option<DispatchDesc> {
     gpu::describe(g, op, tuning.gpu_units as usize)
 }
 
+/// A kernel over NCHW activations.
 const fn entry(kernel: Kernel, wgsl: &'static str, describe: Describe) -> Candidate {
     Candidate {
         kernel,
         wgsl,
         describe,
+        layouts: layout::NCHW,
+    }
+}
+
+impl Candidate {
+    /// The same kernel, for sessions in `layouts`.
+    const fn in_layouts(self, layouts: &'static [Layout]) -> Candidate {
+        Candidate { layouts, ..self }
     }
 }
 
@@ -54,7 +67,14 @@ pub(crate) const CANDIDATES: &[Candidate] = &[
         cpu::depthwise::WGSL,
         cpu_main,
     ),
-    entry(Kernel::gpu(OpKind::SeExcite), gpu::se::WGSL, gpu_main),
+    entry(
+        Kernel::gpu(OpKind::Depthwise).variant(gpu::nhwc::VARIANT),
+        gpu::nhwc::depthwise::WGSL,
+        gpu::nhwc::depthwise::describe,
+    )
+    .in_layouts(layout::NHWC),
+    // SE reads partial sums and writes a gate, per-channel vectors in either layout.
+    entry(Kernel::gpu(OpKind::SeExcite), gpu::se::WGSL, gpu_main).in_layouts(layout::BOTH),
     entry(Kernel::cpu(OpKind::SeExcite), cpu::se::WGSL, cpu_main),
     entry(
         Kernel::gpu(OpKind::Pointwise),
@@ -66,6 +86,12 @@ pub(crate) const CANDIDATES: &[Candidate] = &[
         cpu::pointwise::WGSL,
         cpu_main,
     ),
+    entry(
+        Kernel::gpu(OpKind::Pointwise).variant(gpu::nhwc::VARIANT),
+        gpu::nhwc::pointwise::WGSL,
+        gpu::nhwc::pointwise::describe,
+    )
+    .in_layouts(layout::NHWC),
     entry(
         Kernel::cpu(OpKind::Pointwise).variant("naive"),
         cpu::pointwise_naive::WGSL,
@@ -158,6 +184,21 @@ impl Choice {
 impl From<Family> for Choice {
     fn from(family: Family) -> Self {
         Choice::Family(family)
+    }
+}
+
+/// The tuning a session under `choice` runs: `tuning`, in the layout of a kernel chosen by
+/// name where that kernel runs in one layout only (so that the ops around it agree).
+pub(crate) fn session_tuning(tuning: &Tuning, choice: Choice) -> Tuning {
+    match choice {
+        Choice::Kernel(k) if k.family == Family::Gpu => match find(k).layouts {
+            [only] => Tuning {
+                gpu_layout: *only,
+                ..*tuning
+            },
+            _ => *tuning,
+        },
+        _ => *tuning,
     }
 }
 

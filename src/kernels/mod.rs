@@ -57,6 +57,7 @@ mod family;
 pub(crate) mod formats;
 pub(crate) mod gpu;
 mod kernel;
+pub(crate) mod layout;
 pub(crate) mod ops;
 pub(crate) mod source;
 pub(crate) mod tuning;
@@ -66,13 +67,16 @@ pub(crate) use case::Case;
 pub use family::{Family, KERNELS_ENV};
 pub use kernel::Kernel;
 pub(crate) use kernel::{Aux, Constants, DispatchDesc, OpKind, Params, WeightRef};
+pub use layout::Layout;
 pub(crate) use tuning::Tuning;
 
 /// Describes op `op` of `g` for `family`, with the adapter's tuned shapes: the CPU
 /// family's pointwise channel block (`Tuning::pointwise_co`) and the compute units the GPU
 /// family sizes its grids for (`Tuning::gpu_units`). An op the GPU family has no kernel for
 /// (`gpu::describe` says which) runs the CPU family's; `Auto` takes the GPU family's
-/// where `gpu::preferred` says it measured faster.
+/// where `gpu::preferred` says it measured faster. Only kernels of the session's layout
+/// (`Layout::of`) run; an NHWC session has none of the CPU family's to fall back on, so
+/// its executor checks first (`layout::missing_kernel`).
 pub(crate) fn describe(g: &Graph, op: &Op, tuning: &Tuning, family: Family) -> DispatchDesc {
     let gpu = match family {
         Family::Gpu => true,
@@ -80,17 +84,19 @@ pub(crate) fn describe(g: &Graph, op: &Op, tuning: &Tuning, family: Family) -> D
         Family::Cpu => false,
     };
     let kind = OpKind::of(op);
+    let layout = Layout::of(tuning, family);
     let gpu_ones = candidates::tried(kind, Family::Gpu, tuning).filter(|_| gpu);
     (gpu_ones.chain(candidates::tried(kind, Family::Cpu, tuning)))
+        .filter(|c| c.layouts.contains(&layout))
         .find_map(|c| candidates::describe_with(c, g, op, tuning))
-        .expect("the CPU family's main kernel takes every unfused op, and only GPU-family graphs are fused")
+        .expect("the CPU family's main kernel takes every unfused NCHW op, only GPU-family graphs are fused, and NHWC sessions are checked first")
 }
 
 /// `g` as `choice` runs it: for the GPU family (where `Tuning::gpu_fused_blocks`, or where
 /// `choice` names the fused kernel), each
 /// expansion (and the stem, unless `keep_stages` asks for its output) fused into the
 /// depthwise conv after it wherever a GPU-family kernel takes the pair (`graph::fuse`); for
-/// other families, fused ops split apart.
+/// other families and NHWC sessions (no fused kernel reads NHWC yet), fused ops split apart.
 pub(crate) fn fuse(
     g: Graph,
     tuning: &Tuning,
@@ -100,7 +106,8 @@ pub(crate) fn fuse(
     let g = crate::graph::fuse::split(g);
     // A fused kernel chosen by name (to check or time it) fuses whatever the tuning says.
     let chosen = matches!(choice, candidates::Choice::Kernel(k) if k.op == OpKind::ExpandDepthwise);
-    if choice.family() != Family::Gpu || !(tuning.gpu_fused_blocks || chosen) {
+    let nhwc = Layout::of(tuning, choice.family()) == Layout::Nhwc;
+    if choice.family() != Family::Gpu || nhwc || !(tuning.gpu_fused_blocks || chosen) {
         return g;
     }
     crate::graph::fuse::expand_depthwise(g, keep_stages, |g, pair| {

@@ -6,6 +6,7 @@
 
 use super::cpu::pointwise::CO_CANDIDATES as POINTWISE_CO_CANDIDATES;
 use super::gpu::DEFAULT_UNITS;
+use super::layout::Layout;
 use super::variants::Variants;
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +43,12 @@ pub struct Tuning {
     /// planes compute their halo twice; `effnet tune` times both.
     #[serde(default = "yes")]
     pub gpu_fused_blocks: bool,
+    /// How GPU-family sessions store activations (`kernels::layout`): channel planes, or
+    /// channels last, where a 1×1 conv is a GEMM with contiguous K and a depthwise conv
+    /// reads vec4s of channels. NHWC sessions run only kernels written for it and fuse no
+    /// ops.
+    #[serde(default)]
+    pub gpu_layout: Layout,
     /// The kernel variant of each op `effnet tune` found faster than its family's main
     /// kernel on this adapter (none picked: the main kernels).
     #[serde(default)]
@@ -69,6 +76,7 @@ impl Default for Tuning {
             gpu_subgroup_sums: true,
             gpu_f16_math: true,
             gpu_fused_blocks: true,
+            gpu_layout: Layout::Nchw,
             variants: Variants::default(),
         }
     }
@@ -92,6 +100,7 @@ impl Tuning {
             gpu_subgroup_sums: true,
             gpu_f16_math: false,
             gpu_fused_blocks: true,
+            gpu_layout: Layout::Nchw,
             variants: Variants::default(),
         };
         if cpu.fits(subgroup_lanes) {

@@ -3,14 +3,15 @@
 //! compute pass per stage, submits and reads back.
 
 use super::bind::BindContext;
-use super::guard::{check_graph, tensor_bytes};
+use super::guard::{check_graph, tensor_bytes_in};
 use super::timer::{Profile, Timer};
 use crate::gpu::weights::{decode, encode};
 use crate::gpu::{Gpu, GpuWeights, Pipelines, Precision, create_storage};
 use crate::graph::plan::{self, Pass, passes_and_readback};
 use crate::graph::{Graph, Output, StageTensor, TensorId};
-use crate::kernels::candidates::{Choice, describe_chosen};
+use crate::kernels::candidates::{Choice, describe_chosen, session_tuning};
 use crate::kernels::formats::Storage;
+use crate::kernels::layout::{Layout, Stored, missing_kernel};
 use crate::kernels::source::Variants;
 use crate::kernels::{DispatchDesc, Family};
 use crate::{Error, Result};
@@ -45,6 +46,8 @@ pub struct Executor {
     precision: Precision,
     /// Byte size of each tensor on the GPU.
     sizes: Vec<u64>,
+    /// How its tensors are laid out (`Tuning::gpu_layout`): what upload and readback convert.
+    stored: Stored,
 }
 
 /// Where a forward pass takes its input from.
@@ -83,11 +86,17 @@ impl Executor {
         capture_stages: bool,
         kernels: Choice,
     ) -> Result<Self> {
-        let graph = crate::kernels::fuse(graph, &gpu.tuning, kernels, capture_stages);
+        let tuning = session_tuning(&gpu.tuning, kernels);
+        let graph = crate::kernels::fuse(graph, &tuning, kernels, capture_stages);
+        if let Some(kind) = missing_kernel(&graph, &tuning, kernels.family()) {
+            let what = format!("no NHWC kernel for the {} op", kind.name());
+            return Err(Error::Gpu(format!("{what}: this model runs NCHW only")));
+        }
         let precision = weights.precision;
-        let sizes = tensor_bytes(&graph, precision);
+        let stored = Stored::new(&graph, Layout::of(&tuning, kernels.family()));
+        let sizes = tensor_bytes_in(&graph, precision, &stored);
         let descs: Vec<DispatchDesc> = (graph.ops.iter())
-            .map(|op| describe_chosen(&graph, op, &gpu.tuning, kernels))
+            .map(|op| describe_chosen(&graph, op, &tuning, kernels))
             .collect();
         check_graph(&gpu.limits, &graph, &descs, &sizes)?;
         // Stage outputs need no pinning: each is copied out right after the pass that ends
@@ -126,6 +135,7 @@ impl Executor {
             pipeline_count,
             precision,
             sizes,
+            stored,
         })
     }
 
@@ -178,6 +188,11 @@ impl Executor {
         let mut enc = self.device.create_command_encoder(&Default::default());
         match input {
             Input::Host(data) => self.upload(data)?,
+            Input::Gpu(_) if self.stored.layout == Layout::Nhwc => {
+                return Err(Error::Input(
+                    "an NHWC session takes its input from the host".into(),
+                ));
+            }
             Input::Gpu(buffer) => {
                 let bytes = self.sizes[self.graph.input];
                 let dims = self.graph.shapes[self.graph.input].dims();
@@ -229,8 +244,9 @@ impl Executor {
             });
         }
         let input_slot = &self.slots[self.slot_of[self.graph.input].expect("input slot")];
+        let input = (self.stored).to_gpu(self.graph.input, expected, input);
         self.queue
-            .write_buffer(input_slot, 0, &encode(input, self.precision));
+            .write_buffer(input_slot, 0, &encode(&input, self.precision));
         Ok(())
     }
 
@@ -303,8 +319,10 @@ impl Executor {
             .get_mapped_range()
             .map_err(|e| Error::Gpu(format!("cannot read the readback buffer: {e}")))?;
         let read = |t: TensorId, offset: u64| -> Vec<f32> {
-            let len = self.graph.shapes[t].len();
-            decode(&bytes[offset as usize..], len, self.precision)
+            let shape = self.graph.shapes[t];
+            let len = self.stored.len(t, shape);
+            let values = decode(&bytes[offset as usize..], len, self.precision);
+            self.stored.to_host(t, shape, values)
         };
         let mut out = Output {
             logits: vec![],

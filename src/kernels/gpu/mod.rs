@@ -12,6 +12,7 @@ pub(crate) mod classifier;
 pub(crate) mod conv;
 pub(crate) mod depthwise;
 pub(crate) mod expand_depthwise;
+pub(crate) mod nhwc;
 pub(crate) mod pointwise;
 pub(crate) mod reduce;
 pub(crate) mod se;

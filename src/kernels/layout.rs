@@ -1,0 +1,189 @@
+//! How a session stores its activation tensors, a choice of the whole session (every op
+//! reads what the op before it wrote): channel planes (NCHW, every family's default) or
+//! channels last (NHWC, the GPU family's `Tuning::gpu_layout`), where each pixel holds its
+//! channels padded with zeros to a multiple of 4 so that a lane reads or stores 4 channels
+//! as one vec4 (and, in packed f16, as two whole words). In NHWC a 1×1 convolution is a
+//! plain GEMM with contiguous K and a depthwise conv reads vec4s of channels.
+//!
+//! Not every tensor is an activation: the SE partial sums (`[n, c, 1, partials]`), the SE
+//! gates and the classifier's output (`[n, c]`) are per-channel vectors, stored alike in
+//! both layouts, so the SE kernels serve both. The host converts at the edges: the input
+//! goes up NCHW and is uploaded NHWC, and everything read back (logits, stage outputs)
+//! comes back NCHW (`to_nhwc`, `from_nhwc`).
+
+use super::{Family, OpKind, Tuning, candidates};
+use crate::graph::{Graph, Op, Shape, TensorId};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+/// The order of an activation tensor's values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Layout {
+    /// `[n, c, h, w]`: channel planes.
+    #[default]
+    Nchw,
+    /// `[n, h, w, c4]`: channels last, `c4` = c rounded up to 4 (zeros past c).
+    Nhwc,
+}
+
+/// Every layout.
+pub(crate) const BOTH: &[Layout] = &[Layout::Nchw, Layout::Nhwc];
+/// Channel planes only.
+pub(crate) const NCHW: &[Layout] = &[Layout::Nchw];
+/// Channels last only.
+pub(crate) const NHWC: &[Layout] = &[Layout::Nhwc];
+
+impl Layout {
+    /// The layout a session of `family` runs under `tuning`: the GPU family's choice
+    /// (`Tuning::gpu_layout`); NCHW for the CPU family and for `Auto`, whose ops may run
+    /// either family's kernel and so must share the one layout both have.
+    pub(crate) fn of(tuning: &Tuning, family: Family) -> Layout {
+        match family {
+            Family::Gpu => tuning.gpu_layout,
+            Family::Cpu | Family::Auto => Layout::Nchw,
+        }
+    }
+
+    /// Its name in reports and tuning caches.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Nchw => "nchw",
+            Layout::Nhwc => "nhwc",
+        }
+    }
+}
+
+/// The first op of `g` no kernel of `family`'s session layout under `tuning` takes: in an
+/// NHWC session, an op the family has no NHWC kernel for (there is no NCHW kernel to fall
+/// back on in that layout). `None` where every op has one, and always in NCHW.
+pub(crate) fn missing_kernel(g: &Graph, tuning: &Tuning, family: Family) -> Option<OpKind> {
+    let layout = Layout::of(tuning, family);
+    if layout == Layout::Nchw {
+        return None;
+    }
+    let takes = |op: &Op| {
+        (candidates::of(OpKind::of(op), family))
+            .filter(|c| c.layouts.contains(&layout))
+            .any(|c| candidates::describe_with(c, g, op, tuning).is_some())
+    };
+    g.ops.iter().find(|op| !takes(op)).map(OpKind::of)
+}
+
+/// Channels an NHWC pixel holds for `c` channels.
+pub(crate) fn padded_channels(c: usize) -> usize {
+    c.next_multiple_of(4)
+}
+
+/// Whether each tensor of `g` is an activation (stored in the session's layout) rather than
+/// a per-channel vector: SE sums, SE gates and the classifier's output are vectors.
+fn activations(g: &Graph) -> Vec<bool> {
+    let mut is_activation = vec![true; g.shapes.len()];
+    for op in &g.ops {
+        let vectors = match op {
+            Op::Depthwise(d) => d.se_sums.into_iter().collect(),
+            Op::ExpandDepthwise(f) => f.depthwise.se_sums.into_iter().collect(),
+            Op::SeExcite(e) => vec![e.sums, e.gate],
+            Op::PoolClassify(p) => vec![p.output],
+            Op::Conv(_) | Op::Pointwise(_) => vec![],
+        };
+        vectors.into_iter().for_each(|t| is_activation[t] = false);
+    }
+    is_activation
+}
+
+/// How each tensor of a session is stored, for the host's conversions at its edges: the
+/// input it uploads and the tensors it reads back.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Stored {
+    pub layout: Layout,
+    /// Whether each tensor is an activation (`activations`).
+    activation: Vec<bool>,
+}
+
+impl Stored {
+    pub(crate) fn new(g: &Graph, layout: Layout) -> Stored {
+        let activation = activations(g);
+        Stored { layout, activation }
+    }
+
+    /// Whether tensor `t` is stored NHWC.
+    fn nhwc(&self, t: TensorId) -> bool {
+        self.layout == Layout::Nhwc && self.activation[t]
+    }
+
+    /// Values tensor `t` of `shape` holds on the GPU: NHWC activations pad their channels
+    /// (`padded_channels`).
+    pub(crate) fn len(&self, t: TensorId, s: Shape) -> usize {
+        match self.nhwc(t) {
+            true => s.n * s.h * s.w * padded_channels(s.c),
+            false => s.len(),
+        }
+    }
+
+    /// NCHW `values` of tensor `t` as the GPU stores them.
+    pub(crate) fn to_gpu<'a>(&self, t: TensorId, s: Shape, values: &'a [f32]) -> Cow<'a, [f32]> {
+        match self.nhwc(t) {
+            true => Cow::Owned(to_nhwc(values, s)),
+            false => Cow::Borrowed(values),
+        }
+    }
+
+    /// Tensor `t`'s `values` as the GPU stores them, back as NCHW.
+    pub(crate) fn to_host(&self, t: TensorId, s: Shape, values: Vec<f32>) -> Vec<f32> {
+        match self.nhwc(t) {
+            true => from_nhwc(&values, s),
+            false => values,
+        }
+    }
+}
+
+/// NCHW values of `shape` as NHWC with channels padded to 4 (zeros).
+pub(crate) fn to_nhwc(nchw: &[f32], shape: Shape) -> Vec<f32> {
+    let Shape { n, c, h, w } = shape;
+    let (hw, c4) = (h * w, padded_channels(c));
+    let mut out = vec![0.0; n * hw * c4];
+    for (plane, values) in nchw.chunks(hw.max(1)).enumerate().take(n * c) {
+        let (image, ch) = (plane / c, plane % c);
+        for (q, &v) in values.iter().enumerate() {
+            out[(image * hw + q) * c4 + ch] = v;
+        }
+    }
+    out
+}
+
+/// NHWC values of `shape` (channels padded to 4) back as NCHW, the padding dropped.
+pub(crate) fn from_nhwc(nhwc: &[f32], shape: Shape) -> Vec<f32> {
+    let Shape { n, c, h, w } = shape;
+    let (hw, c4) = (h * w, padded_channels(c));
+    let mut out = vec![0.0; shape.len()];
+    for (plane, values) in out.chunks_mut(hw.max(1)).enumerate().take(n * c) {
+        let (image, ch) = (plane / c, plane % c);
+        for (q, v) in values.iter_mut().enumerate() {
+            *v = nhwc[(image * hw + q) * c4 + ch];
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tensor of channels not a multiple of 4 goes to NHWC with zero padding and comes
+    /// back unchanged.
+    #[test]
+    fn nhwc_round_trip_pads_with_zeros() {
+        let shape = Shape {
+            n: 2,
+            c: 3,
+            h: 1,
+            w: 2,
+        };
+        let nchw: Vec<f32> = (1..=12).map(|v| v as f32).collect();
+        let nhwc = to_nhwc(&nchw, shape);
+        let first_pixels = [1.0, 3.0, 5.0, 0.0, 2.0, 4.0, 6.0, 0.0];
+        assert_eq!(&nhwc[..8], &first_pixels);
+        assert_eq!(nhwc.len(), 16);
+        assert_eq!(from_nhwc(&nhwc, shape), nchw);
+    }
+}
