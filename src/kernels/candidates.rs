@@ -35,6 +35,15 @@ fn gpu_main(g: &Graph, op: &Op, tuning: &Tuning) -> Option<DispatchDesc> {
 }
 
 /// A kernel over NCHW activations.
+/// The GPU family's NHWC kernels, in NHWC sessions only (`session_tuning` sets the layout
+/// where one is chosen by name).
+fn gpu_nhwc(g: &Graph, op: &Op, tuning: &Tuning) -> Option<DispatchDesc> {
+    match tuning.gpu_layout {
+        Layout::Nhwc => gpu::nhwc::describe(g, op),
+        Layout::Nchw => None,
+    }
+}
+
 const fn entry(kernel: Kernel, wgsl: &'static str, describe: Describe) -> Candidate {
     Candidate {
         kernel,
@@ -70,7 +79,7 @@ pub(crate) const CANDIDATES: &[Candidate] = &[
     entry(
         Kernel::gpu(OpKind::Depthwise).variant(gpu::nhwc::VARIANT),
         gpu::nhwc::depthwise::WGSL,
-        gpu::nhwc::depthwise::describe,
+        gpu_nhwc,
     )
     .in_layouts(layout::NHWC),
     // SE reads partial sums and writes a gate, per-channel vectors in either layout.
@@ -89,7 +98,7 @@ pub(crate) const CANDIDATES: &[Candidate] = &[
     entry(
         Kernel::gpu(OpKind::Pointwise).variant(gpu::nhwc::VARIANT),
         gpu::nhwc::pointwise::WGSL,
-        gpu::nhwc::pointwise::describe,
+        gpu_nhwc,
     )
     .in_layouts(layout::NHWC),
     entry(
@@ -185,6 +194,22 @@ impl From<Family> for Choice {
     fn from(family: Family) -> Self {
         Choice::Family(family)
     }
+}
+
+/// The first op of `g` no kernel of `family`'s session layout under `tuning` takes: in an
+/// NHWC session, an op the family has no NHWC kernel for (there is no NCHW kernel to fall
+/// back on in that layout). `None` where every op has one, and always in NCHW.
+pub(crate) fn missing_kernel(g: &Graph, tuning: &Tuning, family: Family) -> Option<OpKind> {
+    let layout = tuning.layout(family);
+    if layout == Layout::Nchw {
+        return None;
+    }
+    let takes = |op: &Op| {
+        (of(OpKind::of(op), family))
+            .filter(|c| c.layouts.contains(&layout))
+            .any(|c| describe_with(c, g, op, tuning).is_some())
+    };
+    g.ops.iter().find(|op| !takes(op)).map(OpKind::of)
 }
 
 /// The tuning a session under `choice` runs: `tuning`, in the layout of a kernel chosen by

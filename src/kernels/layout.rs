@@ -11,7 +11,6 @@
 //! goes up NCHW and is uploaded NHWC, and everything read back (logits, stage outputs)
 //! comes back NCHW (`to_nhwc`, `from_nhwc`).
 
-use super::{Family, OpKind, Tuning, candidates};
 use crate::graph::{Graph, Op, Shape, TensorId};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -34,16 +33,6 @@ pub(crate) const NCHW: &[Layout] = &[Layout::Nchw];
 pub(crate) const NHWC: &[Layout] = &[Layout::Nhwc];
 
 impl Layout {
-    /// The layout a session of `family` runs under `tuning`: the GPU family's choice
-    /// (`Tuning::gpu_layout`); NCHW for the CPU family and for `Auto`, whose ops may run
-    /// either family's kernel and so must share the one layout both have.
-    pub(crate) fn of(tuning: &Tuning, family: Family) -> Layout {
-        match family {
-            Family::Gpu => tuning.gpu_layout,
-            Family::Cpu | Family::Auto => Layout::Nchw,
-        }
-    }
-
     /// Its name in reports and tuning caches.
     pub fn name(self) -> &'static str {
         match self {
@@ -51,22 +40,6 @@ impl Layout {
             Layout::Nhwc => "nhwc",
         }
     }
-}
-
-/// The first op of `g` no kernel of `family`'s session layout under `tuning` takes: in an
-/// NHWC session, an op the family has no NHWC kernel for (there is no NCHW kernel to fall
-/// back on in that layout). `None` where every op has one, and always in NCHW.
-pub(crate) fn missing_kernel(g: &Graph, tuning: &Tuning, family: Family) -> Option<OpKind> {
-    let layout = Layout::of(tuning, family);
-    if layout == Layout::Nchw {
-        return None;
-    }
-    let takes = |op: &Op| {
-        (candidates::of(OpKind::of(op), family))
-            .filter(|c| c.layouts.contains(&layout))
-            .any(|c| candidates::describe_with(c, g, op, tuning).is_some())
-    };
-    g.ops.iter().find(|op| !takes(op)).map(OpKind::of)
 }
 
 /// Channels an NHWC pixel holds for `c` channels.

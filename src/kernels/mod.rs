@@ -75,8 +75,8 @@ pub(crate) use tuning::Tuning;
 /// family sizes its grids for (`Tuning::gpu_units`). An op the GPU family has no kernel for
 /// (`gpu::describe` says which) runs the CPU family's; `Auto` takes the GPU family's
 /// where `gpu::preferred` says it measured faster. Only kernels of the session's layout
-/// (`Layout::of`) run; an NHWC session has none of the CPU family's to fall back on, so
-/// its executor checks first (`layout::missing_kernel`).
+/// (`Tuning::layout`) run; an NHWC session has none of the CPU family's to fall back on, so
+/// its executor checks first (`candidates::missing_kernel`).
 pub(crate) fn describe(g: &Graph, op: &Op, tuning: &Tuning, family: Family) -> DispatchDesc {
     let gpu = match family {
         Family::Gpu => true,
@@ -84,7 +84,7 @@ pub(crate) fn describe(g: &Graph, op: &Op, tuning: &Tuning, family: Family) -> D
         Family::Cpu => false,
     };
     let kind = OpKind::of(op);
-    let layout = Layout::of(tuning, family);
+    let layout = tuning.layout(family);
     let gpu_ones = candidates::tried(kind, Family::Gpu, tuning).filter(|_| gpu);
     (gpu_ones.chain(candidates::tried(kind, Family::Cpu, tuning)))
         .filter(|c| c.layouts.contains(&layout))
@@ -106,7 +106,7 @@ pub(crate) fn fuse(
     let g = crate::graph::fuse::split(g);
     // A fused kernel chosen by name (to check or time it) fuses whatever the tuning says.
     let chosen = matches!(choice, candidates::Choice::Kernel(k) if k.op == OpKind::ExpandDepthwise);
-    let nhwc = Layout::of(tuning, choice.family()) == Layout::Nhwc;
+    let nhwc = tuning.layout(choice.family()) == Layout::Nhwc;
     if choice.family() != Family::Gpu || nhwc || !(tuning.gpu_fused_blocks || chosen) {
         return g;
     }

@@ -4,6 +4,7 @@
 //! adapters nobody tuned, and the candidates the tuner times and the tests check. The cache
 //! on disk is `gpu::tuning`'s.
 
+use super::Family;
 use super::cpu::pointwise::CO_CANDIDATES as POINTWISE_CO_CANDIDATES;
 use super::gpu::DEFAULT_UNITS;
 use super::layout::Layout;
@@ -110,6 +111,16 @@ impl Tuning {
                 subgroups: false,
                 ..cpu
             }
+        }
+    }
+
+    /// The layout a session of `family` runs (`kernels::layout`): the GPU family's choice
+    /// (`gpu_layout`); NCHW for the CPU family and for `Auto`, whose ops may run either
+    /// family's kernel and so must share the one layout both have.
+    pub(crate) fn layout(&self, family: Family) -> Layout {
+        match family {
+            Family::Gpu => self.gpu_layout,
+            Family::Cpu | Family::Auto => Layout::Nchw,
         }
     }
 

@@ -9,9 +9,9 @@ use crate::gpu::weights::{decode, encode};
 use crate::gpu::{Gpu, GpuWeights, Pipelines, Precision, create_storage};
 use crate::graph::plan::{self, Pass, passes_and_readback};
 use crate::graph::{Graph, Output, StageTensor, TensorId};
-use crate::kernels::candidates::{Choice, describe_chosen, session_tuning};
+use crate::kernels::candidates::{Choice, describe_chosen, missing_kernel, session_tuning};
 use crate::kernels::formats::Storage;
-use crate::kernels::layout::{Layout, Stored, missing_kernel};
+use crate::kernels::layout::{Layout, Stored};
 use crate::kernels::source::Variants;
 use crate::kernels::{DispatchDesc, Family};
 use crate::{Error, Result};
@@ -93,7 +93,7 @@ impl Executor {
             return Err(Error::Gpu(format!("{what}: this model runs NCHW only")));
         }
         let precision = weights.precision;
-        let stored = Stored::new(&graph, Layout::of(&tuning, kernels.family()));
+        let stored = Stored::new(&graph, tuning.layout(kernels.family()));
         let sizes = tensor_bytes_in(&graph, precision, &stored);
         let descs: Vec<DispatchDesc> = (graph.ops.iter())
             .map(|op| describe_chosen(&graph, op, &tuning, kernels))

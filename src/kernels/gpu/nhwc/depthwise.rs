@@ -4,9 +4,10 @@
 //! layout, so the SE kernel after it is the NCHW sessions' own.
 
 use super::{WG, channel_lanes};
-use crate::graph::{Graph, Op};
-use crate::kernels::layout::{Layout, padded_channels};
-use crate::kernels::{DispatchDesc, Params, Tuning, act_code, u};
+use crate::graph::Graph;
+use crate::graph::ops::DepthwiseOp;
+use crate::kernels::layout::padded_channels;
+use crate::kernels::{DispatchDesc, Params, act_code, u};
 
 /// The kernel and the entry point and sums around it come from gpu/reduce_*.wgsl, as for
 /// every GPU-family depthwise kernel (`source.rs`).
@@ -16,15 +17,10 @@ pub(crate) const WGSL: &str = include_str!("../../../../shaders/gpu/nhwc/depthwi
 /// channel), few enough that a large plane makes many workgroups.
 const PIXELS_PER_LANE: usize = 4;
 
-/// The dispatch of a depthwise conv in an NHWC session (`None` in NCHW ones): grid x = bands of each image's
+/// The dispatch of a depthwise conv in an NHWC session: grid x = bands of each image's
 /// output pixels (`tiles`, at most half the SE partial sums: each band owns the sum slot
 /// pairs w ≡ band), y = groups of `C_LANES` channel vec4s, z = images.
-pub(crate) fn describe(g: &Graph, op: &Op, tuning: &Tuning) -> Option<DispatchDesc> {
-    let Op::Depthwise(op) = op else { return None };
-    // (`session_tuning` sets the layout where this kernel is chosen by name.)
-    if tuning.gpu_layout != Layout::Nhwc {
-        return None;
-    }
+pub(crate) fn describe(g: &Graph, op: &DepthwiseOp) -> Option<DispatchDesc> {
     let mut d = crate::kernels::ops::depthwise::dispatch(g, op);
     let o = g.shapes[op.output];
     let c_lanes = channel_lanes(o.c);

@@ -4,14 +4,26 @@
 //! channels at each pixel it computes, so every load and store of an activation is a whole
 //! vec4 (two whole words in packed f16) and lanes next to each other touch consecutive
 //! channels. Ops without an NHWC kernel yet (dense conv, classifier, the fused expansion +
-//! depthwise) keep a model from running NHWC (`layout::missing_kernel`); SE reads and
+//! depthwise) keep a model from running NHWC (`candidates::missing_kernel`); SE reads and
 //! writes per-channel vectors, alike in both layouts, so its NCHW kernel serves.
 //!
 //! Arithmetic is f32 whatever `Tuning::gpu_f16_math` asks (values are stored in the
 //! session's precision); tiles are fixed, not yet sized for `Tuning::gpu_units`.
 
+use crate::graph::{Graph, Op};
+use crate::kernels::DispatchDesc;
+
 pub(crate) mod depthwise;
 pub(crate) mod pointwise;
+
+/// The NHWC dispatch of `op`, or `None` where there is no NHWC kernel for it.
+pub(crate) fn describe(g: &Graph, op: &Op) -> Option<DispatchDesc> {
+    match op {
+        Op::Pointwise(op) => pointwise::describe(g, op),
+        Op::Depthwise(op) => depthwise::describe(g, op),
+        _ => None,
+    }
+}
 
 /// The variant name of every NHWC kernel (`Kernel::variant`).
 pub(crate) const VARIANT: &str = "nhwc";

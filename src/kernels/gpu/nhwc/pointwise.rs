@@ -5,9 +5,10 @@
 //! are one vec4 of a weight row.
 
 use super::{WG, channel_lanes, split_grid};
-use crate::graph::{Graph, Op};
-use crate::kernels::layout::{Layout, padded_channels};
-use crate::kernels::{DispatchDesc, Tuning, act_code, u};
+use crate::graph::Graph;
+use crate::graph::ops::PointwiseOp;
+use crate::kernels::layout::padded_channels;
+use crate::kernels::{DispatchDesc, act_code, u};
 
 pub(crate) const WGSL: &str = include_str!("../../../../shaders/gpu/nhwc/pointwise.wgsl");
 
@@ -15,14 +16,9 @@ pub(crate) const WGSL: &str = include_str!("../../../../shaders/gpu/nhwc/pointwi
 /// vec4 loaded serves 4 pixels and each input vec4 a lane's 4 output channels.
 const PIXELS_PER_LANE: usize = 4;
 
-/// The dispatch of a 1×1 conv in an NHWC session (`None` in NCHW ones): grid x = groups of `CO_LANES` output
+/// The dispatch of a 1×1 conv in an NHWC session: grid x = groups of `CO_LANES` output
 /// channel vec4s, y (and z) = tiles of `WG / CO_LANES` × `PIXELS_PER_LANE` pixels.
-pub(crate) fn describe(g: &Graph, op: &Op, tuning: &Tuning) -> Option<DispatchDesc> {
-    let Op::Pointwise(op) = op else { return None };
-    // (`session_tuning` sets the layout where this kernel is chosen by name.)
-    if tuning.gpu_layout != Layout::Nhwc {
-        return None;
-    }
+pub(crate) fn describe(g: &Graph, op: &PointwiseOp) -> Option<DispatchDesc> {
     let mut d = crate::kernels::ops::pointwise::dispatch(g, op);
     let o = g.shapes[op.output];
     let co_vec4s = padded_channels(o.c) / 4;
