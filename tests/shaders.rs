@@ -128,10 +128,11 @@ fn gpu_family_kernels_use_no_atomics() {
         }
     }
     // Six kernels (conv, depthwise, SE, pointwise, classifier and the fused expansion +
-    // depthwise), three storages, four variants each.
+    // depthwise) and two channels-last ones (pointwise, depthwise), three storages, four
+    // variants each.
     assert_eq!(
         checked,
-        6 * 3 * 4,
+        8 * 3 * 4,
         "every GPU-family kernel in every variant"
     );
 }
@@ -183,14 +184,18 @@ fn every_wgsl_file_is_compiled() {
         .flatten()
         .chain(effnet::train::shader_sources())
         .collect();
-    // shaders/ and its family folders (shaders/cpu/, shaders/gpu/, shaders/common/).
+    // shaders/ and its family folders (shaders/cpu/, shaders/gpu/, shaders/common/) and
+    // theirs (shaders/gpu/nhwc/).
     let mut paths = vec![];
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            paths.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
-        } else {
-            paths.push(path);
+    let mut dirs = vec![std::path::PathBuf::from(dir)];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                paths.push(path);
+            }
         }
     }
     assert!(paths.len() > 20, "found the shaders: {paths:?}");
