@@ -128,11 +128,11 @@ fn gpu_family_kernels_use_no_atomics() {
         }
     }
     // Six kernels (conv, depthwise, SE, pointwise, classifier and the fused expansion +
-    // depthwise) and two channels-last ones (pointwise, depthwise), three storages, four
-    // variants each.
+    // depthwise) and four channels-last ones (conv, depthwise, pointwise, classifier),
+    // three storages, four variants each.
     assert_eq!(
         checked,
-        8 * 3 * 4,
+        10 * 3 * 4,
         "every GPU-family kernel in every variant"
     );
 }

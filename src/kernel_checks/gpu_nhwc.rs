@@ -8,15 +8,17 @@
 use super::check::{self, TOL_F16, TOL_F32};
 use super::gpu_pointwise;
 use crate::gpu::{Gpu, GpuWeights, Precision};
-use crate::graph::ops::{ConvGeom, DepthwiseOp, PointwiseOp, SeExciteOp, Shape};
+use crate::graph::ops::{
+    ConvGeom, ConvOp, DepthwiseOp, PointwiseOp, PoolClassifyOp, SeExciteOp, Shape,
+};
 use crate::graph::{Graph, Op};
 use crate::kernels::candidates::Choice;
 use crate::kernels::case::{Case, conv_weights, convs_only};
 use crate::kernels::gpu::nhwc::VARIANT;
 use crate::kernels::{Kernel, OpKind, ops::se, se_partials};
 use crate::model::Activation;
-use crate::model::rule::rule_input;
-use crate::model::weights::ConvKind;
+use crate::model::rule::{rule_input, rule_tensor};
+use crate::model::weights::{ConvKind, ModelWeights};
 use crate::reference;
 use crate::runtime::Executor;
 
@@ -211,4 +213,129 @@ fn depthwise_odd_shapes_match_the_reference() {
         depthwise_case("nhwc_dw3s2_c96_29x29", (1, 96, 29, 29), (3, 2), false),
     ];
     check_nhwc(nhwc(OpKind::Depthwise), &cases);
+}
+
+/// A k×k conv (SiLU, padding k / 2) at batch `n`, `cin` → `cout` channels on `h`×`w`, with a
+/// residual (a SiLU 1×1 conv of the input; stride 1 only) when asked for.
+fn conv_case(
+    name: &'static str,
+    (n, cin, cout, h, w): Dims,
+    (k, s): (usize, usize),
+    res: bool,
+) -> Case {
+    let out = |x: usize| (x + 2 * (k / 2) - k) / s + 1;
+    let shapes = vec![
+        Shape { n, c: cin, h, w },
+        Shape {
+            n,
+            c: cout,
+            h: out(h),
+            w: out(w),
+        },
+    ];
+    let mut geom = crate::kernels::case::geom(k, s);
+    let conv = conv_weights(name, cout, cin * k * k, ConvKind::Dense { k });
+    let mut case = Case::new(
+        name,
+        shapes,
+        Op::Conv(ConvOp {
+            input: 0,
+            output: 1,
+            geom,
+            residual: None,
+        }),
+        convs_only(vec![conv]),
+    );
+    if res {
+        let g = &mut case.graph;
+        g.shapes.push(g.shapes[1]);
+        case.weights
+            .convs
+            .push(conv_weights("res", cout, cin, ConvKind::Gemm));
+        g.ops.insert(
+            0,
+            Op::Pointwise(PointwiseOp {
+                act: Activation::Silu,
+                ..pointwise(0, 2, 1)
+            }),
+        );
+        geom.layer = 0;
+        g.ops[1] = Op::Conv(ConvOp {
+            input: 0,
+            output: 1,
+            geom,
+            residual: Some(2),
+        });
+    }
+    case
+}
+
+/// Global pooling of `c` channels of `h`×`w` at batch `n` into `classes` logits, or (0) the
+/// pooled features of a headless backbone.
+fn classifier_case(
+    name: &'static str,
+    (n, c, h, w): (usize, usize, usize, usize),
+    classes: usize,
+) -> Case {
+    let op = Op::PoolClassify(PoolClassifyOp {
+        input: 0,
+        output: 1,
+        classify: classes > 0,
+    });
+    let weights = ModelWeights {
+        convs: vec![],
+        ses: vec![],
+        classifier_w: rule_tensor(name, &[classes, c]),
+        classifier_b: rule_tensor("bias", &[classes]),
+    };
+    let out = Shape {
+        n,
+        c: if classes > 0 { classes } else { c },
+        h: 1,
+        w: 1,
+    };
+    Case::new(name, vec![Shape { n, c, h, w }, out], op, weights)
+}
+
+/// Dense convs: the stem's 3 input channels (padded to 4), channels not a multiple of 4,
+/// odd sizes at stride 2, a 1×1 input plane, batch 2, k = 1, 3 and 5, a residual.
+#[test]
+fn conv_odd_shapes_match_the_reference() {
+    let cases = vec![
+        conv_case(
+            "nhwc_stem_3to32_s2_17x15_b2",
+            (2, 3, 32, 17, 15),
+            (3, 2),
+            false,
+        ),
+        conv_case("nhwc_conv_13to37_s2_9x7", (1, 13, 37, 9, 7), (3, 2), false),
+        conv_case(
+            "nhwc_conv_6to6_s1_5x3_b2_res",
+            (2, 6, 6, 5, 3),
+            (3, 1),
+            true,
+        ),
+        conv_case("nhwc_conv_5to70_s1_1x1", (1, 5, 70, 1, 1), (3, 1), false),
+        conv_case(
+            "nhwc_conv_24to20_k5s2_11x11",
+            (1, 24, 20, 11, 11),
+            (5, 2),
+            false,
+        ),
+        conv_case("nhwc_conv_7to9_k1_4x6_res", (1, 7, 9, 4, 6), (1, 1), true),
+    ];
+    check_nhwc(nhwc(OpKind::Conv), &cases);
+}
+
+/// Pooling and classes: features and classes not multiples of 4, 1×1 planes, batch 3, more
+/// classes than one workgroup's 256, a headless backbone.
+#[test]
+fn classifier_odd_shapes_match_the_reference() {
+    let cases = vec![
+        classifier_case("nhwc_cls_37to13_5x3_b3", (3, 37, 5, 3), 13),
+        classifier_case("nhwc_cls_6to1030_1x1_b2", (2, 6, 1, 1), 1030),
+        classifier_case("nhwc_cls_1280to1000_7x7", (1, 1280, 7, 7), 1000),
+        classifier_case("nhwc_headless_37_3x3_b2", (2, 37, 3, 3), 0),
+    ];
+    check_nhwc(nhwc(OpKind::Classifier), &cases);
 }

@@ -67,6 +67,12 @@ pub(crate) const CANDIDATES: &[Candidate] = &[
     entry(Kernel::gpu(OpKind::Conv), gpu::conv::WGSL, gpu_main),
     entry(Kernel::cpu(OpKind::Conv), cpu::conv::WGSL, cpu_main),
     entry(
+        Kernel::gpu(OpKind::Conv).variant(gpu::nhwc::VARIANT),
+        gpu::nhwc::conv::WGSL,
+        gpu_nhwc,
+    )
+    .in_layouts(layout::NHWC),
+    entry(
         Kernel::gpu(OpKind::Depthwise),
         gpu::depthwise::WGSL,
         gpu_main,
@@ -121,6 +127,12 @@ pub(crate) const CANDIDATES: &[Candidate] = &[
         cpu::classifier::WGSL,
         cpu_main,
     ),
+    entry(
+        Kernel::gpu(OpKind::Classifier).variant(gpu::nhwc::VARIANT),
+        gpu::nhwc::classifier::WGSL,
+        gpu_nhwc,
+    )
+    .in_layouts(layout::NHWC),
 ];
 
 impl Kernel {

@@ -5,9 +5,10 @@
 //! as one vec4 (and, in packed f16, as two whole words). In NHWC a 1×1 convolution is a
 //! plain GEMM with contiguous K and a depthwise conv reads vec4s of channels.
 //!
-//! Not every tensor is an activation: the SE partial sums (`[n, c, 1, partials]`), the SE
-//! gates and the classifier's output (`[n, c]`) are per-channel vectors, stored alike in
-//! both layouts, so the SE kernels serve both. The host converts at the edges: the input
+//! Not every tensor is an activation: the SE partial sums (`[n, c, 1, partials]`) and the
+//! SE gates (`[n, c]`) are per-channel vectors, stored alike in both layouts, so the SE
+//! kernels serve both. The classifier's output is an activation of 1×1 planes (in NHWC,
+//! `[n, classes rounded up to 4]`). The host converts at the edges: the input
 //! goes up NCHW and is uploaded NHWC, and everything read back (logits, stage outputs)
 //! comes back NCHW (`to_nhwc`, `from_nhwc`).
 
@@ -48,7 +49,7 @@ pub(crate) fn padded_channels(c: usize) -> usize {
 }
 
 /// Whether each tensor of `g` is an activation (stored in the session's layout) rather than
-/// a per-channel vector: SE sums, SE gates and the classifier's output are vectors.
+/// a per-channel vector: SE sums and SE gates are vectors.
 fn activations(g: &Graph) -> Vec<bool> {
     let mut is_activation = vec![true; g.shapes.len()];
     for op in &g.ops {
@@ -56,8 +57,7 @@ fn activations(g: &Graph) -> Vec<bool> {
             Op::Depthwise(d) => d.se_sums.into_iter().collect(),
             Op::ExpandDepthwise(f) => f.depthwise.se_sums.into_iter().collect(),
             Op::SeExcite(e) => vec![e.sums, e.gate],
-            Op::PoolClassify(p) => vec![p.output],
-            Op::Conv(_) | Op::Pointwise(_) => vec![],
+            Op::Conv(_) | Op::Pointwise(_) | Op::PoolClassify(_) => vec![],
         };
         vectors.into_iter().for_each(|t| is_activation[t] = false);
     }

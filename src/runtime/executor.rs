@@ -179,6 +179,11 @@ impl Executor {
     /// work the app submits to the same queue afterwards sees them. The next run overwrites
     /// them.
     pub(crate) fn run_on_gpu(&self, input: Input) -> Result<&wgpu::Buffer> {
+        let logits = self.graph.shapes[self.graph.logits];
+        if self.stored.len(self.graph.logits, logits) != logits.len() {
+            let why = "an NHWC session pads its logits to a multiple of 4 classes";
+            return Err(Error::Input(format!("{why}: read them back with `run`")));
+        }
         self.submit(input, true)?;
         Ok(&self.logits_out)
     }

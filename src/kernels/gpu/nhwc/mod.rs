@@ -3,9 +3,9 @@
 //! (same op, parameter block and weight layout; variant [`VARIANT`]). A lane owns a vec4 of
 //! channels at each pixel it computes, so every load and store of an activation is a whole
 //! vec4 (two whole words in packed f16) and lanes next to each other touch consecutive
-//! channels. Ops without an NHWC kernel yet (dense conv, classifier, the fused expansion +
-//! depthwise) keep a model from running NHWC (`candidates::missing_kernel`); SE reads and
-//! writes per-channel vectors, alike in both layouts, so its NCHW kernel serves.
+//! channels. SE reads and writes per-channel vectors, alike in both layouts, so its NCHW
+//! kernel serves; the fused expansion + depthwise has no NHWC kernel yet, so NHWC sessions
+//! run it split (`kernels::fuse`).
 //!
 //! Arithmetic is f32 whatever `Tuning::gpu_f16_math` asks (values are stored in the
 //! session's precision); tiles are fixed, not yet sized for `Tuning::gpu_units`.
@@ -13,6 +13,8 @@
 use crate::graph::{Graph, Op};
 use crate::kernels::DispatchDesc;
 
+pub(crate) mod classifier;
+pub(crate) mod conv;
 pub(crate) mod depthwise;
 pub(crate) mod pointwise;
 
@@ -21,7 +23,9 @@ pub(crate) fn describe(g: &Graph, op: &Op) -> Option<DispatchDesc> {
     match op {
         Op::Pointwise(op) => pointwise::describe(g, op),
         Op::Depthwise(op) => depthwise::describe(g, op),
-        _ => None,
+        Op::Conv(op) => conv::describe(g, op),
+        Op::PoolClassify(op) => classifier::describe(g, op),
+        Op::SeExcite(_) | Op::ExpandDepthwise(_) => None,
     }
 }
 
