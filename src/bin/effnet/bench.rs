@@ -112,8 +112,9 @@ pub fn tune(a: TuneArgs, gpu: &crate::GpuArgs) -> Result<ExitCode> {
                     };
                     let fused = if t.gpu_fused_blocks { "fused" } else { "apart" };
                     format!(
-                        "gpu family, grids for {:>3} units, {sums:>9} sums, {storage}, blocks {fused}",
-                        t.gpu_units
+                        "gpu family, grids for {:>3} units, {sums:>9} sums, {storage}, blocks {fused}, {}",
+                        t.gpu_units,
+                        t.gpu_layout.name()
                     )
                 }
                 (None, _) => format!("pointwise_co {:>2}, weights {weights:>8}", t.pointwise_co),
