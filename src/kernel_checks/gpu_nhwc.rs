@@ -297,8 +297,10 @@ fn classifier_case(
     Case::new(name, vec![Shape { n, c, h, w }, out], op, weights)
 }
 
-/// Dense convs: the stem's 3 input channels (padded to 4), channels not a multiple of 4,
-/// odd sizes at stride 2, a 1×1 input plane, batch 2, k = 1, 3 and 5, a residual.
+/// Dense convs: the stem's 3 input channels, channels not a multiple of 4, odd sizes at
+/// stride 2, a 1×1 input plane, batch 2, k = 1, 3 and 5, a residual. Where a conv alone
+/// reads the graph's input it reads it NCHW, as a stem does (`layout::input_stays_nchw`);
+/// with a residual, whose 1×1 conv reads the input too, NHWC.
 #[test]
 fn conv_odd_shapes_match_the_reference() {
     let cases = vec![

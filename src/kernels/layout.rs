@@ -8,9 +8,10 @@
 //! Not every tensor is an activation: the SE partial sums (`[n, c, 1, partials]`) and the
 //! SE gates (`[n, c]`) are per-channel vectors, stored alike in both layouts, so the SE
 //! kernels serve both. The classifier's output is an activation of 1×1 planes (in NHWC,
-//! `[n, classes rounded up to 4]`). The host converts at the edges: the input
-//! goes up NCHW and is uploaded NHWC, and everything read back (logits, stage outputs)
-//! comes back NCHW (`to_nhwc`, `from_nhwc`).
+//! `[n, classes rounded up to 4]`). A model's input stays NCHW: its stem reads it so and
+//! writes NHWC (`input_stays_nchw`). The host converts the rest at the edges: an input that
+//! other ops read (a one-op test graph's) is uploaded NHWC, and everything read back
+//! (logits, stage outputs) comes back NCHW (`to_nhwc`, `from_nhwc`).
 
 use crate::graph::{Graph, Op, Shape, TensorId};
 use serde::{Deserialize, Serialize};
@@ -48,10 +49,23 @@ pub(crate) fn padded_channels(c: usize) -> usize {
     c.next_multiple_of(4)
 }
 
+/// Whether `g`'s input stays NCHW in an NHWC session: where only dense convs read it (a
+/// model's stem), which then read it NCHW and write NHWC, so the input goes up as the
+/// caller holds it (from the host or from the caller's GPU buffer) and the stem converts.
+pub(crate) fn input_stays_nchw(g: &Graph) -> bool {
+    let reads_input = |op: &&Op| crate::graph::plan::uses(op).0.contains(&g.input);
+    g.ops
+        .iter()
+        .filter(reads_input)
+        .all(|op| matches!(op, Op::Conv(_)))
+}
+
 /// Whether each tensor of `g` is an activation (stored in the session's layout) rather than
-/// a per-channel vector: SE sums and SE gates are vectors.
+/// a per-channel vector (SE sums and SE gates), or the input a stem reads NCHW
+/// (`input_stays_nchw`).
 fn activations(g: &Graph) -> Vec<bool> {
     let mut is_activation = vec![true; g.shapes.len()];
+    is_activation[g.input] = !input_stays_nchw(g);
     for op in &g.ops {
         let vectors = match op {
             Op::Depthwise(d) => d.se_sums.into_iter().collect(),
@@ -80,7 +94,7 @@ impl Stored {
     }
 
     /// Whether tensor `t` is stored NHWC.
-    fn nhwc(&self, t: TensorId) -> bool {
+    pub(crate) fn nhwc(&self, t: TensorId) -> bool {
         self.layout == Layout::Nhwc && self.activation[t]
     }
 

@@ -11,7 +11,7 @@ use crate::graph::plan::{self, Pass, passes_and_readback};
 use crate::graph::{Graph, Output, StageTensor, TensorId};
 use crate::kernels::candidates::{Choice, describe_chosen, missing_kernel, session_tuning};
 use crate::kernels::formats::Storage;
-use crate::kernels::layout::{Layout, Stored};
+use crate::kernels::layout::Stored;
 use crate::kernels::source::Variants;
 use crate::kernels::{DispatchDesc, Family};
 use crate::{Error, Result};
@@ -193,10 +193,9 @@ impl Executor {
         let mut enc = self.device.create_command_encoder(&Default::default());
         match input {
             Input::Host(data) => self.upload(data)?,
-            Input::Gpu(_) if self.stored.layout == Layout::Nhwc => {
-                return Err(Error::Input(
-                    "an NHWC session takes its input from the host".into(),
-                ));
+            Input::Gpu(_) if self.stored.nhwc(self.graph.input) => {
+                let why = "this graph's input is stored NHWC";
+                return Err(Error::Input(format!("{why}: give it from the host")));
             }
             Input::Gpu(buffer) => {
                 let bytes = self.sizes[self.graph.input];

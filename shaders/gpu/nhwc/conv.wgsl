@@ -1,5 +1,6 @@
 // GPU family, channels last (NHWC, channels padded to a multiple of 4 with zeros): dense
-// k×k conv + folded BN + activation (+ residual after it).
+// k×k conv + folded BN + activation (+ residual after it); with NCHW_IN (a model's stem)
+// the input is NCHW.
 // P: ConvParams (src/kernels/ops/conv.rs). Weights: blocks of CHANNELS output channels,
 // [c_out / CHANNELS][c_in][K][P.block_stride], output channel j of a block at j · kp + kx
 // (kp = K rounded up to 4); the bias after them (P.bias_off).
@@ -14,6 +15,9 @@
 override K: u32;
 override STRIDE: u32;
 override HAS_RESIDUAL: u32;
+// The input is NCHW (a model's input, which the stem converts): each input vec4 gathers 4
+// channel planes.
+override NCHW_IN: u32;
 override CHANNELS: u32;
 override CO_LANES: u32;
 override WG: u32;
@@ -30,6 +34,19 @@ fn weights_of(ci: u32, ky: u32, kx: u32, cv: u32) -> vec4<f32> {
         if (co + j < P.c_out) { w[j] = ld_wts(block + (co % CHANNELS + j) * kp + kx); }
     }
     return w;
+}
+
+// Input channels 4k .. 4k + 3 at `pixel` (image n's pixel `at`): one vec4 in NHWC; in NCHW
+// from 4 planes, zeros past the last channel.
+fn input_vec4(pixel: u32, n: u32, at: u32, k: u32, c4_in: u32) -> vec4<f32> {
+    if (NCHW_IN == 0u) { return ld_src4(pixel * c4_in + k); }
+    var x = vec4<f32>(0.0);
+    let plane = P.h_in * P.w_in;
+    for (var j = 0u; j < 4u; j++) {
+        let ci = 4u * k + j;
+        if (ci < P.c_in) { x[j] = ld_src((n * P.c_in + ci) * plane + at); }
+    }
+    return x;
 }
 
 @compute @workgroup_size(WG)
@@ -51,9 +68,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         for (var kx = 0u; kx < K; kx++) {
             let ix = i32(ox * STRIDE + kx) - i32(P.pad_left);
             if (ix < 0 || ix >= i32(P.w_in)) { continue; }
-            let at = ((n * P.h_in + u32(iy)) * P.w_in + u32(ix)) * c4_in;
+            let pixel = (n * P.h_in + u32(iy)) * P.w_in + u32(ix);
             for (var k = 0u; k < c4_in; k++) {
-                let x = ld_src4(at + k);
+                let x = input_vec4(pixel, n, u32(iy) * P.w_in + u32(ix), k, c4_in);
                 // Past the last input channel x is 0 (padding): skip its weights.
                 let ci = 4u * k;
                 acc += x.x * weights_of(ci, ky, kx, cv);

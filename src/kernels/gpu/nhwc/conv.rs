@@ -1,11 +1,11 @@
 //! GPU family, NHWC: dense k×k conv + folded BN + activation (+ residual), the stem
-//! (reading the input uploaded NHWC, its 3 channels padded to 4) and V2's fused-MBConv
-//! convs (shaders/gpu/nhwc/conv.wgsl). Parameters and weights are `kernels::ops::conv`'s.
+//! (reading the model's input NCHW, as the caller gives it: `layout::input_stays_nchw`) and
+//! V2's fused-MBConv convs (shaders/gpu/nhwc/conv.wgsl). Parameters and weights are `kernels::ops::conv`'s.
 
 use super::{WG, channel_lanes, split_grid};
 use crate::graph::Graph;
 use crate::graph::ops::ConvOp;
-use crate::kernels::layout::padded_channels;
+use crate::kernels::layout::{input_stays_nchw, padded_channels};
 use crate::kernels::ops::conv::CHANNELS;
 use crate::kernels::{DispatchDesc, act_code, u};
 
@@ -24,6 +24,10 @@ pub(crate) fn describe(g: &Graph, op: &ConvOp) -> Option<DispatchDesc> {
         ("STRIDE", u(op.geom.stride)),
         ("ACT", act_code(op.geom.act)),
         ("HAS_RESIDUAL", op.residual.is_some() as u32),
+        (
+            "NCHW_IN",
+            (op.input == g.input && input_stays_nchw(g)) as u32,
+        ),
         ("CHANNELS", u(CHANNELS)),
         ("CO_LANES", u(co_lanes)),
         ("WG", u(WG)),
