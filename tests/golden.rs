@@ -205,10 +205,21 @@ fn check_head_goldens(backend: &Backend, (logits_tol, sample_tol): (f64, f64)) {
     check_files(&files, backend);
 }
 
+/// Each family, and the GPU family's channels-last sessions (whose logits pad 10 classes to
+/// 12, read back without the padding).
+const SESSION_KINDS: [(Family, Layout); 3] = [
+    (Family::Cpu, Layout::Nchw),
+    (Family::Gpu, Layout::Nchw),
+    (Family::Gpu, Layout::Nhwc),
+];
+
 #[test]
 fn head_golden_files_match_on_gpu() {
-    for family in [Family::Cpu, Family::Gpu] {
-        let Some(gpu) = gpu_with(family) else { return };
+    for (family, layout) in SESSION_KINDS {
+        let Some(mut gpu) = gpu_with(family) else {
+            return;
+        };
+        gpu.tuning.gpu_layout = layout;
         // README, float32 arithmetic: logits relative L2 error <= 1e-4, every stage sample
         // within 1e-3 x its stage's RMS (summation order differs from PyTorch's, nothing else
         // should).
@@ -221,10 +232,11 @@ fn head_golden_files_match_on_gpu() {
 
 #[test]
 fn head_golden_files_match_on_gpu_in_f16() {
-    for family in [Family::Cpu, Family::Gpu] {
+    for (family, layout) in SESSION_KINDS {
         let Some(mut gpu) = gpu_with(family) else {
             return;
         };
+        gpu.tuning.gpu_layout = layout;
         let native = gpu.native_f16;
         for native_f16 in [native, false] {
             gpu.native_f16 = native_f16;
