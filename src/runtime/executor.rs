@@ -9,7 +9,7 @@ use crate::gpu::weights::{decode, encode};
 use crate::gpu::{Gpu, GpuWeights, Pipelines, Precision, create_storage};
 use crate::graph::plan::{self, Pass, passes_and_readback};
 use crate::graph::{Graph, Output, StageTensor, TensorId};
-use crate::kernels::candidates::{Choice, describe_chosen, missing_kernel, session_tuning};
+use crate::kernels::candidates::{Choice, describe_chosen};
 use crate::kernels::formats::Storage;
 use crate::kernels::layout::Stored;
 use crate::kernels::source::Variants;
@@ -17,6 +17,7 @@ use crate::kernels::{DispatchDesc, Family};
 use crate::{Error, Result};
 
 mod asynchronous;
+mod layout;
 
 struct Dispatch {
     pipeline: wgpu::ComputePipeline,
@@ -86,12 +87,7 @@ impl Executor {
         capture_stages: bool,
         kernels: Choice,
     ) -> Result<Self> {
-        let tuning = session_tuning(&gpu.tuning, kernels);
-        let graph = crate::kernels::fuse(graph, &tuning, kernels, capture_stages);
-        if let Some(kind) = missing_kernel(&graph, &tuning, kernels.family()) {
-            let what = format!("no NHWC kernel for the {} op", kind.name());
-            return Err(Error::Gpu(format!("{what}: this model runs NCHW only")));
-        }
+        let (tuning, graph) = layout::laid_out(&gpu.tuning, graph, kernels, capture_stages)?;
         let precision = weights.precision;
         let stored = Stored::new(&graph, tuning.layout(kernels.family()));
         let sizes = tensor_bytes_in(&graph, precision, &stored);
