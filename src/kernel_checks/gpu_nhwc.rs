@@ -15,7 +15,7 @@ use crate::graph::{Graph, Op};
 use crate::kernels::candidates::Choice;
 use crate::kernels::case::{Case, conv_weights, convs_only};
 use crate::kernels::gpu::nhwc::VARIANT;
-use crate::kernels::{Kernel, OpKind, ops::se, se_partials};
+use crate::kernels::{Family, Kernel, OpKind, ops::se, se_partials};
 use crate::model::Activation;
 use crate::model::rule::{rule_input, rule_tensor};
 use crate::model::weights::{ConvKind, ModelWeights};
@@ -340,4 +340,48 @@ fn classifier_odd_shapes_match_the_reference() {
         classifier_case("nhwc_headless_37_3x3_b2", (2, 37, 3, 3), 0),
     ];
     check_nhwc(nhwc(OpKind::Classifier), &cases);
+}
+
+/// With no GPU: every real-shape case an NHWC kernel takes sets exactly the overrides its
+/// WGSL declares without a default (and no others), as the NCHW kernels' check does.
+#[test]
+fn nhwc_cases_set_exactly_the_overrides_their_wgsl_declares() {
+    use crate::kernels::formats::{Arithmetic, Storage};
+    let tuning = crate::gpu::Tuning {
+        gpu_layout: crate::kernels::Layout::Nhwc,
+        ..Default::default()
+    };
+    let mut described = 0;
+    for case in crate::bench::cases::all() {
+        let (g, op) = (&case.graph, &case.graph.ops[0]);
+        let Some(d) = crate::kernels::gpu::nhwc::describe(g, op) else {
+            continue;
+        };
+        let kernel = nhwc(OpKind::of(op));
+        assert_eq!(
+            crate::kernels::describe(g, op, &tuning, Family::Gpu).kernel(),
+            kernel
+        );
+        let src = kernel.source(Storage::F32, false, Arithmetic::F32);
+        let m = naga::front::wgsl::parse_str(&src).unwrap_or_else(|e| panic!("{kernel}: {e}"));
+        let declared =
+            |name: &str| (m.overrides.iter()).find(|(_, o)| o.name.as_deref() == Some(name));
+        for (name, _) in &d.constants {
+            assert!(
+                declared(name).is_some(),
+                "{}: {name} is not an override",
+                case.name
+            );
+        }
+        for (_, o) in m.overrides.iter().filter(|(_, o)| o.init.is_none()) {
+            let name = o.name.as_deref().unwrap_or("");
+            let set = d.constants.iter().any(|(k, _)| *k == name);
+            assert!(set, "{}: {name} has no default and is not set", case.name);
+        }
+        described += 1;
+    }
+    assert!(
+        described >= 4,
+        "the real-shape cases of conv, depthwise, pointwise, classifier"
+    );
 }
