@@ -14,7 +14,9 @@
 //! `shaders/common/` prelude, the family's prelude, its parameter block and its shader),
 //! `formats` (storage and arithmetic types), `tuning` and `variants` (the per-adapter
 //! choices `effnet tune` measures), [`Family`] (which family a session runs, a value its
-//! options carry), and `fuse`: which ops a GPU-family session runs as one dispatch.
+//! options carry), [`Layout`] (how a session stores activations: NCHW, or for the GPU
+//! family channels last, run by `gpu/nhwc/`'s kernels), and `fuse`: which ops a GPU-family
+//! session runs as one dispatch.
 use crate::graph::ops::{ConvGeom, Graph, Op};
 use crate::model::Activation;
 use crate::model::weights::{ConvKind, ConvWeights};
