@@ -156,6 +156,34 @@ pub(crate) fn from_nhwc(nhwc: &[f32], shape: Shape) -> Vec<f32> {
 mod tests {
     use super::*;
 
+    /// In B0 at batch 2, 224×224: the input stays NCHW (the stem alone reads it), SE sums
+    /// and gates are vectors, every other tensor pads its channels to 4 in NHWC (the
+    /// logits, 1000 classes, need none); in NCHW nothing changes.
+    #[test]
+    fn b0_stores_activations_nhwc_and_vectors_as_they_are() {
+        let arch = crate::model::variants::resolve("efficientnet_b0", None).unwrap();
+        let g = crate::kernels::lower(&arch, 2, 224, 224).unwrap();
+        assert!(input_stays_nchw(&g));
+        let (nchw, nhwc) = (Stored::new(&g, Layout::Nchw), Stored::new(&g, Layout::Nhwc));
+        let mut vectors = vec![g.input];
+        for op in &g.ops {
+            if let Op::SeExcite(e) = op {
+                vectors.extend([e.sums, e.gate]);
+            }
+        }
+        for (t, &s) in g.shapes.iter().enumerate() {
+            assert_eq!(nchw.len(t, s), s.len());
+            let padded = s.n * s.h * s.w * padded_channels(s.c);
+            let expected = if vectors.contains(&t) {
+                s.len()
+            } else {
+                padded
+            };
+            assert_eq!(nhwc.len(t, s), expected, "tensor {t} {s:?}");
+        }
+        assert_eq!(nhwc.len(g.logits, g.shapes[g.logits]), 2 * 1000);
+    }
+
     /// A tensor of channels not a multiple of 4 goes to NHWC with zero padding and comes
     /// back unchanged.
     #[test]
