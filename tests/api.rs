@@ -8,7 +8,7 @@ use effnet::image::{Rgb, RgbImage};
 use effnet::kernels::lower;
 use effnet::preprocess::Transform;
 use effnet::wgpu::{self, util::DeviceExt};
-use effnet::{Engine, Error, LoadOptions, Model, OutputKind, Precision};
+use effnet::{Engine, Error, Family, LoadOptions, Model, OutputKind, Precision};
 
 /// Reads a GPU buffer back to the host (test-side helper, as an app would).
 fn read(dev: &wgpu::Device, queue: &wgpu::Queue, src: &wgpu::Buffer) -> Vec<f32> {
@@ -45,7 +45,22 @@ fn every_input_and_output_path_gives_the_same_logits() {
     let engine = Engine::from_device(gpu.device, gpu.queue, gpu.info);
     assert_eq!(engine.backend(), engine.adapter_info().backend);
     assert!(!engine.adapter_info().name.is_empty());
-    let mut s = small_lite0_session(&engine);
+    every_path_gives_the_same_logits(&engine);
+}
+
+/// The same in a channels-last session (`Tuning::gpu_layout`): its stem reads the app's
+/// NCHW buffer as it is, and its logits (1000 classes, no padding) go back as they are.
+#[test]
+fn every_input_and_output_path_gives_the_same_logits_in_nhwc() {
+    let Some(mut gpu) = common::gpu() else { return };
+    gpu.tuning.gpu_layout = effnet::kernels::Layout::Nhwc;
+    every_path_gives_the_same_logits(&Engine::from_gpu(gpu).with_kernels(Family::Gpu));
+}
+
+/// Runs a small session from the host, asynchronously, from a GPU buffer and to a GPU
+/// buffer: every path bit-identical.
+fn every_path_gives_the_same_logits(engine: &Engine) {
+    let mut s = small_lite0_session(engine);
     let x: Vec<f32> = (0..2 * 3 * 32 * 32)
         .map(|i| (i as f32 * 0.37).sin())
         .collect();

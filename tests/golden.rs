@@ -7,6 +7,7 @@ mod common;
 
 use effnet::golden::{Backend, Golden, verify};
 use effnet::gpu::Precision;
+use effnet::kernels::Layout;
 use effnet::model::rule::{fnv1a64, rule_tensor, uniform};
 use effnet::{Engine, Family};
 use std::path::PathBuf;
@@ -100,14 +101,28 @@ fn engine(gpu: &effnet::gpu::Gpu, family: Family) -> Engine {
 }
 
 fn goldens_in_f32(family: Family) {
-    let Some(gpu) = gpu_with(family) else { return };
+    goldens_in_f32_laid_out(family, Layout::Nchw);
+}
+
+/// With the GPU family's activations in `layout` (`Tuning::gpu_layout`).
+fn goldens_in_f32_laid_out(family: Family, layout: Layout) {
+    let Some(mut gpu) = gpu_with(family) else {
+        return;
+    };
+    gpu.tuning.gpu_layout = layout;
     check_all(&Backend::Gpu(&engine(&gpu, family), Precision::F32));
 }
 
 fn goldens_in_f16(family: Family) {
+    goldens_in_f16_laid_out(family, Layout::Nchw);
+}
+
+/// With the GPU family's activations in `layout` (`Tuning::gpu_layout`).
+fn goldens_in_f16_laid_out(family: Family, layout: Layout) {
     let Some(mut gpu) = gpu_with(family) else {
         return;
     };
+    gpu.tuning.gpu_layout = layout;
     // Native f16 where the adapter has SHADER_F16 (in the GPU family with f16 arithmetic and
     // without: `Tuning::gpu_f16_math`), and always the packed-pair fallback.
     let maths = match (gpu.native_f16, family) {
@@ -144,6 +159,19 @@ fn golden_files_match_on_gpu_in_f16_with_gpu_family_kernels() {
     goldens_in_f16(Family::Gpu);
 }
 
+/// Channels-last sessions (`effnet::kernels::Layout::Nhwc`): every op in NHWC kernels but
+/// SE, whose per-channel vectors both layouts share, the input converted on upload and the
+/// stages and logits read back NCHW.
+#[test]
+fn golden_files_match_on_gpu_with_nhwc_kernels() {
+    goldens_in_f32_laid_out(Family::Gpu, Layout::Nhwc);
+}
+
+#[test]
+fn golden_files_match_on_gpu_in_f16_with_nhwc_kernels() {
+    goldens_in_f16_laid_out(Family::Gpu, Layout::Nhwc);
+}
+
 #[test]
 fn golden_files_match_on_cpu_reference() {
     check_all(&Backend::Cpu);
@@ -177,10 +205,21 @@ fn check_head_goldens(backend: &Backend, (logits_tol, sample_tol): (f64, f64)) {
     check_files(&files, backend);
 }
 
+/// Each family, and the GPU family's channels-last sessions (whose logits pad 10 classes to
+/// 12, read back without the padding).
+const SESSION_KINDS: [(Family, Layout); 3] = [
+    (Family::Cpu, Layout::Nchw),
+    (Family::Gpu, Layout::Nchw),
+    (Family::Gpu, Layout::Nhwc),
+];
+
 #[test]
 fn head_golden_files_match_on_gpu() {
-    for family in [Family::Cpu, Family::Gpu] {
-        let Some(gpu) = gpu_with(family) else { return };
+    for (family, layout) in SESSION_KINDS {
+        let Some(mut gpu) = gpu_with(family) else {
+            return;
+        };
+        gpu.tuning.gpu_layout = layout;
         // README, float32 arithmetic: logits relative L2 error <= 1e-4, every stage sample
         // within 1e-3 x its stage's RMS (summation order differs from PyTorch's, nothing else
         // should).
@@ -193,10 +232,11 @@ fn head_golden_files_match_on_gpu() {
 
 #[test]
 fn head_golden_files_match_on_gpu_in_f16() {
-    for family in [Family::Cpu, Family::Gpu] {
+    for (family, layout) in SESSION_KINDS {
         let Some(mut gpu) = gpu_with(family) else {
             return;
         };
+        gpu.tuning.gpu_layout = layout;
         let native = gpu.native_f16;
         for native_f16 in [native, false] {
             gpu.native_f16 = native_f16;

@@ -143,11 +143,12 @@ fn gpu_family_kernels_use_no_atomics() {
         }
     }
     // Seven kernels (conv, depthwise, SE, pointwise, classifier, the fused expansion +
-    // depthwise and the fused conv + projection), three storages, four variants each; the
+    // depthwise and the fused conv + projection) and four channels-last ones (conv,
+    // depthwise, pointwise, classifier), three storages, four variants each; the
     // tensor-core pointwise variant in native f16 only.
     assert_eq!(
         checked,
-        7 * 3 * 4 + 4,
+        11 * 3 * 4 + 4,
         "every GPU-family kernel in every variant"
     );
 }
@@ -256,14 +257,18 @@ fn every_wgsl_file_is_compiled() {
         .flatten()
         .chain(effnet::train::shader_sources())
         .collect();
-    // shaders/ and its family folders (shaders/cpu/, shaders/gpu/, shaders/common/).
+    // shaders/ and its family folders (shaders/cpu/, shaders/gpu/, shaders/common/) and
+    // theirs (shaders/gpu/nhwc/).
     let mut paths = vec![];
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            paths.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
-        } else {
-            paths.push(path);
+    let mut dirs = vec![std::path::PathBuf::from(dir)];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                paths.push(path);
+            }
         }
     }
     assert!(paths.len() > 20, "found the shaders: {paths:?}");

@@ -8,7 +8,8 @@
 //! with f16 arithmetic and with f32 (`Tuning::gpu_f16_math`); the GPU family with MBConv
 //! expansions fused into their depthwise convs and apart (`Tuning::gpu_fused_blocks`), and
 //! with fused-MBConv convs fused into their projections and apart
-//! (`Tuning::gpu_fused_convs`); last,
+//! (`Tuning::gpu_fused_convs`); the GPU family's sessions with activations channel planes
+//! and channels last (`Tuning::gpu_layout`); last,
 //! every kernel variant of
 //! `kernels::candidates` against its family's main kernel (`Tuning::variants`), so a new
 //! variant is timed and checked by adding its entry there (in f16 where it runs only there,
@@ -19,7 +20,7 @@ use crate::gpu::tuning::GPU_UNIT_CANDIDATES;
 use crate::gpu::{Gpu, GpuWeights, Precision, Tuning};
 use crate::kernels::candidates::{self, CANDIDATES, Choice};
 use crate::kernels::gpu::subgroup_reductions;
-use crate::kernels::{self, Case, Family, Kernel, OpKind};
+use crate::kernels::{self, Case, Family, Kernel, Layout, OpKind};
 use crate::reference;
 use crate::runtime::Executor;
 use crate::{Error, Result};
@@ -135,6 +136,8 @@ pub fn tune(gpu: &Gpu, runs: usize) -> Result<(Tuning, Vec<Candidate>)> {
         &fused_conv_tuning_set(),
         &mut results,
     )?;
+    let layout_runs = sweep_layouts(gpu, runs, &mut best)?;
+    results.extend(layout_runs);
     let (best, variant_runs) = pick_variants(gpu, runs, best)?;
     results.extend(variant_runs);
     Ok((best, results))
@@ -158,6 +161,27 @@ fn fused_or_apart(
     Ok(fused(best, on))
 }
 
+/// Times GPU-family sessions under `best` in each activation layout (`Tuning::gpu_layout`)
+/// on its tuning shapes and the fused ones (which NCHW sessions fuse and NHWC ones run
+/// apart), and sets `best`'s to the fastest correct one (NCHW where none is).
+fn sweep_layouts(gpu: &Gpu, runs: usize, best: &mut Tuning) -> Result<Vec<Candidate>> {
+    let layouts = [Layout::Nchw, Layout::Nhwc].map(|gpu_layout| Tuning {
+        gpu_layout,
+        ..*best
+    });
+    let layouts = (layouts.into_iter())
+        .map(|t| (t, Choice::Family(Family::Gpu)))
+        .collect();
+    let cases: Vec<Case> = gpu_tuning_set()
+        .into_iter()
+        .chain(fused_tuning_set())
+        .collect();
+    let timed = sweep(gpu, runs, (Precision::F32, &cases), layouts)?;
+    let winner = (timed.iter().filter(|c| c.correct)).min_by(|a, b| a.ms.total_cmp(&b.ms));
+    best.gpu_layout = winner.map_or(Layout::Nchw, |c| c.tuning.gpu_layout);
+    Ok(timed)
+}
+
 /// Times each kernel variant of `candidates::CANDIDATES` against its family's main kernel
 /// for the op, under `best`, on the op's tuning shapes the variant takes (else the first
 /// three of its real-shape cases it takes), in f32, or in f16 for variants that run only
@@ -167,7 +191,9 @@ fn fused_or_apart(
 fn pick_variants(gpu: &Gpu, runs: usize, mut best: Tuning) -> Result<(Tuning, Vec<Candidate>)> {
     let mut results = vec![];
     let mut ratios: Vec<(Kernel, f64)> = vec![];
-    for variant in CANDIDATES.iter().filter(|c| !c.kernel.variant.is_empty()) {
+    // The NHWC kernels are a session's choice, not an op's: `sweep_layouts` times them.
+    let per_op = |c: &&candidates::Candidate| c.layouts.contains(&Layout::Nchw);
+    for variant in (CANDIDATES.iter().filter(per_op)).filter(|c| !c.kernel.variant.is_empty()) {
         let k = variant.kernel;
         let Some((precision, cases)) = variant_precision(gpu, variant, best) else {
             results.push(skipped(gpu, k, best));

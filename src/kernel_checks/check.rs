@@ -24,7 +24,7 @@ pub(crate) struct Tol {
 
 /// As tests/kernels.rs: f32 arithmetic against f64 over a few hundred terms stays near 1e-6
 /// of the output's RMS; 1e-4 leaves room for exp() differing by a few ULP between drivers.
-const TOL_F32: Tol = Tol {
+pub(crate) const TOL_F32: Tol = Tol {
     rms: 1e-4,
     value: 0.0,
 };

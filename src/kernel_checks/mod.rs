@@ -24,6 +24,7 @@ mod gpu_conv;
 mod gpu_conv_project;
 mod gpu_depthwise;
 mod gpu_expand_depthwise;
+mod gpu_nhwc;
 mod gpu_pointwise;
 mod gpu_pointwise_coop;
 mod gpu_se;

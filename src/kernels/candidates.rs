@@ -6,6 +6,7 @@
 //! runs against the CPU reference. Adding a kernel variant is its module, its shader and one
 //! entry here.
 
+use super::layout::{self, Layout};
 use super::{DispatchDesc, Family, Kernel, OpKind, Tuning, cpu, gpu};
 use crate::graph::{Graph, Op};
 
@@ -17,6 +18,9 @@ pub(crate) struct Candidate {
     /// Its dispatch of an op of its kind under `tuning`, or `None` for shapes it does not
     /// run (the search goes on down the list).
     pub describe: fn(&Graph, &Op, &Tuning) -> Option<DispatchDesc>,
+    /// The activation layouts it reads and writes (`kernels::layout`): a session runs only
+    /// the kernels of its own.
+    pub layouts: &'static [Layout],
 }
 
 /// The CPU family's main kernels: every shape of every unfused op, tiles from
@@ -39,11 +43,28 @@ fn gpu_coop(g: &Graph, op: &Op, tuning: &Tuning) -> Option<DispatchDesc> {
     }
 }
 
+/// The GPU family's NHWC kernels, in NHWC sessions only (`session_tuning` sets the layout
+/// where one is chosen by name).
+fn gpu_nhwc(g: &Graph, op: &Op, tuning: &Tuning) -> Option<DispatchDesc> {
+    match tuning.gpu_layout {
+        Layout::Nhwc => gpu::nhwc::describe(g, op),
+        Layout::Nchw => None,
+    }
+}
+
 const fn entry(kernel: Kernel, wgsl: &'static str, describe: Describe) -> Candidate {
     Candidate {
         kernel,
         wgsl,
         describe,
+        layouts: layout::NCHW,
+    }
+}
+
+impl Candidate {
+    /// The same kernel, for sessions in `layouts`.
+    const fn in_layouts(self, layouts: &'static [Layout]) -> Candidate {
+        Candidate { layouts, ..self }
     }
 }
 
@@ -54,6 +75,12 @@ pub(crate) const CANDIDATES: &[Candidate] = &[
     entry(Kernel::gpu(OpKind::Conv), gpu::conv::WGSL, gpu_main),
     entry(Kernel::cpu(OpKind::Conv), cpu::conv::WGSL, cpu_main),
     entry(
+        Kernel::gpu(OpKind::Conv).variant(gpu::nhwc::VARIANT),
+        gpu::nhwc::conv::WGSL,
+        gpu_nhwc,
+    )
+    .in_layouts(layout::NHWC),
+    entry(
         Kernel::gpu(OpKind::Depthwise),
         gpu::depthwise::WGSL,
         gpu_main,
@@ -63,7 +90,14 @@ pub(crate) const CANDIDATES: &[Candidate] = &[
         cpu::depthwise::WGSL,
         cpu_main,
     ),
-    entry(Kernel::gpu(OpKind::SeExcite), gpu::se::WGSL, gpu_main),
+    entry(
+        Kernel::gpu(OpKind::Depthwise).variant(gpu::nhwc::VARIANT),
+        gpu::nhwc::depthwise::WGSL,
+        gpu_nhwc,
+    )
+    .in_layouts(layout::NHWC),
+    // SE reads partial sums and writes a gate, per-channel vectors in either layout.
+    entry(Kernel::gpu(OpKind::SeExcite), gpu::se::WGSL, gpu_main).in_layouts(layout::BOTH),
     entry(Kernel::cpu(OpKind::SeExcite), cpu::se::WGSL, cpu_main),
     entry(
         Kernel::gpu(OpKind::Pointwise),
@@ -80,6 +114,12 @@ pub(crate) const CANDIDATES: &[Candidate] = &[
         cpu::pointwise::WGSL,
         cpu_main,
     ),
+    entry(
+        Kernel::gpu(OpKind::Pointwise).variant(gpu::nhwc::VARIANT),
+        gpu::nhwc::pointwise::WGSL,
+        gpu_nhwc,
+    )
+    .in_layouts(layout::NHWC),
     entry(
         Kernel::cpu(OpKind::Pointwise).variant("naive"),
         cpu::pointwise_naive::WGSL,
@@ -105,6 +145,12 @@ pub(crate) const CANDIDATES: &[Candidate] = &[
         cpu::classifier::WGSL,
         cpu_main,
     ),
+    entry(
+        Kernel::gpu(OpKind::Classifier).variant(gpu::nhwc::VARIANT),
+        gpu::nhwc::classifier::WGSL,
+        gpu_nhwc,
+    )
+    .in_layouts(layout::NHWC),
 ];
 
 impl Kernel {
@@ -177,6 +223,37 @@ impl Choice {
 impl From<Family> for Choice {
     fn from(family: Family) -> Self {
         Choice::Family(family)
+    }
+}
+
+/// The first op of `g` no kernel of `family`'s session layout under `tuning` takes: in an
+/// NHWC session, an op the family has no NHWC kernel for (there is no NCHW kernel to fall
+/// back on in that layout). `None` where every op has one, and always in NCHW.
+pub(crate) fn missing_kernel(g: &Graph, tuning: &Tuning, family: Family) -> Option<OpKind> {
+    let layout = tuning.layout(family);
+    if layout == Layout::Nchw {
+        return None;
+    }
+    let takes = |op: &Op| {
+        (of(OpKind::of(op), family))
+            .filter(|c| c.layouts.contains(&layout))
+            .any(|c| describe_with(c, g, op, tuning).is_some())
+    };
+    g.ops.iter().find(|op| !takes(op)).map(OpKind::of)
+}
+
+/// The tuning a session under `choice` runs: `tuning`, in the layout of a kernel chosen by
+/// name where that kernel runs in one layout only (so that the ops around it agree).
+pub(crate) fn session_tuning(tuning: &Tuning, choice: Choice) -> Tuning {
+    match choice {
+        Choice::Kernel(k) if k.family == Family::Gpu => match find(k).layouts {
+            [only] => Tuning {
+                gpu_layout: *only,
+                ..*tuning
+            },
+            _ => *tuning,
+        },
+        _ => *tuning,
     }
 }
 

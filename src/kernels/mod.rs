@@ -14,7 +14,9 @@
 //! `shaders/common/` prelude, the family's prelude, its parameter block and its shader),
 //! `formats` (storage and arithmetic types), `tuning` and `variants` (the per-adapter
 //! choices `effnet tune` measures), [`Family`] (which family a session runs, a value its
-//! options carry), and `fuse`: which ops a GPU-family session runs as one dispatch.
+//! options carry), [`Layout`] (how a session stores activations: NCHW, or for the GPU
+//! family channels last, run by `gpu/nhwc/`'s kernels), and `fuse`: which ops a GPU-family
+//! session runs as one dispatch.
 use crate::graph::ops::{ConvGeom, Graph, Op};
 use crate::model::Activation;
 use crate::model::weights::{ConvKind, ConvWeights};
@@ -57,6 +59,7 @@ mod family;
 pub(crate) mod formats;
 pub(crate) mod gpu;
 mod kernel;
+pub(crate) mod layout;
 pub(crate) mod ops;
 pub(crate) mod source;
 pub(crate) mod tuning;
@@ -66,13 +69,16 @@ pub(crate) use case::Case;
 pub use family::{Family, KERNELS_ENV};
 pub use kernel::Kernel;
 pub(crate) use kernel::{Aux, Constants, DispatchDesc, OpKind, Params, WeightRef};
+pub use layout::Layout;
 pub(crate) use tuning::Tuning;
 
 /// Describes op `op` of `g` for `family`, with the adapter's tuned shapes: the CPU
 /// family's pointwise channel block (`Tuning::pointwise_co`) and the compute units the GPU
 /// family sizes its grids for (`Tuning::gpu_units`). An op the GPU family has no kernel for
 /// (`gpu::describe` says which) runs the CPU family's; `Auto` takes the GPU family's
-/// where `gpu::preferred` says it measured faster.
+/// where `gpu::preferred` says it measured faster. Only kernels of the session's layout
+/// (`Tuning::layout`) run; an NHWC session has none of the CPU family's to fall back on, so
+/// its executor checks first (`candidates::missing_kernel`).
 pub(crate) fn describe(g: &Graph, op: &Op, tuning: &Tuning, family: Family) -> DispatchDesc {
     let gpu = match family {
         Family::Gpu => true,
@@ -80,18 +86,20 @@ pub(crate) fn describe(g: &Graph, op: &Op, tuning: &Tuning, family: Family) -> D
         Family::Cpu => false,
     };
     let kind = OpKind::of(op);
+    let layout = tuning.layout(family);
     let gpu_ones = candidates::tried(kind, Family::Gpu, tuning).filter(|_| gpu);
     (gpu_ones.chain(candidates::tried(kind, Family::Cpu, tuning)))
+        .filter(|c| c.layouts.contains(&layout))
         .find_map(|c| candidates::describe_with(c, g, op, tuning))
-        .expect("the CPU family's main kernel takes every unfused op, and only GPU-family graphs are fused")
+        .expect("the CPU family's main kernel takes every unfused NCHW op, only GPU-family graphs are fused, and NHWC sessions are checked first")
 }
 
 /// `g` as `choice` runs it: for the GPU family, each expansion (and the stem, unless
 /// `keep_stages` asks for its output) fused into the depthwise conv after it
 /// (`Tuning::gpu_fused_blocks`), and each fused-MBConv conv into its projection
 /// (`Tuning::gpu_fused_convs`), or the pairs of a fused kernel `choice` names, wherever a
-/// GPU-family kernel takes the pair (`graph::fuse`); for other families, fused ops split
-/// apart.
+/// GPU-family kernel takes the pair (`graph::fuse`); for other families and NHWC sessions
+/// (no fused kernel reads NHWC yet), fused ops split apart.
 pub(crate) fn fuse(
     g: Graph,
     tuning: &Tuning,
@@ -100,7 +108,8 @@ pub(crate) fn fuse(
 ) -> Graph {
     use crate::graph::fuse::{conv_project, expand_depthwise, split};
     let g = split(g);
-    if choice.family() != Family::Gpu {
+    let nhwc = tuning.layout(choice.family()) == Layout::Nhwc;
+    if choice.family() != Family::Gpu || nhwc {
         return g;
     }
     // A fused kernel chosen by name (to check or time it) fuses whatever the tuning says.

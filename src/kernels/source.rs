@@ -127,7 +127,10 @@ impl Kernel {
                 (true, false) => super::gpu::reduce::PLAIN,
                 (true, true) => super::gpu::reduce::SUBGROUP,
             };
+            // (The NHWC kernels share no rows with the NCHW ones.)
+            let channels_last = super::candidates::find(self).layouts == super::layout::NHWC;
             let rows = match self.op {
+                _ if channels_last => "",
                 OpKind::SeExcite | OpKind::Classifier => GPU_ROWS,
                 OpKind::Depthwise | OpKind::ExpandDepthwise => DW_ROWS,
                 _ => "",

@@ -4,8 +4,10 @@
 //! adapters nobody tuned, and the candidates the tuner times and the tests check. The cache
 //! on disk is `gpu::tuning`'s.
 
+use super::Family;
 use super::cpu::pointwise::CO_CANDIDATES as POINTWISE_CO_CANDIDATES;
 use super::gpu::DEFAULT_UNITS;
+use super::layout::Layout;
 use super::variants::Variants;
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +50,12 @@ pub struct Tuning {
     /// conv kernel's tiling; `effnet tune` times both.
     #[serde(default = "yes")]
     pub gpu_fused_convs: bool,
+    /// How GPU-family sessions store activations (`kernels::layout`): channel planes, or
+    /// channels last, where a 1×1 conv is a GEMM with contiguous K and a depthwise conv
+    /// reads vec4s of channels. NHWC sessions run only kernels written for it and fuse no
+    /// ops.
+    #[serde(default)]
+    pub gpu_layout: Layout,
     /// The kernel variant of each op `effnet tune` found faster than its family's main
     /// kernel on this adapter (none picked: the main kernels).
     #[serde(default)]
@@ -82,6 +90,7 @@ impl Default for Tuning {
             gpu_f16_math: true,
             gpu_fused_blocks: true,
             gpu_fused_convs: true,
+            gpu_layout: Layout::Nchw,
             variants: Variants::default(),
             gpu_coop_f16: false,
         }
@@ -107,6 +116,7 @@ impl Tuning {
             gpu_f16_math: false,
             gpu_fused_blocks: true,
             gpu_fused_convs: true,
+            gpu_layout: Layout::Nchw,
             variants: Variants::default(),
             gpu_coop_f16: false,
         };
@@ -117,6 +127,16 @@ impl Tuning {
                 subgroups: false,
                 ..cpu
             }
+        }
+    }
+
+    /// The layout a session of `family` runs (`kernels::layout`): the GPU family's choice
+    /// (`gpu_layout`); NCHW for the CPU family and for `Auto`, whose ops may run either
+    /// family's kernel and so must share the one layout both have.
+    pub(crate) fn layout(&self, family: Family) -> Layout {
+        match family {
+            Family::Gpu => self.gpu_layout,
+            Family::Cpu | Family::Auto => Layout::Nchw,
         }
     }
 

@@ -3,7 +3,7 @@
 //! compute pass per stage, submits and reads back.
 
 use super::bind::BindContext;
-use super::guard::{check_graph, tensor_bytes};
+use super::guard::{check_graph, tensor_bytes_in};
 use super::timer::{Profile, Timer};
 use crate::gpu::weights::{decode, encode};
 use crate::gpu::{Gpu, GpuWeights, Pipelines, Precision, create_storage};
@@ -11,11 +11,13 @@ use crate::graph::plan::{self, Pass, passes_and_readback};
 use crate::graph::{Graph, Output, StageTensor, TensorId};
 use crate::kernels::candidates::{Choice, describe_chosen};
 use crate::kernels::formats::Storage;
+use crate::kernels::layout::Stored;
 use crate::kernels::source::Variants;
 use crate::kernels::{DispatchDesc, Family};
 use crate::{Error, Result};
 
 mod asynchronous;
+mod layout;
 mod record;
 
 use record::Recorded;
@@ -53,6 +55,8 @@ pub struct Executor {
     /// Host nanoseconds of the last submit's critical path (input in place, submit), as f64
     /// bits.
     last_submit_ns: std::sync::atomic::AtomicU64,
+    /// How its tensors are laid out (`Tuning::gpu_layout`): what upload and readback convert.
+    stored: Stored,
 }
 
 /// Where a forward pass takes its input from.
@@ -92,9 +96,10 @@ impl Executor {
         kernels: Choice,
     ) -> Result<Self> {
         let precision = weights.precision;
-        let tuning = gpu.session_tuning(precision);
-        let graph = crate::kernels::fuse(graph, &tuning, kernels, capture_stages);
-        let sizes = tensor_bytes(&graph, precision);
+        let session = gpu.session_tuning(precision);
+        let (tuning, graph) = layout::laid_out(&session, graph, kernels, capture_stages)?;
+        let stored = Stored::new(&graph, tuning.layout(kernels.family()));
+        let sizes = tensor_bytes_in(&graph, precision, &stored);
         let descs: Vec<DispatchDesc> = (graph.ops.iter())
             .map(|op| describe_chosen(&graph, op, &tuning, kernels))
             .collect();
@@ -137,6 +142,7 @@ impl Executor {
             sizes,
             recorded: Recorded::default(),
             last_submit_ns: Default::default(),
+            stored,
         })
     }
 
@@ -189,6 +195,11 @@ impl Executor {
     /// work the app submits to the same queue afterwards sees them. The next run overwrites
     /// them.
     pub(crate) fn run_on_gpu(&self, input: Input) -> Result<&wgpu::Buffer> {
+        let logits = self.graph.shapes[self.graph.logits];
+        if self.stored.len(self.graph.logits, logits) != logits.len() {
+            let why = "an NHWC session pads its logits to a multiple of 4 classes";
+            return Err(Error::Input(format!("{why}: read them back with `run`")));
+        }
         self.submit(input, true)?;
         Ok(&self.logits_out)
     }
@@ -228,8 +239,9 @@ impl Executor {
             });
         }
         let input_slot = &self.slots[self.slot_of[self.graph.input].expect("input slot")];
+        let input = (self.stored).to_gpu(self.graph.input, expected, input);
         self.queue
-            .write_buffer(input_slot, 0, &encode(input, self.precision));
+            .write_buffer(input_slot, 0, &encode(&input, self.precision));
         Ok(())
     }
 
@@ -260,8 +272,10 @@ impl Executor {
             .get_mapped_range()
             .map_err(|e| Error::Gpu(format!("cannot read the readback buffer: {e}")))?;
         let read = |t: TensorId, offset: u64| -> Vec<f32> {
-            let len = self.graph.shapes[t].len();
-            decode(&bytes[offset as usize..], len, self.precision)
+            let shape = self.graph.shapes[t];
+            let len = self.stored.len(t, shape);
+            let values = decode(&bytes[offset as usize..], len, self.precision);
+            self.stored.to_host(t, shape, values)
         };
         let mut out = Output {
             logits: vec![],

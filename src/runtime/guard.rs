@@ -8,6 +8,7 @@
 
 use crate::gpu::Precision;
 use crate::graph::{Graph, Op};
+use crate::kernels::layout::{Layout, Stored};
 use crate::kernels::lower;
 use crate::kernels::{DispatchDesc, ops::se};
 use crate::model::Arch;
@@ -20,10 +21,15 @@ pub fn tensor_limit(limits: &wgpu::Limits) -> u64 {
         .min(limits.max_buffer_size)
 }
 
-/// Byte size of each tensor on the GPU, padded to 4 bytes (a WebGPU copy unit).
+/// Byte size of each tensor on the GPU in NCHW, padded to 4 bytes (a WebGPU copy unit).
 pub(crate) fn tensor_bytes(g: &Graph, precision: Precision) -> Vec<u64> {
-    let bytes = |s: &crate::graph::Shape| (s.len() as u64 * precision.bytes()).next_multiple_of(4);
-    g.shapes.iter().map(bytes).collect()
+    tensor_bytes_in(g, precision, &Stored::new(g, Layout::Nchw))
+}
+
+/// Byte size of each tensor on the GPU as `stored` lays it out, padded to 4 bytes.
+pub(crate) fn tensor_bytes_in(g: &Graph, precision: Precision, stored: &Stored) -> Vec<u64> {
+    let bytes = |(t, &s)| (stored.len(t, s) as u64 * precision.bytes()).next_multiple_of(4);
+    g.shapes.iter().enumerate().map(bytes).collect()
 }
 
 /// Bytes of the largest tensor of one image at `h`×`w`. The caller keeps `h * w` small

@@ -116,10 +116,11 @@ pub fn tune(a: TuneArgs, gpu: &crate::GpuArgs) -> Result<ExitCode> {
                     };
                     let fused = |on| if on { "fused" } else { "apart" };
                     format!(
-                        "gpu family, grids for {:>3} units, {sums:>9} sums, {storage}, blocks {}, convs {}",
+                        "gpu family, grids for {:>3} units, {sums:>9} sums, {storage}, blocks {}, convs {}, {}",
                         t.gpu_units,
                         fused(t.gpu_fused_blocks),
-                        fused(t.gpu_fused_convs)
+                        fused(t.gpu_fused_convs),
+                        t.gpu_layout.name()
                     )
                 }
                 (None, _) => format!("pointwise_co {:>2}, weights {weights:>8}", t.pointwise_co),

@@ -13,6 +13,7 @@ pub(crate) mod conv;
 pub(crate) mod conv_project;
 pub(crate) mod depthwise;
 pub(crate) mod expand_depthwise;
+pub(crate) mod nhwc;
 pub(crate) mod pointwise;
 pub(crate) mod pointwise_coop;
 pub(crate) mod reduce;

@@ -7,7 +7,7 @@
 //! own beside it.
 
 use super::{Executor, Input, check_input_buffer};
-use crate::Result;
+use crate::{Error, Result};
 use std::sync::Mutex;
 
 /// The next pass's commands, recorded ahead (`None` until the first submit records them, or
@@ -41,6 +41,10 @@ impl Executor {
             Input::Host(data) => {
                 self.upload(data)?;
                 None
+            }
+            Input::Gpu(_) if self.stored.nhwc(self.graph.input) => {
+                let why = "this graph's input is stored NHWC";
+                return Err(Error::Input(format!("{why}: give it from the host")));
             }
             Input::Gpu(buffer) => {
                 let bytes = self.sizes[self.graph.input];
