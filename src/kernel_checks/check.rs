@@ -9,7 +9,7 @@ use crate::kernels::candidates::{self, Choice};
 use crate::kernels::ops::{
     classifier, conv, conv_project, depthwise, expand_depthwise, pointwise, se,
 };
-use crate::kernels::{Case, Family, Kernel, OpKind};
+use crate::kernels::{Case, DispatchDesc, Family, Kernel, OpKind};
 use crate::model::rule::rule_input;
 use crate::reference;
 use crate::runtime::Executor;
@@ -331,22 +331,23 @@ fn every_case_sets_exactly_the_overrides_its_wgsl_declares() {
         let d =
             crate::kernels::describe(&case.graph, &case.graph.ops[0], &Tuning::default(), family);
         let m = module(d.kernel());
-        let declared = |name: &str| {
-            m.overrides
-                .iter()
-                .find(|(_, o)| o.name.as_deref() == Some(name))
-        };
-        for (name, _) in &d.constants {
-            assert!(
-                declared(name).is_some(),
-                "{}: {name} is not an override",
-                case.name
-            );
-        }
-        for (_, o) in m.overrides.iter().filter(|(_, o)| o.init.is_none()) {
-            let name = o.name.as_deref().unwrap_or("");
-            let set = d.constants.iter().any(|(k, _)| *k == name);
-            assert!(set, "{}: {name} has no default and is not set", case.name);
-        }
+        assert_overrides_match(&m, &d, case.name);
+    }
+}
+
+/// Every override `d` sets exists in module `m`, and every override of `m` without a
+/// default (the tile constants, whose only source is the kernel's Rust module) is set.
+pub(crate) fn assert_overrides_match(m: &naga::Module, d: &DispatchDesc, case: &str) {
+    let declared = |name: &str| (m.overrides.iter()).find(|(_, o)| o.name.as_deref() == Some(name));
+    for (name, _) in &d.constants {
+        assert!(
+            declared(name).is_some(),
+            "{case}: {name} is not an override"
+        );
+    }
+    for (_, o) in m.overrides.iter().filter(|(_, o)| o.init.is_none()) {
+        let name = o.name.as_deref().unwrap_or("");
+        let set = d.constants.iter().any(|(k, _)| *k == name);
+        assert!(set, "{case}: {name} has no default and is not set");
     }
 }

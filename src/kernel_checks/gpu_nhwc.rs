@@ -8,17 +8,15 @@
 use super::check::{self, TOL_F16, TOL_F32};
 use super::gpu_pointwise;
 use crate::gpu::{Gpu, GpuWeights, Precision};
-use crate::graph::ops::{
-    ConvGeom, ConvOp, DepthwiseOp, PointwiseOp, PoolClassifyOp, SeExciteOp, Shape,
-};
+use crate::graph::ops::{ConvGeom, ConvOp, DepthwiseOp, PointwiseOp, SeExciteOp, Shape};
 use crate::graph::{Graph, Op};
 use crate::kernels::candidates::Choice;
 use crate::kernels::case::{Case, conv_weights, convs_only};
 use crate::kernels::gpu::nhwc::VARIANT;
 use crate::kernels::{Family, Kernel, OpKind, ops::se, se_partials};
 use crate::model::Activation;
-use crate::model::rule::{rule_input, rule_tensor};
-use crate::model::weights::{ConvKind, ModelWeights};
+use crate::model::rule::rule_input;
+use crate::model::weights::ConvKind;
 use crate::reference;
 use crate::runtime::Executor;
 
@@ -271,30 +269,13 @@ fn conv_case(
 }
 
 /// Global pooling of `c` channels of `h`×`w` at batch `n` into `classes` logits, or (0) the
-/// pooled features of a headless backbone.
+/// pooled features of a headless backbone (`gpu_classifier::case`).
 fn classifier_case(
     name: &'static str,
     (n, c, h, w): (usize, usize, usize, usize),
     classes: usize,
 ) -> Case {
-    let op = Op::PoolClassify(PoolClassifyOp {
-        input: 0,
-        output: 1,
-        classify: classes > 0,
-    });
-    let weights = ModelWeights {
-        convs: vec![],
-        ses: vec![],
-        classifier_w: rule_tensor(name, &[classes, c]),
-        classifier_b: rule_tensor("bias", &[classes]),
-    };
-    let out = Shape {
-        n,
-        c: if classes > 0 { classes } else { c },
-        h: 1,
-        w: 1,
-    };
-    Case::new(name, vec![Shape { n, c, h, w }, out], op, weights)
+    super::gpu_classifier::case(name, n, c, (h, w), classes)
 }
 
 /// Dense convs: the stem's 3 input channels, channels not a multiple of 4, odd sizes at
@@ -364,20 +345,7 @@ fn nhwc_cases_set_exactly_the_overrides_their_wgsl_declares() {
         );
         let src = kernel.source(Storage::F32, false, Arithmetic::F32);
         let m = naga::front::wgsl::parse_str(&src).unwrap_or_else(|e| panic!("{kernel}: {e}"));
-        let declared =
-            |name: &str| (m.overrides.iter()).find(|(_, o)| o.name.as_deref() == Some(name));
-        for (name, _) in &d.constants {
-            assert!(
-                declared(name).is_some(),
-                "{}: {name} is not an override",
-                case.name
-            );
-        }
-        for (_, o) in m.overrides.iter().filter(|(_, o)| o.init.is_none()) {
-            let name = o.name.as_deref().unwrap_or("");
-            let set = d.constants.iter().any(|(k, _)| *k == name);
-            assert!(set, "{}: {name} has no default and is not set", case.name);
-        }
+        super::check::assert_overrides_match(&m, &d, case.name);
         described += 1;
     }
     assert!(
